@@ -1,0 +1,78 @@
+//! Atomic file output: write to a temporary file beside the target, then rename, so an
+//! interrupted run never leaves a half-written file that looks complete.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use crate::error::{Error, Result, describe_io};
+
+/// Writes `path` atomically: `fill` writes the whole content into a buffered temporary
+/// file in the same folder, which is then renamed over `path`. Missing parent folders
+/// are created. On any error the target is left untouched.
+pub fn write_atomic(
+    path: &Path,
+    fill: impl FnOnce(&mut BufWriter<File>) -> std::result::Result<(), String>,
+) -> Result<()> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(parent)
+        .map_err(|e| Error::new(parent, format!("cannot create folder: {}", describe_io(&e))))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".dispr-partial-")
+        .tempfile_in(parent)
+        .map_err(|e| Error::new(parent, format!("cannot write here: {}", describe_io(&e))))?;
+    let mut writer = BufWriter::new(
+        tmp.reopen()
+            .map_err(|e| Error::new(path, describe_io(&e)))?,
+    );
+    fill(&mut writer).map_err(|problem| Error::new(path, problem))?;
+    writer
+        .flush()
+        .map_err(|e| Error::new(path, format!("cannot write: {}", describe_io(&e))))?;
+    writer
+        .get_ref()
+        .sync_all()
+        .map_err(|e| Error::new(path, format!("cannot write: {}", describe_io(&e))))?;
+    tmp.persist(path)
+        .map_err(|e| Error::new(path, format!("cannot write: {}", describe_io(&e.error))))?;
+    Ok(())
+}
+
+/// Writes a text (CSV, JSON, Markdown) atomically.
+pub fn write_text_atomic(path: &Path, text: &str) -> Result<()> {
+    write_atomic(path, |w| {
+        w.write_all(text.as_bytes()).map_err(|e| describe_io(&e))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_write_leaves_target_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("out.txt");
+        write_text_atomic(&target, "first").unwrap();
+        let err = write_atomic(&target, |w| {
+            w.write_all(b"half").unwrap();
+            Err("simulated failure".into())
+        })
+        .unwrap_err();
+        assert!(err.to_string().ends_with("out.txt: simulated failure"));
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "first");
+        // No temporary file is left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn creates_missing_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("a/b/c.txt");
+        write_text_atomic(&target, "x").unwrap();
+        assert_eq!(std::fs::read_to_string(target).unwrap(), "x");
+    }
+}

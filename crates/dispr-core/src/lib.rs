@@ -1,0 +1,20 @@
+//! dispr-core: everything in dispr that needs no ML framework.
+//!
+//! Data flow of the whole toolkit (DESIGN.md): TIFF / dataset → conditioning → sampler
+//! (model) → volume → binary shape → mesh → metrics / features → report. This crate owns
+//! the data end of it: grids ([`grid`]), the TIFF format ([`tiff_io`]), datasets and their
+//! labels ([`dataset`], [`class`]), cross-validation splits ([`split`]) and the model's
+//! conditioning input ([`conditioning`]).
+
+pub mod class;
+pub mod conditioning;
+pub mod dataset;
+pub mod error;
+pub mod fsio;
+pub mod grid;
+pub mod sample;
+pub mod split;
+pub mod tiff_io;
+
+pub use error::{Error, Result};
+pub use grid::{Image, Volume};
