@@ -15,29 +15,29 @@ use std::str::FromStr;
 )]
 #[serde(rename_all = "lowercase")]
 pub enum CellClass {
-    /// Shapes of the stomatocyte–discocyte–echinocyte series (with an SDE score).
-    Sde,
-    /// Clusters of several touching cells.
+    /// Clusters of several touching cells (`A_cell_clusters…`).
     Cluster,
-    /// Cells with multiple lobes.
-    Multilobate,
-    /// Keratocytes ("horn cells", with a notch).
+    /// Keratocytes, "horn cells" with a notch (`B_keratocytes…`).
     Keratocyte,
-    /// Knizocytes (triconcave, with a central ridge).
+    /// Knizocytes, triconcave with a central ridge (`C_knizocytes…`).
     Knizocyte,
-    /// Acanthocytes (spheroids with irregular spicules).
+    /// Cells with multiple lobes (`D_multilobate_cells…`).
+    Multilobate,
+    /// Acanthocytes, spheroids with irregular spicules (`E_acanthocytes…`).
     Acanthocyte,
+    /// Shapes of the stomatocyte–discocyte–echinocyte series, with an SDE score.
+    Sde,
 }
 
 impl CellClass {
-    /// Every class, in the paper's order of class counts (602/69/12/31/23/88).
+    /// Every class, in the order of the reference file prefixes (A_ to E_), SDE last.
     pub const ALL: [CellClass; 6] = [
-        CellClass::Sde,
         CellClass::Cluster,
-        CellClass::Multilobate,
         CellClass::Keratocyte,
         CellClass::Knizocyte,
+        CellClass::Multilobate,
         CellClass::Acanthocyte,
+        CellClass::Sde,
     ];
 
     /// The canonical short name used in tables, CSV files and `labels.csv`.

@@ -11,7 +11,7 @@
 //! `class`, optional `sde_score`) overrides them.
 //!
 //! Scanning ([`Dataset::scan`]) only lists folders; reading pixels happens in
-//! [`inspect_cell`] (statistics and every problem, for `dispr data info`) and
+//! [`crate::inspect`] (statistics and every problem, for `dispr data info`) and
 //! [`load_cell`] (the arrays, for training and prediction).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use crate::class::{CellClass, Label};
 use crate::error::{Error, Result, describe_io};
-use crate::grid::{Dtype, Image, Volume, format_shape};
+use crate::grid::{Image, Volume, format_shape};
 use crate::split;
 use crate::tiff_io::{self, Stack};
 
@@ -370,69 +370,16 @@ fn apply_labels_csv(path: &Path, cells: &mut [CellFiles], problems: &mut Vec<Err
     Ok(())
 }
 
-/// Summary of one file's pixels.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct FileStats {
-    /// (pages, height, width) for stacks; (height, width) for 2D images.
-    pub shape: Vec<usize>,
-    /// The stored pixel type.
-    pub dtype: Dtype,
-    /// Smallest value.
-    pub min: f64,
-    /// Largest value.
-    pub max: f64,
-    /// Pixels or voxels inside after binarization (METRICS.md).
-    pub foreground: usize,
-}
-
-impl FileStats {
-    fn of(stack: &Stack, two_d: bool) -> FileStats {
-        let [pages, height, width] = stack.shape();
-        let (min, max) = stack.min_max().unwrap_or((f64::NAN, f64::NAN));
-        FileStats {
-            shape: if two_d {
-                vec![height, width]
-            } else {
-                vec![pages, height, width]
-            },
-            dtype: stack.dtype(),
-            min,
-            max,
-            foreground: stack.binarize().count(),
-        }
-    }
-}
-
-/// What `dispr data info` learns about one cell by reading its files.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct CellReport {
-    /// The cell's name.
-    pub name: String,
-    /// Its label name (`unlabeled` if none).
-    pub class: &'static str,
-    /// The SDE score, for SDE cells.
-    pub sde_score: Option<f32>,
-    /// The fluorescence image, when readable.
-    pub image: Option<FileStats>,
-    /// The mask, when readable.
-    pub mask: Option<FileStats>,
-    /// The 3D shape, when present and readable.
-    pub obj: Option<FileStats>,
-    /// Every problem found, each naming its file.
-    #[serde(skip)]
-    pub problems: Vec<Error>,
-}
-
 /// The decoded files of one cell, each either read and checked or failed.
-struct CellStacks {
-    image: Option<Stack>,
-    mask: Option<Stack>,
-    obj: Option<Stack>,
-    problems: Vec<Error>,
+pub(crate) struct CellStacks {
+    pub(crate) image: Option<Stack>,
+    pub(crate) mask: Option<Stack>,
+    pub(crate) obj: Option<Stack>,
+    pub(crate) problems: Vec<Error>,
 }
 
 /// Reads a cell's files and checks each one and their agreement.
-fn read_cell(cell: &CellFiles) -> CellStacks {
+pub(crate) fn read_cell(cell: &CellFiles) -> CellStacks {
     let mut problems = Vec::new();
     let mut keep = |r: Result<Stack>| r.map_err(|e| problems.push(e)).ok();
     let image = keep(tiff_io::read_image(&cell.image));
@@ -496,23 +443,6 @@ fn read_cell(cell: &CellFiles) -> CellStacks {
     }
 }
 
-/// Reads one cell's files and reports their statistics and every problem.
-pub fn inspect_cell(cell: &CellFiles) -> CellReport {
-    let stacks = read_cell(cell);
-    CellReport {
-        name: cell.name.clone(),
-        class: cell.label.name(),
-        sde_score: match cell.label {
-            Label::Class { sde_score, .. } => sde_score,
-            Label::Unlabeled => None,
-        },
-        image: stacks.image.as_ref().map(|s| FileStats::of(s, true)),
-        mask: stacks.mask.as_ref().map(|s| FileStats::of(s, true)),
-        obj: stacks.obj.as_ref().map(|s| FileStats::of(s, false)),
-        problems: stacks.problems,
-    }
-}
-
 /// A cell's arrays, ready for conditioning, training and evaluation.
 #[derive(Clone, Debug)]
 pub struct Cell {
@@ -549,6 +479,7 @@ pub fn load_cell(files: &CellFiles) -> Result<Cell> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inspect::inspect_cell;
     use crate::tiff_io::{write_image, write_volume};
 
     /// Writes a small valid cell `name` under `dir`.

@@ -198,7 +198,12 @@ impl<T: Copy, const N: usize> Grid<T, N> {
 impl<T: Element, const N: usize> Grid<T, N> {
     /// The smallest and largest element, ignoring NaN; `None` when there is none.
     pub fn min_max(&self) -> Option<(T, T)> {
-        let mut values = self.data.iter().copied().filter(|v| v == v);
+        // NaN is the only value not comparable with itself.
+        let mut values = self
+            .data
+            .iter()
+            .copied()
+            .filter(|v| v.partial_cmp(v).is_some());
         let first = values.next()?;
         Some(values.fold((first, first), |(lo, hi), v| {
             (if v < lo { v } else { lo }, if v > hi { v } else { hi })

@@ -12,6 +12,7 @@ pub mod dataset;
 pub mod error;
 pub mod fsio;
 pub mod grid;
+pub mod inspect;
 pub mod sample;
 pub mod split;
 pub mod tiff_io;

@@ -1,1 +1,56 @@
-fn main() {}
+//! `dispr`: predict the 3D shape of a cell from a 2D microscopy image.
+//!
+//! This file only wires the command line to the commands: parse flags, run, and turn
+//! any failure into one line on stderr and a non-zero exit (1 for bad input or a failed
+//! run, 2 for a bad flag, as clap reports it).
+
+mod cli;
+mod commands;
+mod output;
+mod progress;
+
+use clap::Parser;
+
+fn main() {
+    // A bug must not print a stack trace at a user: one line, and a plea to report it.
+    std::panic::set_hook(Box::new(|info| {
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let place = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "error: internal error{place}: {} (this is a bug in dispr; please report it)",
+            message.replace('\n', " ")
+        );
+    }));
+    let cli = cli::Cli::parse();
+    if let Err(err) = commands::run(cli) {
+        if output::is_broken_pipe(&err) {
+            std::process::exit(0);
+        }
+        eprintln!("error: {}", one_line(&err));
+        std::process::exit(1);
+    }
+}
+
+/// The error and its causes on one line, `outer: inner`, without repeating a cause the
+/// outer message already contains.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+    }
+    text.replace('\n', " ")
+}

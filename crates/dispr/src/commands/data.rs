@@ -1,0 +1,123 @@
+//! `dispr data info` and `dispr data folds`.
+
+use std::fmt::Write as _;
+
+use anyhow::{Context, bail};
+use dispr_core::dataset::Dataset;
+use dispr_core::fsio::write_text_atomic;
+use dispr_core::grid::format_shape;
+use dispr_core::inspect::{DatasetReport, inspect_cell};
+use indicatif::ParallelProgressIterator;
+use rayon::prelude::*;
+
+use crate::cli::{FoldsArgs, InfoArgs};
+use crate::output::print;
+use crate::progress;
+
+/// Reads every file of the dataset and prints the report; fails when problems exist.
+pub fn info(args: &InfoArgs) -> anyhow::Result<()> {
+    let dataset = Dataset::scan(&args.dir)?;
+    let bar = progress::bar(dataset.cells.len(), "cells");
+    bar.set_message("reading");
+    let cells: Vec<_> = dataset
+        .cells
+        .par_iter()
+        .progress_with(bar.clone())
+        .map(inspect_cell)
+        .collect();
+    bar.finish_and_clear();
+    let report = DatasetReport::new(&dataset, cells);
+    if args.json {
+        print(&(serde_json::to_string_pretty(&report)? + "\n"))?;
+    } else {
+        print(&render_info(&report))?;
+    }
+    match report.problems.len() {
+        0 => Ok(()),
+        1 => bail!("{}: 1 problem found", args.dir.display()),
+        n => bail!("{}: {n} problems found", args.dir.display()),
+    }
+}
+
+/// The human-readable report.
+fn render_info(r: &DatasetReport) -> String {
+    let mut s = String::new();
+    let layout = match r.layout {
+        dispr_core::dataset::Layout::Flat => "image/ mask/ obj/",
+        dispr_core::dataset::Layout::TrainTest => "train/ test/",
+    };
+    let shapes = if r.has_shapes {
+        "with 3D shapes"
+    } else {
+        "no 3D shapes (prediction only)"
+    };
+    let _ = writeln!(
+        s,
+        "dataset   {} ({layout}; {} cells, {shapes})",
+        r.root, r.cell_count
+    );
+    let classes: Vec<String> = r
+        .classes
+        .iter()
+        .map(|c| format!("{} {}", c.cells, c.class))
+        .collect();
+    let _ = writeln!(s, "classes   {}", classes.join(", "));
+    for (what, grids) in [("image", &r.image_grids), ("obj", &r.obj_grids)] {
+        if !grids.is_empty() {
+            let list: Vec<String> = grids
+                .iter()
+                .map(|g| format!("{} ({} cells)", format_shape(&g.shape), g.cells))
+                .collect();
+            let _ = writeln!(s, "grid      {what:<5} {}", list.join(", "));
+        }
+    }
+    for (kind, v) in &r.values {
+        let dtypes: Vec<String> = v.dtypes.iter().map(|d| d.to_string()).collect();
+        let _ = writeln!(
+            s,
+            "values    {kind:<5} {} {}–{}",
+            dtypes.join("/"),
+            v.min,
+            v.max
+        );
+    }
+    if let Some(a) = &r.mask_area {
+        let _ = writeln!(s, "mask area {} px median ({}–{})", a.median, a.min, a.max);
+    }
+    if let Some(v) = &r.obj_volume {
+        let _ = writeln!(
+            s,
+            "volume    {} voxels median ({}–{})",
+            v.median, v.min, v.max
+        );
+    }
+    if r.problems.is_empty() {
+        let _ = writeln!(s, "problems  none");
+    } else {
+        let _ = writeln!(s, "problems  {}", r.problems.len());
+        for p in &r.problems {
+            let _ = writeln!(s, "  {}: {}", p.path, p.problem);
+        }
+    }
+    s
+}
+
+/// Writes the fold of every cell as CSV.
+pub fn folds(args: &FoldsArgs) -> anyhow::Result<()> {
+    let dataset = Dataset::scan(&args.dir)?;
+    if let Some(first) = dataset.problems.first() {
+        bail!("{first} (run `dispr data info` to list every problem)");
+    }
+    let folds = dataset
+        .folds(args.folds as usize, args.seed)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.dir.display()))?;
+    let mut csv = String::from("name,class,fold\n");
+    for (cell, fold) in dataset.cells.iter().zip(folds) {
+        let _ = writeln!(csv, "{},{},{fold}", cell.name, cell.label.name());
+    }
+    match &args.out {
+        Some(path) => write_text_atomic(path, &csv).context("writing folds")?,
+        None => print(&csv)?,
+    }
+    Ok(())
+}
