@@ -2,8 +2,13 @@
 //!
 //! Reads single-page 2D and multi-page 3D grayscale TIFFs (one page per z, as Python's
 //! tifffile, Fiji and napari write them) in uint8, uint16 and float32, any compression
-//! the `tiff` crate decodes. Writes uncompressed multi-page TIFFs with an ImageJ
-//! description so that Fiji opens a stack as z-slices, atomically.
+//! the `tiff` crate decodes. Writes uncompressed multi-page TIFFs, one page per z,
+//! atomically.
+//!
+//! No ImageJ description is written: Fiji and tifffile read a file that has one as a
+//! single contiguous block of pixels, which the `tiff` crate's page-by-page layout is
+//! not (verified: tifffile then returns garbage after page 0). Without it both read
+//! the pages one by one, as z-slices.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
@@ -12,7 +17,6 @@ use std::path::Path;
 use tiff::ColorType;
 use tiff::decoder::{Decoder, DecodingResult};
 use tiff::encoder::{TiffEncoder, colortype};
-use tiff::tags::Tag;
 
 use crate::error::{Error, Result, describe_io};
 use crate::fsio::write_atomic;
@@ -253,7 +257,7 @@ pub fn write_volume<T: TiffPixel>(path: &Path, volume: &Volume<T>) -> Result<()>
 where
     [T]: tiff::encoder::TiffValue,
 {
-    write_pages(path, volume.shape(), volume.data(), volume.min_max())
+    write_pages(path, volume.shape(), volume.data())
 }
 
 /// Writes a single-page 2D image atomically.
@@ -262,14 +266,13 @@ where
     [T]: tiff::encoder::TiffValue,
 {
     let [height, width] = image.shape();
-    write_pages(path, [1, height, width], image.data(), image.min_max())
+    write_pages(path, [1, height, width], image.data())
 }
 
 fn write_pages<T: TiffPixel>(
     path: &Path,
     [pages, height, width]: [usize; 3],
     data: &[T],
-    range: Option<(T, T)>,
 ) -> Result<()>
 where
     [T]: tiff::encoder::TiffValue,
@@ -281,26 +284,13 @@ where
         u32::try_from(width).map_err(|_| Error::new(path, "image too wide for TIFF"))?,
         u32::try_from(height).map_err(|_| Error::new(path, "image too tall for TIFF"))?,
     );
-    let mut description = format!("ImageJ=1.11a\nimages={pages}\nslices={pages}\nloop=false\n");
-    if T::DTYPE == Dtype::F32
-        && let Some((lo, hi)) = range
-    {
-        description.push_str(&format!("min={}\nmax={}\n", lo.to_f64(), hi.to_f64()));
-    }
     write_atomic(path, |out| {
         let mut encoder = TiffEncoder::new(out).map_err(|e| e.to_string())?;
         let plane = height * width;
         for page in 0..pages {
-            let mut image = encoder
+            encoder
                 .new_image::<T::Color>(w, h)
-                .map_err(|e| e.to_string())?;
-            if page == 0 {
-                image
-                    .encoder()
-                    .write_tag(Tag::ImageDescription, description.as_str())
-                    .map_err(|e| e.to_string())?;
-            }
-            image
+                .map_err(|e| e.to_string())?
                 .write_data(&data[page * plane..(page + 1) * plane])
                 .map_err(|e| e.to_string())?;
         }

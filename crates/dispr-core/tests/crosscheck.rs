@@ -1,0 +1,154 @@
+//! Cross-checks of dispr-core against independent implementations, through fixture
+//! values written by `scripts/fixtures/make_core_fixtures.py` (tifffile, scipy) and
+//! committed, so that these tests need no Python.
+
+use std::path::{Path, PathBuf};
+
+use dispr_core::dataset::Dataset;
+use dispr_core::grid::{Dtype, Grid, Volume};
+use dispr_core::sample::real_sample_or_skip;
+use dispr_core::tiff_io::{self, Stack};
+use serde_json::Value;
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn load_json(name: &str) -> Value {
+    let text = std::fs::read_to_string(fixture(name)).expect("fixture exists");
+    serde_json::from_str(&text).expect("fixture is JSON")
+}
+
+fn numpy_dtype(d: Dtype) -> &'static str {
+    match d {
+        Dtype::U8 => "uint8",
+        Dtype::U16 => "uint16",
+        Dtype::F32 => "float32",
+    }
+}
+
+/// Every real cell's three files decode to the same shape, type and values as tifffile
+/// reads them (sum, range and foreground count per file).
+#[test]
+fn real_sample_reads_like_tifffile() {
+    let Some(sample) = real_sample_or_skip("real_sample_reads_like_tifffile") else {
+        return;
+    };
+    let reference = load_json("real_sample_tiff.json");
+    let reference = reference.as_object().unwrap();
+    assert_eq!(reference.len(), 3 * 108);
+    for (relative, want) in reference {
+        let path = sample.join(relative);
+        let stack = tiff_io::read_stack(&path).unwrap();
+        let mut shape = stack.shape().to_vec();
+        if !relative.starts_with("obj/") {
+            assert_eq!(shape[0], 1, "{relative}");
+            shape.remove(0);
+        }
+        let want_shape: Vec<usize> = serde_json::from_value(want["shape"].clone()).unwrap();
+        assert_eq!(shape, want_shape, "{relative}");
+        assert_eq!(numpy_dtype(stack.dtype()), want["dtype"], "{relative}");
+        let (min, max) = stack.min_max().unwrap();
+        assert_eq!(min, want["min"].as_f64().unwrap(), "{relative}");
+        assert_eq!(max, want["max"].as_f64().unwrap(), "{relative}");
+        let sum: f64 = stack.to_f32().data().iter().map(|&v| v as f64).sum();
+        assert_eq!(sum, want["sum"].as_f64().unwrap(), "{relative}");
+        assert_eq!(
+            stack.binarize().count() as u64,
+            want["foreground"].as_u64().unwrap(),
+            "{relative}"
+        );
+    }
+}
+
+/// The real sample as a dataset: 108 cells with 64³ shapes whose central slice agrees
+/// with the mask (the data convention DESIGN.md states).
+#[test]
+fn real_sample_masks_match_central_slices() {
+    let Some(sample) = real_sample_or_skip("real_sample_masks_match_central_slices") else {
+        return;
+    };
+    let dataset = Dataset::scan(&sample).unwrap();
+    assert_eq!(dataset.cells.len(), 108);
+    assert!(dataset.problems.is_empty());
+    let mut worst: f64 = 1.0;
+    for files in &dataset.cells {
+        let cell = dispr_core::dataset::load_cell(files).unwrap();
+        let shape = cell.shape.unwrap();
+        assert_eq!(shape.shape(), [64, 64, 64]);
+        let slice = shape.slice_z(32);
+        let inter = slice
+            .data()
+            .iter()
+            .zip(cell.mask.data())
+            .filter(|(a, b)| **a && **b)
+            .count();
+        let union = slice
+            .data()
+            .iter()
+            .zip(cell.mask.data())
+            .filter(|(a, b)| **a || **b)
+            .count();
+        worst = worst.min(inter as f64 / union as f64);
+    }
+    assert!(worst > 0.9, "worst IoU of mask and obj[32]: {worst}");
+}
+
+/// Small TIFFs written by tifffile (uint8/uint16/float32, 2D/3D, deflate, ImageJ).
+#[test]
+fn tifffile_written_files_read_back() {
+    let reference = load_json("tifffile_files.json");
+    for (name, want) in reference.as_object().unwrap() {
+        let stack = tiff_io::read_stack(&fixture(name)).unwrap_or_else(|e| panic!("{e}"));
+        let want_shape: Vec<usize> = serde_json::from_value(want["shape"].clone()).unwrap();
+        let mut shape = stack.shape().to_vec();
+        if want_shape.len() == 2 {
+            assert_eq!(shape.remove(0), 1);
+        }
+        assert_eq!(shape, want_shape, "{name}");
+        assert_eq!(numpy_dtype(stack.dtype()), want["dtype"], "{name}");
+        let values: Vec<f64> = serde_json::from_value(want["values"].clone()).unwrap();
+        let got: Vec<f64> = stack.to_f32().data().iter().map(|&v| v as f64).collect();
+        assert_eq!(got.len(), values.len(), "{name}");
+        for (i, (g, w)) in got.iter().zip(&values).enumerate() {
+            // Compared at the file's precision (JSON parsing may differ in the last f64 bit).
+            assert_eq!(*g as f32, *w as f32, "{name} [{i}]");
+        }
+    }
+}
+
+/// Linear resampling equals scipy.ndimage.zoom(order=1, mode="nearest", grid_mode=True).
+#[test]
+fn resample_matches_scipy_zoom() {
+    for case in load_json("resample.json").as_array().unwrap() {
+        let in_shape: [usize; 3] = serde_json::from_value(case["input_shape"].clone()).unwrap();
+        let out_shape: [usize; 3] = serde_json::from_value(case["output_shape"].clone()).unwrap();
+        let input: Vec<f32> = serde_json::from_value(case["input"].clone()).unwrap();
+        let want: Vec<f64> = serde_json::from_value(case["output"].clone()).unwrap();
+        let got = Grid::new(in_shape, input).unwrap().resample(out_shape);
+        assert_eq!(got.shape(), out_shape);
+        for (i, (g, w)) in got.data().iter().zip(&want).enumerate() {
+            assert!(
+                (*g as f64 - w).abs() < 1e-3,
+                "{in_shape:?}→{out_shape:?} [{i}]: {g} vs {w}"
+            );
+        }
+    }
+}
+
+/// Leaves TIFFs written by dispr where the fixture script can check them with tifffile
+/// (`make_core_fixtures.py --check-written target/tmp`), and checks they read back.
+#[test]
+fn dispr_written_files_for_tifffile() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let shape = Volume::from_fn([5, 6, 7], |[z, y, x]| (z + y * x) % 3 == 0);
+    let map = Volume::from_fn([5, 6, 7], |[z, y, x]| {
+        z as f32 * 0.5 - y as f32 + x as f32 * 0.25
+    });
+    tiff_io::write_shape(&dir.join("written_by_dispr_shape.tif"), &shape).unwrap();
+    tiff_io::write_volume(&dir.join("written_by_dispr_map.tif"), &map).unwrap();
+    let back = tiff_io::read_volume(&dir.join("written_by_dispr_map.tif")).unwrap();
+    assert_eq!(back, Stack::F32(map));
+}
