@@ -6,13 +6,18 @@
 //! labels ([`dataset`], [`class`]), cross-validation splits ([`split`]) and the model's
 //! conditioning input ([`conditioning`]).
 
+pub mod baseline;
 pub mod class;
 pub mod conditioning;
 pub mod dataset;
+pub mod ellipse;
 pub mod error;
+pub mod filters;
 pub mod fsio;
 pub mod grid;
 pub mod inspect;
+pub mod mesh;
+pub mod metrics;
 pub mod sample;
 pub mod split;
 pub mod tiff_io;
