@@ -34,7 +34,9 @@ impl FromStr for Baseline {
         match s {
             "cylinder" => Ok(Baseline::Cylinder),
             "ellipsoid" => Ok(Baseline::Ellipsoid),
-            other => Err(format!("unknown baseline '{other}' (expected cylinder or ellipsoid)")),
+            other => Err(format!(
+                "unknown baseline '{other}' (expected cylinder or ellipsoid)"
+            )),
         }
     }
 }
@@ -45,19 +47,30 @@ pub fn mask_ellipse(mask: &Image<bool>) -> Result<Ellipse, String> {
     if outline.is_empty() {
         return Err("mask is empty".into());
     }
-    fit_ellipse(&outline).ok_or_else(|| format!("no ellipse fits the mask outline ({} points)", outline.len()))
+    fit_ellipse(&outline).ok_or_else(|| {
+        format!(
+            "no ellipse fits the mask outline ({} points)",
+            outline.len()
+        )
+    })
 }
 
 /// The baseline's 3D shape for `mask` on a grid `depth` slices deep, centred on slice
 /// `depth / 2` (z = 32 for the reference 64³ data).
-pub fn predict(baseline: Baseline, mask: &Image<bool>, depth: usize) -> Result<Volume<bool>, String> {
+pub fn predict(
+    baseline: Baseline,
+    mask: &Image<bool>,
+    depth: usize,
+) -> Result<Volume<bool>, String> {
     let e = mask_ellipse(mask)?;
     let [h, w] = mask.shape();
     let zc = (depth / 2) as f64;
     Ok(match baseline {
         Baseline::Cylinder => {
             let half = (e.a + e.b) / 4.0;
-            Volume::from_fn([depth, h, w], |[z, y, x]| (z as f64 - zc).abs() <= half && mask.at([y, x]))
+            Volume::from_fn([depth, h, w], |[z, y, x]| {
+                (z as f64 - zc).abs() <= half && mask.at([y, x])
+            })
         }
         Baseline::Ellipsoid => {
             let c = (e.a + e.b) / 4.0;
@@ -76,7 +89,9 @@ mod tests {
     use super::*;
 
     fn disc(r: f64) -> Image<bool> {
-        Image::from_fn([64, 64], |[y, x]| (y as f64 - 32.0).powi(2) + (x as f64 - 30.0).powi(2) <= r * r)
+        Image::from_fn([64, 64], |[y, x]| {
+            (y as f64 - 32.0).powi(2) + (x as f64 - 30.0).powi(2) <= r * r
+        })
     }
 
     #[test]
@@ -87,7 +102,10 @@ mod tests {
         assert_eq!(cyl.slice_z(32), mask);
         let slices = (0..64).filter(|&z| cyl.slice_z(z).count() > 0).count();
         let height = (e.a + e.b) / 2.0;
-        assert!((slices as f64 - height).abs() <= 1.0, "{slices} vs {height}");
+        assert!(
+            (slices as f64 - height).abs() <= 1.0,
+            "{slices} vs {height}"
+        );
         assert_eq!(cyl.count(), slices * mask.count());
     }
 
@@ -97,7 +115,11 @@ mod tests {
         let ell = predict(Baseline::Ellipsoid, &mask, 64).unwrap();
         let e = mask_ellipse(&mask).unwrap();
         let expected = 4.0 / 3.0 * std::f64::consts::PI * e.a * e.b * (e.a + e.b) / 4.0;
-        assert!((ell.count() as f64 / expected - 1.0).abs() < 0.05, "{} vs {expected}", ell.count());
+        assert!(
+            (ell.count() as f64 / expected - 1.0).abs() < 0.05,
+            "{} vs {expected}",
+            ell.count()
+        );
         assert!(predict(Baseline::Ellipsoid, &Image::filled([8, 8], false), 8).is_err());
         assert_eq!("cylinder".parse(), Ok(Baseline::Cylinder));
         assert!("sphere".parse::<Baseline>().is_err());

@@ -26,7 +26,11 @@ pub fn mask_outline(mask: &Image<bool>) -> Vec<[f64; 2]> {
     let filled = fill_holes(mask);
     let [h, w] = filled.shape();
     let at = |y: isize, x: isize| {
-        y >= 0 && x >= 0 && (y as usize) < h && (x as usize) < w && filled.at([y as usize, x as usize])
+        y >= 0
+            && x >= 0
+            && (y as usize) < h
+            && (x as usize) < w
+            && filled.at([y as usize, x as usize])
     };
     let mut points = Vec::new();
     for y in 0..h as isize {
@@ -116,7 +120,13 @@ fn conic_to_ellipse([a, b, c, d, e, f]: [f64; 6]) -> Option<Ellipse> {
     if theta <= -std::f64::consts::FRAC_PI_2 {
         theta += std::f64::consts::PI;
     }
-    Some(Ellipse { xc, yc, a: major, b: minor, theta })
+    Some(Ellipse {
+        xc,
+        yc,
+        a: major,
+        b: minor,
+        theta,
+    })
 }
 
 type M3 = [[f64; 3]; 3];
@@ -138,7 +148,8 @@ fn add3(a: M3, b: M3) -> M3 {
 }
 
 fn det3(m: M3) -> f64 {
-    m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+    m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+        - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
         + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
 }
 
@@ -147,11 +158,24 @@ fn invert3(m: M3) -> Option<M3> {
     if det.abs() < 1e-300 {
         return None;
     }
-    let cof = |r0: usize, r1: usize, c0: usize, c1: usize| m[r0][c0] * m[r1][c1] - m[r0][c1] * m[r1][c0];
+    let cof =
+        |r0: usize, r1: usize, c0: usize, c1: usize| m[r0][c0] * m[r1][c1] - m[r0][c1] * m[r1][c0];
     Some([
-        [cof(1, 2, 1, 2) / det, -cof(0, 2, 1, 2) / det, cof(0, 1, 1, 2) / det],
-        [-cof(1, 2, 0, 2) / det, cof(0, 2, 0, 2) / det, -cof(0, 1, 0, 2) / det],
-        [cof(1, 2, 0, 1) / det, -cof(0, 2, 0, 1) / det, cof(0, 1, 0, 1) / det],
+        [
+            cof(1, 2, 1, 2) / det,
+            -cof(0, 2, 1, 2) / det,
+            cof(0, 1, 1, 2) / det,
+        ],
+        [
+            -cof(1, 2, 0, 2) / det,
+            cof(0, 2, 0, 2) / det,
+            -cof(0, 1, 0, 2) / det,
+        ],
+        [
+            cof(1, 2, 0, 1) / det,
+            -cof(0, 2, 0, 1) / det,
+            cof(0, 1, 0, 1) / det,
+        ],
     ])
 }
 
@@ -161,7 +185,8 @@ fn real_eigenvectors(m: M3) -> Vec<[f64; 3]> {
     // λ³ − tr λ² + c1 λ − det = 0.
     let tr = m[0][0] + m[1][1] + m[2][2];
     let c1 = m[0][0] * m[1][1] - m[0][1] * m[1][0] + m[0][0] * m[2][2] - m[0][2] * m[2][0]
-        + m[1][1] * m[2][2] - m[1][2] * m[2][1];
+        + m[1][1] * m[2][2]
+        - m[1][2] * m[2][1];
     let det = det3(m);
     cubic_roots(-tr, c1, -det)
         .into_iter()
@@ -180,7 +205,11 @@ fn real_eigenvectors(m: M3) -> Vec<[f64; 3]> {
 }
 
 fn cross3(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2], a[0] * b[1] - a[1] * b[0]]
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
 }
 
 fn norm3(a: [f64; 3]) -> f64 {
@@ -227,7 +256,10 @@ mod tests {
             .map(|i| {
                 let t = i as f64 * std::f64::consts::TAU / 40.0;
                 let (u, v) = (a * t.cos(), b * t.sin());
-                [xc + u * theta.cos() - v * theta.sin(), yc + u * theta.sin() + v * theta.cos()]
+                [
+                    xc + u * theta.cos() - v * theta.sin(),
+                    yc + u * theta.sin() + v * theta.cos(),
+                ]
             })
             .collect();
         let e = fit_ellipse(&points).unwrap();
@@ -251,7 +283,11 @@ mod tests {
         });
         let outline = mask_outline(&disc);
         // The hole at the centre is filled, so no outline point is near it.
-        assert!(outline.iter().all(|p| (p[0] - 10.0).abs() + (p[1] - 10.0).abs() > 5.0));
+        assert!(
+            outline
+                .iter()
+                .all(|p| (p[0] - 10.0).abs() + (p[1] - 10.0).abs() > 5.0)
+        );
         let e = fit_ellipse(&outline).unwrap();
         assert!((e.xc - 10.0).abs() < 1e-9 && (e.yc - 10.0).abs() < 1e-9);
         assert!((e.a - e.b).abs() < 0.3 && (e.a - 7.6).abs() < 0.5, "{e:?}");

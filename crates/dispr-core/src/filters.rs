@@ -30,7 +30,11 @@ fn reflect(i: i64, n: i64) -> usize {
 /// truncate=truncate)`: separable correlation along each axis in order, in f64, summing
 /// symmetric pairs as scipy does. (Filter a float copy: scipy returns the input's dtype,
 /// so filtering a bool array there silently yields all-False.)
-pub fn gaussian_filter<const N: usize>(input: &Grid<f64, N>, sigma: f64, truncate: f64) -> Grid<f64, N> {
+pub fn gaussian_filter<const N: usize>(
+    input: &Grid<f64, N>,
+    sigma: f64,
+    truncate: f64,
+) -> Grid<f64, N> {
     let kernel = gaussian_kernel(sigma, truncate);
     let radius = (kernel.len() / 2) as i64;
     let shape = input.shape();

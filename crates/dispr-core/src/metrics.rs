@@ -130,7 +130,11 @@ pub struct Overlap {
 
 /// IoU and Dice of two shapes. Panics when their grids differ (check before calling).
 pub fn overlap(predicted: &Volume<bool>, truth: &Volume<bool>) -> Overlap {
-    assert_eq!(predicted.shape(), truth.shape(), "overlap of different grids");
+    assert_eq!(
+        predicted.shape(),
+        truth.shape(),
+        "overlap of different grids"
+    );
     let (mut both, mut either, mut sizes) = (0usize, 0usize, 0usize);
     for (&p, &t) in predicted.data().iter().zip(truth.data()) {
         both += (p && t) as usize;
@@ -138,7 +142,10 @@ pub fn overlap(predicted: &Volume<bool>, truth: &Volume<bool>) -> Overlap {
         sizes += p as usize + t as usize;
     }
     if either == 0 {
-        return Overlap { iou: 1.0, dice: 1.0 };
+        return Overlap {
+            iou: 1.0,
+            dice: 1.0,
+        };
     }
     Overlap {
         iou: both as f64 / either as f64,
@@ -214,16 +221,27 @@ mod tests {
         // Marching cubes on voxels overestimates the area by ~8 %.
         let ratio = m.surface_area / (4.0 * std::f64::consts::PI * r * r);
         assert!((1.0..1.15).contains(&ratio), "{ratio}");
-        assert!((m.curvature.unwrap() * r - 1.0).abs() < 0.1, "{:?}", m.curvature);
+        assert!(
+            (m.curvature.unwrap() * r - 1.0).abs() < 0.1,
+            "{:?}",
+            m.curvature
+        );
         assert!((m.mesh_volume / m.volume - 1.0).abs() < 0.01);
         // Smoothing shrinks a convex shape by about σ²·H ≈ 0.27 voxel: a thin shell.
-        assert!(m.roughness > 0.0 && m.roughness < m.volume * 0.1, "{}", m.roughness);
+        assert!(
+            m.roughness > 0.0 && m.roughness < m.volume * 0.1,
+            "{}",
+            m.roughness
+        );
     }
 
     #[test]
     fn empty_shape() {
         let m = measure(&Volume::filled([8, 8, 8], false));
-        assert_eq!((m.volume, m.surface_area, m.roughness, m.curvature), (0.0, 0.0, 0.0, None));
+        assert_eq!(
+            (m.volume, m.surface_area, m.roughness, m.curvature),
+            (0.0, 0.0, 0.0, None)
+        );
     }
 
     #[test]

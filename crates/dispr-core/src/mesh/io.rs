@@ -31,7 +31,10 @@ impl MeshFormat {
             "stl" => Ok(MeshFormat::Stl),
             "ply" => Ok(MeshFormat::Ply),
             "obj" => Ok(MeshFormat::Obj),
-            _ => Err(Error::new(path, "unknown mesh format (use .stl, .ply or .obj)")),
+            _ => Err(Error::new(
+                path,
+                "unknown mesh format (use .stl, .ply or .obj)",
+            )),
         }
     }
 }
@@ -59,7 +62,11 @@ fn write_stl(w: &mut impl Write, mesh: &Mesh) -> std::io::Result<()> {
         let [a, b, c] = mesh.triangle(f);
         let n = cross(sub(b, a), sub(c, a));
         let len = norm(n);
-        let n = if len > 0.0 { n.map(|x| x / len) } else { [0.0; 3] };
+        let n = if len > 0.0 {
+            n.map(|x| x / len)
+        } else {
+            [0.0; 3]
+        };
         for v in [n, a, b, c] {
             for x in v {
                 w.write_all(&(x as f32).to_le_bytes())?;
@@ -71,7 +78,10 @@ fn write_stl(w: &mut impl Write, mesh: &Mesh) -> std::io::Result<()> {
 }
 
 fn write_ply(w: &mut impl Write, mesh: &Mesh) -> std::io::Result<()> {
-    writeln!(w, "ply\nformat ascii 1.0\ncomment dispr mesh, units: voxels")?;
+    writeln!(
+        w,
+        "ply\nformat ascii 1.0\ncomment dispr mesh, units: voxels"
+    )?;
     writeln!(w, "element vertex {}", mesh.vertices.len())?;
     writeln!(w, "property float x\nproperty float y\nproperty float z")?;
     writeln!(w, "element face {}", mesh.faces.len())?;
@@ -125,7 +135,12 @@ mod tests {
         })
         .unwrap();
         assert_eq!(obj.lines().filter(|l| l.starts_with("f ")).count(), 12);
-        let err = write_mesh(&dir.path().join("c.vtk"), &cube).unwrap_err().to_string();
-        assert!(err.ends_with("c.vtk: unknown mesh format (use .stl, .ply or .obj)"), "{err}");
+        let err = write_mesh(&dir.path().join("c.vtk"), &cube)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.ends_with("c.vtk: unknown mesh format (use .stl, .ply or .obj)"),
+            "{err}"
+        );
     }
 }

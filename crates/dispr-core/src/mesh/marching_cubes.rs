@@ -9,7 +9,11 @@ use crate::grid::Volume;
 
 /// Offset (dz, dy, dx) of cube corner `c`.
 const fn corner(c: u8) -> [usize; 3] {
-    [(c >> 2 & 1) as usize, (c >> 1 & 1) as usize, (c & 1) as usize]
+    [
+        (c >> 2 & 1) as usize,
+        (c >> 1 & 1) as usize,
+        (c & 1) as usize,
+    ]
 }
 
 /// The surface mesh of `shape`: closed and outward-wound whenever the shape is a proper
@@ -57,7 +61,11 @@ pub fn marching_cubes(shape: &Volume<bool>) -> Mesh {
                                 let axis = (a ^ b).trailing_zeros() as usize;
                                 let key = (((z + dz) * py + y + dy) * px + x + dx) * 3 + axis;
                                 if edge_vertex[key] == u32::MAX {
-                                    let mut p = [(x + dx) as f64 - 1.0, (y + dy) as f64 - 1.0, (z + dz) as f64 - 1.0];
+                                    let mut p = [
+                                        (x + dx) as f64 - 1.0,
+                                        (y + dy) as f64 - 1.0,
+                                        (z + dz) as f64 - 1.0,
+                                    ];
                                     p[axis] += 0.5;
                                     edge_vertex[key] = push(&mut mesh, p);
                                 }
@@ -98,11 +106,22 @@ mod tests {
 
     #[test]
     fn box_mesh_is_closed_and_close_to_its_voxel_count() {
-        let v = Volume::from_fn([6, 7, 8], |[z, y, x]| (1..5).contains(&z) && (1..6).contains(&y) && (1..7).contains(&x));
+        let v = Volume::from_fn([6, 7, 8], |[z, y, x]| {
+            (1..5).contains(&z) && (1..6).contains(&y) && (1..7).contains(&x)
+        });
         let mesh = marching_cubes(&v);
         assert!(mesh.is_closed());
         let voxels = v.count() as f64;
-        assert!((mesh.volume() - voxels).abs() / voxels < 0.15, "{}", mesh.volume());
-        assert_eq!(marching_cubes(&Volume::filled([3, 3, 3], false)).faces.len(), 0);
+        assert!(
+            (mesh.volume() - voxels).abs() / voxels < 0.15,
+            "{}",
+            mesh.volume()
+        );
+        assert_eq!(
+            marching_cubes(&Volume::filled([3, 3, 3], false))
+                .faces
+                .len(),
+            0
+        );
     }
 }

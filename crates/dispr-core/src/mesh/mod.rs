@@ -74,11 +74,15 @@ impl Mesh {
 
     /// Undirected edges mapped to the faces that use them (in face order).
     fn edge_faces(&self) -> HashMap<(u32, u32), Vec<u32>> {
-        let mut edges: HashMap<(u32, u32), Vec<u32>> = HashMap::with_capacity(self.faces.len() * 3 / 2);
+        let mut edges: HashMap<(u32, u32), Vec<u32>> =
+            HashMap::with_capacity(self.faces.len() * 3 / 2);
         for (f, face) in self.faces.iter().enumerate() {
             for k in 0..3 {
                 let (a, b) = (face[k], face[(k + 1) % 3]);
-                edges.entry((a.min(b), a.max(b))).or_default().push(f as u32);
+                edges
+                    .entry((a.min(b), a.max(b)))
+                    .or_default()
+                    .push(f as u32);
             }
         }
         edges
@@ -111,7 +115,11 @@ impl Mesh {
             .map(|f| {
                 let n = self.face_cross(f);
                 let len = norm(n);
-                if len > 0.0 { n.map(|c| c / len) } else { [0.0; 3] }
+                if len > 0.0 {
+                    n.map(|c| c / len)
+                } else {
+                    [0.0; 3]
+                }
             })
             .collect();
         let mut total = 0.0;
