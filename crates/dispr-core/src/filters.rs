@@ -27,43 +27,77 @@ fn reflect(i: i64, n: i64) -> usize {
 }
 
 /// `scipy.ndimage.gaussian_filter(input.astype(float64), sigma, mode="reflect",
-/// truncate=truncate)`: separable correlation along each axis in order, in f64, summing
-/// symmetric pairs as scipy does. (Filter a float copy: scipy returns the input's dtype,
-/// so filtering a bool array there silently yields all-False.)
+/// truncate=truncate)`: separable correlation along each axis in order, in f64, each
+/// output summed as scipy sums it (centre, then symmetric pairs outward), so results are
+/// bitwise equal. (Filter a float copy: scipy returns the input's dtype, so filtering a
+/// bool array there silently yields all-False.)
 pub fn gaussian_filter<const N: usize>(
     input: &Grid<f64, N>,
     sigma: f64,
     truncate: f64,
 ) -> Grid<f64, N> {
     let kernel = gaussian_kernel(sigma, truncate);
-    let radius = (kernel.len() / 2) as i64;
     let shape = input.shape();
     let mut current = input.data().to_vec();
-    let mut line = Vec::new();
     for axis in 0..N {
-        let n = shape[axis];
-        let stride: usize = shape[axis + 1..].iter().product();
-        let outer: usize = shape[..axis].iter().product();
-        let mut next = vec![0.0; current.len()];
-        for o in 0..outer {
-            for inner in 0..stride {
-                let base = o * n * stride + inner;
-                line.clear();
-                line.extend((0..n).map(|i| current[base + i * stride]));
-                for i in 0..n as i64 {
-                    let mut acc = line[i as usize] * kernel[radius as usize];
-                    for k in 1..=radius {
-                        let a = line[reflect(i - k, n as i64)];
-                        let b = line[reflect(i + k, n as i64)];
-                        acc += (a + b) * kernel[(radius + k) as usize];
-                    }
-                    next[base + i as usize * stride] = acc;
+        current = correlate_axis(&current, &shape, axis, &kernel);
+    }
+    Grid::new(shape, current).expect("same shape")
+}
+
+/// One separable pass. Work is arranged so the innermost loop runs over contiguous
+/// memory (whole rows for outer axes, a reflected copy of the line for the last axis),
+/// which the compiler vectorises.
+fn correlate_axis<const N: usize>(
+    data: &[f64],
+    shape: &[usize; N],
+    axis: usize,
+    kernel: &[f64],
+) -> Vec<f64> {
+    let radius = kernel.len() / 2;
+    let n = shape[axis];
+    let stride: usize = shape[axis + 1..].iter().product();
+    let outer: usize = shape[..axis].iter().product();
+    let mut out = vec![0.0; data.len()];
+    if stride == 1 {
+        // Last axis: pad each line by reflection, then sum shifted copies.
+        let mut padded = vec![0.0; n + 2 * radius];
+        for (line, out_line) in data.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
+            for (j, p) in padded.iter_mut().enumerate() {
+                *p = line[reflect(j as i64 - radius as i64, n as i64)];
+            }
+            for (o, &v) in out_line.iter_mut().zip(&padded[radius..]) {
+                *o = v * kernel[radius];
+            }
+            for k in 1..=radius {
+                let (lo, hi) = (&padded[radius - k..], &padded[radius + k..]);
+                for ((o, &a), &b) in out_line.iter_mut().zip(lo).zip(hi) {
+                    *o += (a + b) * kernel[radius + k];
                 }
             }
         }
-        current = next;
+        return out;
     }
-    Grid::new(shape, current).expect("same shape")
+    for block in 0..outer {
+        let base = block * n * stride;
+        let row = |i: i64| {
+            let r = reflect(i, n as i64);
+            &data[base + r * stride..base + (r + 1) * stride]
+        };
+        for i in 0..n {
+            let out_row = &mut out[base + i * stride..base + (i + 1) * stride];
+            for (o, &v) in out_row.iter_mut().zip(row(i as i64)) {
+                *o = v * kernel[radius];
+            }
+            for k in 1..=radius {
+                let (lo, hi) = (row(i as i64 - k as i64), row((i + k) as i64));
+                for ((o, &a), &b) in out_row.iter_mut().zip(lo).zip(hi) {
+                    *o += (a + b) * kernel[radius + k];
+                }
+            }
+        }
+    }
+    out
 }
 
 /// `scipy.ndimage.binary_fill_holes` in 2D: background not 4-connected to the border

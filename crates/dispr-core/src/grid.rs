@@ -326,6 +326,52 @@ impl<T: Copy> Volume<T> {
     }
 }
 
+impl<T: Copy> Volume<T> {
+    /// The sub-volume `lo..hi` (per axis, end exclusive). Panics when out of range.
+    pub fn crop(&self, lo: [usize; 3], hi: [usize; 3]) -> Volume<T> {
+        assert!(
+            (0..3).all(|a| lo[a] <= hi[a] && hi[a] <= self.shape[a]),
+            "crop {lo:?}..{hi:?} of {:?}",
+            self.shape
+        );
+        let [_, ny, nx] = self.shape;
+        let mut data = Vec::with_capacity((0..3).map(|a| hi[a] - lo[a]).product());
+        for z in lo[0]..hi[0] {
+            for y in lo[1]..hi[1] {
+                let row = (z * ny + y) * nx;
+                data.extend_from_slice(&self.data[row + lo[2]..row + hi[2]]);
+            }
+        }
+        Grid {
+            shape: [hi[0] - lo[0], hi[1] - lo[1], hi[2] - lo[2]],
+            data,
+        }
+    }
+}
+
+impl Volume<bool> {
+    /// The smallest box `lo..hi` (end exclusive) holding every `true` voxel; `None` when
+    /// the shape is empty.
+    pub fn bounding_box(&self) -> Option<([usize; 3], [usize; 3])> {
+        let [nz, ny, nx] = self.shape;
+        let (mut lo, mut hi) = ([usize::MAX; 3], [0usize; 3]);
+        for z in 0..nz {
+            for y in 0..ny {
+                let row = &self.data[(z * ny + y) * nx..(z * ny + y + 1) * nx];
+                if let (Some(first), Some(last)) =
+                    (row.iter().position(|&v| v), row.iter().rposition(|&v| v))
+                {
+                    for (axis, (a, b)) in [(z, z), (y, y), (first, last)].into_iter().enumerate() {
+                        lo[axis] = lo[axis].min(a);
+                        hi[axis] = hi[axis].max(b + 1);
+                    }
+                }
+            }
+        }
+        (lo[0] != usize::MAX).then_some((lo, hi))
+    }
+}
+
 impl<T: fmt::Debug, const N: usize> fmt::Debug for Grid<T, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Grid")
@@ -407,6 +453,18 @@ mod tests {
         }
         // Downsampling ×2 averages neighbour pairs.
         assert_eq!(ramp.resample([1, 2]).data(), &[0.5, 2.5]);
+    }
+
+    #[test]
+    fn crop_and_bounding_box() {
+        let v = Volume::from_fn([5, 6, 7], |[z, y, x]| {
+            (1..3).contains(&z) && y == 4 && (2..6).contains(&x)
+        });
+        assert_eq!(v.bounding_box(), Some(([1, 4, 2], [3, 5, 6])));
+        let c = v.crop([1, 4, 2], [3, 5, 6]);
+        assert_eq!(c.shape(), [2, 1, 4]);
+        assert_eq!(c.count(), v.count());
+        assert_eq!(Volume::filled([2, 2, 2], false).bounding_box(), None);
     }
 
     #[test]

@@ -30,6 +30,31 @@ pub enum Command {
     /// Inspect and split datasets.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Measure speed and memory (prints JSON with the machine it ran on).
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// `dispr bench …`.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Time all shape measurements (mesh, area, roughness, curvature) of real cells.
+    ///
+    /// Times one cell (median of repeats) and all cells of the dataset (in parallel over
+    /// the available cores), excluding file reading. Compare with
+    /// scripts/bench/reference_metrics.py (scikit-image + scipy + trimesh).
+    Metrics(BenchMetricsArgs),
+}
+
+/// Flags of `dispr bench metrics`.
+#[derive(Debug, Args)]
+pub struct BenchMetricsArgs {
+    /// Dataset with 3D shapes [default: the real sample at ../shared/data/rbc-sample].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Repetitions (the median is reported).
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
 }
 
 /// `dispr data …`.

@@ -32,8 +32,12 @@ pub fn marching_cubes(shape: &Volume<bool>) -> Mesh {
     };
     let mut mesh = Mesh::default();
     // Vertex of each grid edge, keyed by its lower corner and axis (0 = x, 1 = y, 2 = z).
-    let mut edge_vertex = vec![u32::MAX; pz * py * px * 3];
+    // Only two z-layers of corners are live at a time: layer (z & 1) for corners at z.
+    let layer_len = py * px * 3;
+    let mut layers = [vec![u32::MAX; layer_len], vec![u32::MAX; layer_len]];
     for z in 0..pz - 1 {
+        // Corners at z + 1 reuse the layer of z − 1, which no cube needs any more.
+        layers[(z + 1) & 1].fill(u32::MAX);
         for y in 0..py - 1 {
             for x in 0..px - 1 {
                 let mut config = 0usize;
@@ -59,17 +63,18 @@ pub fn marching_cubes(shape: &Volume<bool>) -> Mesh {
                                 let [a, b] = EDGE_CORNERS[e];
                                 let [dz, dy, dx] = corner(a);
                                 let axis = (a ^ b).trailing_zeros() as usize;
-                                let key = (((z + dz) * py + y + dy) * px + x + dx) * 3 + axis;
-                                if edge_vertex[key] == u32::MAX {
+                                let layer = &mut layers[(z + dz) & 1];
+                                let key = ((y + dy) * px + x + dx) * 3 + axis;
+                                if layer[key] == u32::MAX {
                                     let mut p = [
                                         (x + dx) as f64 - 1.0,
                                         (y + dy) as f64 - 1.0,
                                         (z + dz) as f64 - 1.0,
                                     ];
                                     p[axis] += 0.5;
-                                    edge_vertex[key] = push(&mut mesh, p);
+                                    layer[key] = push(&mut mesh, p);
                                 }
-                                edge_vertex[key]
+                                layer[key]
                             };
                         }
                         *slot = local[e];

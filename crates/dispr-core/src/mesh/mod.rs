@@ -72,20 +72,50 @@ impl Mesh {
             .sum()
     }
 
-    /// Undirected edges mapped to the faces that use them (in face order).
-    fn edge_faces(&self) -> HashMap<(u32, u32), Vec<u32>> {
-        let mut edges: HashMap<(u32, u32), Vec<u32>> =
-            HashMap::with_capacity(self.faces.len() * 3 / 2);
-        for (f, face) in self.faces.iter().enumerate() {
-            for k in 0..3 {
+    /// Every edge used by exactly two faces, as `(a, b, first face, second face)` with
+    /// a < b and the faces in ascending order (trimesh's `face_adjacency`). Edges are
+    /// bucketed by their lower vertex, so each lookup touches a handful of entries.
+    pub fn face_adjacency(&self) -> Vec<(u32, u32, u32, u32)> {
+        let mut start = vec![0u32; self.vertices.len() + 1];
+        fn edges(face: &[u32; 3]) -> [(u32, u32); 3] {
+            std::array::from_fn(|k| {
                 let (a, b) = (face[k], face[(k + 1) % 3]);
-                edges
-                    .entry((a.min(b), a.max(b)))
-                    .or_default()
-                    .push(f as u32);
+                (a.min(b), a.max(b))
+            })
+        }
+        for face in &self.faces {
+            for (a, _) in edges(face) {
+                start[a as usize + 1] += 1;
             }
         }
-        edges
+        for v in 0..self.vertices.len() {
+            start[v + 1] += start[v];
+        }
+        let mut fill = start.clone();
+        let mut buckets = vec![(0u32, 0u32); self.faces.len() * 3];
+        for (f, face) in self.faces.iter().enumerate() {
+            for (a, b) in edges(face) {
+                buckets[fill[a as usize] as usize] = (b, f as u32);
+                fill[a as usize] += 1;
+            }
+        }
+        let mut pairs = Vec::with_capacity(self.faces.len() * 3 / 2);
+        for a in 0..self.vertices.len() {
+            let bucket = &mut buckets[start[a] as usize..start[a + 1] as usize];
+            bucket.sort_unstable();
+            let mut i = 0;
+            while i < bucket.len() {
+                let mut j = i + 1;
+                while j < bucket.len() && bucket[j].0 == bucket[i].0 {
+                    j += 1;
+                }
+                if j - i == 2 {
+                    pairs.push((a as u32, bucket[i].0, bucket[i].1, bucket[i + 1].1));
+                }
+                i = j;
+            }
+        }
+        pairs
     }
 
     /// True when the mesh is watertight and consistently wound: every edge is used by
@@ -123,8 +153,7 @@ impl Mesh {
             })
             .collect();
         let mut total = 0.0;
-        for ((a, b), faces) in self.edge_faces() {
-            let [fa, fb] = faces[..] else { continue };
+        for (a, b, fa, fb) in self.face_adjacency() {
             let (fa, fb) = (fa as usize, fb as usize);
             let angle = dot(unit[fa], unit[fb]).clamp(-1.0, 1.0).acos();
             let unshared = self.faces[fb]

@@ -1,0 +1,110 @@
+//! `dispr bench …`: timings quoted in notes and docs, always with the machine they ran on.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use dispr_core::dataset::{Dataset, load_cell};
+use dispr_core::grid::Volume;
+use dispr_core::mesh::marching_cubes;
+use dispr_core::metrics::{measure, roughness};
+use rayon::prelude::*;
+use serde_json::json;
+
+use crate::cli::BenchMetricsArgs;
+use crate::output::print;
+
+/// The dataset to benchmark on: `--data`, or the real sample beside the repository.
+fn bench_data(data: &Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match data {
+        Some(dir) => Ok(dir.clone()),
+        None => dispr_core::sample::real_sample_dir().context(
+            "no dataset given and the real sample was not found at ../shared/data/rbc-sample; pass --data DIR",
+        ),
+    }
+}
+
+/// Median of `repeat` timings of `f`, in seconds.
+fn time_median(repeat: u32, mut f: impl FnMut()) -> f64 {
+    let mut times: Vec<f64> = (0..repeat)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    times[times.len() / 2]
+}
+
+/// The machine a figure was measured on.
+fn machine() -> serde_json::Value {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown".into());
+    json!({
+        "cpu": cpu,
+        "threads": rayon::current_num_threads(),
+        "os": std::env::consts::OS,
+        "arch": std::env::consts::ARCH,
+        "dispr": env!("CARGO_PKG_VERSION"),
+        "build": if cfg!(debug_assertions) { "debug" } else { "release" },
+    })
+}
+
+/// Peak resident memory of this process so far, in MiB (Linux; null elsewhere).
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// `dispr bench metrics`.
+pub fn metrics(args: &BenchMetricsArgs) -> anyhow::Result<()> {
+    let dir = bench_data(&args.data)?;
+    let dataset = Dataset::scan(&dir)?;
+    if let Some(problem) = dataset.problems.first() {
+        bail!("{problem}");
+    }
+    let shapes: Vec<Volume<bool>> = dataset
+        .cells
+        .par_iter()
+        .map(|c| load_cell(c).map(|cell| cell.shape))
+        .collect::<Result<Vec<_>, _>>()?
+        .into_iter()
+        .collect::<Option<Vec<_>>>()
+        .with_context(|| format!("{}: the benchmark needs 3D shapes (obj/)", dir.display()))?;
+    let first = &shapes[0];
+    let repeat = args.repeat;
+    let one_cell = time_median(repeat * 3, || {
+        std::hint::black_box(measure(first));
+    });
+    let mesh = time_median(repeat * 3, || {
+        std::hint::black_box(marching_cubes(first));
+    });
+    let rough = time_median(repeat * 3, || {
+        std::hint::black_box(roughness(first));
+    });
+    let all = time_median(repeat, || {
+        let _: Vec<_> = std::hint::black_box(shapes.par_iter().map(measure).collect());
+    });
+    let report = json!({
+        "benchmark": "metrics",
+        "machine": machine(),
+        "data": dir.display().to_string(),
+        "grid": first.shape(),
+        "cells": shapes.len(),
+        "one_cell_s": one_cell,
+        "one_cell_parts_s": { "marching_cubes": mesh, "roughness": rough },
+        "all_cells_s": all,
+        "peak_rss_mib": peak_rss_mib(),
+    });
+    print(&(serde_json::to_string_pretty(&report)? + "\n"))
+}
