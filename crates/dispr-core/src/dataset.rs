@@ -182,6 +182,31 @@ impl Dataset {
     }
 }
 
+/// The 3D shape files a path names: the file itself, or the TIFFs of a folder (its
+/// `obj/` when it is a dataset), sorted by name. Other files in the folder are ignored.
+pub fn shape_files(path: &Path) -> Result<Vec<PathBuf>> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::new(path, describe_io(&e)))?;
+    if meta.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let dir = if path.join(OBJ_DIR).is_dir() {
+        path.join(OBJ_DIR)
+    } else {
+        path.to_path_buf()
+    };
+    let files: Vec<PathBuf> = list_tiffs(&dir, &mut Vec::new())?
+        .unwrap_or_default()
+        .into_values()
+        .collect();
+    if files.is_empty() {
+        return Err(Error::new(
+            &dir,
+            "no TIFF files (.tif or .tiff) in this folder",
+        ));
+    }
+    Ok(files)
+}
+
 /// Lists TIFF stems in `dir` (None when the folder does not exist).
 fn list_tiffs(dir: &Path, problems: &mut Vec<Error>) -> Result<Option<BTreeMap<String, PathBuf>>> {
     if !dir.exists() {

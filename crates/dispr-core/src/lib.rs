@@ -12,6 +12,7 @@ pub mod conditioning;
 pub mod dataset;
 pub mod ellipse;
 pub mod error;
+pub mod evaluation;
 pub mod filters;
 pub mod fsio;
 pub mod grid;

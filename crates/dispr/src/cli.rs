@@ -30,9 +30,108 @@ pub enum Command {
     /// Inspect and split datasets.
     #[command(subcommand)]
     Data(DataCommand),
+    /// Measure 3D shapes: volume, surface area, roughness, curvature, mesh volume.
+    ///
+    /// Definitions (METRICS.md): volume = voxels inside (v / max(v) > 0.5);
+    /// surface_area = area of the marching-cubes mesh (one voxel of zero padding, level
+    /// 0.5, Lewiner's method); roughness = voxels where the shape smoothed by a Gaussian
+    /// (σ = 2 voxels, reflected borders, truncated at 4σ) and thresholded at 0.5 differs
+    /// from the shape; curvature = integral mean curvature of the mesh / its area
+    /// (≈ 1/r for a sphere of radius r); mesh_volume = volume enclosed by the mesh.
+    /// All in voxel units.
+    Measure(MeasureArgs),
+    /// Compare predicted shapes with ground truth: relative errors, IoU and Dice.
+    ///
+    /// PRED and TRUTH are two files, or two folders paired by file name (TRUTH may be a
+    /// dataset, whose obj/ is used). A prediction may be NAME.tif or samples NAME_0.tif,
+    /// NAME_1.tif, …; relative error = |m(pred) − m(truth)| / m(truth).
+    Metrics(MetricsArgs),
+    /// Write the surface mesh of a 3D shape as STL, PLY or OBJ (by extension).
+    Mesh(MeshArgs),
+    /// Geometric baselines from the 2D mask alone: cylinder or ellipsoid.
+    ///
+    /// An ellipse (centre, semi-axes a ≥ b, angle) is fitted by direct least squares to
+    /// the hole-filled mask outline. cylinder: the mask extruded along z over a height of
+    /// (a + b)/2 voxels, centred on the middle slice; ellipsoid: semi-axes a and b in xy,
+    /// rotated as the ellipse, and (a + b)/4 along z, centred at (ellipse centre, middle
+    /// slice). Writes OUT/NAME.tif (uint8 0/255) for every cell.
+    Baseline(BaselineArgs),
+    /// Evaluate methods against ground truth: Table 1, per-cell CSV, box plots, HTML.
+    ///
+    /// For each method (--pred NAME=DIR) and cell of the dataset, reads DIR/NAME.tif or
+    /// the samples DIR/NAME_0.tif, …; samples are pooled as in the paper and their
+    /// ensemble (voxel-wise majority) is reported as "NAME ensemble". Writes
+    /// table.{csv,json,md}, cells.csv, spread.csv (several samples), one box plot PNG per
+    /// measurement and index.html into the report folder.
+    Evaluate(EvaluateArgs),
     /// Measure speed and memory (prints JSON with the machine it ran on).
     #[command(subcommand)]
     Bench(BenchCommand),
+}
+
+/// Flags of `dispr measure`.
+#[derive(Debug, Args)]
+pub struct MeasureArgs {
+    /// 3D TIFF files, or folders of them (a dataset's obj/ is used).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// One JSON object per volume (JSON Lines) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of `dispr metrics`.
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// Predicted shape file, or folder of predictions.
+    pub pred: PathBuf,
+    /// Ground-truth shape file, or folder (or dataset) of them.
+    pub truth: PathBuf,
+    /// One JSON object per prediction (JSON Lines) instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of `dispr mesh`.
+#[derive(Debug, Args)]
+pub struct MeshArgs {
+    /// 3D TIFF (any pixel type; binarized at half its maximum).
+    pub volume: PathBuf,
+    /// Output mesh: .stl (binary), .ply or .obj.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Flags of `dispr baseline`.
+#[derive(Debug, Args)]
+pub struct BaselineArgs {
+    /// Which baseline.
+    #[arg(value_parser = ["cylinder", "ellipsoid"])]
+    pub kind: String,
+    /// Dataset (image/ and mask/ are enough).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Output folder for NAME.tif shapes.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Number of z slices of the output [default: the dataset's obj depth, else 64].
+    #[arg(long)]
+    pub depth: Option<usize>,
+}
+
+/// Flags of `dispr evaluate`.
+#[derive(Debug, Args)]
+pub struct EvaluateArgs {
+    /// Dataset with ground-truth shapes (obj/).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// A method's predictions as NAME=DIR (or DIR, named after the folder); repeat for
+    /// several methods.
+    #[arg(long = "pred", required = true, value_name = "NAME=DIR")]
+    pub preds: Vec<String>,
+    /// Report folder.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// `dispr bench …`.

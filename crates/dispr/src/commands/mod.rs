@@ -1,7 +1,10 @@
 //! One module per command; [`run`] dispatches.
 
+mod baseline;
 mod bench;
 mod data;
+mod evaluate;
+mod shapes;
 
 use crate::cli::{BenchCommand, Cli, Command, DataCommand};
 
@@ -10,6 +13,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Data(DataCommand::Info(args)) => data::info(&args),
         Command::Data(DataCommand::Folds(args)) => data::folds(&args),
+        Command::Measure(args) => shapes::measure(&args),
+        Command::Metrics(args) => shapes::metrics(&args),
+        Command::Mesh(args) => shapes::mesh(&args),
+        Command::Baseline(args) => baseline::run(&args),
+        Command::Evaluate(args) => evaluate::run(&args),
         Command::Bench(BenchCommand::Metrics(args)) => bench::metrics(&args),
     }
 }

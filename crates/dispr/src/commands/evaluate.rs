@@ -1,0 +1,164 @@
+//! `dispr evaluate`: Table 1, per-cell records, box plots and an HTML page.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use dispr_core::dataset::{Dataset, load_cell};
+use dispr_core::evaluation::{
+    CellEvaluation, Record, SampleSpread, evaluate_cell, prediction_files, summarize,
+    table_markdown,
+};
+use dispr_core::fsio::write_text_atomic;
+use dispr_core::metrics::{Measurements, measure};
+use indicatif::ParallelProgressIterator;
+use rayon::prelude::*;
+
+use crate::cli::EvaluateArgs;
+use crate::output::print;
+use crate::{progress, report};
+
+/// A method to evaluate: its name and prediction folder.
+struct Method {
+    name: String,
+    dir: PathBuf,
+}
+
+/// Parses `NAME=DIR` (or `DIR`, named after the folder).
+fn parse_methods(specs: &[String]) -> anyhow::Result<Vec<Method>> {
+    let mut seen = HashSet::new();
+    specs
+        .iter()
+        .map(|spec| {
+            let (name, dir) = match spec.split_once('=') {
+                Some((n, d)) => (n.trim().to_string(), PathBuf::from(d)),
+                None => {
+                    let dir = PathBuf::from(spec);
+                    let name = dir
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    (name, dir)
+                }
+            };
+            if name.is_empty() || name.contains(',') {
+                bail!("--pred {spec}: the method name must be non-empty and without commas");
+            }
+            if !dir.is_dir() {
+                bail!(
+                    "{}: prediction folder not found (--pred {spec})",
+                    dir.display()
+                );
+            }
+            if !seen.insert(name.clone()) {
+                bail!("--pred {spec}: the method name '{name}' is used twice");
+            }
+            Ok(Method { name, dir })
+        })
+        .collect()
+}
+
+/// `dispr evaluate`.
+pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
+    let methods = parse_methods(&args.preds)?;
+    let dataset = Dataset::scan(&args.data)?;
+    if let Some(first) = dataset.problems.first() {
+        bail!("{first} (run `dispr data info` to list every problem)");
+    }
+    if !dataset.has_shapes() {
+        bail!(
+            "{}: evaluation needs ground-truth shapes in obj/",
+            args.data.display()
+        );
+    }
+    // Every prediction must exist before any work starts: a missing file is a mistake.
+    let mut jobs = Vec::new();
+    for (ci, cell) in dataset.cells.iter().enumerate() {
+        for (mi, method) in methods.iter().enumerate() {
+            jobs.push((ci, mi, prediction_files(&method.dir, &cell.name)?));
+        }
+    }
+    let bar = progress::bar(dataset.cells.len(), "cells");
+    bar.set_message("measuring ground truth");
+    let truths: Vec<(dispr_core::Volume<bool>, Measurements)> = dataset
+        .cells
+        .par_iter()
+        .progress_with(bar.clone())
+        .map(|files| {
+            let shape = load_cell(files)?.shape.expect("has_shapes checked");
+            let m = measure(&shape);
+            Ok((shape, m))
+        })
+        .collect::<Result<_, dispr_core::Error>>()?;
+    bar.finish_and_clear();
+    let bar = progress::bar(jobs.len(), "predictions");
+    bar.set_message("evaluating");
+    let evaluations: Vec<CellEvaluation> = jobs
+        .par_iter()
+        .progress_with(bar.clone())
+        .map(|(ci, mi, files)| {
+            let cell = &dataset.cells[*ci];
+            let (truth, truth_m) = &truths[*ci];
+            evaluate_cell(
+                &methods[*mi].name,
+                &cell.name,
+                cell.label.name(),
+                truth,
+                truth_m,
+                files,
+            )
+        })
+        .collect::<Result<_, dispr_core::Error>>()?;
+    bar.finish_and_clear();
+    // Records in the order the methods were given, each method's ensemble after it.
+    let mut ordered: Vec<Record> = Vec::new();
+    let mut spreads: Vec<SampleSpread> = Vec::new();
+    for (mi, method) in methods.iter().enumerate() {
+        let of_method = || {
+            jobs.iter()
+                .zip(&evaluations)
+                .filter(move |(job, _)| job.1 == mi)
+                .map(|(_, e)| e)
+        };
+        for eval in of_method() {
+            ordered.extend(
+                eval.records
+                    .iter()
+                    .filter(|r| r.method == method.name)
+                    .cloned(),
+            );
+        }
+        for eval in of_method() {
+            ordered.extend(
+                eval.records
+                    .iter()
+                    .filter(|r| r.method != method.name)
+                    .cloned(),
+            );
+            spreads.extend(eval.spread.clone());
+        }
+    }
+    let rows = summarize(&ordered);
+    let out = &args.out;
+    std::fs::create_dir_all(out)
+        .with_context(|| format!("{}: cannot create the report folder", out.display()))?;
+    let markdown = table_markdown(&rows);
+    write_text_atomic(&out.join("table.md"), &markdown)?;
+    write_text_atomic(
+        &out.join("table.json"),
+        &(serde_json::to_string_pretty(&rows)? + "\n"),
+    )?;
+    write_text_atomic(&out.join("table.csv"), &report::summary_csv(&rows)?)?;
+    write_text_atomic(&out.join("cells.csv"), &report::records_csv(&ordered)?)?;
+    if !spreads.is_empty() {
+        write_text_atomic(&out.join("spread.csv"), &report::spread_csv(&spreads)?)?;
+    }
+    let plots = report::box_plots(&ordered, out)?;
+    report::write_html(out, &dataset.root, &rows, &plots, &spreads)?;
+    print(&format!(
+        "{markdown}\ncells: {}, methods: {}; relative errors |pred − truth| / truth, cells: median (mean ± sd)\nreport: {}\n",
+        dataset.cells.len(),
+        methods.len(),
+        out.join("index.html").display()
+    ))
+}

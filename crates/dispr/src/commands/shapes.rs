@@ -1,0 +1,183 @@
+//! `dispr measure`, `dispr metrics` and `dispr mesh`: shapes in, numbers or meshes out.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use dispr_core::class::Label;
+use dispr_core::dataset::shape_files;
+use dispr_core::evaluation::{Record, evaluate_cell, prediction_files};
+use dispr_core::mesh::io::write_mesh;
+use dispr_core::metrics::{Measurements, measure as measure_shape, measure_with_mesh};
+use dispr_core::tiff_io::read_volume;
+use indicatif::ParallelProgressIterator;
+use rayon::prelude::*;
+use serde_json::json;
+
+use crate::cli::{MeasureArgs, MeshArgs, MetricsArgs};
+use crate::output::print;
+use crate::progress;
+
+fn file_stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn fmt_opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "–".into(), |v| format!("{v:.digits$}"))
+}
+
+/// `dispr measure`.
+pub fn measure(args: &MeasureArgs) -> anyhow::Result<()> {
+    let mut files = Vec::new();
+    for path in &args.paths {
+        files.extend(shape_files(path)?);
+    }
+    let bar = progress::bar(files.len(), "volumes");
+    let results: Vec<(PathBuf, Measurements)> = files
+        .par_iter()
+        .progress_with(bar.clone())
+        .map(|path| Ok((path.clone(), measure_shape(&read_volume(path)?.binarize()))))
+        .collect::<Result<_, dispr_core::Error>>()?;
+    bar.finish_and_clear();
+    let mut out = String::new();
+    if args.json {
+        for (path, m) in &results {
+            let mut obj = serde_json::to_value(m)?;
+            obj["file"] = json!(path.display().to_string());
+            out.push_str(&serde_json::to_string(&obj)?);
+            out.push('\n');
+        }
+    } else {
+        let _ = writeln!(
+            out,
+            "{:<40} {:>8} {:>12} {:>9} {:>9} {:>11}",
+            "file", "volume", "surface_area", "roughness", "curvature", "mesh_volume"
+        );
+        for (path, m) in &results {
+            let _ = writeln!(
+                out,
+                "{:<40} {:>8} {:>12.2} {:>9} {:>9} {:>11.2}",
+                path.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .unwrap_or_default(),
+                m.volume,
+                m.surface_area,
+                m.roughness,
+                fmt_opt(m.curvature, 5),
+                m.mesh_volume
+            );
+        }
+    }
+    print(&out)
+}
+
+/// `dispr metrics`.
+pub fn metrics(args: &MetricsArgs) -> anyhow::Result<()> {
+    // (cell name, truth file, prediction files)
+    let pairs: Vec<(String, PathBuf, Vec<PathBuf>)> =
+        match (args.pred.is_file(), args.truth.is_file()) {
+            (true, true) => vec![(
+                file_stem(&args.truth),
+                args.truth.clone(),
+                vec![args.pred.clone()],
+            )],
+            (false, false) => shape_files(&args.truth)?
+                .into_iter()
+                .map(|truth| {
+                    let name = file_stem(&truth);
+                    let preds = prediction_files(&args.pred, &name)?;
+                    Ok((name, truth, preds))
+                })
+                .collect::<Result<_, dispr_core::Error>>()?,
+            _ => {
+                for p in [&args.pred, &args.truth] {
+                    std::fs::metadata(p).with_context(|| format!("{}", p.display()))?;
+                }
+                bail!(
+                    "give two files or two folders (PRED {}, TRUTH {})",
+                    kind(&args.pred),
+                    kind(&args.truth)
+                )
+            }
+        };
+    let bar = progress::bar(pairs.len(), "cells");
+    let records: Vec<Vec<Record>> = pairs
+        .par_iter()
+        .progress_with(bar.clone())
+        .map(|(name, truth_path, preds)| {
+            let truth = read_volume(truth_path)?.binarize();
+            let truth_m = measure_shape(&truth);
+            let class = Label::from_file_stem(name).name();
+            Ok(evaluate_cell("prediction", name, class, &truth, &truth_m, preds)?.records)
+        })
+        .collect::<Result<_, dispr_core::Error>>()?;
+    bar.finish_and_clear();
+    let mut out = String::new();
+    if args.json {
+        for r in records.iter().flatten() {
+            out.push_str(&serde_json::to_string(r)?);
+            out.push('\n');
+        }
+    } else {
+        let _ = writeln!(
+            out,
+            "{:<36} {:<10} {:>8} {:>8} {:>8} {:>8} {:>6} {:>6}",
+            "cell", "pred", "volume", "area", "rough", "curv", "IoU", "Dice"
+        );
+        for r in records.iter().flatten() {
+            let e = &r.errors;
+            let _ = writeln!(
+                out,
+                "{:<36} {:<10} {:>8} {:>8} {:>8} {:>8} {:>6.3} {:>6.3}",
+                r.cell,
+                r.prediction.label(),
+                fmt_opt(e.volume, 4),
+                fmt_opt(e.surface_area, 4),
+                fmt_opt(e.roughness, 4),
+                fmt_opt(e.curvature, 4),
+                e.iou,
+                e.dice
+            );
+        }
+        out.push_str("(relative errors |pred − truth| / truth; – where the truth is 0)\n");
+    }
+    print(&out)
+}
+
+fn kind(p: &Path) -> &'static str {
+    if p.is_dir() {
+        "is a folder"
+    } else {
+        "is a file"
+    }
+}
+
+/// `dispr mesh`.
+pub fn mesh(args: &MeshArgs) -> anyhow::Result<()> {
+    dispr_core::mesh::io::MeshFormat::from_path(&args.out)?;
+    let shape = read_volume(&args.volume)?.binarize();
+    if shape.count() == 0 {
+        bail!(
+            "{}: the shape is empty (no voxel above half the maximum)",
+            args.volume.display()
+        );
+    }
+    let (m, mesh) = measure_with_mesh(&shape);
+    write_mesh(&args.out, &mesh)?;
+    print(&format!(
+        "wrote {}: {} vertices, {} faces, {}; surface area {:.2}, enclosed volume {:.1} ({} voxels)\n",
+        args.out.display(),
+        mesh.vertices.len(),
+        mesh.faces.len(),
+        if mesh.is_closed() {
+            "closed"
+        } else {
+            "NOT closed"
+        },
+        m.surface_area,
+        m.mesh_volume,
+        m.volume
+    ))
+}

@@ -1,0 +1,349 @@
+//! Report files: CSV tables, box plots (PNG) and the HTML page that shows them.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use anyhow::Context;
+use dispr_core::evaluation::{Record, SampleSpread, Summary, TABLE_METRICS, column_title};
+use dispr_core::fsio::write_text_atomic;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+/// Table 1 as CSV (`method,metric,median,mean,sd,n`).
+pub fn summary_csv(rows: &[Summary]) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.serialize(r)?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+/// One line per prediction: measurements of prediction and truth, errors, overlap.
+pub fn records_csv(records: &[Record]) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "method",
+        "cell",
+        "class",
+        "prediction",
+        "volume",
+        "surface_area",
+        "roughness",
+        "curvature",
+        "truth_volume",
+        "truth_surface_area",
+        "truth_roughness",
+        "truth_curvature",
+        "err_volume",
+        "err_surface_area",
+        "err_roughness",
+        "err_curvature",
+        "iou",
+        "dice",
+    ])?;
+    let f = |v: Option<f64>| v.map_or_else(String::new, |v| v.to_string());
+    for r in records {
+        let (p, t, e) = (&r.predicted, &r.truth, &r.errors);
+        w.write_record([
+            r.method.clone(),
+            r.cell.clone(),
+            r.class.clone(),
+            r.prediction.label(),
+            p.volume.to_string(),
+            p.surface_area.to_string(),
+            p.roughness.to_string(),
+            f(p.curvature),
+            t.volume.to_string(),
+            t.surface_area.to_string(),
+            t.roughness.to_string(),
+            f(t.curvature),
+            f(e.volume),
+            f(e.surface_area),
+            f(e.roughness),
+            f(e.curvature),
+            e.iou.to_string(),
+            e.dice.to_string(),
+        ])?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+/// Spread of samples per method and cell.
+pub fn spread_csv(spreads: &[SampleSpread]) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for s in spreads {
+        w.serialize(s)?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+/// Registers the embedded font once (plots must not depend on system fonts).
+fn register_font() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        plotters::style::register_font(
+            "sans-serif",
+            FontStyle::Normal,
+            epaint_default_fonts::UBUNTU_LIGHT,
+        )
+        .unwrap_or_else(|_| panic!("the embedded Ubuntu Light font is valid"));
+    });
+}
+
+/// One box plot PNG per Table 1 column, methods side by side; returns the file names.
+pub fn box_plots(records: &[Record], out: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
+    register_font();
+    let mut methods: Vec<String> = Vec::new();
+    for r in records {
+        if !methods.contains(&r.method) {
+            methods.push(r.method.clone());
+        }
+    }
+    let mut written = Vec::new();
+    for metric in TABLE_METRICS {
+        let groups: Vec<(String, Vec<f64>)> = methods
+            .iter()
+            .map(|m| {
+                let values = records
+                    .iter()
+                    .filter(|r| &r.method == m)
+                    .filter_map(|r| r.metric(metric))
+                    .collect();
+                (m.clone(), values)
+            })
+            .filter(|(_, v): &(String, Vec<f64>)| !v.is_empty())
+            .collect();
+        if groups.is_empty() {
+            continue;
+        }
+        let name = format!("{metric}.png");
+        let path = out.join(&name);
+        draw_box_plot(&path, column_title(metric), &groups)
+            .with_context(|| format!("{}: cannot draw the plot", path.display()))?;
+        written.push((metric.to_string(), PathBuf::from(name)));
+    }
+    Ok(written)
+}
+
+/// Tukey box plot statistics: quartiles (linear interpolation, as numpy), whiskers at
+/// the most extreme values within 1.5 IQR of the box, and the values beyond them.
+struct BoxStats {
+    q1: f64,
+    median: f64,
+    q3: f64,
+    low: f64,
+    high: f64,
+    outliers: Vec<f64>,
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let pos = q * (sorted.len() - 1) as f64;
+    let (i, frac) = (pos.floor() as usize, pos - pos.floor());
+    if i + 1 < sorted.len() {
+        sorted[i] + frac * (sorted[i + 1] - sorted[i])
+    } else {
+        sorted[i]
+    }
+}
+
+fn box_stats(values: &[f64]) -> BoxStats {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let (q1, median, q3) = (quantile(&v, 0.25), quantile(&v, 0.5), quantile(&v, 0.75));
+    let (lo_fence, hi_fence) = (q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1));
+    let inside: Vec<f64> = v
+        .iter()
+        .copied()
+        .filter(|x| (lo_fence..=hi_fence).contains(x))
+        .collect();
+    BoxStats {
+        q1,
+        median,
+        q3,
+        low: inside.first().copied().unwrap_or(q1),
+        high: inside.last().copied().unwrap_or(q3),
+        outliers: v
+            .into_iter()
+            .filter(|x| !(lo_fence..=hi_fence).contains(x))
+            .collect(),
+    }
+}
+
+fn draw_box_plot(path: &Path, title: &str, groups: &[(String, Vec<f64>)]) -> anyhow::Result<()> {
+    let (lo, hi) = groups
+        .iter()
+        .flat_map(|(_, v)| v.iter().copied())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+            (a.min(v), b.max(v))
+        });
+    let pad = ((hi - lo) * 0.05).max(1e-3);
+    let lo = if lo >= 0.0 {
+        (lo - pad).max(0.0)
+    } else {
+        lo - pad
+    };
+    let hi = hi + pad;
+    let n = groups.len();
+    let (width, height) = ((200 * n as u32 + 160).clamp(520, 1600), 480u32);
+    let palette = [
+        RGBColor(31, 119, 180),
+        RGBColor(255, 127, 14),
+        RGBColor(44, 160, 44),
+        RGBColor(214, 39, 40),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+    ];
+    let mut pixels = vec![0u8; (width * height * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let mut chart = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 26))
+            .margin(16)
+            .x_label_area_size(44)
+            .y_label_area_size(70)
+            .build_cartesian_2d(-0.5..(n as f64 - 0.5), lo..hi)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(0)
+            .y_labels(8)
+            .light_line_style(WHITE)
+            .bold_line_style(RGBColor(225, 225, 225))
+            .y_desc(title)
+            .label_style(("sans-serif", 16))
+            .axis_desc_style(("sans-serif", 18))
+            .draw()?;
+        for (i, (name, values)) in groups.iter().enumerate() {
+            let colour = palette[i % palette.len()];
+            let x = i as f64;
+            let b = box_stats(values);
+            let stroke = colour.stroke_width(2);
+            chart.draw_series([Rectangle::new(
+                [(x - 0.25, b.q1), (x + 0.25, b.q3)],
+                colour.mix(0.15).filled(),
+            )])?;
+            chart.draw_series([Rectangle::new([(x - 0.25, b.q1), (x + 0.25, b.q3)], stroke)])?;
+            chart.draw_series([PathElement::new(
+                vec![(x - 0.25, b.median), (x + 0.25, b.median)],
+                colour.stroke_width(4),
+            )])?;
+            for (from, to) in [(b.q1, b.low), (b.q3, b.high)] {
+                chart.draw_series([PathElement::new(vec![(x, from), (x, to)], stroke)])?;
+                chart
+                    .draw_series([PathElement::new(vec![(x - 0.1, to), (x + 0.1, to)], stroke)])?;
+            }
+            // Every value as a faint dot (deterministic jitter), outliers as open circles.
+            chart.draw_series(values.iter().enumerate().map(|(k, &v)| {
+                let jitter = ((k * 7919) % 101) as f64 / 101.0 * 0.3 - 0.15;
+                Circle::new((x + jitter, v), 2, colour.mix(0.35).filled())
+            }))?;
+            chart.draw_series(
+                b.outliers
+                    .iter()
+                    .map(|&v| Circle::new((x, v), 4, colour.stroke_width(1))),
+            )?;
+            let (px, py) = chart.backend_coord(&(x, lo));
+            let label = format!("{name} (n={})", values.len());
+            let style = TextStyle::from(("sans-serif", 17).into_font())
+                .pos(Pos::new(HPos::Center, VPos::Top));
+            root.draw(&Text::new(label, (px, py + 10), style))?;
+        }
+        root.present()?;
+    }
+    encode_png(path, &pixels, width, height)
+}
+
+/// Writes RGB pixels as a PNG, atomically.
+fn encode_png(path: &Path, rgb: &[u8], width: u32, height: u32) -> anyhow::Result<()> {
+    dispr_core::fsio::write_atomic(path, |w| {
+        let mut encoder = png::Encoder::new(w, width, height);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
+        writer.write_image_data(rgb).map_err(|e| e.to_string())
+    })?;
+    Ok(())
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The report's front page: Table 1 and the plots.
+pub fn write_html(
+    out: &Path,
+    data: &Path,
+    rows: &[Summary],
+    plots: &[(String, PathBuf)],
+    spreads: &[SampleSpread],
+) -> anyhow::Result<()> {
+    let mut methods: Vec<&str> = Vec::new();
+    for r in rows {
+        if !methods.contains(&r.method.as_str()) {
+            methods.push(&r.method);
+        }
+    }
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>dispr evaluation</title>\
+         <style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}}\
+         table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}\
+         th:first-child,td:first-child{{text-align:left}}img{{max-width:100%;margin:1em 0}}</style></head><body>\
+         <h1>dispr evaluation</h1><p>Ground truth: <code>{}</code>. Relative errors |pred − truth| / truth \
+         (lower is better); IoU and Dice (higher is better). Cells: median (mean ± sd); samples pooled.</p>\
+         <table><tr><th>method</th><th>n</th>",
+        html_escape(&data.display().to_string())
+    );
+    for m in TABLE_METRICS {
+        let _ = write!(h, "<th>{}</th>", column_title(m));
+    }
+    h.push_str("</tr>");
+    for method in &methods {
+        let n = rows.iter().find(|r| r.method == *method).map_or(0, |r| r.n);
+        let _ = write!(h, "<tr><td>{}</td><td>{n}</td>", html_escape(method));
+        for metric in TABLE_METRICS {
+            match rows
+                .iter()
+                .find(|r| r.method == *method && r.metric == metric)
+            {
+                Some(r) => {
+                    let _ = write!(
+                        h,
+                        "<td><b>{:.3}</b> ({:.3} ± {:.3})</td>",
+                        r.median, r.mean, r.sd
+                    );
+                }
+                None => h.push_str("<td>–</td>"),
+            }
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</table>");
+    if !spreads.is_empty() {
+        let mut geds: Vec<f64> = spreads.iter().map(|s| s.ged).collect();
+        let (median, mean, _) = dispr_core::evaluation::describe(&mut geds);
+        let _ = write!(
+            h,
+            "<p>Spread of samples: generalized energy distance (d = 1 − IoU) median {median:.3}, mean {mean:.3} over {} cells (spread.csv).</p>",
+            spreads.len()
+        );
+    }
+    for (metric, file) in plots {
+        let _ = write!(
+            h,
+            "<h2>{}</h2><img src=\"{}\" alt=\"{}\">",
+            column_title(metric),
+            file.display(),
+            column_title(metric)
+        );
+    }
+    h.push_str("<p>Files: table.csv, table.json, table.md, cells.csv (one line per prediction).</p></body></html>\n");
+    write_text_atomic(&out.join("index.html"), &h)?;
+    Ok(())
+}
