@@ -24,11 +24,11 @@ pub const GAUSSIAN_TRUNCATE: f64 = 4.0;
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Measurements {
     /// Voxels in the shape.
-    pub volume: f64,
+    pub volume: u64,
     /// Area of the marching-cubes mesh, in voxel faces.
     pub surface_area: f64,
     /// Voxels changed by Gaussian smoothing and re-thresholding.
-    pub roughness: f64,
+    pub roughness: u64,
     /// Integral mean curvature / area, per voxel; `None` for an empty shape.
     pub curvature: Option<f64>,
     /// Volume enclosed by the mesh.
@@ -71,9 +71,9 @@ impl Measure {
     /// The value of this measurement.
     pub fn of(self, m: &Measurements) -> Option<f64> {
         match self {
-            Measure::Volume => Some(m.volume),
+            Measure::Volume => Some(m.volume as f64),
             Measure::SurfaceArea => Some(m.surface_area),
-            Measure::Roughness => Some(m.roughness),
+            Measure::Roughness => Some(m.roughness as f64),
             Measure::Curvature => m.curvature,
         }
     }
@@ -93,9 +93,9 @@ pub fn measure_with_mesh(shape: &Volume<bool>) -> (Measurements, Mesh) {
         },
     );
     let measurements = Measurements {
-        volume: shape.count() as f64,
+        volume: shape.count() as u64,
         surface_area: area,
-        roughness: roughness as f64,
+        roughness: roughness as u64,
         curvature,
         mesh_volume,
     };
@@ -238,7 +238,8 @@ mod tests {
     fn ball_measurements_are_plausible() {
         let m = measure(&ball(48, 15.0));
         let r = 15.0;
-        assert!((m.volume / (4.0 / 3.0 * std::f64::consts::PI * r * r * r) - 1.0).abs() < 0.02);
+        let volume = m.volume as f64;
+        assert!((volume / (4.0 / 3.0 * std::f64::consts::PI * r * r * r) - 1.0).abs() < 0.02);
         // Marching cubes on voxels overestimates the area by ~8 %.
         let ratio = m.surface_area / (4.0 * std::f64::consts::PI * r * r);
         assert!((1.0..1.15).contains(&ratio), "{ratio}");
@@ -247,10 +248,10 @@ mod tests {
             "{:?}",
             m.curvature
         );
-        assert!((m.mesh_volume / m.volume - 1.0).abs() < 0.01);
+        assert!((m.mesh_volume / volume - 1.0).abs() < 0.01);
         // Smoothing shrinks a convex shape by about σ²·H ≈ 0.27 voxel: a thin shell.
         assert!(
-            m.roughness > 0.0 && m.roughness < m.volume * 0.1,
+            m.roughness > 0 && (m.roughness as f64) < volume * 0.1,
             "{}",
             m.roughness
         );
@@ -261,7 +262,7 @@ mod tests {
         let m = measure(&Volume::filled([8, 8, 8], false));
         assert_eq!(
             (m.volume, m.surface_area, m.roughness, m.curvature),
-            (0.0, 0.0, 0.0, None)
+            (0, 0.0, 0, None)
         );
     }
 

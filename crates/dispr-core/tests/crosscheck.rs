@@ -138,8 +138,9 @@ fn resample_matches_scipy_zoom() {
     }
 }
 
-/// Leaves TIFFs written by dispr where the fixture script can check them with tifffile
-/// (`make_core_fixtures.py --check-written target/tmp`), and checks they read back.
+/// Leaves TIFFs and meshes written by dispr where the fixture script can check them with
+/// tifffile and trimesh (`make_core_fixtures.py --check-written target/tmp`), and checks
+/// the TIFFs read back.
 #[test]
 fn dispr_written_files_for_tifffile() {
     let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
@@ -151,6 +152,18 @@ fn dispr_written_files_for_tifffile() {
     tiff_io::write_volume(&dir.join("written_by_dispr_map.tif"), &map).unwrap();
     let back = tiff_io::read_volume(&dir.join("written_by_dispr_map.tif")).unwrap();
     assert_eq!(back, Stack::F32(map));
+    // Meshes of the r = 20 sphere, for trimesh to load.
+    let sphere = tiff_io::read_volume(&fixture("shape_sphere_r20.tif"))
+        .unwrap()
+        .binarize();
+    let mesh = dispr_core::mesh::marching_cubes(&sphere);
+    for ext in ["stl", "ply", "obj"] {
+        dispr_core::mesh::io::write_mesh(
+            &dir.join(format!("written_by_dispr_sphere.{ext}")),
+            &mesh,
+        )
+        .unwrap();
+    }
 }
 
 /// The measurements of METRICS.md equal scikit-image + scipy + trimesh on analytic shapes
@@ -161,10 +174,10 @@ fn metrics_match_the_reference_pipeline() {
     let reference = load_json("metrics.json");
     let check = |name: &str, shape: &Volume<bool>, want: &Value| {
         let (m, mesh) = dispr_core::metrics::measure_with_mesh(shape);
-        assert_eq!(m.volume, want["volume"].as_f64().unwrap(), "{name} volume");
+        assert_eq!(m.volume, want["volume"].as_u64().unwrap(), "{name} volume");
         assert_eq!(
             m.roughness,
-            want["roughness"].as_f64().unwrap(),
+            want["roughness"].as_u64().unwrap(),
             "{name} roughness"
         );
         let rel = |a: f64, b: f64| (a - b).abs() / b.abs();

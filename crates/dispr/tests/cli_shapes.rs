@@ -1,0 +1,333 @@
+//! End-to-end tests of `dispr measure`, `metrics`, `mesh`, `baseline` and `evaluate`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use dispr_core::grid::{Image, Volume};
+use dispr_core::sample::real_sample_or_skip;
+use dispr_core::tiff_io::{write_image, write_shape, write_volume};
+
+fn dispr(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dispr"))
+        .args(args)
+        .output()
+        .expect("the dispr binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// A clean failure with exit status 1 and an `error:` line holding every needle.
+fn assert_fails(out: &Output, needles: &[&str]) {
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        !stderr.contains("panicked") && !stderr.contains("internal error"),
+        "{stderr}"
+    );
+    // The last error line is the command's verdict (earlier ones may list details).
+    let line = stderr
+        .lines()
+        .rfind(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    for n in needles {
+        assert!(line.contains(n), "'{n}' not in: {line}");
+    }
+}
+
+fn core_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../dispr-core/tests/fixtures")
+        .join(name)
+}
+
+fn ball(n: usize, r: f64, c: [f64; 3]) -> Volume<bool> {
+    Volume::from_fn([n, n, n], |[z, y, x]| {
+        (z as f64 - c[0]).powi(2) + (y as f64 - c[1]).powi(2) + (x as f64 - c[2]).powi(2) <= r * r
+    })
+}
+
+#[test]
+fn measure_matches_the_reference_values() {
+    let sphere = core_fixture("shape_sphere_r20.tif");
+    let out = dispr(&["measure", "--json", s(&sphere)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(core_fixture("metrics.json")).unwrap())
+            .unwrap();
+    let want = &reference["analytic"]["sphere_r20"];
+    assert_eq!(v["volume"], want["volume"]);
+    assert_eq!(v["roughness"], want["roughness"]);
+    let rel = |k: &str| (v[k].as_f64().unwrap() / want[k].as_f64().unwrap() - 1.0).abs();
+    assert!(rel("surface_area") < 1e-3 && rel("curvature") < 5e-3);
+    assert!(
+        v["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("shape_sphere_r20.tif")
+    );
+    // The table form lists the file.
+    let out = dispr(&["measure", s(&sphere)]);
+    assert!(text(&out.stdout).contains("shape_sphere_r20.tif"));
+}
+
+#[test]
+fn measure_rejects_2d_and_missing_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let flat = dir.path().join("flat.tif");
+    write_image(&flat, &Image::filled([8, 8], 255u8)).unwrap();
+    assert_fails(
+        &dispr(&["measure", s(&flat)]),
+        &["flat.tif: expected a 3D stack"],
+    );
+    assert_fails(
+        &dispr(&["measure", s(&dir.path().join("nope.tif"))]),
+        &["nope.tif: not found"],
+    );
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    assert_fails(&dispr(&["measure", s(&empty)]), &["no TIFF files"]);
+}
+
+#[test]
+fn mesh_writes_every_format_and_refuses_bad_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let vol = dir.path().join("ball.tif");
+    write_shape(&vol, &ball(20, 6.0, [9.5, 9.5, 9.5])).unwrap();
+    for ext in ["stl", "ply", "obj"] {
+        let out_path = dir.path().join(format!("ball.{ext}"));
+        let out = dispr(&["mesh", s(&vol), "--out", s(&out_path)]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert!(
+            text(&out.stdout).contains("closed"),
+            "{}",
+            text(&out.stdout)
+        );
+        assert!(std::fs::metadata(&out_path).unwrap().len() > 1000);
+    }
+    let bad = dir.path().join("ball.vtk");
+    assert_fails(
+        &dispr(&["mesh", s(&vol), "--out", s(&bad)]),
+        &["ball.vtk: unknown mesh format"],
+    );
+    assert!(!bad.exists());
+    let empty = dir.path().join("empty.tif");
+    write_volume(&empty, &Volume::filled([4, 4, 4], 0u8)).unwrap();
+    assert_fails(
+        &dispr(&["mesh", s(&empty), "--out", s(&dir.path().join("e.stl"))]),
+        &["shape is empty"],
+    );
+}
+
+#[test]
+fn metrics_pairs_files_and_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let (truth, pred) = (dir.path().join("truth"), dir.path().join("pred"));
+    write_shape(&truth.join("cell.tif"), &ball(24, 8.0, [11.5, 11.5, 11.5])).unwrap();
+    write_shape(&pred.join("cell_0.tif"), &ball(24, 8.0, [11.5, 11.5, 11.5])).unwrap();
+    write_shape(&pred.join("cell_1.tif"), &ball(24, 7.0, [11.5, 11.5, 11.5])).unwrap();
+    let out = dispr(&["metrics", "--json", s(&pred), s(&truth)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3, "two samples and their ensemble");
+    assert_eq!(lines[0]["errors"]["iou"], 1.0);
+    assert_eq!(lines[0]["errors"]["volume"], 0.0);
+    assert!(lines[1]["errors"]["iou"].as_f64().unwrap() < 0.8);
+    let out = dispr(&[
+        "metrics",
+        s(&pred.join("cell_1.tif")),
+        s(&truth.join("cell.tif")),
+    ]);
+    assert!(out.status.success());
+    assert!(text(&out.stdout).contains("cell "), "{}", text(&out.stdout));
+
+    write_shape(&truth.join("other.tif"), &ball(24, 5.0, [11.5, 11.5, 11.5])).unwrap();
+    assert_fails(
+        &dispr(&["metrics", s(&pred), s(&truth)]),
+        &["no prediction for cell 'other'"],
+    );
+    std::fs::remove_file(truth.join("other.tif")).unwrap();
+    write_shape(&pred.join("cell_0.tif"), &ball(16, 5.0, [7.5, 7.5, 7.5])).unwrap();
+    assert_fails(
+        &dispr(&["metrics", s(&pred), s(&truth)]),
+        &["cell_0.tif: prediction is 16×16×16 but the ground truth"],
+    );
+    assert_fails(
+        &dispr(&["metrics", s(&pred), s(&truth.join("cell.tif"))]),
+        &["give two files or two folders"],
+    );
+}
+
+#[test]
+fn baseline_and_evaluate_on_the_real_sample() {
+    let Some(sample) = real_sample_or_skip("baseline_and_evaluate_on_the_real_sample") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cyl = dir.path().join("cylinder");
+    let ell = dir.path().join("ellipsoid");
+    for (kind, out_dir) in [("cylinder", &cyl), ("ellipsoid", &ell)] {
+        let out = dispr(&["baseline", kind, "--data", s(&sample), "--out", s(out_dir)]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        assert_eq!(std::fs::read_dir(out_dir).unwrap().count(), 108);
+    }
+    let report = dir.path().join("report");
+    let out = dispr(&[
+        "evaluate",
+        "--data",
+        s(&sample),
+        "--pred",
+        &format!("cylinder={}", s(&cyl)),
+        "--pred",
+        s(&ell),
+        "--out",
+        s(&report),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let table: Vec<serde_json::Value> =
+        serde_json::from_str(&std::fs::read_to_string(report.join("table.json")).unwrap()).unwrap();
+    let median = |method: &str, metric: &str| {
+        table
+            .iter()
+            .find(|r| r["method"] == method && r["metric"] == metric)
+            .unwrap_or_else(|| panic!("{method} {metric}"))["median"]
+            .as_f64()
+            .unwrap()
+    };
+    // The mask's extrusion overlaps the truth far better than chance, worse than a model.
+    assert!(
+        (0.4..0.65).contains(&median("cylinder", "iou")),
+        "{}",
+        median("cylinder", "iou")
+    );
+    assert!(median("ellipsoid", "iou") < median("cylinder", "iou"));
+    for metric in ["volume", "surface_area", "roughness", "curvature"] {
+        let m = median("cylinder", metric);
+        assert!(m > 0.05 && m < 1.0, "cylinder {metric} {m}");
+    }
+    for file in ["table.csv", "table.md", "cells.csv", "index.html"] {
+        assert!(report.join(file).is_file(), "{file}");
+    }
+    let cells = std::fs::read_to_string(report.join("cells.csv")).unwrap();
+    assert_eq!(cells.lines().count(), 1 + 2 * 108);
+    for metric in [
+        "volume",
+        "surface_area",
+        "roughness",
+        "curvature",
+        "iou",
+        "dice",
+    ] {
+        let png = std::fs::read(report.join(format!("{metric}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{metric}.png");
+    }
+}
+
+#[test]
+fn evaluate_and_baseline_refuse_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mask = Image::from_fn([16, 16], |[y, x]| {
+        (y as f64 - 8.0).powi(2) + (x as f64 - 7.0).powi(2) < 20.0
+    });
+    for name in ["A_cell_clusters1", "B_keratocytes2"] {
+        write_image(&data.join(format!("image/{name}.tif")), &mask.to_u8_mask()).unwrap();
+        write_image(&data.join(format!("mask/{name}.tif")), &mask.to_u8_mask()).unwrap();
+        write_shape(
+            &data.join(format!("obj/{name}.tif")),
+            &ball(16, 4.0, [8.0, 8.0, 7.0]),
+        )
+        .unwrap();
+    }
+    let preds = dir.path().join("preds");
+    let out = dispr(&[
+        "baseline",
+        "ellipsoid",
+        "--data",
+        s(&data),
+        "--out",
+        s(&preds),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("wrote 2 ellipsoid shapes (16 slices deep)"));
+    let report = dir.path().join("report");
+    let ok = dispr(&[
+        "evaluate",
+        "--data",
+        s(&data),
+        "--pred",
+        &format!("e={}", s(&preds)),
+        "--out",
+        s(&report),
+    ]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+
+    std::fs::remove_file(preds.join("B_keratocytes2.tif")).unwrap();
+    let out = dispr(&[
+        "evaluate",
+        "--data",
+        s(&data),
+        "--pred",
+        s(&preds),
+        "--out",
+        s(&report),
+    ]);
+    assert_fails(&out, &["no prediction for cell 'B_keratocytes2'"]);
+    let out = dispr(&[
+        "evaluate",
+        "--data",
+        s(&data),
+        "--pred",
+        "x=/does/not/exist",
+        "--out",
+        s(&report),
+    ]);
+    assert_fails(&out, &["/does/not/exist: prediction folder not found"]);
+    let p = format!("a={}", s(&preds));
+    let out = dispr(&[
+        "evaluate",
+        "--data",
+        s(&data),
+        "--pred",
+        &p,
+        "--pred",
+        &p,
+        "--out",
+        s(&report),
+    ]);
+    assert_fails(&out, &["the method name 'a' is used twice"]);
+    let out = dispr(&["baseline", "sphere", "--data", s(&data), "--out", s(&preds)]);
+    assert_eq!(out.status.code(), Some(2));
+
+    // An empty mask fails its cell and names it; the other cell is still written.
+    write_image(
+        &data.join("mask/A_cell_clusters1.tif"),
+        &Image::filled([16, 16], 0u8),
+    )
+    .unwrap();
+    let out2 = dir.path().join("preds2");
+    let out = dispr(&[
+        "baseline",
+        "cylinder",
+        "--data",
+        s(&data),
+        "--out",
+        s(&out2),
+    ]);
+    assert_fails(&out, &["1 of 2 cells failed"]);
+    assert!(
+        text(&out.stderr).contains("mask/A_cell_clusters1.tif: mask is empty"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(out2.join("B_keratocytes2.tif").is_file());
+}
