@@ -24,12 +24,21 @@ pub fn marching_cubes(shape: &Volume<bool>) -> Mesh {
     let [nz, ny, nx] = shape.shape();
     // Padded grid: index p ∈ 0..n+2 stands for voxel p − 1; outside the volume is empty.
     let (pz, py, px) = (nz + 2, ny + 2, nx + 2);
-    let inside = |z: usize, y: usize, x: usize| -> bool {
-        (1..=nz).contains(&z)
-            && (1..=ny).contains(&y)
-            && (1..=nx).contains(&x)
-            && shape.data()[((z - 1) * ny + (y - 1)) * nx + (x - 1)]
-    };
+    let mut padded = vec![0u8; pz * py * px];
+    for z in 0..nz {
+        for y in 0..ny {
+            let row = &shape.data()[(z * ny + y) * nx..(z * ny + y + 1) * nx];
+            let start = ((z + 1) * py + y + 1) * px + 1;
+            for (p, &v) in padded[start..start + nx].iter_mut().zip(row) {
+                *p = v as u8;
+            }
+        }
+    }
+    // Offsets of the 8 corners from a cube's lower corner, in corner-bit order.
+    let corner_offset: [usize; 8] = std::array::from_fn(|c| {
+        let [dz, dy, dx] = corner(c as u8);
+        (dz * py + dy) * px + dx
+    });
     let mut mesh = Mesh::default();
     // Vertex of each grid edge, keyed by its lower corner and axis (0 = x, 1 = y, 2 = z).
     // Only two z-layers of corners are live at a time: layer (z & 1) for corners at z.
@@ -40,13 +49,13 @@ pub fn marching_cubes(shape: &Volume<bool>) -> Mesh {
         layers[(z + 1) & 1].fill(u32::MAX);
         for y in 0..py - 1 {
             for x in 0..px - 1 {
-                let mut config = 0usize;
-                for c in 0..8u8 {
-                    let [dz, dy, dx] = corner(c);
-                    if inside(z + dz, y + dy, x + dx) {
-                        config |= 1 << c;
-                    }
-                }
+                let base = (z * py + y) * px + x;
+                let config = corner_offset
+                    .iter()
+                    .enumerate()
+                    .fold(0usize, |acc, (c, &o)| {
+                        acc | (padded[base + o] as usize) << c
+                    });
                 let triangles = CASES[config];
                 if triangles.is_empty() {
                     continue;

@@ -155,7 +155,11 @@ impl Mesh {
         let mut total = 0.0;
         for (a, b, fa, fb) in self.face_adjacency() {
             let (fa, fb) = (fa as usize, fb as usize);
-            let angle = dot(unit[fa], unit[fb]).clamp(-1.0, 1.0).acos();
+            let cos = dot(unit[fa], unit[fb]);
+            if cos >= 1.0 {
+                continue; // coplanar faces: angle 0 (common on voxel surfaces)
+            }
+            let angle = cos.max(-1.0).acos();
             let unshared = self.faces[fb]
                 .into_iter()
                 .find(|&v| v != a && v != b)
