@@ -24,8 +24,9 @@ fn bench_data(data: &Option<PathBuf>) -> anyhow::Result<PathBuf> {
     }
 }
 
-/// Median of `repeat` timings of `f`, in seconds.
-fn time_median(repeat: u32, mut f: impl FnMut()) -> f64 {
+/// Median and minimum of `repeat` timings of `f`, in seconds. The minimum is the least
+/// disturbed by other work on a shared machine; the median is the typical run.
+fn time_runs(repeat: u32, mut f: impl FnMut()) -> serde_json::Value {
     let mut times: Vec<f64> = (0..repeat)
         .map(|_| {
             let t = Instant::now();
@@ -34,7 +35,7 @@ fn time_median(repeat: u32, mut f: impl FnMut()) -> f64 {
         })
         .collect();
     times.sort_by(f64::total_cmp);
-    times[times.len() / 2]
+    json!({ "median_s": times[times.len() / 2], "min_s": times[0], "runs": repeat })
 }
 
 /// The machine a figure was measured on.
@@ -83,27 +84,27 @@ pub fn metrics(args: &BenchMetricsArgs) -> anyhow::Result<()> {
         .with_context(|| format!("{}: the benchmark needs 3D shapes (obj/)", dir.display()))?;
     let first = &shapes[0];
     let repeat = args.repeat;
-    let one_cell = time_median(repeat * 3, || {
+    let one_cell = time_runs(repeat * 3, || {
         std::hint::black_box(measure(first));
     });
-    let mesh = time_median(repeat * 3, || {
+    let mesh = time_runs(repeat * 3, || {
         std::hint::black_box(marching_cubes(first));
     });
-    let rough = time_median(repeat * 3, || {
+    let rough = time_runs(repeat * 3, || {
         std::hint::black_box(roughness(first));
     });
-    let all = time_median(repeat, || {
+    let all = time_runs(repeat, || {
         let _: Vec<_> = std::hint::black_box(shapes.par_iter().map(measure).collect());
     });
     let report = json!({
         "benchmark": "metrics",
         "machine": machine(),
-        "data": dir.display().to_string(),
+        "data": std::fs::canonicalize(&dir).unwrap_or(dir.clone()).display().to_string(),
         "grid": first.shape(),
         "cells": shapes.len(),
-        "one_cell_s": one_cell,
-        "one_cell_parts_s": { "marching_cubes": mesh, "roughness": rough },
-        "all_cells_s": all,
+        "one_cell": one_cell,
+        "one_cell_parts": { "marching_cubes": mesh, "roughness": rough },
+        "all_cells": all,
         "peak_rss_mib": peak_rss_mib(),
     });
     print(&(serde_json::to_string_pretty(&report)? + "\n"))
