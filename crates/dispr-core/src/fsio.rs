@@ -20,8 +20,13 @@ pub fn write_atomic(
     };
     std::fs::create_dir_all(parent)
         .map_err(|e| Error::new(parent, format!("cannot create folder: {}", describe_io(&e))))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".dispr-partial-")
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".dispr-partial-");
+    // Temporary files are private (0600) by default; the result is an ordinary output
+    // file, readable like any other (0666 less the umask).
+    #[cfg(unix)]
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
+    let tmp = builder
         .tempfile_in(parent)
         .map_err(|e| Error::new(parent, format!("cannot write here: {}", describe_io(&e))))?;
     let mut writer = BufWriter::new(
@@ -66,6 +71,17 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "first");
         // No temporary file is left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn outputs_are_not_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("shared.txt");
+        write_text_atomic(&target, "x").unwrap();
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+        assert_ne!(mode & 0o044, 0, "mode {mode:o}: group/others cannot read");
     }
 
     #[test]
