@@ -19,6 +19,7 @@ pub mod grid;
 pub mod inspect;
 pub mod mesh;
 pub mod metrics;
+pub mod phantom;
 pub mod sample;
 pub mod split;
 pub mod tiff_io;
