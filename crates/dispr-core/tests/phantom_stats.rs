@@ -50,8 +50,8 @@ fn real(sample: &std::path::Path, class: CellClass) -> CellStats {
 /// sizes is about 1.7 combined standard errors: wide enough not to flake across seeds,
 /// narrow enough to catch a class drifting away (e.g. PHANTOMS.md's 0.25–0.5·D notch
 /// gives keratocyte masks 40 % too small). Extents vary less (sd ≈ 10 %), hence ±15 %
-/// and ±12 %. Intensities are relative to the slice, so the background is compared in
-/// grey levels and the edge profile (already normalised) in absolute units.
+/// and ±12 %. Intensities: see below; the background is compared in grey levels and the
+/// edge profile (already normalised) in absolute units.
 fn check(class: CellClass, real: &CellStats, synthetic: &CellStats) -> Vec<String> {
     let mut failures = Vec::new();
     let mut rel = |name: &str, r: f64, s: f64, tol: f64| {
@@ -66,7 +66,9 @@ fn check(class: CellClass, real: &CellStats, synthetic: &CellStats) -> Vec<Strin
     rel("mask area", real.mask_area, synthetic.mask_area, 0.25);
     rel("z extent", real.z_extent, synthetic.z_extent, 0.15);
     rel("xy extent", real.xy_extent, synthetic.xy_extent, 0.12);
-    rel("inside mean", real.inside_mean, synthetic.inside_mean, 0.15);
+    // Brightness varies ±25 % between cells (real slice maxima 138–251), so medians of
+    // intensities over 10–25 cells are uncertain by ≈ 8 % each.
+    rel("inside mean", real.inside_mean, synthetic.inside_mean, 0.2);
     rel("slice max", real.slice_max, synthetic.slice_max, 0.2);
     if (synthetic.background - real.background).abs() > 2.5 {
         failures.push(format!(

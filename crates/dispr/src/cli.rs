@@ -64,6 +64,19 @@ pub enum Command {
     /// table.{csv,json,md}, cells.csv, spread.csv (several samples), one box plot PNG per
     /// measurement and index.html into the report folder.
     Evaluate(EvaluateArgs),
+    /// Make a synthetic dataset of red blood cells (all six classes) in the real layout.
+    ///
+    /// Each cell is a signed-distance shape model of its class (SDE shapes from
+    /// spherocyte to echinocyte III with their SDE scores, acanthocytes, keratocytes,
+    /// knizocytes, multilobate cells, clusters) imaged as PHANTOMS.md describes: membrane
+    /// and cytoplasm stain, anisotropic point-spread function, photon and read noise.
+    /// The ground truth is the hole-filled blurred stain above a threshold, elongated
+    /// along z like the real segmentations. Class counts follow the full dataset
+    /// (602 SDE / 69 cluster / 12 multilobate / 31 keratocyte / 23 knizocyte / 88
+    /// acanthocyte), scaled to --n with at least one cell per class. A seed gives the
+    /// same bytes on every machine. Writes OUT/{image,mask,obj}/NAME.tif and
+    /// OUT/synth.csv (the parameters of every cell).
+    Synth(SynthArgs),
     /// Measure speed and memory (prints JSON with the machine it ran on).
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -137,12 +150,22 @@ pub struct EvaluateArgs {
 /// `dispr bench …`.
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
+    /// Time `dispr synth`: generating and writing N synthetic cells.
+    Synth(BenchSynthArgs),
     /// Time all shape measurements (mesh, area, roughness, curvature) of real cells.
     ///
     /// Times one cell (median of repeats) and all cells of the dataset (in parallel over
     /// the available cores), excluding file reading. Compare with
     /// scripts/bench/reference_metrics.py (scikit-image + scipy + trimesh).
     Metrics(BenchMetricsArgs),
+}
+
+/// Flags of `dispr bench synth`.
+#[derive(Debug, Args)]
+pub struct BenchSynthArgs {
+    /// Number of cells.
+    #[arg(long, default_value_t = 825)]
+    pub n: u32,
 }
 
 /// Flags of `dispr bench metrics`.
@@ -165,6 +188,8 @@ pub enum DataCommand {
     /// cannot be read, a missing partner file, a wrong shape, an empty mask, …), after
     /// listing all of them, one line each.
     Info(InfoArgs),
+    /// Draw a gallery PNG: per cell its image, mask and three projections of its shape.
+    Preview(PreviewArgs),
     /// Assign every cell to a stratified cross-validation fold.
     ///
     /// Writes `name,class,fold` (CSV). Stratified by class; the same seed gives the same
@@ -180,6 +205,43 @@ pub struct InfoArgs {
     /// Print the report as JSON (for scripts) instead of text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Flags of `dispr data preview`.
+#[derive(Debug, Args)]
+pub struct PreviewArgs {
+    /// Dataset folder.
+    pub dir: PathBuf,
+    /// Output PNG.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Cells shown per class (the first ones by name).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub per_class: u32,
+}
+
+/// Flags of `dispr synth`.
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Output folder (created; must not already hold a dataset unless --overwrite).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Number of cells.
+    #[arg(long, default_value_t = 825, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub n: u32,
+    /// Seed: the same seed gives the same dataset, byte for byte.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Only these classes (comma-separated: sde, cluster, multilobate, keratocyte,
+    /// knizocyte, acanthocyte).
+    #[arg(long, value_delimiter = ',')]
+    pub classes: Vec<String>,
+    /// Also write OUT/preview.png, a gallery of two cells per class.
+    #[arg(long)]
+    pub preview: bool,
+    /// Replace the files of an existing dataset in OUT.
+    #[arg(long)]
+    pub overwrite: bool,
 }
 
 /// Flags of `dispr data folds`.

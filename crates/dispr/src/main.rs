@@ -7,6 +7,7 @@
 mod cli;
 mod commands;
 mod output;
+mod preview;
 mod progress;
 mod report;
 

@@ -79,7 +79,7 @@ pub fn spread_csv(spreads: &[SampleSpread]) -> anyhow::Result<String> {
 }
 
 /// Registers the embedded font once (plots must not depend on system fonts).
-fn register_font() {
+pub fn register_font() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         plotters::style::register_font(
@@ -256,7 +256,7 @@ fn draw_box_plot(path: &Path, title: &str, groups: &[(String, Vec<f64>)]) -> any
 }
 
 /// Writes RGB pixels as a PNG, atomically.
-fn encode_png(path: &Path, rgb: &[u8], width: u32, height: u32) -> anyhow::Result<()> {
+pub fn encode_png(path: &Path, rgb: &[u8], width: u32, height: u32) -> anyhow::Result<()> {
     dispr_core::fsio::write_atomic(path, |w| {
         let mut encoder = png::Encoder::new(w, width, height);
         encoder.set_color(png::ColorType::Rgb);

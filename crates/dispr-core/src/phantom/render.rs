@@ -29,7 +29,8 @@ pub struct Imaging {
     pub background: f64,
     /// Shift of the cell's xy centre from the grid centre (voxels).
     pub xy_offset: [f64; 2],
-    /// Brightness of the slice relative to a volume maximum of 255.
+    /// Brightness: the slice's maximum in grey levels is 255 × gain (real slices peak at
+    /// 138–251, median 205, whatever the cell's shape).
     pub gain: f64,
     /// Weight of the membrane stain against a uniform cytoplasm stain (the real images
     /// are brightest inside the cell, not at its rim).
@@ -49,8 +50,8 @@ impl Imaging {
             peak_photons: uniform(rng, 300.0, 1000.0),
             background: uniform(rng, 1.0, 6.0),
             xy_offset: [uniform(rng, -1.5, 1.5), uniform(rng, -1.5, 1.5)],
-            membrane: uniform(rng, 0.2, 0.4),
-            gain: uniform(rng, 0.5, 0.9),
+            membrane: uniform(rng, 0.3, 0.5),
+            gain: uniform(rng, 0.55, 0.9),
         }
     }
 }
@@ -140,7 +141,9 @@ pub fn render(shape: &CellShape, imaging: &Imaging, rng: &mut impl Rng, n: usize
     let slice = shift(&blurred, [dz, dy, dx], 0.0).slice_z(mid);
     // 5. The 2D image: photon noise, read noise, background, light smoothing.
     let peak = imaging.peak_photons;
+    let slice_max = slice.data().iter().copied().fold(0.0, f64::max).max(1e-12);
     let noisy = slice.data().iter().map(|&v| {
+        let v = v / slice_max;
         let photons = poisson(rng, v * peak);
         photons / peak * 255.0 * imaging.gain + normal(rng, 0.0, 0.5) + imaging.background
     });

@@ -573,12 +573,14 @@ pub fn sample_cell(rng: &mut impl Rng, class: CellClass, sde: Option<SdeShape>) 
             disc.bend = uniform(rng, 0.0, 0.3);
             let r = disc.radius;
             let phi = uniform(rng, 0.0, std::f64::consts::TAU);
-            // A cylinder whose axis sits U(0.25, 0.6)·R inside the rim bites a notch out of
-            // the disc, leaving two horns. PHANTOMS.md suggests a radius of U(0.25, 0.5)·D;
-            // that leaves too little cell (mask area 670 px against the real 1100), so the
-            // radius is U(0.25, 0.5)·R.
-            let inside = uniform(rng, 0.25, 0.6) * r;
-            let cut_r = uniform(rng, 0.25, 0.5) * r;
+            // A cylinder along the disc's axis bites a notch out of the rim, leaving two
+            // horns. PHANTOMS.md suggests radius U(0.25, 0.5)·D with its axis
+            // U(0.25, 0.6)·R inside the rim; that often punches a hole instead of a notch
+            // and leaves too little cell (mask area 670 px against the real 1100). Here
+            // the radius is U(0.3, 0.7)·R and the axis sits within 0.2–0.8 of that radius
+            // of the rim, so the bite always opens outward.
+            let cut_r = uniform(rng, 0.3, 0.7) * r;
+            let inside = uniform(rng, 0.2, 0.8) * cut_r;
             let c = scale([libm::cos(phi), libm::sin(phi), 0.0], r - inside);
             let blend = uniform(rng, 0.1, 0.3);
             CellShape::new(
@@ -596,9 +598,10 @@ pub fn sample_cell(rng: &mut impl Rng, class: CellClass, sde: Option<SdeShape>) 
             )
         }
         CellClass::Knizocyte => {
-            let mut disc = Disc::plain(normal(rng, 7.6, 0.5) / 2.0);
-            // Thicker and more bowl-shaped than PHANTOMS.md's estimates, which gave real
-            // knizocytes' xy size but only 38 of their 47 slices in z.
+            // Smaller than a discocyte (real knizocyte masks: 950 px against 1100 for
+            // keratocytes), thicker and more bowl-shaped than PHANTOMS.md's estimates,
+            // which gave only 38 of the real 47 slices in z.
+            let mut disc = Disc::plain(normal(rng, 7.0, 0.5) / 2.0);
             disc.c = disc.c.map(|c| c * 1.6);
             disc.ridge = (
                 uniform(rng, 0.5, 1.2),

@@ -11,7 +11,7 @@ use dispr_core::metrics::{measure, roughness};
 use rayon::prelude::*;
 use serde_json::json;
 
-use crate::cli::BenchMetricsArgs;
+use crate::cli::{BenchMetricsArgs, BenchSynthArgs};
 use crate::output::print;
 
 /// The dataset to benchmark on: `--data`, or the real sample beside the repository.
@@ -105,6 +105,24 @@ pub fn metrics(args: &BenchMetricsArgs) -> anyhow::Result<()> {
         "one_cell": one_cell,
         "one_cell_parts": { "marching_cubes": mesh, "roughness": rough },
         "all_cells": all,
+        "peak_rss_mib": peak_rss_mib(),
+    });
+    print(&(serde_json::to_string_pretty(&report)? + "\n"))
+}
+
+/// `dispr bench synth`: generate and write N cells into a temporary folder.
+pub fn synth(args: &BenchSynthArgs) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir().context("cannot create a temporary folder")?;
+    let n = args.n as usize;
+    let started = Instant::now();
+    super::synth::synthesize(dir.path(), n, 0, &dispr_core::class::CellClass::ALL, false)?;
+    let total = started.elapsed().as_secs_f64();
+    let report = json!({
+        "benchmark": "synth",
+        "machine": machine(),
+        "cells": n,
+        "total_s": total,
+        "per_cell_ms": total * 1000.0 / n as f64,
         "peak_rss_mib": peak_rss_mib(),
     });
     print(&(serde_json::to_string_pretty(&report)? + "\n"))

@@ -10,7 +10,7 @@ use dispr_core::inspect::{DatasetReport, inspect_cell};
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 
-use crate::cli::{FoldsArgs, InfoArgs};
+use crate::cli::{FoldsArgs, InfoArgs, PreviewArgs};
 use crate::output::print;
 use crate::progress;
 
@@ -120,4 +120,16 @@ pub fn folds(args: &FoldsArgs) -> anyhow::Result<()> {
         None => print(&csv)?,
     }
     Ok(())
+}
+
+/// `dispr data preview`: a gallery of the first cells of each class.
+pub fn preview(args: &PreviewArgs) -> anyhow::Result<()> {
+    let rows = crate::preview::dataset_cells(&args.dir, args.per_class as usize)?;
+    let title = format!("{} — image, mask and shape projections", args.dir.display());
+    crate::preview::draw_gallery(&args.out, &title, &rows)?;
+    print(&format!(
+        "wrote {} ({} cells)\n",
+        args.out.display(),
+        rows.len()
+    ))
 }

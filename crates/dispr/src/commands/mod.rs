@@ -5,6 +5,7 @@ mod bench;
 mod data;
 mod evaluate;
 mod shapes;
+mod synth;
 
 use crate::cli::{BenchCommand, Cli, Command, DataCommand};
 
@@ -13,6 +14,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Data(DataCommand::Info(args)) => data::info(&args),
         Command::Data(DataCommand::Folds(args)) => data::folds(&args),
+        Command::Data(DataCommand::Preview(args)) => data::preview(&args),
+        Command::Synth(args) => synth::run(&args),
+        Command::Bench(BenchCommand::Synth(args)) => bench::synth(&args),
         Command::Measure(args) => shapes::measure(&args),
         Command::Metrics(args) => shapes::metrics(&args),
         Command::Mesh(args) => shapes::mesh(&args),
