@@ -10,7 +10,7 @@ use crate::grid::{Grid, Image};
 pub fn gaussian_kernel(sigma: f64, truncate: f64) -> Vec<f64> {
     let radius = (truncate * sigma + 0.5) as i64;
     let weights: Vec<f64> = (-radius..=radius)
-        .map(|x| (-0.5 / (sigma * sigma) * (x * x) as f64).exp())
+        .map(|x| libm::exp(-0.5 / (sigma * sigma) * (x * x) as f64))
         .collect();
     let sum: f64 = weights.iter().sum();
     weights.into_iter().map(|w| w / sum).collect()

@@ -64,6 +64,14 @@ pub enum Command {
     /// table.{csv,json,md}, cells.csv, spread.csv (several samples), one box plot PNG per
     /// measurement and index.html into the report folder.
     Evaluate(EvaluateArgs),
+    /// Run the main job on built-in defaults: synthetic cells of every class, 3D shape
+    /// predictions, meshes, evaluation and an HTML report (no arguments, no network).
+    ///
+    /// Until the trained DISPR model ships, the predictions come from the two geometric
+    /// baselines (cylinder and ellipsoid from the mask). Writes into --out (default
+    /// ./dispr-demo; a folder made by an earlier demo is reused) and prints the report's
+    /// path.
+    Demo(DemoArgs),
     /// Make a synthetic dataset of red blood cells (all six classes) in the real layout.
     ///
     /// Each cell is a signed-distance shape model of its class (SDE shapes from
@@ -218,6 +226,20 @@ pub struct PreviewArgs {
     /// Cells shown per class (the first ones by name).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub per_class: u32,
+}
+
+/// Flags of `dispr demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Output folder.
+    #[arg(long, default_value = "dispr-demo")]
+    pub out: PathBuf,
+    /// Synthetic cells per class.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub per_class: u32,
+    /// Seed of the synthetic cells.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 /// Flags of `dispr synth`.

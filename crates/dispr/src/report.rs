@@ -334,6 +334,9 @@ pub fn write_html(
             spreads.len()
         );
     }
+    if out.join("cells.png").is_file() {
+        h.push_str("<h2>Cells</h2><img src=\"cells.png\" alt=\"cells: image, mask and shape projections\">");
+    }
     for (metric, file) in plots {
         let _ = write!(
             h,

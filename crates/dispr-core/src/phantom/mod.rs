@@ -141,6 +141,40 @@ mod tests {
         );
     }
 
+    /// FNV-1a hash of a cell's bytes (image, mask, shape).
+    fn fingerprint(p: &Phantom) -> u64 {
+        let bytes = p
+            .image
+            .data()
+            .iter()
+            .copied()
+            .chain(p.mask.data().iter().map(|&m| m as u8))
+            .chain(p.obj.data().iter().map(|&m| m as u8));
+        bytes.fold(0xcbf2_9ce4_8422_2325, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+        })
+    }
+
+    /// Golden values: a seed must give the same bytes on every machine, in every build
+    /// profile and in every release (a change here changes everyone's synthetic data).
+    #[test]
+    fn golden_fingerprints() {
+        let got: Vec<u64> = CellClass::ALL
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| fingerprint(&generate(1, i, c)))
+            .collect();
+        assert_eq!(got, GOLDEN, "{got:?}");
+    }
+    const GOLDEN: [u64; 6] = [
+        12854570255986926692,
+        13570463126413529507,
+        4172685856255826853,
+        13434498415125485059,
+        15155158742233914808,
+        13480560181558294495,
+    ];
+
     #[test]
     fn same_seed_same_cell() {
         let a = generate(7, 3, CellClass::Knizocyte);

@@ -3,6 +3,7 @@
 mod baseline;
 mod bench;
 mod data;
+mod demo;
 mod evaluate;
 mod shapes;
 mod synth;
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Data(DataCommand::Folds(args)) => data::folds(&args),
         Command::Data(DataCommand::Preview(args)) => data::preview(&args),
         Command::Synth(args) => synth::run(&args),
+        Command::Demo(args) => demo::run(&args),
         Command::Bench(BenchCommand::Synth(args)) => bench::synth(&args),
         Command::Measure(args) => shapes::measure(&args),
         Command::Metrics(args) => shapes::metrics(&args),

@@ -41,7 +41,17 @@ pub fn synthesize(
     classes: &[CellClass],
     show_progress: bool,
 ) -> anyhow::Result<String> {
-    let plan = plan(n, classes);
+    synthesize_plan(out, &plan(n, classes), seed, show_progress)
+}
+
+/// Generates and writes one cell of each class listed in `plan` (cell i uses RNG
+/// stream i); returns the CSV of their parameters.
+pub fn synthesize_plan(
+    out: &Path,
+    plan: &[CellClass],
+    seed: u64,
+    show_progress: bool,
+) -> anyhow::Result<String> {
     let bar = if show_progress {
         progress::bar(plan.len(), "cells")
     } else {

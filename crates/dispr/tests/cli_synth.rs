@@ -1,0 +1,210 @@
+//! End-to-end tests of `dispr synth` and `dispr data preview`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn dispr(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dispr"))
+        .args(args)
+        .output()
+        .expect("the dispr binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// Every file under `dir` (relative path → bytes).
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for sub in ["image", "mask", "obj"] {
+        for entry in std::fs::read_dir(dir.join(sub)).unwrap() {
+            let path = entry.unwrap().path();
+            out.insert(
+                format!("{sub}/{}", path.file_name().unwrap().to_string_lossy()),
+                std::fs::read(&path).unwrap(),
+            );
+        }
+    }
+    out
+}
+
+#[test]
+fn synth_is_deterministic_and_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b, c) = (
+        dir.path().join("a"),
+        dir.path().join("b"),
+        dir.path().join("c"),
+    );
+    for (out, seed) in [(&a, "3"), (&b, "3"), (&c, "4")] {
+        let o = dispr(&["synth", "--out", s(out), "--n", "12", "--seed", seed]);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        assert!(
+            text(&o.stdout).contains("wrote 12 cells"),
+            "{}",
+            text(&o.stdout)
+        );
+    }
+    let (fa, fb, fc) = (files(&a), files(&b), files(&c));
+    assert_eq!(fa.len(), 36);
+    assert_eq!(fa, fb, "same seed, same bytes");
+    assert_ne!(fa, fc, "another seed, other cells");
+    let info = dispr(&["data", "info", "--json", s(&a)]);
+    assert!(info.status.success(), "{}", text(&info.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert_eq!(json["cell_count"], 12);
+    assert_eq!(
+        json["classes"].as_array().unwrap().len(),
+        6,
+        "every class present: {}",
+        json["classes"]
+    );
+    assert_eq!(
+        json["obj_grids"][0]["shape"],
+        serde_json::json!([64, 64, 64])
+    );
+    let csv = std::fs::read_to_string(a.join("synth.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 13);
+    assert!(csv.lines().any(|l| l.contains(",sde,")));
+}
+
+#[test]
+fn synth_classes_preview_and_refusals() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("k");
+    let o = dispr(&[
+        "synth",
+        "--out",
+        s(&out),
+        "--n",
+        "4",
+        "--classes",
+        "keratocyte,knizocyte",
+        "--preview",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let names: Vec<String> = files(&out)
+        .keys()
+        .filter(|k| k.starts_with("obj/"))
+        .cloned()
+        .collect();
+    assert_eq!(names.len(), 4);
+    assert!(
+        names
+            .iter()
+            .all(|n| n.contains("B_keratocytes") || n.contains("C_knizocytes")),
+        "{names:?}"
+    );
+    let png = std::fs::read(out.join("preview.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+
+    let again = dispr(&["synth", "--out", s(&out), "--n", "4"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        text(&again.stderr)
+            .contains("already holds files; choose an empty folder or pass --overwrite")
+    );
+    let forced = dispr(&[
+        "synth",
+        "--out",
+        s(&out),
+        "--n",
+        "4",
+        "--classes",
+        "keratocyte,knizocyte",
+        "--overwrite",
+    ]);
+    assert!(forced.status.success(), "{}", text(&forced.stderr));
+
+    let bad = dispr(&[
+        "synth",
+        "--out",
+        s(&dir.path().join("x")),
+        "--classes",
+        "blob",
+    ]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("--classes: unknown class 'blob'"),
+        "{}",
+        text(&bad.stderr)
+    );
+    assert_eq!(
+        dispr(&["synth", "--out", s(&dir.path().join("y")), "--n", "0"])
+            .status
+            .code(),
+        Some(2)
+    );
+
+    let gallery = dir.path().join("gallery.png");
+    let p = dispr(&[
+        "data",
+        "preview",
+        s(&out),
+        "--out",
+        s(&gallery),
+        "--per-class",
+        "1",
+    ]);
+    assert!(p.status.success(), "{}", text(&p.stderr));
+    assert!(text(&p.stdout).contains("(2 cells)"), "{}", text(&p.stdout));
+}
+
+#[test]
+fn demo_runs_on_built_in_defaults_and_reruns() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_dispr"))
+            .args(["demo", "--per-class", "2"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap()
+    };
+    for _ in 0..2 {
+        let o = run();
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        assert!(
+            text(&o.stdout).contains("demo finished"),
+            "{}",
+            text(&o.stdout)
+        );
+    }
+    let out = dir.path().join("dispr-demo");
+    for f in [
+        "report/index.html",
+        "report/table.md",
+        "report/cells.png",
+        "report/iou.png",
+        "cells/synth.csv",
+    ] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    assert_eq!(
+        std::fs::read_dir(out.join("meshes")).unwrap().count(),
+        6,
+        "one mesh per class"
+    );
+    assert_eq!(
+        std::fs::read_dir(out.join("predictions/cylinder"))
+            .unwrap()
+            .count(),
+        12
+    );
+    // A folder the demo did not make is never touched.
+    let foreign = dir.path().join("mine");
+    std::fs::create_dir(&foreign).unwrap();
+    std::fs::write(foreign.join("thesis.txt"), "precious").unwrap();
+    let o = dispr(&["demo", "--out", s(&foreign)]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("not empty and not made by `dispr demo`"));
+    assert_eq!(
+        std::fs::read_to_string(foreign.join("thesis.txt")).unwrap(),
+        "precious"
+    );
+}
