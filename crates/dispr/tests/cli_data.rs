@@ -1,42 +1,14 @@
 //! End-to-end tests of `dispr data …`: the real sample, and every kind of bad input a
 //! user can hand it (one-line error naming the file, non-zero exit, never a panic).
 
+mod common;
+
+use common::{assert_fails, dispr, s, text};
 use std::path::Path;
-use std::process::{Command, Output};
 
 use dispr_core::grid::{Image, Volume};
 use dispr_core::sample::real_sample_or_skip;
 use dispr_core::tiff_io::{write_image, write_volume};
-
-fn dispr(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dispr"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("the dispr binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Asserts a clean failure: exit code `code`, no panic, and an `error:` line on stderr
-/// that contains every one of `needles`. Returns that line.
-fn assert_fails(out: &Output, code: i32, needles: &[&str]) -> String {
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(!stderr.contains("internal error"), "{stderr}");
-    let line = stderr
-        .lines()
-        .find(|l| l.starts_with("error:"))
-        .unwrap_or_else(|| panic!("no error line in: {stderr}"))
-        .to_string();
-    for needle in needles {
-        assert!(line.contains(needle), "'{needle}' not in: {line}");
-    }
-    line
-}
 
 /// A valid 16×16 cell named `name` in the flat layout under `dir`.
 fn write_cell(dir: &Path, name: &str) {
@@ -68,16 +40,12 @@ fn good_dataset() -> tempfile::TempDir {
     dir
 }
 
-fn path_str(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
 #[test]
 fn info_on_the_real_sample() {
     let Some(sample) = real_sample_or_skip("info_on_the_real_sample") else {
         return;
     };
-    let out = dispr(&["data", "info", path_str(&sample)]);
+    let out = dispr(&["data", "info", s(&sample)]);
     let stdout = text(&out.stdout);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(stdout.contains("108 cells, with 3D shapes"), "{stdout}");
@@ -89,7 +57,7 @@ fn info_on_the_real_sample() {
     assert!(stdout.contains("obj   64×64×64 (108 cells)"), "{stdout}");
     assert!(stdout.contains("problems  none"), "{stdout}");
 
-    let out = dispr(&["data", "info", "--json", path_str(&sample)]);
+    let out = dispr(&["data", "info", "--json", s(&sample)]);
     assert!(out.status.success());
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["cell_count"], 108);
@@ -121,7 +89,7 @@ fn folds_on_the_real_sample_are_stratified_and_repeatable() {
     let Some(sample) = real_sample_or_skip("folds_on_the_real_sample") else {
         return;
     };
-    let run = || dispr(&["data", "folds", path_str(&sample), "--seed", "7"]);
+    let run = || dispr(&["data", "folds", s(&sample), "--seed", "7"]);
     let (a, b) = (run(), run());
     assert!(a.status.success(), "{}", text(&a.stderr));
     assert_eq!(a.stdout, b.stdout);
@@ -154,7 +122,7 @@ fn folds_on_the_real_sample_are_stratified_and_repeatable() {
 #[test]
 fn info_on_a_good_synthetic_dataset_succeeds() {
     let dir = good_dataset();
-    let out = dispr(&["data", "info", path_str(dir.path())]);
+    let out = dispr(&["data", "info", s(dir.path())]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("1 cluster, 1 keratocyte"));
 }
@@ -165,7 +133,7 @@ fn truncated_tiff() {
     let obj = dir.path().join("obj/B_keratocytes000002.tif");
     let bytes = std::fs::read(&obj).unwrap();
     std::fs::write(&obj, &bytes[..bytes.len() / 3]).unwrap();
-    let out = dispr(&["data", "info", path_str(dir.path())]);
+    let out = dispr(&["data", "info", s(dir.path())]);
     assert_fails(&out, 1, &["1 problem found"]);
     let stdout = text(&out.stdout);
     let line = stdout
@@ -186,7 +154,7 @@ fn text_file_named_tif() {
         "hello\n",
     )
     .unwrap();
-    let out = dispr(&["data", "info", path_str(dir.path())]);
+    let out = dispr(&["data", "info", s(dir.path())]);
     assert_fails(&out, 1, &["problem found"]);
     assert!(
         text(&out.stdout).contains("image/A_cell_clusters000001.tif: not a TIFF file"),
@@ -203,7 +171,7 @@ fn two_d_file_where_3d_is_expected() {
         &Image::filled([16, 16], 255u8),
     )
     .unwrap();
-    let out = dispr(&["data", "info", path_str(dir.path())]);
+    let out = dispr(&["data", "info", s(dir.path())]);
     assert_fails(&out, 1, &["problem found"]);
     assert!(text(&out.stdout).contains(
         "obj/A_cell_clusters000001.tif: expected a 3D stack, found a single 2D page (16×16)"
@@ -218,7 +186,7 @@ fn three_d_mask() {
         &Volume::filled([4, 16, 16], 255u8),
     )
     .unwrap();
-    let out = dispr(&["data", "info", path_str(dir.path())]);
+    let out = dispr(&["data", "info", s(dir.path())]);
     assert_fails(&out, 1, &["problem found"]);
     assert!(text(&out.stdout).contains(
         "mask/A_cell_clusters000001.tif: expected a single 2D image, found a 3D stack of 4 pages"
@@ -239,7 +207,7 @@ fn empty_mask_and_wrong_grid() {
         &Image::filled([8, 8], 9u8),
     )
     .unwrap();
-    let out = dispr(&["data", "info", path_str(dir.path())]);
+    let out = dispr(&["data", "info", s(dir.path())]);
     assert_fails(&out, 1, &["problems found"]);
     let stdout = text(&out.stdout);
     assert!(
@@ -264,7 +232,7 @@ fn mismatched_names() {
         dir.path().join("mask/B_keratocyte000002.tif"),
     )
     .unwrap();
-    let out = dispr(&["data", "info", path_str(dir.path())]);
+    let out = dispr(&["data", "info", s(dir.path())]);
     assert_fails(&out, 1, &["2 problems found"]);
     let stdout = text(&out.stdout);
     assert!(
@@ -276,28 +244,25 @@ fn mismatched_names() {
         "{stdout}"
     );
     // `data folds` refuses a dataset with problems, naming the first one.
-    let out = dispr(&["data", "folds", path_str(dir.path()), "--folds", "2"]);
+    let out = dispr(&["data", "folds", s(dir.path()), "--folds", "2"]);
     assert_fails(&out, 1, &["no partner file", "dispr data info"]);
 }
 
 #[test]
 fn empty_and_missing_folders() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dispr(&["data", "info", path_str(dir.path())]);
+    let out = dispr(&["data", "info", s(dir.path())]);
     assert_fails(
         &out,
         1,
-        &[
-            path_str(dir.path()),
-            "not a dataset: no image/ and mask/ folders",
-        ],
+        &[s(dir.path()), "not a dataset: no image/ and mask/ folders"],
     );
     std::fs::create_dir_all(dir.path().join("image")).unwrap();
     std::fs::create_dir_all(dir.path().join("mask")).unwrap();
-    let out = dispr(&["data", "info", path_str(dir.path())]);
+    let out = dispr(&["data", "info", s(dir.path())]);
     assert_fails(&out, 1, &["no cells found"]);
     let missing = dir.path().join("does-not-exist");
-    let out = dispr(&["data", "info", "--json", path_str(&missing)]);
+    let out = dispr(&["data", "info", "--json", s(&missing)]);
     assert_fails(&out, 1, &["does-not-exist: not found"]);
 }
 
@@ -309,7 +274,7 @@ fn unknown_class_in_labels_csv() {
         "name,class\nA_cell_clusters000001,blobocyte\n",
     )
     .unwrap();
-    let out = dispr(&["data", "info", path_str(dir.path())]);
+    let out = dispr(&["data", "info", s(dir.path())]);
     assert_fails(&out, 1, &["labels.csv: line 2: unknown class 'blobocyte'"]);
 }
 
@@ -319,9 +284,9 @@ fn bad_flags_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("--frobnicate"));
     let dir = good_dataset();
-    let out = dispr(&["data", "folds", path_str(dir.path()), "--folds", "1"]);
+    let out = dispr(&["data", "folds", s(dir.path()), "--folds", "1"]);
     assert_eq!(out.status.code(), Some(2));
-    let out = dispr(&["data", "folds", path_str(dir.path()), "--folds", "5"]);
+    let out = dispr(&["data", "folds", s(dir.path()), "--folds", "5"]);
     assert_fails(&out, 1, &["cannot split 2 cells into 5 folds"]);
 }
 
@@ -332,11 +297,11 @@ fn folds_write_atomically_to_a_file() {
     let out = dispr(&[
         "data",
         "folds",
-        path_str(dir.path()),
+        s(dir.path()),
         "--folds",
         "2",
         "--out",
-        path_str(&out_path),
+        s(&out_path),
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let csv = std::fs::read_to_string(out_path).unwrap();

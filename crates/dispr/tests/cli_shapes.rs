@@ -1,44 +1,13 @@
 //! End-to-end tests of `dispr measure`, `metrics`, `mesh`, `baseline` and `evaluate`.
 
+mod common;
+
+use common::{assert_fails, dispr, s, text};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use dispr_core::grid::{Image, Volume};
 use dispr_core::sample::real_sample_or_skip;
 use dispr_core::tiff_io::{write_image, write_shape, write_volume};
-
-fn dispr(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dispr"))
-        .args(args)
-        .output()
-        .expect("the dispr binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-/// A clean failure with exit status 1 and an `error:` line holding every needle.
-fn assert_fails(out: &Output, needles: &[&str]) {
-    let stderr = text(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        !stderr.contains("panicked") && !stderr.contains("internal error"),
-        "{stderr}"
-    );
-    // The last error line is the command's verdict (earlier ones may list details).
-    let line = stderr
-        .lines()
-        .rfind(|l| l.starts_with("error:"))
-        .unwrap_or_else(|| panic!("{stderr}"));
-    for n in needles {
-        assert!(line.contains(n), "'{n}' not in: {line}");
-    }
-}
 
 fn core_fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -84,15 +53,17 @@ fn measure_rejects_2d_and_missing_files() {
     write_image(&flat, &Image::filled([8, 8], 255u8)).unwrap();
     assert_fails(
         &dispr(&["measure", s(&flat)]),
+        1,
         &["flat.tif: expected a 3D stack"],
     );
     assert_fails(
         &dispr(&["measure", s(&dir.path().join("nope.tif"))]),
+        1,
         &["nope.tif: not found"],
     );
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    assert_fails(&dispr(&["measure", s(&empty)]), &["no TIFF files"]);
+    assert_fails(&dispr(&["measure", s(&empty)]), 1, &["no TIFF files"]);
 }
 
 #[test]
@@ -114,6 +85,7 @@ fn mesh_writes_every_format_and_refuses_bad_requests() {
     let bad = dir.path().join("ball.vtk");
     assert_fails(
         &dispr(&["mesh", s(&vol), "--out", s(&bad)]),
+        1,
         &["ball.vtk: unknown mesh format"],
     );
     assert!(!bad.exists());
@@ -121,6 +93,7 @@ fn mesh_writes_every_format_and_refuses_bad_requests() {
     write_volume(&empty, &Volume::filled([4, 4, 4], 0u8)).unwrap();
     assert_fails(
         &dispr(&["mesh", s(&empty), "--out", s(&dir.path().join("e.stl"))]),
+        1,
         &["shape is empty"],
     );
 }
@@ -153,16 +126,19 @@ fn metrics_pairs_files_and_folders() {
     write_shape(&truth.join("other.tif"), &ball(24, 5.0, [11.5, 11.5, 11.5])).unwrap();
     assert_fails(
         &dispr(&["metrics", s(&pred), s(&truth)]),
+        1,
         &["no prediction for cell 'other'"],
     );
     std::fs::remove_file(truth.join("other.tif")).unwrap();
     write_shape(&pred.join("cell_0.tif"), &ball(16, 5.0, [7.5, 7.5, 7.5])).unwrap();
     assert_fails(
         &dispr(&["metrics", s(&pred), s(&truth)]),
+        1,
         &["cell_0.tif: prediction is 16×16×16 but the ground truth"],
     );
     assert_fails(
         &dispr(&["metrics", s(&pred), s(&truth.join("cell.tif"))]),
+        1,
         &["give two files or two folders"],
     );
 }
@@ -281,7 +257,7 @@ fn evaluate_and_baseline_refuse_bad_input() {
         "--out",
         s(&report),
     ]);
-    assert_fails(&out, &["no prediction for cell 'B_keratocytes2'"]);
+    assert_fails(&out, 1, &["no prediction for cell 'B_keratocytes2'"]);
     let out = dispr(&[
         "evaluate",
         "--data",
@@ -291,7 +267,7 @@ fn evaluate_and_baseline_refuse_bad_input() {
         "--out",
         s(&report),
     ]);
-    assert_fails(&out, &["/does/not/exist: prediction folder not found"]);
+    assert_fails(&out, 1, &["/does/not/exist: prediction folder not found"]);
     let p = format!("a={}", s(&preds));
     let out = dispr(&[
         "evaluate",
@@ -304,7 +280,7 @@ fn evaluate_and_baseline_refuse_bad_input() {
         "--out",
         s(&report),
     ]);
-    assert_fails(&out, &["the method name 'a' is used twice"]);
+    assert_fails(&out, 1, &["the method name 'a' is used twice"]);
     let out = dispr(&["baseline", "sphere", "--data", s(&data), "--out", s(&preds)]);
     assert_eq!(out.status.code(), Some(2));
 
@@ -323,7 +299,7 @@ fn evaluate_and_baseline_refuse_bad_input() {
         "--out",
         s(&out2),
     ]);
-    assert_fails(&out, &["1 of 2 cells failed"]);
+    assert_fails(&out, 1, &["1 of 2 cells failed"]);
     assert!(
         text(&out.stderr).contains("mask/A_cell_clusters1.tif: mask is empty"),
         "{}",

@@ -1,23 +1,11 @@
 //! End-to-end tests of `dispr synth` and `dispr data preview`.
 
+mod common;
+
+use common::{assert_fails, dispr, s, text};
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn dispr(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dispr"))
-        .args(args)
-        .output()
-        .expect("the dispr binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
+use std::process::Command;
 
 /// Every file under `dir` (relative path → bytes).
 fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -129,12 +117,7 @@ fn synth_classes_preview_and_refusals() {
         "--classes",
         "blob",
     ]);
-    assert_eq!(bad.status.code(), Some(1));
-    assert!(
-        text(&bad.stderr).contains("--classes: unknown class 'blob'"),
-        "{}",
-        text(&bad.stderr)
-    );
+    assert_fails(&bad, 1, &["--classes: unknown class 'blob'"]);
     assert_eq!(
         dispr(&["synth", "--out", s(&dir.path().join("y")), "--n", "0"])
             .status
@@ -201,8 +184,7 @@ fn demo_runs_on_built_in_defaults_and_reruns() {
     std::fs::create_dir(&foreign).unwrap();
     std::fs::write(foreign.join("thesis.txt"), "precious").unwrap();
     let o = dispr(&["demo", "--out", s(&foreign)]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(text(&o.stderr).contains("not empty and not made by `dispr demo`"));
+    assert_fails(&o, 1, &["not empty and not made by `dispr demo`"]);
     assert_eq!(
         std::fs::read_to_string(foreign.join("thesis.txt")).unwrap(),
         "precious"

@@ -229,19 +229,38 @@ impl CellShape {
 
     /// Moves every part by `offset`.
     pub fn translated(&self, offset: V3) -> CellShape {
-        let mv = |part: &Part| match part.clone() {
-            Part::Disc { centre, rot, disc } => Part::Disc {
-                centre: add(centre, offset),
-                rot,
+        self.transformed(&IDENTITY, offset)
+    }
+
+    /// Turns every part about the origin by `rot`.
+    pub fn rotated(&self, rot: &M3) -> CellShape {
+        self.transformed(rot, [0.0; 3])
+    }
+
+    /// The rigid motion p ↦ rot · p + offset applied to every part.
+    fn transformed(&self, rot: &M3, offset: V3) -> CellShape {
+        let place = |p: V3| add(rotate(rot, p), offset);
+        let turn = |part: &Part| match part.clone() {
+            Part::Disc {
+                centre,
+                rot: r,
+                disc,
+            } => Part::Disc {
+                centre: place(centre),
+                rot: compose(rot, &r),
                 disc,
             },
-            Part::Ellipsoid { centre, rot, radii } => Part::Ellipsoid {
-                centre: add(centre, offset),
-                rot,
+            Part::Ellipsoid {
+                centre,
+                rot: r,
+                radii,
+            } => Part::Ellipsoid {
+                centre: place(centre),
+                rot: compose(rot, &r),
                 radii,
             },
             Part::Sphere { centre, radius } => Part::Sphere {
-                centre: add(centre, offset),
+                centre: place(centre),
                 radius,
             },
             Part::Cone {
@@ -251,8 +270,8 @@ impl CellShape {
                 r2,
                 length,
             } => Part::Cone {
-                base: add(base, offset),
-                frame,
+                base: place(base),
+                frame: frame_along(rotate(rot, frame[2])),
                 r1,
                 r2,
                 length,
@@ -262,14 +281,14 @@ impl CellShape {
                 frame,
                 radius,
             } => Part::Cylinder {
-                centre: add(centre, offset),
-                frame,
+                centre: place(centre),
+                frame: frame_along(rotate(rot, frame[2])),
                 radius,
             },
         };
         CellShape::new(
-            self.parts.iter().map(mv).collect(),
-            self.cuts.iter().map(mv).collect(),
+            self.parts.iter().map(turn).collect(),
+            self.cuts.iter().map(turn).collect(),
             self.blend,
         )
     }
@@ -370,7 +389,7 @@ pub fn sde_body(rng: &mut impl Rng, shape: SdeShape) -> CellShape {
     let blend = uniform(rng, 0.1, 0.3);
     let disc_part = |disc: Disc| Part::Disc {
         centre: [0.0; 3],
-        rot: euler_zxz(0.0, 0.0, 0.0),
+        rot: IDENTITY,
         disc,
     };
     match shape {
@@ -380,7 +399,7 @@ pub fn sde_body(rng: &mut impl Rng, shape: SdeShape) -> CellShape {
             CellShape::new(
                 vec![Part::Ellipsoid {
                     centre: [0.0; 3],
-                    rot: euler_zxz(0.0, 0.0, 0.0),
+                    rot: IDENTITY,
                     radii: [r, r, r * ratio],
                 }],
                 vec![],
@@ -445,7 +464,7 @@ pub fn sde_body(rng: &mut impl Rng, shape: SdeShape) -> CellShape {
             let radii = [r, r, r * uniform(rng, 0.6, 0.9)];
             let core = Part::Ellipsoid {
                 centre: [0.0; 3],
-                rot: euler_zxz(0.0, 0.0, 0.0),
+                rot: IDENTITY,
                 radii,
             };
             let body = CellShape::new(vec![core.clone()], vec![], blend);
@@ -494,67 +513,10 @@ pub fn sample_sde_shape(rng: &mut impl Rng) -> SdeShape {
     SdeShape::EchinocyteIII
 }
 
-/// Rotates a shape built at the origin by `rot` about the origin.
-fn rotated(shape: &CellShape, rot: &M3) -> CellShape {
-    let turn = |part: &Part| match part.clone() {
-        Part::Disc {
-            centre,
-            rot: r,
-            disc,
-        } => Part::Disc {
-            centre: rotate(rot, centre),
-            rot: compose(rot, &r),
-            disc,
-        },
-        Part::Ellipsoid {
-            centre,
-            rot: r,
-            radii,
-        } => Part::Ellipsoid {
-            centre: rotate(rot, centre),
-            rot: compose(rot, &r),
-            radii,
-        },
-        Part::Sphere { centre, radius } => Part::Sphere {
-            centre: rotate(rot, centre),
-            radius,
-        },
-        Part::Cone {
-            base,
-            frame,
-            r1,
-            r2,
-            length,
-        } => {
-            let axis = rotate(rot, frame[2]);
-            Part::Cone {
-                base: rotate(rot, base),
-                frame: frame_along(axis),
-                r1,
-                r2,
-                length,
-            }
-        }
-        Part::Cylinder {
-            centre,
-            frame,
-            radius,
-        } => {
-            let axis = rotate(rot, frame[2]);
-            Part::Cylinder {
-                centre: rotate(rot, centre),
-                frame: frame_along(axis),
-                radius,
-            }
-        }
-    };
-    CellShape::new(
-        shape.parts.iter().map(turn).collect(),
-        shape.cuts.iter().map(turn).collect(),
-        shape.blend,
-    )
-}
+/// The identity rotation.
+const IDENTITY: M3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
 
+/// a · b.
 fn compose(a: &M3, b: &M3) -> M3 {
     std::array::from_fn(|i| std::array::from_fn(|j| (0..3).map(|k| a[i][k] * b[k][j]).sum()))
 }
@@ -586,7 +548,7 @@ pub fn sample_cell(rng: &mut impl Rng, class: CellClass, sde: Option<SdeShape>) 
             CellShape::new(
                 vec![Part::Disc {
                     centre: [0.0; 3],
-                    rot: euler_zxz(0.0, 0.0, 0.0),
+                    rot: IDENTITY,
                     disc,
                 }],
                 vec![Part::Cylinder {
@@ -617,7 +579,7 @@ pub fn sample_cell(rng: &mut impl Rng, class: CellClass, sde: Option<SdeShape>) 
             CellShape::new(
                 vec![Part::Disc {
                     centre: [0.0; 3],
-                    rot: euler_zxz(0.0, 0.0, 0.0),
+                    rot: IDENTITY,
                     disc,
                 }],
                 vec![],
@@ -634,7 +596,7 @@ pub fn sample_cell(rng: &mut impl Rng, class: CellClass, sde: Option<SdeShape>) 
             ];
             let core = Part::Ellipsoid {
                 centre: [0.0; 3],
-                rot: euler_zxz(0.0, 0.0, 0.0),
+                rot: IDENTITY,
                 radii,
             };
             let n = rng.random_range(3..=7);
@@ -654,7 +616,7 @@ pub fn sample_cell(rng: &mut impl Rng, class: CellClass, sde: Option<SdeShape>) 
             let radii = [r, r, r * uniform(rng, 0.6, 1.0)];
             let core = Part::Ellipsoid {
                 centre: [0.0; 3],
-                rot: euler_zxz(0.0, 0.0, 0.0),
+                rot: IDENTITY,
                 radii,
             };
             let body = CellShape::new(vec![core.clone()], vec![], 0.2);
@@ -682,7 +644,7 @@ pub fn sample_cell(rng: &mut impl Rng, class: CellClass, sde: Option<SdeShape>) 
         }
         CellClass::Cluster => return sample_cluster(rng),
     };
-    rotated(&body, &rot)
+    body.rotated(&rot)
 }
 
 /// 2 (60 %), 3 (30 %) or 4 (10 %) SDE cells touching with 1–2 µm overlap, each
@@ -712,7 +674,7 @@ fn sample_cluster(rng: &mut impl Rng) -> CellShape {
         } else {
             orientation(rng, CellClass::Sde)
         };
-        let cell = rotated(&body, &rot);
+        let cell = body.rotated(&rot);
         let Some(current) = cluster.take() else {
             cluster = Some(cell);
             continue;
