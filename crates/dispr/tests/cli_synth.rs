@@ -93,10 +93,10 @@ fn synth_classes_preview_and_refusals() {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
 
     let again = dispr(&["synth", "--out", s(&out), "--n", "4"]);
-    assert_eq!(again.status.code(), Some(1));
-    assert!(
-        text(&again.stderr)
-            .contains("already holds files; choose an empty folder or pass --overwrite")
+    assert_fails(
+        &again,
+        1,
+        &["already holds files; choose an empty folder or pass --overwrite"],
     );
     let forced = dispr(&[
         "synth",
