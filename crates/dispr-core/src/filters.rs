@@ -46,14 +46,39 @@ pub fn gaussian_filter_axes<const N: usize>(
     sigmas: [f64; N],
     truncate: f64,
 ) -> Grid<f64, N> {
+    gaussian_filter_axes_owned(input.clone(), sigmas, truncate)
+}
+
+/// [`gaussian_filter_axes`] that reuses `input`'s memory: the passes ping-pong between
+/// it and one more buffer, so a whole filter touches two fresh buffers at most (page
+/// faults on new memory cost as much as the arithmetic here).
+pub fn gaussian_filter_axes_owned<const N: usize>(
+    input: Grid<f64, N>,
+    sigmas: [f64; N],
+    truncate: f64,
+) -> Grid<f64, N> {
     let shape = input.shape();
-    let mut current = input.data().to_vec();
+    let mut current = input.into_data();
+    gaussian_filter_in_place(&mut current, &mut Vec::new(), &shape, sigmas, truncate);
+    Grid::new(shape, current).expect("same shape")
+}
+
+/// The filter on a row-major buffer of `shape`, in place, using `spare` as the second
+/// buffer (callers that filter often keep both, so no fresh memory is touched).
+pub fn gaussian_filter_in_place<const N: usize>(
+    data: &mut Vec<f64>,
+    spare: &mut Vec<f64>,
+    shape: &[usize; N],
+    sigmas: [f64; N],
+    truncate: f64,
+) {
     for (axis, &sigma) in sigmas.iter().enumerate() {
         if sigma > 0.0 {
-            current = correlate_axis(&current, &shape, axis, &gaussian_kernel(sigma, truncate));
+            spare.resize(data.len(), 0.0);
+            correlate_axis(data, spare, shape, axis, &gaussian_kernel(sigma, truncate));
+            std::mem::swap(data, spare);
         }
     }
-    Grid::new(shape, current).expect("same shape")
 }
 
 /// One separable pass. Work is arranged so the innermost loop runs over contiguous
@@ -61,15 +86,15 @@ pub fn gaussian_filter_axes<const N: usize>(
 /// which the compiler vectorises.
 fn correlate_axis<const N: usize>(
     data: &[f64],
+    out: &mut [f64],
     shape: &[usize; N],
     axis: usize,
     kernel: &[f64],
-) -> Vec<f64> {
+) {
     let radius = kernel.len() / 2;
     let n = shape[axis];
     let stride: usize = shape[axis + 1..].iter().product();
     let outer: usize = shape[..axis].iter().product();
-    let mut out = vec![0.0; data.len()];
     if stride == 1 {
         // Last axis: pad each line by reflection, then sum shifted copies.
         let mut padded = vec![0.0; n + 2 * radius];
@@ -87,7 +112,7 @@ fn correlate_axis<const N: usize>(
                 }
             }
         }
-        return out;
+        return;
     }
     for block in 0..outer {
         let base = block * n * stride;
@@ -108,7 +133,6 @@ fn correlate_axis<const N: usize>(
             }
         }
     }
-    out
 }
 
 /// `scipy.ndimage.binary_fill_holes` in 2D: background not 4-connected to the border

@@ -8,7 +8,7 @@ use rand::{Rng, RngExt};
 
 use super::sdf::V3;
 use super::shapes::{CellShape, normal, uniform};
-use crate::filters::{fill_holes_3d, gaussian_filter_axes};
+use crate::filters::{fill_holes_3d, gaussian_filter_axes_owned};
 use crate::grid::{Grid, Image, Volume};
 
 /// Voxel size of the reference data (µm): cells are 40–55 voxels across.
@@ -103,7 +103,7 @@ pub fn render(shape: &CellShape, imaging: &Imaging, rng: &mut impl Rng, n: usize
         }
     }
     let noise = Grid::from_fn([n, n, n], |_| uniform(rng, -1.0, 1.0));
-    let noise = gaussian_filter_axes(&noise, [2.0; 3], 4.0);
+    let noise = gaussian_filter_axes_owned(noise, [2.0; 3], 4.0);
     let sd = (noise.data().iter().map(|v| v * v).sum::<f64>() / noise.len() as f64)
         .sqrt()
         .max(1e-12);
@@ -112,7 +112,7 @@ pub fn render(shape: &CellShape, imaging: &Imaging, rng: &mut impl Rng, n: usize
     }
     // 2. Anisotropic point-spread function; scale to a maximum of 1.
     let sigmas = [imaging.sigma_z, imaging.sigma_xy, imaging.sigma_xy];
-    let mut blurred = gaussian_filter_axes(&stain, sigmas, 4.0);
+    let mut blurred = gaussian_filter_axes_owned(stain, sigmas, 4.0);
     let max = blurred
         .data()
         .iter()
@@ -148,7 +148,7 @@ pub fn render(shape: &CellShape, imaging: &Imaging, rng: &mut impl Rng, n: usize
         photons / peak * 255.0 * imaging.gain + normal(rng, 0.0, 0.5) + imaging.background
     });
     let noisy = Grid::new([n, n], noisy.collect()).expect("n×n");
-    let smooth = gaussian_filter_axes(&noisy, [0.5, 0.5], 4.0);
+    let smooth = gaussian_filter_axes_owned(noisy, [0.5, 0.5], 4.0);
     let image = smooth.map(|v| v.round().clamp(0.0, 255.0) as u8);
     let mask = obj.slice_z(mid);
     Rendered { image, mask, obj }
