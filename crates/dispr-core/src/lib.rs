@@ -2,9 +2,16 @@
 //!
 //! Data flow of the whole toolkit (DESIGN.md): TIFF / dataset → conditioning → sampler
 //! (model) → volume → binary shape → mesh → metrics / features → report. This crate owns
-//! the data end of it: grids ([`grid`]), the TIFF format ([`tiff_io`]), datasets and their
-//! labels ([`dataset`], [`class`]), cross-validation splits ([`split`]) and the model's
-//! conditioning input ([`conditioning`]).
+//! everything but the model:
+//!
+//! * data: grids ([`grid`]), the TIFF format ([`tiff_io`]), datasets and their labels
+//!   ([`dataset`], [`class`], [`inspect`]), cross-validation splits ([`split`]), the
+//!   model's conditioning input ([`conditioning`]), atomic output ([`fsio`]);
+//! * shapes: filters ([`filters`]), meshes ([`mesh`]), measurements ([`metrics`]), the
+//!   geometric baselines ([`ellipse`], [`baseline`]), Table 1 ([`evaluation`]);
+//! * synthetic cells of all six classes ([`phantom`]).
+
+#![warn(missing_docs)]
 
 pub mod baseline;
 pub mod class;

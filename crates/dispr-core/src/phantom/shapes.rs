@@ -88,25 +88,56 @@ impl Disc {
     }
 }
 
-/// One building block of a cell, placed in the cell's frame.
+/// One building block of a cell, placed in the cell's frame (µm).
 #[derive(Clone, Debug)]
 pub enum Part {
-    /// A disc at `centre` with rotation `rot` (world = rot · local + centre).
-    Disc { centre: V3, rot: M3, disc: Disc },
+    /// A disc: world point = rot · local point + centre.
+    Disc {
+        /// Centre.
+        centre: V3,
+        /// Rotation from the disc's frame to the cell's.
+        rot: M3,
+        /// The disc in its own frame.
+        disc: Disc,
+    },
     /// An ellipsoid.
-    Ellipsoid { centre: V3, rot: M3, radii: V3 },
+    Ellipsoid {
+        /// Centre.
+        centre: V3,
+        /// Rotation from the ellipsoid's axes to the cell's frame.
+        rot: M3,
+        /// Semi-axes.
+        radii: V3,
+    },
     /// A sphere.
-    Sphere { centre: V3, radius: f64 },
-    /// A round cone from `base` along the frame's third axis.
+    Sphere {
+        /// Centre.
+        centre: V3,
+        /// Radius.
+        radius: f64,
+    },
+    /// A round cone (a spicule).
     Cone {
+        /// Centre of the base sphere.
         base: V3,
+        /// Frame whose third axis is the cone's axis.
         frame: M3,
+        /// Base radius.
         r1: f64,
+        /// Tip radius.
         r2: f64,
+        /// Distance from base to tip centre.
         length: f64,
     },
-    /// An infinite cylinder through `centre` along the frame's third axis (for cuts).
-    Cylinder { centre: V3, frame: M3, radius: f64 },
+    /// An infinite cylinder (for cuts).
+    Cylinder {
+        /// A point on the axis.
+        centre: V3,
+        /// Frame whose third axis is the cylinder's axis.
+        frame: M3,
+        /// Radius.
+        radius: f64,
+    },
 }
 
 impl Part {
