@@ -86,10 +86,9 @@ pub fn measure_with_mesh(shape: &Volume<bool>) -> (Measurements, Mesh) {
         || roughness(shape),
         || {
             let mesh = marching_cubes(shape);
-            let area = mesh.area();
-            let curvature = (area > 0.0).then(|| mesh.integral_mean_curvature() / area);
-            let volume = mesh.volume();
-            (mesh, area, curvature, volume)
+            let s = mesh.surface_measures();
+            let curvature = (s.area > 0.0).then(|| s.integral_mean_curvature / s.area);
+            (mesh, s.area, curvature, s.volume)
         },
     );
     let measurements = Measurements {

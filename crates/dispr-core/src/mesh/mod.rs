@@ -11,6 +11,17 @@ use std::collections::HashMap;
 
 pub use marching_cubes::marching_cubes;
 
+/// The three measures of a closed surface that need the whole mesh.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SurfaceMeasures {
+    /// Total area.
+    pub area: f64,
+    /// Enclosed volume.
+    pub volume: f64,
+    /// Integral mean curvature.
+    pub integral_mean_curvature: f64,
+}
+
 /// A triangle mesh. Vertices are (x, y, z) in voxel units of the volume it came from
 /// (voxel centres at integer coordinates); faces are wound so that normals point out of
 /// the shape.
@@ -45,7 +56,37 @@ fn norm(a: [f64; 3]) -> f64 {
 impl Mesh {
     /// The three corner positions of face `f`.
     pub fn triangle(&self, f: usize) -> [[f64; 3]; 3] {
-        self.faces[f].map(|v| self.vertices[v as usize])
+        let [a, b, c] = self.faces[f];
+        [
+            self.vertices[a as usize],
+            self.vertices[b as usize],
+            self.vertices[c as usize],
+        ]
+    }
+
+    /// Area, enclosed volume and integral mean curvature in one pass over the faces
+    /// (each triangle is read once; the same sums as [`Mesh::area`], [`Mesh::volume`] and
+    /// [`Mesh::integral_mean_curvature`]).
+    pub fn surface_measures(&self) -> SurfaceMeasures {
+        let (mut area, mut volume) = (0.0, 0.0);
+        let mut unit = Vec::with_capacity(self.faces.len());
+        for f in 0..self.faces.len() {
+            let [a, b, c] = self.triangle(f);
+            let n = cross(sub(b, a), sub(c, a));
+            let len = norm(n);
+            area += 0.5 * len;
+            volume += dot(a, cross(b, c)) / 6.0;
+            unit.push(if len > 0.0 {
+                n.map(|x| x / len)
+            } else {
+                [0.0; 3]
+            });
+        }
+        SurfaceMeasures {
+            area,
+            volume,
+            integral_mean_curvature: self.curvature_sum(&unit),
+        }
     }
 
     /// Unnormalised normal of face `f` (length = twice its area).
@@ -141,17 +182,11 @@ impl Mesh {
     /// face lies on or below the first face's plane, tolerance 1e-8). A sphere of radius
     /// r gives ≈ 4πr.
     pub fn integral_mean_curvature(&self) -> f64 {
-        let unit: Vec<[f64; 3]> = (0..self.faces.len())
-            .map(|f| {
-                let n = self.face_cross(f);
-                let len = norm(n);
-                if len > 0.0 {
-                    n.map(|c| c / len)
-                } else {
-                    [0.0; 3]
-                }
-            })
-            .collect();
+        self.surface_measures().integral_mean_curvature
+    }
+
+    /// ½ Σ signed dihedral angle × edge length, given the faces' unit normals.
+    fn curvature_sum(&self, unit: &[[f64; 3]]) -> f64 {
         let mut total = 0.0;
         for (a, b, fa, fb) in self.face_adjacency() {
             let (fa, fb) = (fa as usize, fb as usize);
