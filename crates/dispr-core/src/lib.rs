@@ -20,6 +20,7 @@ pub mod dataset;
 pub mod ellipse;
 pub mod error;
 pub mod evaluation;
+pub mod features;
 pub mod filters;
 pub mod fsio;
 pub mod grid;

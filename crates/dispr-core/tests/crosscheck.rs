@@ -260,3 +260,57 @@ fn ellipse_fit_matches_scikit_image() {
         );
     }
 }
+
+/// Classification features against trimesh and numpy: convex hull volume and area,
+/// Euler characteristic, inertia eigenvalues (analytic shapes and every real cell).
+#[test]
+fn features_match_trimesh_and_numpy() {
+    use dispr_core::features::{feature_names, features};
+    use rayon::prelude::*;
+    let reference = load_json("metrics.json");
+    let names = feature_names();
+    let column = |f: &[f64], name: &str| f[names.iter().position(|n| n == name).unwrap()];
+    let mut cases: Vec<(String, PathBuf, Value)> = reference["analytic"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(name, want)| {
+            (
+                name.clone(),
+                fixture(&format!("shape_{name}.tif")),
+                want.clone(),
+            )
+        })
+        .collect();
+    if let Some(sample) = real_sample_or_skip("features_match_trimesh_and_numpy") {
+        for (name, want) in reference["real"].as_object().unwrap() {
+            cases.push((name.clone(), sample.join("obj").join(name), want.clone()));
+        }
+    }
+    cases.par_iter().for_each(|(name, path, want)| {
+        let shape = tiff_io::read_volume(path).unwrap().binarize();
+        let f = features(&shape).unwrap();
+        let rel = |got: f64, key: &str| {
+            let w = want[key].as_f64().unwrap();
+            assert!(
+                (got - w).abs() <= 1e-6 * w.abs().max(1.0),
+                "{name} {key}: {got} vs {w}"
+            );
+        };
+        rel(column(&f, "hull_volume"), "hull_volume");
+        rel(column(&f, "hull_area"), "hull_area");
+        assert_eq!(
+            column(&f, "euler_characteristic"),
+            want["euler_characteristic"].as_f64().unwrap(),
+            "{name}"
+        );
+        for (i, key) in ["inertia_1", "inertia_2", "inertia_3"].iter().enumerate() {
+            let w = want["inertia"][i].as_f64().unwrap();
+            let got = column(&f, key);
+            assert!(
+                (got - w).abs() <= 1e-9 * w.abs().max(1.0),
+                "{name} {key}: {got} vs {w}"
+            );
+        }
+    });
+}

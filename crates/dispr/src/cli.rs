@@ -64,6 +64,13 @@ pub enum Command {
     /// table.{csv,json,md}, cells.csv, spread.csv (several samples), one box plot PNG per
     /// measurement and index.html into the report folder.
     Evaluate(EvaluateArgs),
+    /// Morphological features of 3D shapes (for classification): one CSV row per shape.
+    ///
+    /// Columns: name, class, source (the cell a shape belongs to: itself for ground
+    /// truth, the cell of a prediction), then the features defined below. With --pred,
+    /// the shapes are the predictions DIR/NAME.tif or DIR/NAME_0.tif, … of every cell of
+    /// --data (whose labels they take); without it, the dataset's own obj/ shapes.
+    Features(FeaturesArgs),
     /// Run the main job on built-in defaults: synthetic cells of every class, 3D shape
     /// predictions, meshes, evaluation and an HTML report (no arguments, no network).
     ///
@@ -226,6 +233,20 @@ pub struct PreviewArgs {
     /// Cells shown per class (the first ones by name).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub per_class: u32,
+}
+
+/// Flags of `dispr features`.
+#[derive(Debug, Args)]
+pub struct FeaturesArgs {
+    /// Dataset (labels, and shapes unless --pred).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Folder of predicted shapes to describe instead of the dataset's obj/.
+    #[arg(long)]
+    pub pred: Option<PathBuf>,
+    /// Output CSV.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// Flags of `dispr demo`.

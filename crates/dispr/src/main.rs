@@ -11,7 +11,7 @@ mod preview;
 mod progress;
 mod report;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 
 fn main() {
     // A bug must not print a stack trace at a user: one line, and a plea to report it.
@@ -31,7 +31,7 @@ fn main() {
             message.replace('\n', " ")
         );
     }));
-    let cli = cli::Cli::parse();
+    let cli = parse_command_line();
     if let Err(err) = commands::run(cli) {
         if output::is_broken_pipe(&err) {
             std::process::exit(0);
@@ -55,4 +55,16 @@ fn one_line(err: &anyhow::Error) -> String {
         }
     }
     text.replace('\n', " ")
+}
+
+/// Parses the command line; `dispr features --help` lists every feature with its
+/// definition, from the one table that also names the CSV columns.
+fn parse_command_line() -> cli::Cli {
+    let mut table = String::from("Features (voxel units):\n");
+    for (name, definition) in dispr_core::features::FEATURES {
+        table.push_str(&format!("  {name:<28} {definition}\n"));
+    }
+    let command = cli::Cli::command().mut_subcommand("features", |c| c.after_long_help(table));
+    let matches = command.get_matches();
+    cli::Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
 }

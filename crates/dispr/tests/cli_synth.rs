@@ -190,3 +190,75 @@ fn demo_runs_on_built_in_defaults_and_reruns() {
         "precious"
     );
 }
+
+#[test]
+fn features_of_truth_and_predictions() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let o = dispr(&["synth", "--out", s(&data), "--n", "6"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let csv_path = dir.path().join("f.csv");
+    let o = dispr(&["features", "--data", s(&data), "--out", s(&csv_path)]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    assert_eq!(&header[..4], &["name", "class", "source", "volume"]);
+    assert_eq!(csv.lines().count(), 7);
+    let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!(row.len(), header.len());
+    assert!(
+        row[3..]
+            .iter()
+            .all(|v| v.parse::<f64>().unwrap().is_finite())
+    );
+
+    // Predictions: every cell's baseline shape, labelled and sourced by its cell.
+    let preds = dir.path().join("cyl");
+    assert!(
+        dispr(&[
+            "baseline",
+            "cylinder",
+            "--data",
+            s(&data),
+            "--out",
+            s(&preds)
+        ])
+        .status
+        .success()
+    );
+    let o = dispr(&[
+        "features",
+        "--data",
+        s(&data),
+        "--pred",
+        s(&preds),
+        "--out",
+        s(&csv_path),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let csv = std::fs::read_to_string(&csv_path).unwrap();
+    assert!(csv.lines().skip(1).all(|l| {
+        let f: Vec<&str> = l.split(',').collect();
+        f[0] == f[2]
+    }));
+    std::fs::remove_file(preds.join(format!(
+        "{}.tif",
+        csv.lines().nth(1).unwrap().split(',').next().unwrap()
+    )))
+    .unwrap();
+    let o = dispr(&[
+        "features",
+        "--data",
+        s(&data),
+        "--pred",
+        s(&preds),
+        "--out",
+        s(&csv_path),
+    ]);
+    assert_fails(&o, 1, &["no prediction for cell"]);
+    let help = dispr(&["features", "--help"]);
+    assert!(
+        text(&help.stdout).contains("sphericity"),
+        "every feature is documented in --help"
+    );
+}

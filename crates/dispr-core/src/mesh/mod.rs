@@ -189,22 +189,50 @@ impl Mesh {
     fn curvature_sum(&self, unit: &[[f64; 3]]) -> f64 {
         let mut total = 0.0;
         for (a, b, fa, fb) in self.face_adjacency() {
-            let (fa, fb) = (fa as usize, fb as usize);
-            let cos = dot(unit[fa], unit[fb]);
-            if cos >= 1.0 {
-                continue; // coplanar faces: angle 0 (common on voxel surfaces)
+            let angle = self.signed_angle(unit, a, b, fa, fb);
+            if angle != 0.0 {
+                total += angle * norm(sub(self.vertices[b as usize], self.vertices[a as usize]));
             }
-            let angle = cos.max(-1.0).acos();
-            let unshared = self.faces[fb]
-                .into_iter()
-                .find(|&v| v != a && v != b)
-                .expect("a triangle has a vertex off each of its edges");
-            let origin = self.vertices[a as usize];
-            let projection = dot(sub(self.vertices[unshared as usize], origin), unit[fa]);
-            let sign = if projection < 1e-8 { 1.0 } else { -1.0 };
-            total += sign * angle * norm(sub(self.vertices[b as usize], origin));
         }
         0.5 * total
+    }
+
+    /// Signed dihedral angle (positive where convex) of every edge shared by exactly two
+    /// faces, as `(a, b, θ)` (trimesh's `face_adjacency_angles` with its convexity sign).
+    pub fn signed_dihedrals(&self) -> Vec<(u32, u32, f64)> {
+        let unit: Vec<[f64; 3]> = (0..self.faces.len())
+            .map(|f| {
+                let n = self.face_cross(f);
+                let len = norm(n);
+                if len > 0.0 {
+                    n.map(|c| c / len)
+                } else {
+                    [0.0; 3]
+                }
+            })
+            .collect();
+        self.face_adjacency()
+            .into_iter()
+            .map(|(a, b, fa, fb)| (a, b, self.signed_angle(&unit, a, b, fa, fb)))
+            .collect()
+    }
+
+    /// The angle between the unit normals of faces `fa` < `fb` sharing edge (a, b),
+    /// positive when the unshared vertex of `fb` lies on or below `fa`'s plane (convex).
+    fn signed_angle(&self, unit: &[[f64; 3]], a: u32, b: u32, fa: u32, fb: u32) -> f64 {
+        let (fa, fb) = (fa as usize, fb as usize);
+        let cos = dot(unit[fa], unit[fb]);
+        if cos >= 1.0 {
+            return 0.0; // coplanar faces (common on voxel surfaces)
+        }
+        let angle = cos.max(-1.0).acos();
+        let unshared = self.faces[fb]
+            .into_iter()
+            .find(|&v| v != a && v != b)
+            .expect("a triangle has a vertex off each of its edges");
+        let origin = self.vertices[a as usize];
+        let projection = dot(sub(self.vertices[unshared as usize], origin), unit[fa]);
+        if projection < 1e-8 { angle } else { -angle }
     }
 }
 

@@ -5,6 +5,7 @@ mod bench;
 mod data;
 mod demo;
 mod evaluate;
+mod features;
 mod shapes;
 mod synth;
 
@@ -18,6 +19,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Data(DataCommand::Preview(args)) => data::preview(&args),
         Command::Synth(args) => synth::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Features(args) => features::run(&args),
         Command::Bench(BenchCommand::Synth(args)) => bench::synth(&args),
         Command::Measure(args) => shapes::measure(&args),
         Command::Metrics(args) => shapes::metrics(&args),

@@ -1,0 +1,818 @@
+//! Morphological features of a 3D shape for classification (METRICS.md, "Morphological
+//! features"): 119 numbers, each named and defined in [`FEATURES`] (the CSV header and
+//! `dispr features --help` come from that one table). Every feature is finite for a
+//! non-empty shape and invariant to translation. Units: voxels.
+
+use crate::filters::fill_holes;
+use crate::grid::{Image, Volume};
+use crate::mesh::Mesh;
+use crate::metrics::measure_with_mesh;
+
+/// Bins of the histograms of radial distance and of vertex curvature.
+pub const HISTOGRAM_BINS: usize = 24;
+
+/// Vertex curvature histogram range: [−CURVATURE_RANGE, CURVATURE_RANGE] per voxel.
+pub const CURVATURE_RANGE: f64 = 0.5;
+
+/// Every feature with its definition, in CSV column order. Histograms are listed once
+/// with `{i}` for their bins.
+pub const FEATURES: &[(&str, &str)] = &[
+    ("volume", "voxels inside (v / max v > 0.5)"),
+    (
+        "surface_area",
+        "area of the marching-cubes mesh (zero padding, level 0.5)",
+    ),
+    (
+        "roughness",
+        "voxels changed by Gaussian smoothing (σ 2) and re-thresholding",
+    ),
+    (
+        "curvature",
+        "integral mean curvature of the mesh / its area",
+    ),
+    ("mesh_volume", "volume enclosed by the mesh"),
+    (
+        "sphericity",
+        "π^(1/3) (6 V)^(2/3) / A, V = mesh volume, A = area (1 for a sphere)",
+    ),
+    ("compactness", "36 π V² / A³"),
+    ("surface_to_volume", "A / V"),
+    ("equivalent_diameter", "(6 V / π)^(1/3)"),
+    (
+        "euler_characteristic",
+        "vertices − edges + faces of the mesh (2 per sphere-like part, 0 per handle fewer)",
+    ),
+    ("roughness_fraction", "roughness / volume"),
+    ("n_vertices", "mesh vertices"),
+    ("n_faces", "mesh faces"),
+    ("edge_length_mean", "mean mesh edge length"),
+    ("edge_length_sd", "standard deviation of mesh edge lengths"),
+    ("face_area_mean", "mean triangle area"),
+    ("face_area_sd", "standard deviation of triangle areas"),
+    (
+        "dihedral_abs_mean",
+        "mean |dihedral angle| over edges shared by two faces (rad)",
+    ),
+    (
+        "dihedral_sd",
+        "standard deviation of the signed dihedral angles (rad)",
+    ),
+    (
+        "inertia_1",
+        "largest eigenvalue of the covariance of voxel centres",
+    ),
+    ("inertia_2", "middle eigenvalue"),
+    ("inertia_3", "smallest eigenvalue"),
+    (
+        "axis_1",
+        "4 √inertia_1 (a solid ellipsoid of semi-axis a has inertia a²/5, so ≈ 1.79 a)",
+    ),
+    ("axis_2", "4 √inertia_2"),
+    ("axis_3", "4 √inertia_3"),
+    ("elongation", "√(inertia_2 / inertia_1)"),
+    ("flatness", "√(inertia_3 / inertia_2)"),
+    ("axis_ratio_31", "√(inertia_3 / inertia_1)"),
+    ("extent_z", "bounding-box size along z"),
+    ("extent_y", "bounding-box size along y"),
+    ("extent_x", "bounding-box size along x"),
+    ("aspect_z_xy", "extent_z / max(extent_y, extent_x)"),
+    (
+        "aspect_xy",
+        "min(extent_y, extent_x) / max(extent_y, extent_x)",
+    ),
+    ("bbox_fill", "volume / (extent_z · extent_y · extent_x)"),
+    ("hull_volume", "volume of the convex hull of the mesh"),
+    ("hull_area", "area of that hull"),
+    ("solidity", "mesh volume / hull volume (convexity in 3D)"),
+    ("hull_area_ratio", "hull area / mesh area"),
+    (
+        "slice_xy_area",
+        "pixels of the xy slice through the centroid",
+    ),
+    (
+        "slice_xy_solidity",
+        "those pixels / area of their convex hull (pixel squares)",
+    ),
+    (
+        "slice_xy_holes",
+        "pixels filled by 2D hole filling, / slice area",
+    ),
+    (
+        "slice_xz_area",
+        "pixels of the xz slice through the centroid",
+    ),
+    ("slice_xz_solidity", "as slice_xy_solidity, for xz"),
+    ("slice_xz_holes", "as slice_xy_holes, for xz"),
+    (
+        "slice_yz_area",
+        "pixels of the yz slice through the centroid",
+    ),
+    ("slice_yz_solidity", "as slice_xy_solidity, for yz"),
+    ("slice_yz_holes", "as slice_xy_holes, for yz"),
+    (
+        "radial_mean",
+        "mean distance from the voxel centroid to the mesh vertices",
+    ),
+    ("radial_sd", "standard deviation of those distances"),
+    ("radial_min", "smallest distance"),
+    ("radial_max", "largest distance"),
+    ("radial_skew", "skewness of the distances"),
+    ("radial_kurtosis", "excess kurtosis of the distances"),
+    (
+        "radial_hist_{i}",
+        "fraction of vertices at distance / radial_max in bin i of 24 over [0, 1]",
+    ),
+    (
+        "vertex_curvature_mean",
+        "mean over vertices of the vertex mean curvature (¼ Σ θ l over incident edges / ⅓ of incident face area)",
+    ),
+    (
+        "vertex_curvature_sd",
+        "standard deviation of the vertex mean curvature",
+    ),
+    (
+        "vertex_curvature_hist_{i}",
+        "fraction of vertices with curvature in bin i of 24 over [−0.5, 0.5] (clamped)",
+    ),
+    (
+        "proj_area",
+        "pixels of the z-sum projection that are non-zero",
+    ),
+    (
+        "proj_mean",
+        "mean of the non-zero projection values (voxels per column)",
+    ),
+    ("proj_sd", "their standard deviation"),
+    ("proj_max", "their maximum"),
+    ("proj_skew", "their skewness"),
+    ("proj_kurtosis", "their excess kurtosis"),
+    ("proj_fill", "proj_mean / proj_max"),
+    (
+        "proj_eccentricity",
+        "√(1 − λ₂/λ₁) of the covariance of the projection's pixels",
+    ),
+    ("proj_solidity", "proj_area / area of its convex hull"),
+    (
+        "proj_centroid_shift",
+        "distance between the projection's weighted and unweighted centroids",
+    ),
+    (
+        "texture_contrast",
+        "GLCM contrast of the projection quantised to 8 levels (offsets (0,1) and (1,0), symmetric, normalised)",
+    ),
+    ("texture_dissimilarity", "GLCM dissimilarity"),
+    ("texture_homogeneity", "GLCM homogeneity"),
+    ("texture_energy", "GLCM energy (angular second moment)"),
+    (
+        "texture_correlation",
+        "GLCM correlation (0 for a constant image)",
+    ),
+    ("texture_entropy", "GLCM entropy (nats)"),
+];
+
+/// Column names, histograms expanded (`radial_hist_0` …).
+pub fn feature_names() -> Vec<String> {
+    let mut names = Vec::new();
+    for (name, _) in FEATURES {
+        if name.contains("{i}") {
+            names.extend((0..HISTOGRAM_BINS).map(|i| name.replace("{i}", &i.to_string())));
+        } else {
+            names.push(name.to_string());
+        }
+    }
+    names
+}
+
+/// The features of a non-empty shape, in [`feature_names`] order; `None` for an empty one.
+pub fn features(shape: &Volume<bool>) -> Option<Vec<f64>> {
+    let (lo, hi) = shape.bounding_box()?;
+    let (m, mesh) = measure_with_mesh(shape);
+    let mut f = Vec::with_capacity(128);
+    let (v, a) = (m.mesh_volume.max(1e-9), m.surface_area.max(1e-9));
+    let pi = std::f64::consts::PI;
+    f.extend([
+        m.volume as f64,
+        m.surface_area,
+        m.roughness as f64,
+        m.curvature.unwrap_or(0.0),
+        m.mesh_volume,
+    ]);
+    let edges = mesh_edges(&mesh);
+    f.extend([
+        pi.cbrt() * (6.0 * v).powf(2.0 / 3.0) / a,
+        36.0 * pi * v * v / (a * a * a),
+        a / v,
+        (6.0 * v / pi).cbrt(),
+        mesh.vertices.len() as f64 - edges.len() as f64 + mesh.faces.len() as f64,
+        m.roughness as f64 / m.volume as f64,
+    ]);
+    // Mesh statistics.
+    let lengths: Vec<f64> = edges
+        .iter()
+        .map(|&(p, q)| dist(mesh.vertices[p as usize], mesh.vertices[q as usize]))
+        .collect();
+    let face_areas: Vec<f64> = (0..mesh.faces.len())
+        .map(|i| triangle_area(&mesh, i))
+        .collect();
+    let (dihedral, vertex_curvature) = dihedrals(&mesh, &face_areas);
+    let abs_dihedral: Vec<f64> = dihedral.iter().map(|d| d.abs()).collect();
+    f.extend([
+        mesh.vertices.len() as f64,
+        mesh.faces.len() as f64,
+        mean(&lengths),
+        sd(&lengths),
+        mean(&face_areas),
+        sd(&face_areas),
+        mean(&abs_dihedral),
+        sd(&dihedral),
+    ]);
+    // Inertia of the voxel centres.
+    let voxels: Vec<[f64; 3]> = voxel_centres(shape);
+    let centroid = centroid3(&voxels);
+    let eig = symmetric_eigenvalues(covariance3(&voxels, centroid));
+    let ratio = |a: f64, b: f64| {
+        if b > 0.0 {
+            (a / b).max(0.0).sqrt()
+        } else {
+            1.0
+        }
+    };
+    f.extend([
+        eig[0],
+        eig[1],
+        eig[2],
+        4.0 * eig[0].max(0.0).sqrt(),
+        4.0 * eig[1].max(0.0).sqrt(),
+        4.0 * eig[2].max(0.0).sqrt(),
+        ratio(eig[1], eig[0]),
+        ratio(eig[2], eig[1]),
+        ratio(eig[2], eig[0]),
+    ]);
+    // Extents.
+    let ext = [
+        (hi[0] - lo[0]) as f64,
+        (hi[1] - lo[1]) as f64,
+        (hi[2] - lo[2]) as f64,
+    ];
+    f.extend([
+        ext[0],
+        ext[1],
+        ext[2],
+        ext[0] / ext[1].max(ext[2]),
+        ext[1].min(ext[2]) / ext[1].max(ext[2]),
+        m.volume as f64 / (ext[0] * ext[1] * ext[2]),
+    ]);
+    // Convex hull.
+    let (hull_volume, hull_area) = convex_hull(&mesh).unwrap_or((v, a));
+    f.extend([
+        hull_volume,
+        hull_area,
+        v / hull_volume.max(1e-9),
+        hull_area / a,
+    ]);
+    // Slices through the centroid.
+    let c = centroid.map(|x| x.round() as usize);
+    let [nz, ny, nx] = shape.shape();
+    let xy = shape.slice_z(c[0].min(nz - 1));
+    let xz = Image::from_fn([nz, nx], |[z, x]| shape.at([z, c[1].min(ny - 1), x]));
+    let yz = Image::from_fn([nz, ny], |[z, y]| shape.at([z, y, c[2].min(nx - 1)]));
+    for slice in [&xy, &xz, &yz] {
+        let area = slice.count() as f64;
+        let hull = pixel_hull_area(slice);
+        let holes = fill_holes(slice).count() as f64 - area;
+        f.extend([
+            area,
+            if hull > 0.0 { area / hull } else { 0.0 },
+            if area > 0.0 { holes / area } else { 0.0 },
+        ]);
+    }
+    // Radial distances from the voxel centroid to the surface.
+    let radial: Vec<f64> = mesh
+        .vertices
+        .iter()
+        .map(|p| dist(*p, [centroid[2], centroid[1], centroid[0]]))
+        .collect();
+    let r_max = radial.iter().copied().fold(0.0, f64::max).max(1e-9);
+    f.extend([
+        mean(&radial),
+        sd(&radial),
+        radial.iter().copied().fold(f64::INFINITY, f64::min),
+        r_max,
+        skewness(&radial),
+        kurtosis(&radial),
+    ]);
+    f.extend(histogram(radial.iter().map(|r| r / r_max), 0.0, 1.0));
+    f.extend([mean(&vertex_curvature), sd(&vertex_curvature)]);
+    f.extend(histogram(
+        vertex_curvature.iter().copied(),
+        -CURVATURE_RANGE,
+        CURVATURE_RANGE,
+    ));
+    // z-sum projection and its texture.
+    let proj = Image::from_fn([ny, nx], |[y, x]| {
+        (0..nz).filter(|&z| shape.at([z, y, x])).count() as f64
+    });
+    f.extend(projection_features(&proj));
+    f.extend(texture(&proj));
+    debug_assert_eq!(f.len(), feature_names().len());
+    Some(
+        f.into_iter()
+            .map(|x| if x.is_finite() { x } else { 0.0 })
+            .collect(),
+    )
+}
+
+fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
+    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
+}
+
+fn triangle_area(mesh: &Mesh, f: usize) -> f64 {
+    let [a, b, c] = mesh.triangle(f);
+    let (u, v) = (
+        [b[0] - a[0], b[1] - a[1], b[2] - a[2]],
+        [c[0] - a[0], c[1] - a[1], c[2] - a[2]],
+    );
+    let n = [
+        u[1] * v[2] - u[2] * v[1],
+        u[2] * v[0] - u[0] * v[2],
+        u[0] * v[1] - u[1] * v[0],
+    ];
+    0.5 * (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt()
+}
+
+/// Undirected mesh edges.
+fn mesh_edges(mesh: &Mesh) -> Vec<(u32, u32)> {
+    let mut edges: Vec<(u32, u32)> = mesh
+        .faces
+        .iter()
+        .flat_map(|f| (0..3).map(move |k| (f[k].min(f[(k + 1) % 3]), f[k].max(f[(k + 1) % 3]))))
+        .collect();
+    edges.sort_unstable();
+    edges.dedup();
+    edges
+}
+
+/// Signed dihedral angles of the edges shared by two faces, and each vertex's mean
+/// curvature (¼ θ l of every incident edge over ⅓ of the incident face area).
+fn dihedrals(mesh: &Mesh, face_areas: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let mut angles = Vec::new();
+    let mut h = vec![0.0; mesh.vertices.len()];
+    let mut area = vec![0.0; mesh.vertices.len()];
+    for (f, face) in mesh.faces.iter().enumerate() {
+        for &v in face {
+            area[v as usize] += face_areas[f] / 3.0;
+        }
+    }
+    for (a, b, theta) in mesh.signed_dihedrals() {
+        angles.push(theta);
+        let l = dist(mesh.vertices[a as usize], mesh.vertices[b as usize]);
+        h[a as usize] += 0.25 * theta * l;
+        h[b as usize] += 0.25 * theta * l;
+    }
+    let curvature = h
+        .iter()
+        .zip(&area)
+        .map(|(&h, &a)| if a > 0.0 { h / a } else { 0.0 })
+        .collect();
+    (angles, curvature)
+}
+
+fn voxel_centres(shape: &Volume<bool>) -> Vec<[f64; 3]> {
+    let [_, ny, nx] = shape.shape();
+    shape
+        .data()
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| **v)
+        .map(|(i, _)| {
+            [
+                (i / (ny * nx)) as f64,
+                (i / nx % ny) as f64,
+                (i % nx) as f64,
+            ]
+        })
+        .collect()
+}
+
+fn centroid3(points: &[[f64; 3]]) -> [f64; 3] {
+    let n = points.len().max(1) as f64;
+    std::array::from_fn(|a| points.iter().map(|p| p[a]).sum::<f64>() / n)
+}
+
+fn covariance3(points: &[[f64; 3]], c: [f64; 3]) -> [[f64; 3]; 3] {
+    let n = points.len().max(1) as f64;
+    std::array::from_fn(|i| {
+        std::array::from_fn(|j| {
+            points
+                .iter()
+                .map(|p| (p[i] - c[i]) * (p[j] - c[j]))
+                .sum::<f64>()
+                / n
+        })
+    })
+}
+
+/// Eigenvalues of a symmetric 3×3 matrix, descending (cyclic Jacobi rotations).
+pub fn symmetric_eigenvalues(mut m: [[f64; 3]; 3]) -> [f64; 3] {
+    for _ in 0..50 {
+        let off = m[0][1].abs() + m[0][2].abs() + m[1][2].abs();
+        if off < 1e-14 * (m[0][0].abs() + m[1][1].abs() + m[2][2].abs()).max(1e-300) {
+            break;
+        }
+        for (p, q) in [(0, 1), (0, 2), (1, 2)] {
+            if m[p][q].abs() < 1e-300 {
+                continue;
+            }
+            let theta = (m[q][q] - m[p][p]) / (2.0 * m[p][q]);
+            let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
+            let t = if theta == 0.0 { 1.0 } else { t };
+            let (c, s) = (1.0 / (t * t + 1.0).sqrt(), t / (t * t + 1.0).sqrt());
+            let mut r = [[0.0; 3]; 3];
+            for (i, row) in r.iter_mut().enumerate() {
+                row[i] = 1.0;
+            }
+            r[p][p] = c;
+            r[q][q] = c;
+            r[p][q] = s;
+            r[q][p] = -s;
+            // m ← rᵀ m r
+            let mr: [[f64; 3]; 3] = std::array::from_fn(|i| {
+                std::array::from_fn(|j| (0..3).map(|k| m[i][k] * r[k][j]).sum())
+            });
+            m = std::array::from_fn(|i| {
+                std::array::from_fn(|j| (0..3).map(|k| r[k][i] * mr[k][j]).sum())
+            });
+        }
+    }
+    let mut e = [m[0][0], m[1][1], m[2][2]];
+    e.sort_by(|a, b| b.total_cmp(a));
+    e
+}
+
+/// Volume and area of the convex hull of the mesh vertices (only each x-row's two
+/// extreme vertices can be hull vertices, which keeps the hull's input small).
+fn convex_hull(mesh: &Mesh) -> Option<(f64, f64)> {
+    use std::collections::BTreeMap;
+    let mut rows: BTreeMap<(i64, i64), (usize, usize)> = BTreeMap::new();
+    for (i, p) in mesh.vertices.iter().enumerate() {
+        let key = ((p[1] * 2.0).round() as i64, (p[2] * 2.0).round() as i64);
+        let entry = rows.entry(key).or_insert((i, i));
+        if p[0] < mesh.vertices[entry.0][0] {
+            entry.0 = i;
+        }
+        if p[0] > mesh.vertices[entry.1][0] {
+            entry.1 = i;
+        }
+    }
+    let mut points: Vec<Vec<f64>> = rows
+        .values()
+        .flat_map(|&(a, b)| [a, b])
+        .map(|i| mesh.vertices[i].to_vec())
+        .collect();
+    points.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+    points.dedup();
+    let hull = chull::ConvexHull::try_new(&points, 1e-9, None).ok()?;
+    let (vertices, indices) = hull.vertices_indices();
+    // Facets are not consistently wound: sum |tetrahedra| against an interior point.
+    let used: Vec<&Vec<f64>> = indices.iter().map(|&i| &vertices[i]).collect();
+    let inner: [f64; 3] =
+        std::array::from_fn(|k| used.iter().map(|p| p[k]).sum::<f64>() / used.len().max(1) as f64);
+    let (mut volume, mut area) = (0.0, 0.0);
+    for t in indices.chunks_exact(3) {
+        let shift = |p: &Vec<f64>| [p[0] - inner[0], p[1] - inner[1], p[2] - inner[2]];
+        let [a, b, c] = [
+            shift(&vertices[t[0]]),
+            shift(&vertices[t[1]]),
+            shift(&vertices[t[2]]),
+        ];
+        let u = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+        let v = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
+        let n = [
+            u[1] * v[2] - u[2] * v[1],
+            u[2] * v[0] - u[0] * v[2],
+            u[0] * v[1] - u[1] * v[0],
+        ];
+        area += 0.5 * (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+        volume += (a[0] * (b[1] * c[2] - b[2] * c[1]) - a[1] * (b[0] * c[2] - b[2] * c[0])
+            + a[2] * (b[0] * c[1] - b[1] * c[0]))
+            .abs()
+            / 6.0;
+    }
+    Some((volume, area))
+}
+
+/// Area of the convex hull of the pixels' squares (Andrew's monotone chain).
+fn pixel_hull_area(image: &Image<bool>) -> f64 {
+    let [h, w] = image.shape();
+    let mut pts: Vec<(i64, i64)> = Vec::new();
+    for y in 0..h {
+        for x in 0..w {
+            if image.at([y, x]) {
+                pts.extend([
+                    (x as i64, y as i64),
+                    (x as i64 + 1, y as i64),
+                    (x as i64, y as i64 + 1),
+                    (x as i64 + 1, y as i64 + 1),
+                ]);
+            }
+        }
+    }
+    hull_area_2d(pts)
+}
+
+fn hull_area_2d(mut pts: Vec<(i64, i64)>) -> f64 {
+    pts.sort_unstable();
+    pts.dedup();
+    if pts.len() < 3 {
+        return 0.0;
+    }
+    let cross = |o: (i64, i64), a: (i64, i64), b: (i64, i64)| {
+        (a.0 - o.0) * (b.1 - o.1) - (a.1 - o.1) * (b.0 - o.0)
+    };
+    let mut hull: Vec<(i64, i64)> = Vec::with_capacity(2 * pts.len());
+    for pass in 0..2 {
+        let start = hull.len();
+        let iter: Box<dyn Iterator<Item = &(i64, i64)>> = if pass == 0 {
+            Box::new(pts.iter())
+        } else {
+            Box::new(pts.iter().rev())
+        };
+        for &p in iter {
+            while hull.len() >= start + 2
+                && cross(hull[hull.len() - 2], hull[hull.len() - 1], p) <= 0
+            {
+                hull.pop();
+            }
+            hull.push(p);
+        }
+        hull.pop();
+    }
+    let twice: i64 = (0..hull.len())
+        .map(|i| {
+            let (a, b) = (hull[i], hull[(i + 1) % hull.len()]);
+            a.0 * b.1 - b.0 * a.1
+        })
+        .sum();
+    twice.abs() as f64 / 2.0
+}
+
+fn mean(v: &[f64]) -> f64 {
+    if v.is_empty() {
+        0.0
+    } else {
+        v.iter().sum::<f64>() / v.len() as f64
+    }
+}
+
+fn sd(v: &[f64]) -> f64 {
+    let m = mean(v);
+    (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / v.len().max(1) as f64).sqrt()
+}
+
+fn skewness(v: &[f64]) -> f64 {
+    let (m, s) = (mean(v), sd(v));
+    if s == 0.0 {
+        0.0
+    } else {
+        v.iter().map(|x| ((x - m) / s).powi(3)).sum::<f64>() / v.len() as f64
+    }
+}
+
+fn kurtosis(v: &[f64]) -> f64 {
+    let (m, s) = (mean(v), sd(v));
+    if s == 0.0 {
+        0.0
+    } else {
+        v.iter().map(|x| ((x - m) / s).powi(4)).sum::<f64>() / v.len() as f64 - 3.0
+    }
+}
+
+/// Fractions of values in each of [`HISTOGRAM_BINS`] equal bins over [lo, hi] (clamped).
+fn histogram(values: impl Iterator<Item = f64>, lo: f64, hi: f64) -> Vec<f64> {
+    let mut bins = [0.0; HISTOGRAM_BINS];
+    let mut n = 0.0;
+    for v in values {
+        let t = ((v - lo) / (hi - lo) * HISTOGRAM_BINS as f64)
+            .floor()
+            .clamp(0.0, (HISTOGRAM_BINS - 1) as f64);
+        bins[t as usize] += 1.0;
+        n += 1.0;
+    }
+    bins.iter()
+        .map(|b| if n > 0.0 { b / n } else { 0.0 })
+        .collect()
+}
+
+fn projection_features(proj: &Image<f64>) -> Vec<f64> {
+    let [h, w] = proj.shape();
+    let mut values = Vec::new();
+    let (mut pts, mut cells) = (Vec::new(), Vec::new());
+    let (mut wsum, mut wy, mut wx) = (0.0, 0.0, 0.0);
+    for y in 0..h {
+        for x in 0..w {
+            let v = proj.at([y, x]);
+            if v > 0.0 {
+                values.push(v);
+                cells.push([y as f64, x as f64]);
+                pts.extend([
+                    (x as i64, y as i64),
+                    (x as i64 + 1, y as i64),
+                    (x as i64, y as i64 + 1),
+                    (x as i64 + 1, y as i64 + 1),
+                ]);
+                wsum += v;
+                wy += v * y as f64;
+                wx += v * x as f64;
+            }
+        }
+    }
+    let n = values.len() as f64;
+    let (cy, cx) = (
+        cells.iter().map(|c| c[0]).sum::<f64>() / n,
+        cells.iter().map(|c| c[1]).sum::<f64>() / n,
+    );
+    let (syy, sxx, sxy) = cells.iter().fold((0.0, 0.0, 0.0), |(a, b, c), p| {
+        (
+            a + (p[0] - cy).powi(2) / n,
+            b + (p[1] - cx).powi(2) / n,
+            c + (p[0] - cy) * (p[1] - cx) / n,
+        )
+    });
+    let root = ((syy - sxx).powi(2) / 4.0 + sxy * sxy).sqrt();
+    let (l1, l2) = ((syy + sxx) / 2.0 + root, (syy + sxx) / 2.0 - root);
+    let max = values.iter().copied().fold(0.0, f64::max);
+    vec![
+        n,
+        mean(&values),
+        sd(&values),
+        max,
+        skewness(&values),
+        kurtosis(&values),
+        mean(&values) / max,
+        if l1 > 0.0 {
+            (1.0 - l2 / l1).max(0.0).sqrt()
+        } else {
+            0.0
+        },
+        n / hull_area_2d(pts).max(1.0),
+        ((wy / wsum - cy).powi(2) + (wx / wsum - cx).powi(2)).sqrt(),
+    ]
+}
+
+/// Grey-level co-occurrence statistics of an image quantised to 8 levels by its maximum.
+fn texture(image: &Image<f64>) -> Vec<f64> {
+    const LEVELS: usize = 8;
+    let [h, w] = image.shape();
+    let max = image.data().iter().copied().fold(0.0, f64::max).max(1e-9);
+    let q =
+        |y: usize, x: usize| ((image.at([y, x]) / max * LEVELS as f64) as usize).min(LEVELS - 1);
+    let mut glcm = [[0.0f64; LEVELS]; LEVELS];
+    for y in 0..h {
+        for x in 0..w {
+            for (dy, dx) in [(0, 1), (1, 0)] {
+                if y + dy < h && x + dx < w {
+                    let (a, b) = (q(y, x), q(y + dy, x + dx));
+                    glcm[a][b] += 1.0;
+                    glcm[b][a] += 1.0;
+                }
+            }
+        }
+    }
+    let total: f64 = glcm.iter().flatten().sum();
+    let p = |i: usize, j: usize| glcm[i][j] / total;
+    let (mut contrast, mut dissim, mut homog, mut energy, mut entropy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut mu, mut var) = (0.0, 0.0);
+    for i in 0..LEVELS {
+        for j in 0..LEVELS {
+            let (pij, d) = (p(i, j), i as f64 - j as f64);
+            contrast += pij * d * d;
+            dissim += pij * d.abs();
+            homog += pij / (1.0 + d * d);
+            energy += pij * pij;
+            if pij > 0.0 {
+                entropy -= pij * pij.ln();
+            }
+            mu += pij * i as f64;
+        }
+    }
+    let mut cov = 0.0;
+    for i in 0..LEVELS {
+        for j in 0..LEVELS {
+            var += p(i, j) * (i as f64 - mu).powi(2);
+            cov += p(i, j) * (i as f64 - mu) * (j as f64 - mu);
+        }
+    }
+    let correlation = if var > 0.0 { cov / var } else { 0.0 };
+    vec![contrast, dissim, homog, energy, correlation, entropy]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn named(f: &[f64]) -> std::collections::HashMap<String, f64> {
+        feature_names().into_iter().zip(f.iter().copied()).collect()
+    }
+
+    fn ellipsoid(n: usize, r: [f64; 3], c: [f64; 3]) -> Volume<bool> {
+        Volume::from_fn([n, n, n], |[z, y, x]| {
+            ((z as f64 - c[0]) / r[0]).powi(2)
+                + ((y as f64 - c[1]) / r[1]).powi(2)
+                + ((x as f64 - c[2]) / r[2]).powi(2)
+                <= 1.0
+        })
+    }
+
+    #[test]
+    fn names_match_values_and_all_finite() {
+        let f = features(&ellipsoid(32, [6.0, 9.0, 12.0], [15.5, 15.5, 15.5])).unwrap();
+        assert_eq!(f.len(), feature_names().len());
+        assert!((110..=140).contains(&f.len()), "{}", f.len());
+        assert!(f.iter().all(|x| x.is_finite()));
+        assert!(features(&Volume::filled([4, 4, 4], false)).is_none());
+        let tiny = features(&Volume::from_fn([5, 5, 5], |[z, y, x]| {
+            (z, y, x) == (2, 2, 2)
+        }))
+        .unwrap();
+        assert!(tiny.iter().all(|x| x.is_finite()));
+    }
+
+    #[test]
+    fn sphere_box_ellipsoid_torus() {
+        let sphere = named(&features(&ellipsoid(40, [14.0; 3], [19.5; 3])).unwrap());
+        assert!(
+            (sphere["sphericity"] - 0.93).abs() < 0.05,
+            "{}",
+            sphere["sphericity"]
+        );
+        assert!(sphere["elongation"] > 0.98 && sphere["flatness"] > 0.98);
+        assert_eq!(sphere["euler_characteristic"], 2.0);
+        assert!(
+            sphere["solidity"] > 0.95 && sphere["solidity"] <= 1.0 + 1e-9,
+            "{} {} {}",
+            sphere["solidity"],
+            sphere["hull_volume"],
+            sphere["mesh_volume"]
+        );
+        assert!(
+            (sphere["radial_mean"] - 14.0).abs() < 0.6,
+            "{}",
+            sphere["radial_mean"]
+        );
+        assert!(
+            (sphere["vertex_curvature_mean"] - 1.0 / 14.0).abs() < 0.02,
+            "{}",
+            sphere["vertex_curvature_mean"]
+        );
+
+        let cube = Volume::from_fn([20, 20, 20], |[z, y, x]| {
+            (3..13).contains(&z) && (4..18).contains(&y) && (5..11).contains(&x)
+        });
+        let b = named(&features(&cube).unwrap());
+        assert_eq!(
+            (b["extent_z"], b["extent_y"], b["extent_x"]),
+            (10.0, 14.0, 6.0)
+        );
+        assert_eq!(b["bbox_fill"], 1.0);
+        assert!((b["aspect_z_xy"] - 10.0 / 14.0).abs() < 1e-12);
+        assert_eq!(b["slice_xy_solidity"], 1.0);
+        assert_eq!(b["slice_xy_area"], 14.0 * 6.0);
+
+        // Semi-axes 6, 9, 12: the covariance eigenvalues are r²/5.
+        let e = named(&features(&ellipsoid(32, [6.0, 9.0, 12.0], [15.5, 15.5, 15.5])).unwrap());
+        assert!(
+            (e["inertia_1"] - 144.0 / 5.0).abs() / 28.8 < 0.05,
+            "{}",
+            e["inertia_1"]
+        );
+        assert!((e["elongation"] - 0.75).abs() < 0.03 && (e["flatness"] - 2.0 / 3.0).abs() < 0.03);
+
+        let torus = Volume::from_fn([40, 40, 40], |[z, y, x]| {
+            let (dz, dy, dx) = (z as f64 - 19.5, y as f64 - 19.5, x as f64 - 19.5);
+            ((dy * dy + dx * dx).sqrt() - 12.0).powi(2) + dz * dz <= 16.0
+        });
+        let t = named(&features(&torus).unwrap());
+        assert_eq!(t["euler_characteristic"], 0.0, "a torus has one handle");
+        assert!(t["solidity"] < 0.75, "{}", t["solidity"]);
+    }
+
+    #[test]
+    fn translation_invariant() {
+        let a = features(&ellipsoid(40, [7.0, 10.0, 13.0], [15.3, 17.1, 18.6])).unwrap();
+        let b = features(&ellipsoid(40, [7.0, 10.0, 13.0], [20.3, 21.1, 22.6])).unwrap();
+        for ((name, x), y) in feature_names().iter().zip(&a).zip(&b) {
+            assert!(
+                (x - y).abs() <= 1e-6 * x.abs().max(1.0),
+                "{name}: {x} vs {y}"
+            );
+        }
+    }
+
+    #[test]
+    fn eigenvalues() {
+        let e = symmetric_eigenvalues([[2.0, 1.0, 0.0], [1.0, 2.0, 0.0], [0.0, 0.0, 5.0]]);
+        for (got, want) in e.iter().zip([5.0, 3.0, 1.0]) {
+            assert!((got - want).abs() < 1e-12, "{e:?}");
+        }
+    }
+}

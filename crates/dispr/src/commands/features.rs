@@ -1,0 +1,84 @@
+//! `dispr features`: the morphological features of shapes, as CSV.
+
+use std::fmt::Write as _;
+
+use anyhow::{Context, bail};
+use dispr_core::dataset::{CellFiles, Dataset, load_cell};
+use dispr_core::evaluation::prediction_files;
+use dispr_core::features::{feature_names, features};
+use dispr_core::fsio::write_text_atomic;
+use dispr_core::tiff_io::read_volume;
+use indicatif::ParallelProgressIterator;
+use rayon::prelude::*;
+
+use crate::cli::FeaturesArgs;
+use crate::output::print;
+use crate::progress;
+
+/// `dispr features`.
+pub fn run(args: &FeaturesArgs) -> anyhow::Result<()> {
+    let dataset = Dataset::scan(&args.data)?;
+    if let Some(first) = dataset.problems.first() {
+        bail!("{first} (run `dispr data info` to list every problem)");
+    }
+    // (row name, cell files, shape file or None for the cell's own obj)
+    let mut jobs: Vec<(String, &CellFiles, Option<std::path::PathBuf>)> = Vec::new();
+    for cell in &dataset.cells {
+        match &args.pred {
+            Some(dir) => {
+                for file in prediction_files(dir, &cell.name)? {
+                    let stem = file
+                        .file_stem()
+                        .map(|s| s.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    jobs.push((stem, cell, Some(file)));
+                }
+            }
+            None if cell.obj.is_some() => jobs.push((cell.name.clone(), cell, None)),
+            None => bail!(
+                "{}: no 3D shape for cell '{}' (obj/); pass --pred",
+                args.data.display(),
+                cell.name
+            ),
+        }
+    }
+    let bar = progress::bar(jobs.len(), "shapes");
+    bar.set_message("features");
+    let rows: Vec<String> = jobs
+        .par_iter()
+        .progress_with(bar.clone())
+        .map(|(name, cell, file)| {
+            let shape = match file {
+                Some(path) => read_volume(path)?.binarize(),
+                None => load_cell(cell)?.shape.expect("checked above"),
+            };
+            let values = features(&shape).with_context(|| {
+                format!(
+                    "{}: the shape is empty",
+                    file.as_ref()
+                        .or(cell.obj.as_ref())
+                        .expect("a file")
+                        .display()
+                )
+            })?;
+            let mut row = format!("{name},{},{}", cell.label.name(), cell.name);
+            for v in values {
+                let _ = write!(row, ",{v}");
+            }
+            Ok(row)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    bar.finish_and_clear();
+    let mut csv = format!("name,class,source,{}\n", feature_names().join(","));
+    for row in &rows {
+        csv.push_str(row);
+        csv.push('\n');
+    }
+    write_text_atomic(&args.out, &csv)?;
+    print(&format!(
+        "wrote {} rows × {} features to {}\n",
+        rows.len(),
+        feature_names().len(),
+        args.out.display()
+    ))
+}
