@@ -15,6 +15,7 @@
 
 pub mod baseline;
 pub mod class;
+pub mod classify;
 pub mod conditioning;
 pub mod dataset;
 pub mod ellipse;

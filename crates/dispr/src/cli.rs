@@ -71,6 +71,17 @@ pub enum Command {
     /// the shapes are the predictions DIR/NAME.tif or DIR/NAME_0.tif, … of every cell of
     /// --data (whose labels they take); without it, the dataset's own obj/ shapes.
     Features(FeaturesArgs),
+    /// Random-forest classification of cells from their features, with and without
+    /// augmentation by generated shapes (the paper's Fig. 5).
+    ///
+    /// Stratified k-fold cross-validation (every cell tested once); macro and weighted F1
+    /// per fold (mean ± sd), per-class precision/recall/F1 and the confusion matrix summed
+    /// over folds. With --augment, rows of that CSV (features of generated shapes, whose
+    /// `source` column names the real cell they came from) of the augmented classes
+    /// (default: the three smallest) join a fold's training set only when their source
+    /// cell is in that training set — never a test set. Writes summary.md,
+    /// classification.json, per_class.csv, confusion*.csv/png and folds.csv.
+    Classify(ClassifyArgs),
     /// Run the main job on built-in defaults: synthetic cells of every class, 3D shape
     /// predictions, meshes, evaluation and an HTML report (no arguments, no network).
     ///
@@ -245,6 +256,35 @@ pub struct FeaturesArgs {
     #[arg(long)]
     pub pred: Option<PathBuf>,
     /// Output CSV.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Flags of `dispr classify`.
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// Features of the real cells (`dispr features`).
+    #[arg(long)]
+    pub features: PathBuf,
+    /// Features of generated shapes to add to training sets (`dispr features --pred`).
+    #[arg(long)]
+    pub augment: Option<PathBuf>,
+    /// Classes to augment (comma-separated) [default: the three smallest].
+    #[arg(long, value_delimiter = ',')]
+    pub augment_classes: Vec<String>,
+    /// Number of folds.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..))]
+    pub folds: u32,
+    /// Seed of the folds and the forest.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Trees in the forest.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u16).range(1..))]
+    pub trees: u16,
+    /// Maximum tree depth.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    pub depth: u16,
+    /// Report folder.
     #[arg(long)]
     pub out: PathBuf,
 }

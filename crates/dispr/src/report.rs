@@ -350,3 +350,75 @@ pub fn write_html(
     write_text_atomic(&out.join("index.html"), &h)?;
     Ok(())
 }
+
+/// A confusion matrix as a heatmap PNG: cells shaded by the row-normalised fraction,
+/// labelled with the count.
+pub fn draw_confusion(
+    path: &Path,
+    title: &str,
+    outcome: &dispr_core::classify::Outcome,
+) -> anyhow::Result<()> {
+    register_font();
+    let k = outcome.classes.len();
+    let cell = 90usize;
+    let (left, top) = (150usize, 70usize);
+    let (width, height) = (left + k * cell + 20, top + k * cell + 60);
+    let mut pixels = vec![255u8; width * height * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (width as u32, height as u32))
+            .into_drawing_area();
+        let text = |size: i32| TextStyle::from(("sans-serif", size).into_font()).color(&BLACK);
+        root.draw(&Text::new(
+            format!("confusion matrix, {title}"),
+            (10, 10),
+            text(20),
+        ))?;
+        for (r, row) in outcome.confusion.iter().enumerate() {
+            let total: usize = row.iter().sum();
+            for (c, &count) in row.iter().enumerate() {
+                let fraction = if total > 0 {
+                    count as f64 / total as f64
+                } else {
+                    0.0
+                };
+                let shade = (255.0 * (1.0 - 0.75 * fraction)) as u8;
+                let (x0, y0) = ((left + c * cell) as i32, (top + r * cell) as i32);
+                root.draw(&Rectangle::new(
+                    [(x0, y0), (x0 + cell as i32 - 2, y0 + cell as i32 - 2)],
+                    RGBColor(shade, shade, 255).filled(),
+                ))?;
+                let style = text(18).pos(Pos::new(HPos::Center, VPos::Center));
+                root.draw(&Text::new(
+                    count.to_string(),
+                    (x0 + cell as i32 / 2, y0 + cell as i32 / 2),
+                    style,
+                ))?;
+            }
+            let style = text(15).pos(Pos::new(HPos::Right, VPos::Center));
+            root.draw(&Text::new(
+                outcome.classes[r].clone(),
+                (left as i32 - 8, (top + r * cell + cell / 2) as i32),
+                style,
+            ))?;
+        }
+        for (c, name) in outcome.classes.iter().enumerate() {
+            let style = text(15).pos(Pos::new(HPos::Center, VPos::Top));
+            root.draw(&Text::new(
+                name.clone(),
+                (
+                    (left + c * cell + cell / 2) as i32,
+                    (top + k * cell + 6) as i32,
+                ),
+                style,
+            ))?;
+        }
+        let style = text(14).pos(Pos::new(HPos::Center, VPos::Top));
+        root.draw(&Text::new(
+            "columns: predicted class, rows: true class".to_string(),
+            ((left + k * cell / 2) as i32, (top + k * cell + 32) as i32),
+            style,
+        ))?;
+        root.present()?;
+    }
+    encode_png(path, &pixels, width as u32, height as u32)
+}

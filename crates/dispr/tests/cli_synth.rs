@@ -262,3 +262,113 @@ fn features_of_truth_and_predictions() {
         "every feature is documented in --help"
     );
 }
+
+#[test]
+fn classify_with_and_without_augmentation() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let o = dispr(&[
+        "synth",
+        "--out",
+        s(&data),
+        "--n",
+        "30",
+        "--classes",
+        "keratocyte,knizocyte,multilobate",
+        "--seed",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let real = dir.path().join("real.csv");
+    assert!(
+        dispr(&["features", "--data", s(&data), "--out", s(&real)])
+            .status
+            .success()
+    );
+    let preds = dir.path().join("cyl");
+    assert!(
+        dispr(&[
+            "baseline",
+            "cylinder",
+            "--data",
+            s(&data),
+            "--out",
+            s(&preds)
+        ])
+        .status
+        .success()
+    );
+    let generated = dir.path().join("gen.csv");
+    assert!(
+        dispr(&[
+            "features",
+            "--data",
+            s(&data),
+            "--pred",
+            s(&preds),
+            "--out",
+            s(&generated)
+        ])
+        .status
+        .success()
+    );
+    let report = dir.path().join("report");
+    let o = dispr(&[
+        "classify",
+        "--features",
+        s(&real),
+        "--augment",
+        s(&generated),
+        "--folds",
+        "3",
+        "--trees",
+        "50",
+        "--out",
+        s(&report),
+    ]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let stdout = text(&o.stdout);
+    assert!(
+        stdout.contains("| without augmentation |") && stdout.contains("| with augmentation |"),
+        "{stdout}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(report.join("classification.json")).unwrap())
+            .unwrap();
+    let confusion = json["without"]["confusion"].as_array().unwrap();
+    let total: u64 = confusion
+        .iter()
+        .flat_map(|r| r.as_array().unwrap())
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    assert_eq!(total, 30, "every cell tested exactly once");
+    // Three classes, all augmented: each fold adds the rows of its training cells only.
+    let added: Vec<u64> = json["with"]["augmented"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    assert_eq!(
+        added.iter().sum::<u64>(),
+        2 * 30,
+        "each cell's row joins the 2 folds it trains in"
+    );
+    for f in [
+        "summary.md",
+        "folds.csv",
+        "per_class.csv",
+        "confusion.png",
+        "confusion_augmented.png",
+    ] {
+        assert!(report.join(f).is_file(), "{f}");
+    }
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, "name,class,source,a\nx,cluster,x,oops\n").unwrap();
+    let o = dispr(&["classify", "--features", s(&bad), "--out", s(&report)]);
+    assert_fails(
+        &o,
+        1,
+        &["bad.csv: line 2: feature 'a' is 'oops', not a finite number"],
+    );
+}

@@ -2,6 +2,7 @@
 
 mod baseline;
 mod bench;
+mod classify;
 mod data;
 mod demo;
 mod evaluate;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Synth(args) => synth::run(&args),
         Command::Demo(args) => demo::run(&args),
         Command::Features(args) => features::run(&args),
+        Command::Classify(args) => classify::run(&args),
         Command::Bench(BenchCommand::Synth(args)) => bench::synth(&args),
         Command::Measure(args) => shapes::measure(&args),
         Command::Metrics(args) => shapes::metrics(&args),
