@@ -19,7 +19,7 @@ fn mean_sd(v: &[f64]) -> (f64, f64) {
 }
 
 fn confusion_csv(o: &Outcome) -> String {
-    let mut s = format!("true\\\\predicted,{}\n", o.classes.join(","));
+    let mut s = format!("true/predicted,{}\n", o.classes.join(","));
     for (class, row) in o.classes.iter().zip(&o.confusion) {
         let cells: Vec<String> = row.iter().map(usize::to_string).collect();
         let _ = writeln!(s, "{class},{}", cells.join(","));
