@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{assert_fails, dispr, s, text};
+use common::{assert_fails, dispr, ok, s, text};
 use std::path::Path;
 
 use dispr_core::grid::{Image, Volume};
@@ -122,8 +122,7 @@ fn folds_on_the_real_sample_are_stratified_and_repeatable() {
 #[test]
 fn info_on_a_good_synthetic_dataset_succeeds() {
     let dir = good_dataset();
-    let out = dispr(&["data", "info", s(dir.path())]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = ok(&["data", "info", s(dir.path())]);
     assert!(text(&out.stdout).contains("1 cluster, 1 keratocyte"));
 }
 
@@ -294,7 +293,7 @@ fn bad_flags_exit_2() {
 fn folds_write_atomically_to_a_file() {
     let dir = good_dataset();
     let out_path = dir.path().join("folds/folds.csv");
-    let out = dispr(&[
+    ok(&[
         "data",
         "folds",
         s(dir.path()),
@@ -303,7 +302,6 @@ fn folds_write_atomically_to_a_file() {
         "--out",
         s(&out_path),
     ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
     let csv = std::fs::read_to_string(out_path).unwrap();
     assert!(
         csv.starts_with("name,class,fold\nA_cell_clusters000001,cluster,"),

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{assert_fails, dispr, s, text};
+use common::{assert_fails, dispr, ok, s, text};
 use std::path::{Path, PathBuf};
 
 use dispr_core::grid::{Image, Volume};
@@ -24,8 +24,7 @@ fn ball(n: usize, r: f64, c: [f64; 3]) -> Volume<bool> {
 #[test]
 fn measure_matches_the_reference_values() {
     let sphere = core_fixture("shape_sphere_r20.tif");
-    let out = dispr(&["measure", "--json", s(&sphere)]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = ok(&["measure", "--json", s(&sphere)]);
     let v: serde_json::Value = serde_json::from_str(text(&out.stdout).trim()).unwrap();
     let reference: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(core_fixture("metrics.json")).unwrap())
@@ -73,8 +72,7 @@ fn mesh_writes_every_format_and_refuses_bad_requests() {
     write_shape(&vol, &ball(20, 6.0, [9.5, 9.5, 9.5])).unwrap();
     for ext in ["stl", "ply", "obj"] {
         let out_path = dir.path().join(format!("ball.{ext}"));
-        let out = dispr(&["mesh", s(&vol), "--out", s(&out_path)]);
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        let out = ok(&["mesh", s(&vol), "--out", s(&out_path)]);
         assert!(
             text(&out.stdout).contains("closed"),
             "{}",
@@ -105,8 +103,7 @@ fn metrics_pairs_files_and_folders() {
     write_shape(&truth.join("cell.tif"), &ball(24, 8.0, [11.5, 11.5, 11.5])).unwrap();
     write_shape(&pred.join("cell_0.tif"), &ball(24, 8.0, [11.5, 11.5, 11.5])).unwrap();
     write_shape(&pred.join("cell_1.tif"), &ball(24, 7.0, [11.5, 11.5, 11.5])).unwrap();
-    let out = dispr(&["metrics", "--json", s(&pred), s(&truth)]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    let out = ok(&["metrics", "--json", s(&pred), s(&truth)]);
     let lines: Vec<serde_json::Value> = text(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -152,12 +149,11 @@ fn baseline_and_evaluate_on_the_real_sample() {
     let cyl = dir.path().join("cylinder");
     let ell = dir.path().join("ellipsoid");
     for (kind, out_dir) in [("cylinder", &cyl), ("ellipsoid", &ell)] {
-        let out = dispr(&["baseline", kind, "--data", s(&sample), "--out", s(out_dir)]);
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        ok(&["baseline", kind, "--data", s(&sample), "--out", s(out_dir)]);
         assert_eq!(std::fs::read_dir(out_dir).unwrap().count(), 108);
     }
     let report = dir.path().join("report");
-    let out = dispr(&[
+    ok(&[
         "evaluate",
         "--data",
         s(&sample),
@@ -168,7 +164,6 @@ fn baseline_and_evaluate_on_the_real_sample() {
         "--out",
         s(&report),
     ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
     let table: Vec<serde_json::Value> =
         serde_json::from_str(&std::fs::read_to_string(report.join("table.json")).unwrap()).unwrap();
     let median = |method: &str, metric: &str| {
@@ -225,7 +220,7 @@ fn evaluate_and_baseline_refuse_bad_input() {
         .unwrap();
     }
     let preds = dir.path().join("preds");
-    let out = dispr(&[
+    let out = ok(&[
         "baseline",
         "ellipsoid",
         "--data",
@@ -233,10 +228,9 @@ fn evaluate_and_baseline_refuse_bad_input() {
         "--out",
         s(&preds),
     ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("wrote 2 ellipsoid shapes (16 slices deep)"));
     let report = dir.path().join("report");
-    let ok = dispr(&[
+    ok(&[
         "evaluate",
         "--data",
         s(&data),
@@ -245,7 +239,6 @@ fn evaluate_and_baseline_refuse_bad_input() {
         "--out",
         s(&report),
     ]);
-    assert!(ok.status.success(), "{}", text(&ok.stderr));
 
     std::fs::remove_file(preds.join("B_keratocytes2.tif")).unwrap();
     let out = dispr(&[

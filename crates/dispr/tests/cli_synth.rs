@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{assert_fails, dispr, s, text};
+use common::{assert_fails, dispr, ok, s, text};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -31,8 +31,7 @@ fn synth_is_deterministic_and_readable() {
         dir.path().join("c"),
     );
     for (out, seed) in [(&a, "3"), (&b, "3"), (&c, "4")] {
-        let o = dispr(&["synth", "--out", s(out), "--n", "12", "--seed", seed]);
-        assert!(o.status.success(), "{}", text(&o.stderr));
+        let o = ok(&["synth", "--out", s(out), "--n", "12", "--seed", seed]);
         assert!(
             text(&o.stdout).contains("wrote 12 cells"),
             "{}",
@@ -43,8 +42,7 @@ fn synth_is_deterministic_and_readable() {
     assert_eq!(fa.len(), 36);
     assert_eq!(fa, fb, "same seed, same bytes");
     assert_ne!(fa, fc, "another seed, other cells");
-    let info = dispr(&["data", "info", "--json", s(&a)]);
-    assert!(info.status.success(), "{}", text(&info.stderr));
+    let info = ok(&["data", "info", "--json", s(&a)]);
     let json: serde_json::Value = serde_json::from_slice(&info.stdout).unwrap();
     assert_eq!(json["cell_count"], 12);
     assert_eq!(
@@ -66,7 +64,7 @@ fn synth_is_deterministic_and_readable() {
 fn synth_classes_preview_and_refusals() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("k");
-    let o = dispr(&[
+    ok(&[
         "synth",
         "--out",
         s(&out),
@@ -76,7 +74,6 @@ fn synth_classes_preview_and_refusals() {
         "keratocyte,knizocyte",
         "--preview",
     ]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
     let names: Vec<String> = files(&out)
         .keys()
         .filter(|k| k.starts_with("obj/"))
@@ -98,7 +95,7 @@ fn synth_classes_preview_and_refusals() {
         1,
         &["already holds files; choose an empty folder or pass --overwrite"],
     );
-    let forced = dispr(&[
+    ok(&[
         "synth",
         "--out",
         s(&out),
@@ -108,7 +105,6 @@ fn synth_classes_preview_and_refusals() {
         "keratocyte,knizocyte",
         "--overwrite",
     ]);
-    assert!(forced.status.success(), "{}", text(&forced.stderr));
 
     let bad = dispr(&[
         "synth",
@@ -126,7 +122,7 @@ fn synth_classes_preview_and_refusals() {
     );
 
     let gallery = dir.path().join("gallery.png");
-    let p = dispr(&[
+    let p = ok(&[
         "data",
         "preview",
         s(&out),
@@ -135,7 +131,6 @@ fn synth_classes_preview_and_refusals() {
         "--per-class",
         "1",
     ]);
-    assert!(p.status.success(), "{}", text(&p.stderr));
     assert!(text(&p.stdout).contains("(2 cells)"), "{}", text(&p.stdout));
 }
 
@@ -195,11 +190,9 @@ fn demo_runs_on_built_in_defaults_and_reruns() {
 fn features_of_truth_and_predictions() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let o = dispr(&["synth", "--out", s(&data), "--n", "6"]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    ok(&["synth", "--out", s(&data), "--n", "6"]);
     let csv_path = dir.path().join("f.csv");
-    let o = dispr(&["features", "--data", s(&data), "--out", s(&csv_path)]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
+    ok(&["features", "--data", s(&data), "--out", s(&csv_path)]);
     let csv = std::fs::read_to_string(&csv_path).unwrap();
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
     assert_eq!(&header[..4], &["name", "class", "source", "volume"]);
@@ -214,19 +207,15 @@ fn features_of_truth_and_predictions() {
 
     // Predictions: every cell's baseline shape, labelled and sourced by its cell.
     let preds = dir.path().join("cyl");
-    assert!(
-        dispr(&[
-            "baseline",
-            "cylinder",
-            "--data",
-            s(&data),
-            "--out",
-            s(&preds)
-        ])
-        .status
-        .success()
-    );
-    let o = dispr(&[
+    ok(&[
+        "baseline",
+        "cylinder",
+        "--data",
+        s(&data),
+        "--out",
+        s(&preds),
+    ]);
+    ok(&[
         "features",
         "--data",
         s(&data),
@@ -235,7 +224,6 @@ fn features_of_truth_and_predictions() {
         "--out",
         s(&csv_path),
     ]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
     let csv = std::fs::read_to_string(&csv_path).unwrap();
     assert!(csv.lines().skip(1).all(|l| {
         let f: Vec<&str> = l.split(',').collect();
@@ -267,7 +255,7 @@ fn features_of_truth_and_predictions() {
 fn classify_with_and_without_augmentation() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let o = dispr(&[
+    ok(&[
         "synth",
         "--out",
         s(&data),
@@ -278,42 +266,29 @@ fn classify_with_and_without_augmentation() {
         "--seed",
         "2",
     ]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
     let real = dir.path().join("real.csv");
-    assert!(
-        dispr(&["features", "--data", s(&data), "--out", s(&real)])
-            .status
-            .success()
-    );
+    ok(&["features", "--data", s(&data), "--out", s(&real)]);
     let preds = dir.path().join("cyl");
-    assert!(
-        dispr(&[
-            "baseline",
-            "cylinder",
-            "--data",
-            s(&data),
-            "--out",
-            s(&preds)
-        ])
-        .status
-        .success()
-    );
+    ok(&[
+        "baseline",
+        "cylinder",
+        "--data",
+        s(&data),
+        "--out",
+        s(&preds),
+    ]);
     let generated = dir.path().join("gen.csv");
-    assert!(
-        dispr(&[
-            "features",
-            "--data",
-            s(&data),
-            "--pred",
-            s(&preds),
-            "--out",
-            s(&generated)
-        ])
-        .status
-        .success()
-    );
+    ok(&[
+        "features",
+        "--data",
+        s(&data),
+        "--pred",
+        s(&preds),
+        "--out",
+        s(&generated),
+    ]);
     let report = dir.path().join("report");
-    let o = dispr(&[
+    let o = ok(&[
         "classify",
         "--features",
         s(&real),
@@ -326,7 +301,6 @@ fn classify_with_and_without_augmentation() {
         "--out",
         s(&report),
     ]);
-    assert!(o.status.success(), "{}", text(&o.stderr));
     let stdout = text(&o.stdout);
     assert!(
         stdout.contains("| without augmentation |") && stdout.contains("| with augmentation |"),

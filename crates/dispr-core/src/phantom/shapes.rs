@@ -415,6 +415,23 @@ fn spicules(
     parts
 }
 
+/// `core` and spicules on it in the directions `dirs` (`body_blend` joins the core for
+/// finding where the spicules stand).
+fn spiky(
+    rng: &mut impl Rng,
+    core: Part,
+    body_blend: f64,
+    dirs: &[V3],
+    len: (f64, f64),
+    base: (f64, f64),
+    knob: Option<(f64, f64, f64)>,
+) -> Vec<Part> {
+    let body = CellShape::new(vec![core.clone()], vec![], body_blend);
+    let mut parts = vec![core];
+    parts.extend(spicules(rng, &body, [0.0; 3], dirs, len, base, knob));
+    parts
+}
+
 /// The geometry of one SDE cell at the origin, unrotated (disc plane xy).
 pub fn sde_body(rng: &mut impl Rng, shape: SdeShape) -> CellShape {
     let blend = uniform(rng, 0.1, 0.3);
@@ -475,19 +492,17 @@ pub fn sde_body(rng: &mut impl Rng, shape: SdeShape) -> CellShape {
         SdeShape::EchinocyteII => {
             let mut disc = discocyte_disc(rng);
             disc.c[0] *= 2.5; // flattened: no central pallor
-            let body = CellShape::new(vec![disc_part(disc.clone())], vec![], blend);
             let n = rng.random_range(10..=30);
             let dirs = fibonacci_directions(rng, n, 0.15);
-            let mut parts = vec![disc_part(disc)];
-            parts.extend(spicules(
+            let parts = spiky(
                 rng,
-                &body,
-                [0.0; 3],
+                disc_part(disc),
+                blend,
                 &dirs,
                 (0.4, 1.0),
                 (0.25, 0.4),
                 None,
-            ));
+            );
             CellShape::new(parts, vec![], blend)
         }
         SdeShape::EchinocyteIII => {
@@ -498,19 +513,9 @@ pub fn sde_body(rng: &mut impl Rng, shape: SdeShape) -> CellShape {
                 rot: IDENTITY,
                 radii,
             };
-            let body = CellShape::new(vec![core.clone()], vec![], blend);
             let n = rng.random_range(30..=50);
             let dirs = fibonacci_directions(rng, n, 0.1);
-            let mut parts = vec![core];
-            parts.extend(spicules(
-                rng,
-                &body,
-                [0.0; 3],
-                &dirs,
-                (0.4, 1.0),
-                (0.25, 0.4),
-                None,
-            ));
+            let parts = spiky(rng, core, blend, &dirs, (0.4, 1.0), (0.25, 0.4), None);
             CellShape::new(parts, vec![], blend)
         }
     }
@@ -650,7 +655,6 @@ pub fn sample_cell(rng: &mut impl Rng, class: CellClass, sde: Option<SdeShape>) 
                 rot: IDENTITY,
                 radii,
             };
-            let body = CellShape::new(vec![core.clone()], vec![], 0.2);
             let n = rng.random_range(3..=12);
             let dirs: Vec<V3> = (0..n)
                 .map(|_| {
@@ -661,16 +665,15 @@ pub fn sample_cell(rng: &mut impl Rng, class: CellClass, sde: Option<SdeShape>) 
                     ])
                 })
                 .collect();
-            let mut parts = vec![core];
-            parts.extend(spicules(
+            let parts = spiky(
                 rng,
-                &body,
-                [0.0; 3],
+                core,
+                0.2,
                 &dirs,
                 (0.5, 2.0),
                 (0.15, 0.3),
                 Some((0.5, 0.3, 0.5)),
-            ));
+            );
             CellShape::new(parts, vec![], uniform(rng, 0.1, 0.3))
         }
         CellClass::Cluster => return sample_cluster(rng),

@@ -43,3 +43,14 @@ pub fn assert_fails(out: &Output, code: i32, needles: &[&str]) -> String {
         .unwrap_or_else(|| panic!("no error line holds {needles:?}: {stderr}"))
         .to_string()
 }
+
+/// Runs `dispr` with `args` and asserts it succeeded; returns its output.
+pub fn ok(args: &[&str]) -> Output {
+    let out = dispr(args);
+    assert!(
+        out.status.success(),
+        "dispr {args:?} failed: {}",
+        text(&out.stderr)
+    );
+    out
+}
