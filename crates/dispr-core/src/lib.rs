@@ -9,7 +9,10 @@
 //!   model's conditioning input ([`conditioning`]), atomic output ([`fsio`]);
 //! * shapes: filters ([`filters`]), meshes ([`mesh`]), measurements ([`metrics`]), the
 //!   geometric baselines ([`ellipse`], [`baseline`]), Table 1 ([`evaluation`]);
-//! * synthetic cells of all six classes ([`phantom`]).
+//! * synthetic cells of all six classes ([`phantom`]);
+//! * classification: features ([`features`]) and the random forest ([`classify`]);
+//! * the diffusion process's noise schedules as numbers ([`schedule`]), shared with the
+//!   neural crate.
 
 #![warn(missing_docs)]
 
@@ -30,6 +33,7 @@ pub mod mesh;
 pub mod metrics;
 pub mod phantom;
 pub mod sample;
+pub mod schedule;
 pub mod split;
 pub mod tiff_io;
 
