@@ -162,11 +162,12 @@ pub struct Outcome {
 }
 
 /// Per-class scores and macro / weighted F1 of a confusion matrix (sklearn's
-/// conventions: a class never predicted has precision 0, weighted by support).
+/// conventions: a class never predicted has precision 0; the macro mean runs over the
+/// classes that occur in truth or prediction; the weighted mean weighs by support).
 pub fn scores(classes: &[String], confusion: &[Vec<usize>]) -> (Vec<ClassScores>, f64, f64) {
     let k = classes.len();
     let mut per_class = Vec::with_capacity(k);
-    let (mut macro_sum, mut weighted_sum, mut total) = (0.0, 0.0, 0usize);
+    let (mut macro_sum, mut present, mut weighted_sum, mut total) = (0.0, 0usize, 0.0, 0usize);
     for c in 0..k {
         let tp = confusion[c][c] as f64;
         let predicted: usize = (0..k).map(|r| confusion[r][c]).sum();
@@ -186,7 +187,10 @@ pub fn scores(classes: &[String], confusion: &[Vec<usize>]) -> (Vec<ClassScores>
         } else {
             0.0
         };
-        macro_sum += f1;
+        if support + predicted > 0 {
+            macro_sum += f1;
+            present += 1;
+        }
         weighted_sum += f1 * support as f64;
         total += support;
         per_class.push(ClassScores {
@@ -199,7 +203,11 @@ pub fn scores(classes: &[String], confusion: &[Vec<usize>]) -> (Vec<ClassScores>
     }
     (
         per_class,
-        macro_sum / k as f64,
+        if present > 0 {
+            macro_sum / present as f64
+        } else {
+            0.0
+        },
         if total > 0 {
             weighted_sum / total as f64
         } else {
@@ -371,6 +379,10 @@ mod tests {
         assert!((weighted - (4.0 * 6.0 / 7.0 + 2.0 * 0.8) / 6.0).abs() < 1e-12);
         let (per, _, _) = scores(&classes, &[vec![2, 0], vec![2, 0]]);
         assert_eq!((per[1].precision, per[1].f1), (0.0, 0.0));
+        // A class absent from a fold (no support, never predicted) is not averaged.
+        let three = vec!["a".to_string(), "b".to_string(), "c".to_string()];
+        let (_, macro_f1, _) = scores(&three, &[vec![1, 0, 0], vec![0, 1, 0], vec![0, 0, 0]]);
+        assert_eq!(macro_f1, 1.0);
     }
 
     #[test]
