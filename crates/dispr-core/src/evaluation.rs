@@ -313,6 +313,31 @@ pub fn summarize(records: &[Record]) -> Vec<Summary> {
     rows
 }
 
+/// Table 1 per class: the rows of [`summarize`] for each class's records, with the class
+/// (in the order classes first appear).
+pub fn summarize_by_class(records: &[Record]) -> Vec<(String, Summary)> {
+    let mut classes: Vec<&str> = Vec::new();
+    for r in records {
+        if !classes.contains(&r.class.as_str()) {
+            classes.push(&r.class);
+        }
+    }
+    let mut rows = Vec::new();
+    for class in classes {
+        let subset: Vec<Record> = records
+            .iter()
+            .filter(|r| r.class == class)
+            .cloned()
+            .collect();
+        rows.extend(
+            summarize(&subset)
+                .into_iter()
+                .map(|s| (class.to_string(), s)),
+        );
+    }
+    rows
+}
+
 /// Table 1 as Markdown: one row per method, one column per metric, cells
 /// `median (mean ± sd)`, and n.
 pub fn table_markdown(rows: &[Summary]) -> String {

@@ -19,6 +19,24 @@ pub fn summary_csv(rows: &[Summary]) -> anyhow::Result<String> {
     Ok(String::from_utf8(w.into_inner()?)?)
 }
 
+/// Table 1 per class as CSV (`class,method,metric,median,mean,sd,n`).
+pub fn class_summary_csv(rows: &[(String, Summary)]) -> anyhow::Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["class", "method", "metric", "median", "mean", "sd", "n"])?;
+    for (class, r) in rows {
+        w.write_record([
+            class.clone(),
+            r.method.clone(),
+            r.metric.clone(),
+            r.median.to_string(),
+            r.mean.to_string(),
+            r.sd.to_string(),
+            r.n.to_string(),
+        ])?;
+    }
+    Ok(String::from_utf8(w.into_inner()?)?)
+}
+
 /// One line per prediction: measurements of prediction and truth, errors, overlap.
 pub fn records_csv(records: &[Record]) -> anyhow::Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -279,6 +297,7 @@ pub fn write_html(
     out: &Path,
     data: &Path,
     rows: &[Summary],
+    by_class: &[(String, Summary)],
     plots: &[(String, PathBuf)],
     spreads: &[SampleSpread],
 ) -> anyhow::Result<()> {
@@ -333,6 +352,51 @@ pub fn write_html(
             "<p>Spread of samples: generalized energy distance (d = 1 − IoU) median {median:.3}, mean {mean:.3} over {} cells (spread.csv).</p>",
             spreads.len()
         );
+    }
+    // Medians per class: where a method works and where it does not.
+    let mut classes: Vec<&str> = Vec::new();
+    for (c, _) in by_class {
+        if !classes.contains(&c.as_str()) {
+            classes.push(c);
+        }
+    }
+    if classes.len() > 1 {
+        h.push_str(
+            "<h2>Per class (medians)</h2><table><tr><th>class</th><th>method</th><th>n</th>",
+        );
+        for m in TABLE_METRICS {
+            let _ = write!(h, "<th>{}</th>", column_title(m));
+        }
+        h.push_str("</tr>");
+        for class in &classes {
+            for method in &methods {
+                let cell = |metric: &str| {
+                    by_class
+                        .iter()
+                        .find(|(c, r)| c == class && r.method == *method && r.metric == metric)
+                };
+                let Some((_, first)) = cell("iou") else {
+                    continue;
+                };
+                let _ = write!(
+                    h,
+                    "<tr><td>{}</td><td>{}</td><td>{}</td>",
+                    html_escape(class),
+                    html_escape(method),
+                    first.n
+                );
+                for metric in TABLE_METRICS {
+                    match cell(metric) {
+                        Some((_, r)) => {
+                            let _ = write!(h, "<td>{:.3}</td>", r.median);
+                        }
+                        None => h.push_str("<td>–</td>"),
+                    }
+                }
+                h.push_str("</tr>");
+            }
+        }
+        h.push_str("</table><p>All values per class: table_by_class.csv.</p>");
     }
     if out.join("cells.png").is_file() {
         h.push_str("<h2>Cells</h2><img src=\"cells.png\" alt=\"cells: image, mask and shape projections\">");

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use dispr_core::dataset::{Dataset, load_cell};
 use dispr_core::evaluation::{
     CellEvaluation, Record, SampleSpread, evaluate_cell, prediction_files, summarize,
-    table_markdown,
+    summarize_by_class, table_markdown,
 };
 use dispr_core::fsio::write_text_atomic;
 use dispr_core::metrics::{Measurements, measure};
@@ -149,12 +149,17 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
         &(serde_json::to_string_pretty(&rows)? + "\n"),
     )?;
     write_text_atomic(&out.join("table.csv"), &report::summary_csv(&rows)?)?;
+    let by_class = summarize_by_class(&ordered);
+    write_text_atomic(
+        &out.join("table_by_class.csv"),
+        &report::class_summary_csv(&by_class)?,
+    )?;
     write_text_atomic(&out.join("cells.csv"), &report::records_csv(&ordered)?)?;
     if !spreads.is_empty() {
         write_text_atomic(&out.join("spread.csv"), &report::spread_csv(&spreads)?)?;
     }
     let plots = report::box_plots(&ordered, out)?;
-    report::write_html(out, &dataset.root, &rows, &plots, &spreads)?;
+    report::write_html(out, &dataset.root, &rows, &by_class, &plots, &spreads)?;
     print(&format!(
         "{markdown}\ncells: {}, methods: {}; relative errors |pred − truth| / truth, cells: median (mean ± sd)\nreport: {}\n",
         dataset.cells.len(),
