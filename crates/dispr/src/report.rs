@@ -313,7 +313,8 @@ pub fn write_html(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>dispr evaluation</title>\
          <style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}}\
          table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}\
-         th:first-child,td:first-child{{text-align:left}}img{{max-width:100%;margin:1em 0}}</style></head><body>\
+         th:first-child,td:first-child{{text-align:left}}img{{max-width:100%;margin:1em 0}}\
+         .plot{{display:inline-block;width:49%;vertical-align:top}}.plot img{{width:100%}}</style></head><body>\
          <h1>dispr evaluation</h1><p>Ground truth: <code>{}</code>. Relative errors |pred − truth| / truth \
          (lower is better); IoU and Dice (higher is better). Cells: median (mean ± sd); samples pooled.</p>\
          <table><tr><th>method</th><th>n</th>",
@@ -401,11 +402,11 @@ pub fn write_html(
     if out.join("cells.png").is_file() {
         h.push_str("<h2>Cells</h2><img src=\"cells.png\" alt=\"cells: image, mask and shape projections\">");
     }
+    h.push_str("<h2>Distributions</h2>");
     for (metric, file) in plots {
         let _ = write!(
             h,
-            "<h2>{}</h2><img src=\"{}\" alt=\"{}\">",
-            column_title(metric),
+            "<div class=\"plot\"><img src=\"{}\" alt=\"{}\"></div>",
             file.display(),
             column_title(metric)
         );
