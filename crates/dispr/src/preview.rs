@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use anyhow::{Context, bail};
-use dispr_core::dataset::{Dataset, load_cell};
+use anyhow::Context;
+use dispr_core::dataset::load_cell;
 use dispr_core::grid::{Image, Volume};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -132,10 +132,7 @@ pub fn draw_gallery(path: &Path, title: &str, cells: &[PreviewCell]) -> anyhow::
 
 /// The first `per_class` cells of each class of a dataset, as gallery rows.
 pub fn dataset_cells(dir: &Path, per_class: usize) -> anyhow::Result<Vec<PreviewCell>> {
-    let dataset = Dataset::scan(dir)?;
-    if let Some(first) = dataset.problems.first() {
-        bail!("{first} (run `dispr data info` to list every problem)");
-    }
+    let dataset = crate::commands::open_dataset(dir)?;
     let mut rows = Vec::new();
     for (class, _) in dataset.class_counts() {
         for files in dataset

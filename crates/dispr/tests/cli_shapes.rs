@@ -190,14 +190,7 @@ fn baseline_and_evaluate_on_the_real_sample() {
     }
     let cells = std::fs::read_to_string(report.join("cells.csv")).unwrap();
     assert_eq!(cells.lines().count(), 1 + 2 * 108);
-    for metric in [
-        "volume",
-        "surface_area",
-        "roughness",
-        "curvature",
-        "iou",
-        "dice",
-    ] {
+    for metric in dispr_core::evaluation::TABLE_METRICS {
         let png = std::fs::read(report.join(format!("{metric}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{metric}.png");
     }

@@ -415,6 +415,15 @@ fn spicules(
     parts
 }
 
+/// An axis-aligned ellipsoid at the origin: the body of spheroidal cells.
+fn core_ellipsoid(radii: V3) -> Part {
+    Part::Ellipsoid {
+        centre: [0.0; 3],
+        rot: IDENTITY,
+        radii,
+    }
+}
+
 /// `core` and spicules on it in the directions `dirs` (`body_blend` joins the core for
 /// finding where the spicules stand).
 fn spiky(
@@ -444,15 +453,7 @@ pub fn sde_body(rng: &mut impl Rng, shape: SdeShape) -> CellShape {
         SdeShape::Spherocyte => {
             let r = normal(rng, 6.0, 0.3) / 2.0;
             let ratio = uniform(rng, 0.7, 1.0);
-            CellShape::new(
-                vec![Part::Ellipsoid {
-                    centre: [0.0; 3],
-                    rot: IDENTITY,
-                    radii: [r, r, r * ratio],
-                }],
-                vec![],
-                blend,
-            )
+            CellShape::new(vec![core_ellipsoid([r, r, r * ratio])], vec![], blend)
         }
         SdeShape::StomatocyteII | SdeShape::StomatocyteI => {
             let mut disc = Disc::plain(normal(rng, 7.8, 0.5) / 2.0);
@@ -508,11 +509,7 @@ pub fn sde_body(rng: &mut impl Rng, shape: SdeShape) -> CellShape {
         SdeShape::EchinocyteIII => {
             let r = normal(rng, 6.2, 0.4) / 2.0;
             let radii = [r, r, r * uniform(rng, 0.6, 0.9)];
-            let core = Part::Ellipsoid {
-                centre: [0.0; 3],
-                rot: IDENTITY,
-                radii,
-            };
+            let core = core_ellipsoid(radii);
             let n = rng.random_range(30..=50);
             let dirs = fibonacci_directions(rng, n, 0.1);
             let parts = spiky(rng, core, blend, &dirs, (0.4, 1.0), (0.25, 0.4), None);
@@ -630,11 +627,7 @@ pub fn sample_cell(rng: &mut impl Rng, class: CellClass, sde: Option<SdeShape>) 
                 uniform(rng, 2.4, 3.3) * 1.15,
                 uniform(rng, 2.2, 3.0) * 1.15,
             ];
-            let core = Part::Ellipsoid {
-                centre: [0.0; 3],
-                rot: IDENTITY,
-                radii,
-            };
+            let core = core_ellipsoid(radii);
             let n = rng.random_range(3..=7);
             let dirs = fibonacci_directions(rng, n, 0.4);
             let mut parts = vec![core];
@@ -650,11 +643,7 @@ pub fn sample_cell(rng: &mut impl Rng, class: CellClass, sde: Option<SdeShape>) 
         CellClass::Acanthocyte => {
             let r = uniform(rng, 5.8, 7.2) / 2.0;
             let radii = [r, r, r * uniform(rng, 0.6, 1.0)];
-            let core = Part::Ellipsoid {
-                centre: [0.0; 3],
-                rot: IDENTITY,
-                radii,
-            };
+            let core = core_ellipsoid(radii);
             let n = rng.random_range(3..=12);
             let dirs: Vec<V3> = (0..n)
                 .map(|_| {

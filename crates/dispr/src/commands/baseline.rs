@@ -2,7 +2,7 @@
 
 use anyhow::bail;
 use dispr_core::baseline::{Baseline, predict};
-use dispr_core::dataset::{Dataset, load_cell};
+use dispr_core::dataset::load_cell;
 use dispr_core::tiff_io::{read_volume, write_shape};
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
@@ -14,10 +14,7 @@ use crate::progress;
 /// Writes the baseline shape of every cell; cells that fail are listed at the end.
 pub fn run(args: &BaselineArgs) -> anyhow::Result<()> {
     let baseline: Baseline = args.kind.parse().map_err(anyhow::Error::msg)?;
-    let dataset = Dataset::scan(&args.data)?;
-    if let Some(first) = dataset.problems.first() {
-        bail!("{first} (run `dispr data info` to list every problem)");
-    }
+    let dataset = super::open_dataset(&args.data)?;
     let depth = match args.depth {
         Some(0) => bail!("--depth must be at least 1"),
         Some(d) => d,

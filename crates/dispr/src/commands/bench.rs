@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
-use dispr_core::dataset::{Dataset, load_cell};
+use anyhow::Context;
+use dispr_core::dataset::load_cell;
 use dispr_core::grid::Volume;
 use dispr_core::mesh::marching_cubes;
 use dispr_core::metrics::{measure, roughness};
@@ -70,10 +70,7 @@ fn peak_rss_mib() -> Option<f64> {
 /// `dispr bench metrics`.
 pub fn metrics(args: &BenchMetricsArgs) -> anyhow::Result<()> {
     let dir = bench_data(&args.data)?;
-    let dataset = Dataset::scan(&dir)?;
-    if let Some(problem) = dataset.problems.first() {
-        bail!("{problem}");
-    }
+    let dataset = super::open_dataset(&dir)?;
     let shapes: Vec<Volume<bool>> = dataset
         .cells
         .par_iter()

@@ -104,10 +104,7 @@ fn render_info(r: &DatasetReport) -> String {
 
 /// Writes the fold of every cell as CSV.
 pub fn folds(args: &FoldsArgs) -> anyhow::Result<()> {
-    let dataset = Dataset::scan(&args.dir)?;
-    if let Some(first) = dataset.problems.first() {
-        bail!("{first} (run `dispr data info` to list every problem)");
-    }
+    let dataset = super::open_dataset(&args.dir)?;
     let folds = dataset
         .folds(args.folds as usize, args.seed)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.dir.display()))?;

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use dispr_core::dataset::{Dataset, load_cell};
+use dispr_core::dataset::load_cell;
 use dispr_core::evaluation::{
     CellEvaluation, Record, SampleSpread, evaluate_cell, prediction_files, summarize,
     summarize_by_class, table_markdown,
@@ -61,10 +61,7 @@ fn parse_methods(specs: &[String]) -> anyhow::Result<Vec<Method>> {
 /// `dispr evaluate`.
 pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
     let methods = parse_methods(&args.preds)?;
-    let dataset = Dataset::scan(&args.data)?;
-    if let Some(first) = dataset.problems.first() {
-        bail!("{first} (run `dispr data info` to list every problem)");
-    }
+    let dataset = super::open_dataset(&args.data)?;
     if !dataset.has_shapes() {
         bail!(
             "{}: evaluation needs ground-truth shapes in obj/",

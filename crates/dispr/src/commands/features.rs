@@ -3,7 +3,7 @@
 use std::fmt::Write as _;
 
 use anyhow::{Context, bail};
-use dispr_core::dataset::{CellFiles, Dataset, load_cell};
+use dispr_core::dataset::{CellFiles, load_cell};
 use dispr_core::evaluation::prediction_files;
 use dispr_core::features::{feature_names, features};
 use dispr_core::fsio::write_text_atomic;
@@ -17,10 +17,7 @@ use crate::progress;
 
 /// `dispr features`.
 pub fn run(args: &FeaturesArgs) -> anyhow::Result<()> {
-    let dataset = Dataset::scan(&args.data)?;
-    if let Some(first) = dataset.problems.first() {
-        bail!("{first} (run `dispr data info` to list every problem)");
-    }
+    let dataset = super::open_dataset(&args.data)?;
     // (row name, cell files, shape file or None for the cell's own obj)
     let mut jobs: Vec<(String, &CellFiles, Option<std::path::PathBuf>)> = Vec::new();
     for cell in &dataset.cells {

@@ -10,6 +10,10 @@ mod features;
 mod shapes;
 mod synth;
 
+use std::path::Path;
+
+use dispr_core::dataset::Dataset;
+
 use crate::cli::{BenchCommand, Cli, Command, DataCommand};
 
 /// Runs the parsed command line.
@@ -30,4 +34,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Bench(BenchCommand::Metrics(args)) => bench::metrics(&args),
     }
+}
+
+/// Scans a dataset for a command that needs every cell: the first problem found is the
+/// error, with a pointer to the command that lists them all.
+pub(crate) fn open_dataset(dir: &Path) -> anyhow::Result<Dataset> {
+    let dataset = Dataset::scan(dir)?;
+    if let Some(first) = dataset.problems.first() {
+        anyhow::bail!("{first} (run `dispr data info` to list every problem)");
+    }
+    Ok(dataset)
 }
