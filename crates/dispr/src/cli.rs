@@ -64,6 +64,25 @@ pub enum Command {
     /// table.{csv,json,md}, cells.csv, spread.csv (several samples), one box plot PNG per
     /// measurement and index.html into the report folder.
     Evaluate(EvaluateArgs),
+    /// Describe the model presets: settings and parameter counts.
+    #[command(subcommand)]
+    Model(ModelCommand),
+    /// Train a DISPR diffusion model (or resume a run).
+    ///
+    /// Writes RUN/checkpoint.dispr (weights, EMA weights, optimizer state, step; written
+    /// atomically every --checkpoint-every steps), RUN/losses.csv and RUN/config.json.
+    /// With --fold K, the cells of fold K (stratified split, as `dispr data folds`) are
+    /// held out for testing. A killed run continues where it stopped with --resume.
+    Train(TrainArgs),
+    /// Predict 3D shapes of every cell with a trained model.
+    ///
+    /// Writes OUT/NAME_0.tif … (uint8 0/255 samples, ready for `dispr evaluate`),
+    /// OUT/probability/NAME.tif (fraction of samples per voxel, float32),
+    /// OUT/std/NAME.tif (voxel-wise standard deviation, float32), OUT/ensemble/NAME.tif
+    /// (majority of the samples), OUT/mesh/NAME.stl (its surface) and OUT/predict.json
+    /// (settings and timings). A model trained with a held-out fold predicts that fold's
+    /// cells unless --all-cells is given.
+    Predict(PredictArgs),
     /// Morphological features of 3D shapes (for classification): one CSV row per shape.
     ///
     /// Columns: name, class, source (the cell a shape belongs to: itself for ground
@@ -168,6 +187,16 @@ pub struct EvaluateArgs {
     /// several methods.
     #[arg(long = "pred", required = true, value_name = "NAME=DIR")]
     pub preds: Vec<String>,
+    /// Evaluate only the test cells of this fold (0-based; the split of `dispr data
+    /// folds` and `dispr train --fold`).
+    #[arg(long)]
+    pub fold: Option<u32>,
+    /// Number of folds of that split.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..))]
+    pub folds: u32,
+    /// Seed of that split.
+    #[arg(long, default_value_t = 0)]
+    pub split_seed: u64,
     /// Report folder.
     #[arg(long)]
     pub out: PathBuf,
@@ -184,6 +213,9 @@ pub enum BenchCommand {
     /// the available cores), excluding file reading. Compare with
     /// scripts/bench/reference_metrics.py (scikit-image + scipy + trimesh).
     Metrics(BenchMetricsArgs),
+    /// Time the network: one forward pass and one training step per preset, with peak
+    /// memory, and optionally a full prediction of one cell.
+    Model(BenchModelArgs),
 }
 
 /// Flags of `dispr bench synth`.
@@ -341,4 +373,140 @@ pub struct FoldsArgs {
     /// Write the CSV here (atomically) instead of to standard output.
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+/// `dispr model …`.
+#[derive(Debug, Subcommand)]
+pub enum ModelCommand {
+    /// Settings and parameter count of a preset (all presets without --preset).
+    Info(ModelInfoArgs),
+}
+
+/// Flags of `dispr model info`.
+#[derive(Debug, Args)]
+pub struct ModelInfoArgs {
+    /// Preset: paper, small or tiny.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// A trained model (run folder or checkpoint file) instead of a preset.
+    #[arg(long, conflicts_with = "preset")]
+    pub model: Option<PathBuf>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of `dispr train`.
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Dataset folder with obj/, image/, mask/.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Run folder (created).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Model preset: paper (the paper's U-Net at 64³, for GPUs), small (CPU-sized, 32³),
+    /// tiny (tests).
+    #[arg(long, default_value = "small")]
+    pub preset: String,
+    /// Hold out this fold for testing (0-based).
+    #[arg(long)]
+    pub fold: Option<u32>,
+    /// Number of folds.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..))]
+    pub folds: u32,
+    /// Seed of the fold split (as `dispr data folds --seed`).
+    #[arg(long, default_value_t = 0)]
+    pub split_seed: u64,
+    /// Total optimisation steps [default: the preset's].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub steps: Option<u64>,
+    /// Cells per step [default: the preset's].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch: Option<u64>,
+    /// Learning rate [default: the preset's].
+    #[arg(long)]
+    pub lr: Option<f64>,
+    /// Seed of the weights, batches and noise.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Checkpoint every N steps.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: Option<u64>,
+    /// No random flips/rotations.
+    #[arg(long)]
+    pub no_augment: bool,
+    /// Continue the run in --out from its checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    /// Replace an existing run in --out instead of refusing.
+    #[arg(long, conflicts_with = "resume")]
+    pub overwrite: bool,
+    /// Device: cpu, or cuda/wgpu in builds with those features.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+/// Flags of `dispr predict`.
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// Trained model: run folder or checkpoint file.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Dataset folder with image/ and mask/.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Output folder.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Samples per cell.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub samples: u32,
+    /// Sampler: ddpm (ancestral, the paper) or ddim.
+    #[arg(long, default_value = "ddim")]
+    pub sampler: String,
+    /// Network evaluations (respaced steps; the paper: ddpm with 1000).
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(2..))]
+    pub steps: u32,
+    /// DDIM's η (0 = deterministic given the start noise).
+    #[arg(long, default_value_t = 0.0)]
+    pub eta: f64,
+    /// Sampling seed (mixed with each cell's name).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Predict every cell, even those the model trained on.
+    #[arg(long)]
+    pub all_cells: bool,
+    /// Predict only these cells (comma-separated names).
+    #[arg(long, value_delimiter = ',')]
+    pub cells: Vec<String>,
+    /// Device: cpu, or cuda/wgpu in builds with those features.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+/// Flags of `dispr bench model`.
+#[derive(Debug, Args)]
+pub struct BenchModelArgs {
+    /// Presets to time (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "tiny,small,paper")]
+    pub presets: Vec<String>,
+    /// Batch size of the timed passes.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub batch: u32,
+    /// Timed repetitions (after one warm-up).
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+    /// Skip the training step (e.g. for the paper preset on a small machine).
+    #[arg(long)]
+    pub no_train: bool,
+    /// Also time a full prediction of one cell: SAMPLES samples with this many DDIM steps.
+    #[arg(long)]
+    pub predict_steps: Option<u32>,
+    /// Samples of that prediction.
+    #[arg(long, default_value_t = 5)]
+    pub samples: u32,
+    /// Device.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
 }

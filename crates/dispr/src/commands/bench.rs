@@ -39,7 +39,7 @@ fn time_runs(repeat: u32, mut f: impl FnMut()) -> serde_json::Value {
 }
 
 /// The machine a figure was measured on.
-fn machine() -> serde_json::Value {
+pub(crate) fn machine() -> serde_json::Value {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {

@@ -87,6 +87,9 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     super::evaluate::run(&EvaluateArgs {
         data,
         preds,
+        fold: None,
+        folds: 5,
+        split_seed: 0,
         out: report.clone(),
     })?;
     print(&format!(

@@ -61,12 +61,25 @@ fn parse_methods(specs: &[String]) -> anyhow::Result<Vec<Method>> {
 /// `dispr evaluate`.
 pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
     let methods = parse_methods(&args.preds)?;
-    let dataset = super::open_dataset(&args.data)?;
+    let mut dataset = super::open_dataset(&args.data)?;
     if !dataset.has_shapes() {
         bail!(
             "{}: evaluation needs ground-truth shapes in obj/",
             args.data.display()
         );
+    }
+    if let Some(fold) = args.fold {
+        if fold >= args.folds {
+            bail!("--fold {fold} is out of range for --folds {}", args.folds);
+        }
+        let folds = dataset
+            .folds(args.folds as usize, args.split_seed)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", args.data.display()))?;
+        let mut index = 0;
+        dataset.cells.retain(|_| {
+            index += 1;
+            folds[index - 1] == fold as usize
+        });
     }
     // Every prediction must exist before any work starts: a missing file is a mistake.
     let mut jobs = Vec::new();

@@ -7,14 +7,17 @@ mod data;
 mod demo;
 mod evaluate;
 mod features;
+mod model;
+mod predict;
 mod shapes;
 mod synth;
+mod train;
 
 use std::path::Path;
 
 use dispr_core::dataset::Dataset;
 
-use crate::cli::{BenchCommand, Cli, Command, DataCommand};
+use crate::cli::{BenchCommand, Cli, Command, DataCommand, ModelCommand};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -33,6 +36,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Baseline(args) => baseline::run(&args),
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Bench(BenchCommand::Metrics(args)) => bench::metrics(&args),
+        Command::Bench(BenchCommand::Model(args)) => model::bench(&args),
+        Command::Model(ModelCommand::Info(args)) => model::info(&args),
+        Command::Train(args) => train::run(&args),
+        Command::Predict(args) => predict::run(&args),
     }
 }
 

@@ -1,0 +1,100 @@
+//! The prediction pipeline: conditioning → sampler(model) → samples on the working grid →
+//! resampled to the data grid → thresholded shapes, their voxel-wise mean and standard
+//! deviation, and the majority ensemble. All samples of a cell run as one batch.
+
+use std::time::Instant;
+
+use burn::prelude::*;
+use dispr_core::conditioning::CONDITIONING_CHANNELS;
+use dispr_core::evaluation::ensemble;
+use dispr_core::grid::Volume;
+
+use crate::data::Example;
+use crate::sampler::Sampler;
+use crate::train::Model;
+
+/// The predicted distribution of one cell's shape.
+pub struct CellPrediction {
+    /// The sampled shapes on the data grid.
+    pub samples: Vec<Volume<bool>>,
+    /// Fraction of samples containing each voxel.
+    pub probability: Volume<f32>,
+    /// Voxel-wise standard deviation of the binary samples, √(p(1 − p)).
+    pub std: Volume<f32>,
+    /// The voxel-wise majority of the samples.
+    pub ensemble: Volume<bool>,
+    /// Seconds spent sampling.
+    pub seconds: f64,
+}
+
+/// The sampling seed of a cell: the run seed mixed with the cell name (FNV-1a), so a
+/// cell gets the same samples whatever else is in the folder.
+pub fn cell_seed(seed: u64, name: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= b as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h ^ seed
+}
+
+/// Samples `n` shapes of one cell. `data_grid` is the grid the shapes are returned on.
+pub fn predict_cell(
+    model: &Model,
+    example: &Example,
+    n: usize,
+    sampler: &dyn Sampler,
+    seed: u64,
+    data_grid: [usize; 3],
+    device: &Device,
+    on_step: &mut dyn FnMut(usize, usize),
+) -> CellPrediction {
+    let began = Instant::now();
+    let [d, h, w] = model.config.grid;
+    let cond: Tensor<5> = Tensor::<5>::from_data(
+        TensorData::new(
+            example.conditioning.clone(),
+            [1, CONDITIONING_CHANNELS, d, h, w],
+        ),
+        device,
+    )
+    .repeat_dim(0, n);
+    let denoiser = |xt: Tensor<5>, t: &[usize]| model.denoise(cond.clone(), xt, t);
+    let x = sampler.sample(
+        &denoiser,
+        [n, 1, d, h, w],
+        cell_seed(seed, &example.name),
+        device,
+        on_step,
+    );
+    let values: Vec<f32> = x
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("f32 samples");
+    let voxels = d * h * w;
+    let samples: Vec<Volume<bool>> = values
+        .chunks(voxels)
+        .map(|chunk| {
+            let v = Volume::new([d, h, w], chunk.to_vec()).expect("sample shape");
+            let v = if [d, h, w] == data_grid {
+                v
+            } else {
+                v.resample(data_grid)
+            };
+            v.map(|x| x > 0.0)
+        })
+        .collect();
+    let probability = Volume::from_fn(data_grid, |i| {
+        samples.iter().filter(|s| s.at(i)).count() as f32 / n as f32
+    });
+    let std = probability.map(|p| (p * (1.0 - p)).max(0.0).sqrt());
+    let (ensemble, _) = ensemble(&samples);
+    CellPrediction {
+        samples,
+        probability,
+        std,
+        ensemble,
+        seconds: began.elapsed().as_secs_f64(),
+    }
+}

@@ -1,0 +1,238 @@
+//! Training on the `tiny` preset: checkpoint round trip, exact resume, a clean stop on a
+//! non-finite loss, and an end-to-end overfit of one cell that samples it back.
+
+use burn::prelude::*;
+use dispr_core::class::CellClass;
+use dispr_core::dataset::Cell;
+use dispr_core::metrics::overlap;
+use dispr_core::phantom;
+use dispr_nn::checkpoint::Checkpoint;
+use dispr_nn::config::{ModelConfig, TrainConfig, preset};
+use dispr_nn::data::{Example, example};
+use dispr_nn::predict::predict_cell;
+use dispr_nn::sampler::{self, SamplerKind};
+use dispr_nn::train::{Model, Run, TrainError, read_losses, weights_from_bytes};
+
+fn device() -> Device {
+    Device::flex()
+}
+
+/// A synthetic cell (PHANTOMS.md) as the dataset loader would give it.
+fn phantom_cell(index: usize, class: CellClass) -> Cell {
+    let p = phantom::generate(2023, index, class);
+    Cell {
+        name: p.name.clone(),
+        label: dispr_core::class::Label::Class {
+            class,
+            sde_score: None,
+        },
+        image: p.image.map(|v| v as f32 / 255.0),
+        mask: p.mask.clone(),
+        shape: Some(p.obj.clone()),
+    }
+}
+
+/// The network output of `weights` on a fixed input.
+fn outputs(model: &ModelConfig, weights: &[u8]) -> Vec<f32> {
+    let net = weights_from_bytes(model.unet.init(&device()), weights).unwrap();
+    let [d, h, w] = model.grid;
+    let x = Tensor::<5>::ones([1, 3, d, h, w], &device()).mul_scalar(0.3);
+    net.forward(x, &[123])
+        .into_data()
+        .try_into_vec::<f32>()
+        .unwrap()
+}
+
+fn tiny() -> (ModelConfig, TrainConfig) {
+    preset("tiny").unwrap()
+}
+
+fn examples(config: &ModelConfig, n: usize) -> Vec<Example> {
+    (0..n)
+        .map(|i| example(&phantom_cell(i, CellClass::Keratocyte), config.grid).unwrap())
+        .collect()
+}
+
+fn run(dir: &std::path::Path, steps: usize, every: usize) -> Run {
+    let (model, mut train) = tiny();
+    train.steps = steps;
+    train.checkpoint_every = every;
+    Run {
+        dir: dir.to_path_buf(),
+        model,
+        train,
+    }
+}
+
+#[test]
+fn a_resumed_run_repeats_the_uninterrupted_one_exactly() {
+    let (model, _) = tiny();
+    let data = examples(&model, 3);
+    let whole = tempfile::tempdir().unwrap();
+    let parts = tempfile::tempdir().unwrap();
+    run(whole.path(), 8, 4)
+        .train(&data, false, &device(), &mut |_| {})
+        .unwrap();
+    // Interrupted after its checkpoint at step 4 (a 5th step was logged, then lost).
+    run(parts.path(), 5, 4)
+        .train(&data, false, &device(), &mut |_| {})
+        .unwrap();
+    let mut steps_seen = Vec::new();
+    let summary = run(parts.path(), 8, 4)
+        .train(&data, true, &device(), &mut |r| steps_seen.push(r.step))
+        .unwrap();
+    // The checkpoint at the end of the short run was at step 5: resume continues there.
+    assert_eq!(summary.resumed_from, 5);
+    assert_eq!(steps_seen, vec![6, 7, 8]);
+    let a = read_losses(whole.path()).unwrap();
+    let b = read_losses(parts.path()).unwrap();
+    assert_eq!(a.len(), 8);
+    assert_eq!(a, b, "same loss sequence");
+    // And the same weights, EMA and raw (compared through the networks' outputs).
+    let ca = Checkpoint::load(&whole.path().join("checkpoint.dispr")).unwrap();
+    let cb = Checkpoint::load(&parts.path().join("checkpoint.dispr")).unwrap();
+    assert_eq!(cb.header.step, 8);
+    for section in ["ema", "model"] {
+        let out = |c: &Checkpoint| outputs(&model, c.section(section).unwrap());
+        assert!(out(&ca) == out(&cb), "{section} weights differ");
+    }
+}
+
+#[test]
+fn resume_drops_losses_logged_after_the_last_checkpoint() {
+    let (model, _) = tiny();
+    let data = examples(&model, 2);
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), 3, 2)
+        .train(&data, false, &device(), &mut |_| {})
+        .unwrap();
+    // Simulate a kill after step 3 was logged but before its checkpoint: rewrite the
+    // checkpoint as of step 2 by training a fresh run to 2.
+    let fresh = tempfile::tempdir().unwrap();
+    run(fresh.path(), 2, 2)
+        .train(&data, false, &device(), &mut |_| {})
+        .unwrap();
+    std::fs::copy(
+        fresh.path().join("checkpoint.dispr"),
+        dir.path().join("checkpoint.dispr"),
+    )
+    .unwrap();
+    run(dir.path(), 4, 2)
+        .train(&data, true, &device(), &mut |_| {})
+        .unwrap();
+    let steps: Vec<usize> = read_losses(dir.path())
+        .unwrap()
+        .iter()
+        .map(|r| r.0)
+        .collect();
+    assert_eq!(steps, vec![1, 2, 3, 4]);
+}
+
+#[test]
+fn checkpointed_weights_give_the_same_network() {
+    let (model, _) = tiny();
+    let data = examples(&model, 1);
+    let dir = tempfile::tempdir().unwrap();
+    run(dir.path(), 2, 2)
+        .train(&data, false, &device(), &mut |_| {})
+        .unwrap();
+    let a = Model::load(dir.path(), &device()).unwrap();
+    let b = Model::load(&dir.path().join("checkpoint.dispr"), &device()).unwrap();
+    let [d, h, w] = model.grid;
+    let x = Tensor::<5>::ones([1, 3, d, h, w], &device());
+    let ya: Vec<f32> = a
+        .net
+        .forward(x.clone(), &[5])
+        .into_data()
+        .try_into_vec::<f32>()
+        .unwrap();
+    let yb: Vec<f32> = b
+        .net
+        .forward(x, &[5])
+        .into_data()
+        .try_into_vec::<f32>()
+        .unwrap();
+    assert_eq!(ya, yb);
+    assert!(
+        ya.iter().any(|v| *v != 0.0),
+        "trained weights are not the zero init"
+    );
+
+    // A truncated checkpoint is refused with a message naming the file.
+    let path = dir.path().join("checkpoint.dispr");
+    let bytes = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    let err = Model::load(dir.path(), &device()).unwrap_err().to_string();
+    assert!(
+        err.contains("checkpoint.dispr") && err.contains("truncated"),
+        "{err}"
+    );
+    // Resuming from it fails the same way, without touching the file.
+    let e = run(dir.path(), 4, 2)
+        .train(&data, true, &device(), &mut |_| {})
+        .unwrap_err();
+    assert!(e.to_string().contains("truncated"), "{e}");
+    assert_eq!(std::fs::read(&path).unwrap().len(), bytes.len() / 2);
+}
+
+#[test]
+fn a_diverging_run_stops_and_keeps_its_last_good_checkpoint() {
+    let (model, _) = tiny();
+    let data = examples(&model, 2);
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = run(dir.path(), 2, 2);
+    r.train(&data, false, &device(), &mut |_| {}).unwrap();
+    let good = std::fs::read(r.checkpoint_path()).unwrap();
+    // An absurd learning rate sends the weights to infinity within a few steps.
+    r.train.lr = 1e30;
+    r.train.steps = 40;
+    let err = r.train(&data, true, &device(), &mut |_| {}).unwrap_err();
+    let TrainError::Diverged { step, kept, .. } = &err else {
+        panic!("expected divergence, got {err}");
+    };
+    assert!(*step > 2, "{err}");
+    assert!(err.to_string().contains("last good checkpoint"), "{err}");
+    let kept_ckpt = Checkpoint::load(&r.checkpoint_path()).unwrap();
+    assert_eq!(kept_ckpt.header.step, *kept);
+    if *kept == 2 {
+        assert_eq!(std::fs::read(r.checkpoint_path()).unwrap(), good);
+    }
+}
+
+/// Overfits the tiny model to one cell, then samples it back from its conditioning.
+#[test]
+fn a_tiny_model_overfits_one_cell_and_samples_it_back() {
+    let (model, mut train) = tiny();
+    let cell = phantom_cell(0, CellClass::Multilobate);
+    let data = vec![example(&cell, model.grid).unwrap()];
+    let dir = tempfile::tempdir().unwrap();
+    train.steps = 200;
+    train.checkpoint_every = 200;
+    train.batch = 2;
+    train.lr = 5e-3;
+    train.augment = false;
+    let r = Run {
+        dir: dir.path().to_path_buf(),
+        model: model.clone(),
+        train,
+    };
+    r.train(&data, false, &device(), &mut |_| {}).unwrap();
+    let trained = Model::load(dir.path(), &device()).unwrap();
+    let s = sampler::build(SamplerKind::Ddim, &model.diffusion, 20, 0.0).unwrap();
+    let truth = cell.shape.as_ref().unwrap();
+    let p = predict_cell(
+        &trained,
+        &data[0],
+        3,
+        s.as_ref(),
+        0,
+        truth.shape(),
+        &device(),
+        &mut |_, _| {},
+    );
+    for (k, sample) in p.samples.iter().enumerate() {
+        let iou = overlap(sample, truth).iou;
+        eprintln!("sample {k}: IoU {iou:.3}");
+        assert!(iou >= 0.8, "sample {k}: IoU {iou:.3}");
+    }
+}

@@ -1,0 +1,216 @@
+//! `dispr model info` (preset settings and parameter counts) and `dispr bench model`
+//! (forward, training-step and prediction timings with peak memory).
+
+use std::time::Instant;
+
+use dispr_nn::burn::module::Module;
+use dispr_nn::config::{ModelConfig, PRESETS, preset, preset_description};
+use dispr_nn::data::Example;
+use dispr_nn::predict::predict_cell;
+use dispr_nn::sampler::{self, SamplerKind};
+use dispr_nn::train::{Model, Trainer};
+use serde_json::json;
+
+use crate::cli::{BenchModelArgs, ModelInfoArgs};
+use crate::output::print;
+
+/// Parameters of a model config (built on the CPU).
+fn parameters(config: &ModelConfig) -> usize {
+    config.unet.init(&dispr_nn::Device::flex()).num_params()
+}
+
+/// Runs `dispr model info`.
+pub fn info(args: &ModelInfoArgs) -> anyhow::Result<()> {
+    let configs: Vec<(ModelConfig, Option<usize>)> = match (&args.model, &args.preset) {
+        (Some(path), _) => {
+            let c = dispr_nn::checkpoint::Checkpoint::load(&dispr_nn::checkpoint::resolve(path))?;
+            vec![(c.header.model, Some(c.header.step))]
+        }
+        (None, Some(name)) => vec![(preset(name).map_err(anyhow::Error::msg)?.0, None)],
+        (None, None) => PRESETS
+            .iter()
+            .map(|n| (preset(n).expect("built-in preset").0, None))
+            .collect(),
+    };
+    let mut rows = Vec::new();
+    let mut text = String::new();
+    for (config, steps) in configs {
+        let params = parameters(&config);
+        text.push_str(&format!(
+            "{:<6} {:>10} parameters  grid {}×{}×{}  base {} mult {:?}  attention at {:?} + middle  strides {:?}  T={} {:?} loss {:?}\n       {}{}\n",
+            config.preset,
+            format_count(params),
+            config.grid[0],
+            config.grid[1],
+            config.grid[2],
+            config.unet.base_channels,
+            config.unet.channel_mult,
+            config.unet.attention_rates,
+            config.unet.strides,
+            config.diffusion.steps,
+            config.diffusion.schedule,
+            config.diffusion.loss,
+            preset_description(&config.preset),
+            steps.map(|s| format!(" (trained {s} steps)")).unwrap_or_default(),
+        ));
+        rows.push(json!({ "preset": config.preset, "parameters": params, "config": config, "trained_steps": steps }));
+    }
+    if args.json {
+        print(&(serde_json::to_string_pretty(&rows)? + "\n"))
+    } else {
+        print(&text)
+    }
+}
+
+/// 9770000 → "9,770,000".
+fn format_count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Peak resident memory since the last [`reset_peak_memory`], in MiB (Linux; None
+/// elsewhere).
+fn peak_memory_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Resets the kernel's peak-RSS counter (Linux ≥ 4.0), so each measurement is its own.
+fn reset_peak_memory() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Times `f` once to warm up and `repeat` more times; returns (median, min) seconds and
+/// the peak memory over the timed runs.
+fn timed(repeat: u32, mut f: impl FnMut()) -> serde_json::Value {
+    f();
+    reset_peak_memory();
+    let mut times: Vec<f64> = (0..repeat)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    json!({
+        "median_s": times[times.len() / 2],
+        "min_s": times[0],
+        "runs": repeat,
+        "peak_memory_mib": peak_memory_mib(),
+    })
+}
+
+/// A synthetic example on the model's grid: a centred disc mask and a ball target.
+fn probe_example(config: &ModelConfig) -> Example {
+    let [d, h, w] = config.grid;
+    let mut conditioning = vec![0f32; 2 * d * h * w];
+    let mut target = vec![-1f32; d * h * w];
+    let r = h.min(w) as f32 / 3.0;
+    for z in 0..d {
+        for y in 0..h {
+            for x in 0..w {
+                let (dy, dx) = (y as f32 - h as f32 / 2.0, x as f32 - w as f32 / 2.0);
+                let i = (z * h + y) * w + x;
+                if dy * dy + dx * dx < r * r {
+                    conditioning[i] = 1.0;
+                    conditioning[d * h * w + i] = 0.5;
+                    let dz = z as f32 - d as f32 / 2.0;
+                    if dy * dy + dx * dx + 4.0 * dz * dz < r * r {
+                        target[i] = 1.0;
+                    }
+                }
+            }
+        }
+    }
+    Example {
+        name: "probe".into(),
+        conditioning,
+        target: Some(target),
+    }
+}
+
+/// Runs `dispr bench model`.
+pub fn bench(args: &BenchModelArgs) -> anyhow::Result<()> {
+    let device = dispr_nn::device::parse(&args.device).map_err(anyhow::Error::msg)?;
+    let mut results = Vec::new();
+    for name in &args.presets {
+        let (config, mut train) = preset(name).map_err(anyhow::Error::msg)?;
+        eprintln!("timing preset '{name}' …");
+        let model = Model::new(config.clone(), 0, &device);
+        let example = probe_example(&config);
+        let b = args.batch as usize;
+        let [d, h, w] = config.grid;
+        let input = dispr_nn::Tensor::<5>::random(
+            [b, config.unet.in_channels, d, h, w],
+            dispr_nn::burn::tensor::Distribution::Normal(0.0, 1.0),
+            &device,
+        );
+        let t = vec![500usize; b];
+        let forward = timed(args.repeat, || {
+            let out = model.net.forward(input.clone(), &t);
+            let _: Vec<f32> = out
+                .into_data()
+                .convert::<f32>()
+                .try_into_vec::<f32>()
+                .expect("f32");
+        });
+        let mut row = json!({
+            "preset": name,
+            "parameters": model.net.num_params(),
+            "grid": config.grid,
+            "batch": b,
+            "forward": forward,
+        });
+        if !args.no_train {
+            train.batch = b;
+            let mut trainer = Trainer::new(config.clone(), train, &device);
+            let examples = vec![example.clone()];
+            let step = timed(args.repeat, || {
+                trainer
+                    .step(&examples)
+                    .expect("finite loss on the probe cell");
+            });
+            row["train_step"] = step;
+        }
+        if let Some(steps) = args.predict_steps {
+            let s = sampler::build(SamplerKind::Ddim, &config.diffusion, steps as usize, 0.0)
+                .map_err(anyhow::Error::msg)?;
+            let n = args.samples as usize;
+            let prediction = timed(1, || {
+                predict_cell(
+                    &model,
+                    &example,
+                    n,
+                    s.as_ref(),
+                    0,
+                    config.data_grid,
+                    &device,
+                    &mut |_, _| {},
+                );
+            });
+            row["predict_one_cell"] = json!({
+                "sampler": s.name(),
+                "samples": n,
+                "network_evaluations": s.evaluations(),
+                "time": prediction,
+            });
+        }
+        results.push(row);
+    }
+    let report = json!({
+        "machine": super::bench::machine(),
+        "device": args.device,
+        "results": results,
+    });
+    print(&(serde_json::to_string_pretty(&report)? + "\n"))
+}

@@ -1,0 +1,133 @@
+//! `dispr predict`: sample 3D shapes of every cell with a trained model.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use dispr_core::mesh::io::write_mesh;
+use dispr_core::mesh::marching_cubes;
+use dispr_core::tiff_io::{write_shape, write_volume};
+use dispr_nn::checkpoint::{self, Checkpoint};
+use dispr_nn::predict::predict_cell;
+use dispr_nn::sampler::{self, SamplerKind};
+use dispr_nn::train::Model;
+use serde_json::json;
+
+use crate::cli::PredictArgs;
+use crate::output::print;
+use crate::progress;
+
+/// Runs `dispr predict`.
+pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
+    let device = dispr_nn::device::parse(&args.device).map_err(anyhow::Error::msg)?;
+    let kind: SamplerKind = args.sampler.parse().map_err(anyhow::Error::msg)?;
+    let ckpt_path = checkpoint::resolve(&args.model);
+    let header = Checkpoint::load(&ckpt_path)?.header;
+    let model = Model::load(&ckpt_path, &device)?;
+    let diffusion = &model.config.diffusion;
+    let sampler = sampler::build(kind, diffusion, args.steps as usize, args.eta)
+        .map_err(anyhow::Error::msg)?;
+
+    let dataset = super::open_dataset(&args.data)?;
+    let trained: HashSet<&str> = header.train_cells.iter().map(String::as_str).collect();
+    let wanted: HashSet<&str> = args.cells.iter().map(String::as_str).collect();
+    if let Some(missing) = args
+        .cells
+        .iter()
+        .find(|n| !dataset.cells.iter().any(|c| &c.name == *n))
+    {
+        bail!("{}: no cell named '{missing}'", args.data.display());
+    }
+    let mut skipped = 0;
+    let indices: Vec<usize> = (0..dataset.cells.len())
+        .filter(|&i| {
+            let name = dataset.cells[i].name.as_str();
+            if !wanted.is_empty() && !wanted.contains(name) {
+                return false;
+            }
+            if !args.all_cells && trained.contains(name) {
+                skipped += 1;
+                return false;
+            }
+            true
+        })
+        .collect();
+    if indices.is_empty() {
+        bail!(
+            "{}: every selected cell was in the model's training set; pass --all-cells to predict them anyway",
+            args.data.display()
+        );
+    }
+    if skipped > 0 {
+        eprintln!(
+            "predicting {} cells; skipping {skipped} the model trained on (--all-cells includes them)",
+            indices.len()
+        );
+    }
+    let cells = super::train::load_cells(&dataset, &indices)?;
+    let examples = super::train::examples(&cells, &model.config)?;
+
+    let data_grid = model.config.data_grid;
+    let evaluations = sampler.evaluations();
+    let bar = progress::bar(indices.len() * evaluations, "network evaluations");
+    bar.set_message(sampler.name());
+    let began = Instant::now();
+    let mut per_cell = Vec::new();
+    for (i, example) in examples.iter().enumerate() {
+        let base = (i * evaluations) as u64;
+        let prediction = predict_cell(
+            &model,
+            example,
+            args.samples as usize,
+            sampler.as_ref(),
+            args.seed,
+            data_grid,
+            &device,
+            &mut |done, _| bar.set_position(base + done as u64),
+        );
+        let name = &example.name;
+        for (k, s) in prediction.samples.iter().enumerate() {
+            write_shape(&args.out.join(format!("{name}_{k}.tif")), s)?;
+        }
+        let file = format!("{name}.tif");
+        write_volume(
+            &args.out.join("probability").join(&file),
+            &prediction.probability,
+        )?;
+        write_volume(&args.out.join("std").join(&file), &prediction.std)?;
+        write_shape(&args.out.join("ensemble").join(&file), &prediction.ensemble)?;
+        let mesh = marching_cubes(&prediction.ensemble);
+        write_mesh(&args.out.join("mesh").join(format!("{name}.stl")), &mesh)?;
+        per_cell.push(json!({ "cell": name, "seconds": prediction.seconds }));
+    }
+    bar.finish_and_clear();
+    let seconds = began.elapsed().as_secs_f64();
+    let report = json!({
+        "model": ckpt_path.display().to_string(),
+        "preset": model.config.preset,
+        "trained_steps": header.step,
+        "sampler": sampler.name(),
+        "network_evaluations_per_cell": evaluations,
+        "samples": args.samples,
+        "seed": args.seed,
+        "device": args.device,
+        "threads": dispr_nn::device::cpu_threads(),
+        "cells": per_cell.len(),
+        "seconds_total": seconds,
+        "seconds_per_cell": seconds / per_cell.len() as f64,
+        "per_cell": per_cell,
+    });
+    dispr_core::fsio::write_text_atomic(
+        &args.out.join("predict.json"),
+        &serde_json::to_string_pretty(&report).context("report")?,
+    )?;
+    print(&format!(
+        "predicted {} cells × {} samples with {} in {seconds:.1} s ({:.1} s per cell); wrote {}\n",
+        per_cell.len(),
+        args.samples,
+        sampler.name(),
+        seconds / per_cell.len() as f64,
+        args.out.display()
+    ))?;
+    Ok(())
+}

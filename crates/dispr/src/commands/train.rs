@@ -1,0 +1,199 @@
+//! `dispr train`: train (or resume) a DISPR diffusion model on a dataset.
+
+use anyhow::{Context, bail};
+use dispr_core::dataset::{Cell, Dataset, load_cell};
+use dispr_nn::checkpoint::{self, Checkpoint};
+use dispr_nn::config::{ModelConfig, TrainConfig, preset};
+use dispr_nn::data::{Example, example};
+use dispr_nn::train::Run;
+use rayon::prelude::*;
+
+use crate::cli::TrainArgs;
+use crate::output::print;
+use crate::progress;
+
+/// The cells a run trains on: all, or all but the held-out fold.
+pub fn training_cells(dataset: &Dataset, train: &TrainConfig) -> anyhow::Result<Vec<usize>> {
+    let Some(fold) = train.fold else {
+        return Ok((0..dataset.cells.len()).collect());
+    };
+    if fold >= train.folds {
+        bail!("--fold {fold} is out of range for --folds {}", train.folds);
+    }
+    let folds = dataset
+        .folds(train.folds, train.split_seed)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", dataset.root.display()))?;
+    Ok((0..dataset.cells.len())
+        .filter(|&i| folds[i] != fold)
+        .collect())
+}
+
+/// Loads cells (in parallel), failing on the first unreadable one.
+pub fn load_cells(dataset: &Dataset, indices: &[usize]) -> anyhow::Result<Vec<Cell>> {
+    indices
+        .par_iter()
+        .map(|&i| load_cell(&dataset.cells[i]).map_err(anyhow::Error::from))
+        .collect()
+}
+
+/// Checks every cell fits the model's data grid and makes the examples.
+pub fn examples(cells: &[Cell], model: &ModelConfig) -> anyhow::Result<Vec<Example>> {
+    let [_, h, w] = model.data_grid;
+    cells
+        .iter()
+        .map(|cell| {
+            if cell.image.shape() != [h, w] {
+                bail!(
+                    "cell '{}': image is {}×{} but the model works on {h}×{w} images",
+                    cell.name,
+                    cell.image.shape()[0],
+                    cell.image.shape()[1]
+                );
+            }
+            example(cell, model.grid).map_err(|e| anyhow::anyhow!("cell '{}': {e}", cell.name))
+        })
+        .collect()
+}
+
+/// Runs `dispr train`.
+pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
+    let device = dispr_nn::device::parse(&args.device).map_err(anyhow::Error::msg)?;
+    let ckpt_path = args.out.join(checkpoint::FILE_NAME);
+    let (mut model, mut train) = if args.resume {
+        let c = Checkpoint::load(&ckpt_path).context("cannot resume")?;
+        let train = c
+            .header
+            .train
+            .clone()
+            .with_context(|| format!("{}: not a training run", ckpt_path.display()))?;
+        (c.header.model, train)
+    } else {
+        if ckpt_path.exists() && !args.overwrite {
+            bail!(
+                "{}: already holds a run; use --resume to continue it or --overwrite to start again",
+                args.out.display()
+            );
+        }
+        preset(&args.preset).map_err(anyhow::Error::msg)?
+    };
+    if args.resume {
+        // Only the length of a run may change when resuming.
+        let fixed = [
+            (args.batch.is_some(), "--batch"),
+            (args.lr.is_some(), "--lr"),
+            (args.seed.is_some(), "--seed"),
+            (args.fold.is_some(), "--fold"),
+            (args.no_augment, "--no-augment"),
+        ];
+        if let Some((_, flag)) = fixed.iter().find(|(given, _)| *given) {
+            bail!("{flag} cannot change when resuming (only --steps and --checkpoint-every can)");
+        }
+    } else {
+        if let Some(b) = args.batch {
+            train.batch = b as usize;
+        }
+        if let Some(lr) = args.lr {
+            if !(lr.is_finite() && lr > 0.0) {
+                bail!("--lr must be a positive number, got {lr}");
+            }
+            train.lr = lr;
+        }
+        if let Some(seed) = args.seed {
+            train.seed = seed;
+        }
+        train.fold = args.fold.map(|f| f as usize);
+        train.folds = args.folds as usize;
+        train.split_seed = args.split_seed;
+        train.augment = !args.no_augment;
+    }
+    if let Some(steps) = args.steps {
+        train.steps = steps as usize;
+    }
+    if let Some(every) = args.checkpoint_every {
+        train.checkpoint_every = every as usize;
+    }
+
+    let dataset = super::open_dataset(&args.data)?;
+    if !dataset.has_shapes() {
+        bail!(
+            "{}: training needs 3D shapes in obj/ for every cell",
+            args.data.display()
+        );
+    }
+    let indices = training_cells(&dataset, &train)?;
+    let cells = load_cells(&dataset, &indices)?;
+    let grid = cells[0]
+        .shape
+        .as_ref()
+        .map(|s| s.shape())
+        .context("no shape")?;
+    if let Some(other) = cells
+        .iter()
+        .find(|c| c.shape.as_ref().map(|s| s.shape()) != Some(grid))
+    {
+        bail!(
+            "cell '{}': its shape is not {}×{}×{} like the others'",
+            other.name,
+            grid[0],
+            grid[1],
+            grid[2]
+        );
+    }
+    if args.resume && model.data_grid != grid {
+        bail!(
+            "the run was trained on {:?} volumes, this data has {:?}",
+            model.data_grid,
+            grid
+        );
+    }
+    model.data_grid = grid;
+    model.validate().map_err(anyhow::Error::msg)?;
+    let examples = examples(&cells, &model)?;
+
+    let run = Run {
+        dir: args.out.clone(),
+        model,
+        train,
+    };
+    let held_out = dataset.cells.len() - indices.len();
+    let start_note = if args.resume { "resuming" } else { "training" };
+    eprintln!(
+        "{start_note} preset '{}' on {} cells{} ({}³ working grid, batch {}, {} steps) on {}",
+        run.model.preset,
+        examples.len(),
+        if held_out > 0 {
+            format!(
+                " (fold {} held out: {held_out} cells)",
+                run.train.fold.unwrap_or(0)
+            )
+        } else {
+            String::new()
+        },
+        run.model.grid[1],
+        run.train.batch,
+        run.train.steps,
+        args.device
+    );
+    let bar = progress::bar(run.train.steps, "steps");
+    let mut started = false;
+    let summary = run.train(&examples, args.resume, &device, &mut |r| {
+        if !started {
+            bar.set_position(r.step as u64 - 1);
+            bar.reset_eta();
+            started = true;
+        }
+        bar.set_position(r.step as u64);
+        bar.set_message(format!("loss {:.4}", r.loss));
+    });
+    bar.finish_and_clear();
+    let summary = summary?;
+    print(&format!(
+        "trained {} steps ({} this session) in {:.0} s; final loss {:.4}; checkpoint {}\n",
+        summary.steps,
+        summary.steps - summary.resumed_from,
+        summary.seconds,
+        summary.final_loss,
+        summary.checkpoint.display()
+    ))?;
+    Ok(())
+}

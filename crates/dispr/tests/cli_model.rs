@@ -1,0 +1,222 @@
+//! `dispr model info`, `dispr train`, `dispr predict` and `dispr evaluate --fold` end to
+//! end on a small synthetic dataset with the `tiny` preset, and their refusals.
+
+mod common;
+
+use common::{assert_fails, dispr, ok, s, text};
+
+#[test]
+fn model_info_prints_the_paper_parameter_count() {
+    let out = text(&ok(&["model", "info"]).stdout);
+    assert!(
+        out.contains("paper") && out.contains("9,772,802 parameters"),
+        "{out}"
+    );
+    assert!(out.contains("tiny") && out.contains("small"), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&ok(&["model", "info", "--preset", "tiny", "--json"]).stdout)
+            .unwrap();
+    assert_eq!(json[0]["preset"], "tiny");
+    assert!(json[0]["parameters"].as_u64().unwrap() > 10_000);
+    assert_fails(
+        &dispr(&["model", "info", "--preset", "huge"]),
+        1,
+        &["unknown preset 'huge'"],
+    );
+}
+
+#[test]
+fn train_resume_predict_evaluate_and_refusals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let run = tmp.path().join("run");
+    let pred = tmp.path().join("pred");
+    ok(&["synth", "--out", s(&data), "--n", "10", "--seed", "3"]);
+    let train = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--data",
+            s(&data),
+            "--out",
+            s(&run),
+            "--preset",
+            "tiny",
+            "--fold",
+            "0",
+            "--folds",
+            "5",
+            "--batch",
+            "1",
+        ];
+        args.extend_from_slice(extra);
+        dispr(&args)
+    };
+    let out = train(&["--steps", "2", "--checkpoint-every", "1"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("trained 2 steps"),
+        "{}",
+        text(&out.stdout)
+    );
+    // A second run into the same folder is refused unless resumed or overwritten.
+    assert_fails(
+        &train(&["--steps", "2"]),
+        1,
+        &["already holds a run", "--resume"],
+    );
+    // Resume continues to more steps; settings other than the length cannot change.
+    let resumed = ok(&[
+        "train",
+        "--data",
+        s(&data),
+        "--out",
+        s(&run),
+        "--resume",
+        "--steps",
+        "3",
+    ]);
+    assert!(
+        text(&resumed.stdout).contains("(1 this session)"),
+        "{}",
+        text(&resumed.stdout)
+    );
+    assert_fails(
+        &dispr(&[
+            "train",
+            "--data",
+            s(&data),
+            "--out",
+            s(&run),
+            "--resume",
+            "--lr",
+            "1",
+        ]),
+        1,
+        &["--lr cannot change when resuming"],
+    );
+    let losses = std::fs::read_to_string(run.join("losses.csv")).unwrap();
+    assert_eq!(losses.lines().count(), 4, "{losses}");
+
+    // Prediction covers exactly the held-out cells, with every promised output.
+    let out = ok(&[
+        "predict",
+        "--model",
+        s(&run),
+        "--data",
+        s(&data),
+        "--out",
+        s(&pred),
+        "--samples",
+        "2",
+        "--steps",
+        "3",
+    ]);
+    assert!(
+        text(&out.stderr).contains("skipping 8 the model trained on"),
+        "{}",
+        text(&out.stderr)
+    );
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(pred.join("predict.json")).unwrap()).unwrap();
+    assert_eq!(report["cells"], 2);
+    assert_eq!(report["trained_steps"], 3);
+    for cell in report["per_cell"].as_array().unwrap() {
+        let name = cell["cell"].as_str().unwrap();
+        for f in [
+            format!("{name}_0.tif"),
+            format!("{name}_1.tif"),
+            format!("probability/{name}.tif"),
+            format!("std/{name}.tif"),
+            format!("ensemble/{name}.tif"),
+            format!("mesh/{name}.stl"),
+        ] {
+            assert!(pred.join(&f).is_file(), "missing {f}");
+        }
+        assert!(!pred.join(format!("{name}_2.tif")).exists());
+    }
+    // The predictions feed `dispr evaluate` for that fold directly.
+    let report_dir = tmp.path().join("report");
+    let out = ok(&[
+        "evaluate",
+        "--data",
+        s(&data),
+        "--pred",
+        &format!("tiny={}", s(&pred)),
+        "--fold",
+        "0",
+        "--out",
+        s(&report_dir),
+    ]);
+    assert!(
+        text(&out.stdout).contains("cells: 2"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    // Refusals: unknown sampler, device and preset; a damaged checkpoint.
+    let predict = |extra: &[&str]| {
+        let mut args = vec![
+            "predict",
+            "--model",
+            s(&run),
+            "--data",
+            s(&data),
+            "--out",
+            s(&pred),
+        ];
+        args.extend_from_slice(extra);
+        dispr(&args)
+    };
+    assert_fails(
+        &predict(&["--sampler", "euler"]),
+        1,
+        &["unknown sampler 'euler'"],
+    );
+    assert_fails(&predict(&["--device", "tpu"]), 1, &["unknown device 'tpu'"]);
+    assert_fails(&predict(&["--device", "cuda"]), 1, &["--features cuda"]);
+    assert_fails(
+        &predict(&["--steps", "5000"]),
+        1,
+        &["--steps must be between 2 and"],
+    );
+    let ckpt = run.join("checkpoint.dispr");
+    let bytes = std::fs::read(&ckpt).unwrap();
+    std::fs::write(&ckpt, &bytes[..bytes.len() - 100]).unwrap();
+    assert_fails(
+        &predict(&[]),
+        1,
+        &["checkpoint.dispr", "truncated checkpoint"],
+    );
+    std::fs::write(&ckpt, b"not a checkpoint").unwrap();
+    assert_fails(
+        &predict(&[]),
+        1,
+        &["checkpoint.dispr", "not a dispr checkpoint"],
+    );
+    assert_fails(
+        &dispr(&[
+            "train",
+            "--data",
+            s(&data),
+            "--out",
+            s(&tmp.path().join("r2")),
+            "--preset",
+            "huge",
+        ]),
+        1,
+        &["unknown preset 'huge'"],
+    );
+    assert_fails(
+        &dispr(&[
+            "train",
+            "--data",
+            s(&data),
+            "--out",
+            s(&tmp.path().join("r3")),
+            "--fold",
+            "5",
+        ]),
+        1,
+        &["--fold 5 is out of range"],
+    );
+}
