@@ -37,7 +37,7 @@ pub fn info(args: &ModelInfoArgs) -> anyhow::Result<()> {
     for (config, steps) in configs {
         let params = parameters(&config);
         text.push_str(&format!(
-            "{:<6} {:>10} parameters  grid {}×{}×{}  base {} mult {:?}  attention at {:?} + middle  strides {:?}  T={} {:?} loss {:?}\n       {}{}\n",
+            "{:<6} {:>10} parameters  grid {}×{}×{}  base {} mult {:?}  attention at {:?} + middle  strides {:?}  T={} {:?}, {:?}-prediction, {:?} loss\n       {}{}\n",
             config.preset,
             format_count(params),
             config.grid[0],
@@ -49,6 +49,7 @@ pub fn info(args: &ModelInfoArgs) -> anyhow::Result<()> {
             config.unet.strides,
             config.diffusion.steps,
             config.diffusion.schedule,
+            config.diffusion.prediction,
             config.diffusion.loss,
             preset_description(&config.preset),
             steps.map(|s| format!(" (trained {s} steps)")).unwrap_or_default(),
