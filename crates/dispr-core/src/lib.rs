@@ -31,6 +31,7 @@ pub mod grid;
 pub mod inspect;
 pub mod mesh;
 pub mod metrics;
+pub mod persistence;
 pub mod phantom;
 pub mod sample;
 pub mod schedule;

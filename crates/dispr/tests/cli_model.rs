@@ -134,6 +134,28 @@ fn train_resume_predict_evaluate_and_refusals() {
         }
         assert!(!pred.join(format!("{name}_2.tif")).exists());
     }
+    // A rerun with fewer samples leaves no stale sample behind.
+    ok(&[
+        "predict",
+        "--model",
+        s(&run),
+        "--data",
+        s(&data),
+        "--out",
+        s(&pred),
+        "--samples",
+        "1",
+        "--steps",
+        "2",
+    ]);
+    for cell in report["per_cell"].as_array().unwrap() {
+        let name = cell["cell"].as_str().unwrap();
+        assert!(pred.join(format!("{name}_0.tif")).is_file());
+        assert!(
+            !pred.join(format!("{name}_1.tif")).exists(),
+            "stale sample kept"
+        );
+    }
     // The predictions feed `dispr evaluate` for that fold directly.
     let report_dir = tmp.path().join("report");
     let out = ok(&[
@@ -219,4 +241,78 @@ fn train_resume_predict_evaluate_and_refusals() {
         1,
         &["--fold 5 is out of range"],
     );
+}
+
+/// The real cells go through training and prediction: fold 0's 86 training cells are
+/// read and resampled, two steps are taken, and one held-out cell is predicted on the
+/// real 64³ grid and evaluated.
+#[test]
+fn real_sample_trains_and_predicts() {
+    let Some(data) = dispr_core::sample::real_sample_or_skip("real_sample_trains_and_predicts")
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    let pred = tmp.path().join("pred");
+    let out = ok(&[
+        "train",
+        "--data",
+        s(&data),
+        "--out",
+        s(&run),
+        "--preset",
+        "tiny",
+        "--fold",
+        "0",
+        "--steps",
+        "2",
+        "--batch",
+        "1",
+    ]);
+    assert!(
+        text(&out.stderr).contains("on 86 cells (fold 0 held out: 22 cells)"),
+        "{}",
+        text(&out.stderr)
+    );
+    let cell = "A_cell_clusters000604";
+    let folds = text(&ok(&["data", "folds", s(&data)]).stdout);
+    let held_out: Vec<&str> = folds
+        .lines()
+        .filter(|l| l.ends_with(",0"))
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(held_out.len(), 22);
+    let name = if held_out.contains(&cell) {
+        cell
+    } else {
+        held_out[0]
+    };
+    ok(&[
+        "predict",
+        "--model",
+        s(&run),
+        "--data",
+        s(&data),
+        "--out",
+        s(&pred),
+        "--cells",
+        name,
+        "--samples",
+        "2",
+        "--steps",
+        "2",
+    ]);
+    let shape = dispr_core::tiff_io::read_volume(&pred.join(format!("{name}_0.tif"))).unwrap();
+    assert_eq!(shape.shape(), [64, 64, 64]);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(pred.join("predict.json")).unwrap()).unwrap();
+    assert_eq!(report["cells"], 1);
+    assert_eq!(report["per_cell"][0]["cell"], name);
+    // The shapes compare with the ground truth like any prediction.
+    ok(&[
+        "metrics",
+        s(&pred.join(format!("{name}_0.tif"))),
+        s(&data.join("obj").join(format!("{name}.tif"))),
+    ]);
 }

@@ -65,7 +65,8 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         );
     }
     let cells = super::train::load_cells(&dataset, &indices)?;
-    let examples = super::train::examples(&cells, &model.config)?;
+    let files: Vec<_> = indices.iter().map(|&i| &dataset.cells[i]).collect();
+    let examples = super::train::examples(&cells, &files, &model.config)?;
 
     let data_grid = model.config.data_grid;
     let evaluations = sampler.evaluations();
@@ -89,6 +90,7 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         for (k, s) in prediction.samples.iter().enumerate() {
             write_shape(&args.out.join(format!("{name}_{k}.tif")), s)?;
         }
+        remove_stale_samples(&args.out, name, prediction.samples.len())?;
         let file = format!("{name}.tif");
         write_volume(
             &args.out.join("probability").join(&file),
@@ -130,4 +132,19 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         args.out.display()
     ))?;
     Ok(())
+}
+
+/// Removes `NAME_k.tif` for k ≥ `n` left by an earlier run with more samples, so that
+/// `dispr evaluate` reads exactly this run's samples.
+fn remove_stale_samples(dir: &std::path::Path, name: &str, n: usize) -> anyhow::Result<()> {
+    let mut k = n;
+    loop {
+        let path = dir.join(format!("{name}_{k}.tif"));
+        if !path.is_file() {
+            return Ok(());
+        }
+        std::fs::remove_file(&path)
+            .with_context(|| format!("{}: cannot remove an old sample", path.display()))?;
+        k += 1;
+    }
 }

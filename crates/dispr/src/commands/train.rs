@@ -1,7 +1,7 @@
 //! `dispr train`: train (or resume) a DISPR diffusion model on a dataset.
 
 use anyhow::{Context, bail};
-use dispr_core::dataset::{Cell, Dataset, load_cell};
+use dispr_core::dataset::{Cell, CellFiles, Dataset, load_cell};
 use dispr_nn::checkpoint::{self, Checkpoint};
 use dispr_nn::config::{ModelConfig, TrainConfig, preset};
 use dispr_nn::data::{Example, example};
@@ -36,16 +36,22 @@ pub fn load_cells(dataset: &Dataset, indices: &[usize]) -> anyhow::Result<Vec<Ce
         .collect()
 }
 
-/// Checks every cell fits the model's data grid and makes the examples.
-pub fn examples(cells: &[Cell], model: &ModelConfig) -> anyhow::Result<Vec<Example>> {
+/// Checks every cell fits the model's data grid and makes the examples (`files` are the
+/// cells' files, for the messages).
+pub fn examples(
+    cells: &[Cell],
+    files: &[&CellFiles],
+    model: &ModelConfig,
+) -> anyhow::Result<Vec<Example>> {
     let [_, h, w] = model.data_grid;
     cells
         .iter()
-        .map(|cell| {
+        .zip(files)
+        .map(|(cell, files)| {
             if cell.image.shape() != [h, w] {
                 bail!(
-                    "cell '{}': image is {}×{} but the model works on {h}×{w} images",
-                    cell.name,
+                    "{}: image is {}×{} but the model works on {h}×{w} images",
+                    files.image.display(),
                     cell.image.shape()[0],
                     cell.image.shape()[1]
                 );
@@ -148,7 +154,8 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     }
     model.data_grid = grid;
     model.validate().map_err(anyhow::Error::msg)?;
-    let examples = examples(&cells, &model)?;
+    let files: Vec<&CellFiles> = indices.iter().map(|&i| &dataset.cells[i]).collect();
+    let examples = examples(&cells, &files, &model)?;
 
     let run = Run {
         dir: args.out.clone(),
