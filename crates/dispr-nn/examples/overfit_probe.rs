@@ -17,7 +17,7 @@ use dispr_core::phantom;
 use dispr_nn::config::preset;
 use dispr_nn::data::{batch, example};
 use dispr_nn::diffusion::{Prediction, q_sample, reverse_step};
-use dispr_nn::predict::predict_cell;
+use dispr_nn::predict::{Sampling, predict_cell};
 use dispr_nn::sampler::{self, SamplerKind};
 use dispr_nn::train::{Model, Trainer};
 
@@ -95,9 +95,11 @@ fn main() {
         let pred = predict_cell(
             &ema,
             &data[0],
-            3,
-            s.as_ref(),
-            0,
+            Sampling {
+                sampler: s.as_ref(),
+                samples: 3,
+                seed: 0,
+            },
             truth.shape(),
             &device,
             &mut |_, _| {},

@@ -172,7 +172,7 @@ impl ModelConfig {
         self.diffusion.validate()?;
         let m = self.unet.grid_multiple();
         for a in 0..3 {
-            if self.grid[a] == 0 || self.grid[a] % m[a] != 0 {
+            if self.grid[a] == 0 || !self.grid[a].is_multiple_of(m[a]) {
                 return Err(format!(
                     "grid {:?} is not divisible by the network's downsampling {:?}",
                     self.grid, m

@@ -38,18 +38,32 @@ pub fn cell_seed(seed: u64, name: &str) -> u64 {
     h ^ seed
 }
 
-/// Samples `n` shapes of one cell. `data_grid` is the grid the shapes are returned on.
+/// How to sample: which sampler, how many samples per cell, which seed.
+#[derive(Clone, Copy)]
+pub struct Sampling<'a> {
+    /// The sampler.
+    pub sampler: &'a dyn Sampler,
+    /// Samples per cell (one batch).
+    pub samples: usize,
+    /// Run seed, mixed with each cell's name ([`cell_seed`]).
+    pub seed: u64,
+}
+
+/// Samples the shapes of one cell. `data_grid` is the grid the shapes are returned on.
 pub fn predict_cell(
     model: &Model,
     example: &Example,
-    n: usize,
-    sampler: &dyn Sampler,
-    seed: u64,
+    sampling: Sampling,
     data_grid: [usize; 3],
     device: &Device,
     on_step: &mut dyn FnMut(usize, usize),
 ) -> CellPrediction {
     let began = Instant::now();
+    let Sampling {
+        sampler,
+        samples: n,
+        seed,
+    } = sampling;
     let [d, h, w] = model.config.grid;
     let cond: Tensor<5> = Tensor::<5>::from_data(
         TensorData::new(

@@ -207,7 +207,6 @@ fn tiny_network_shapes_and_seeded_sampling() {
     let out = model.denoise(cond.clone(), xt, &[0, 10, 999]);
     assert_eq!(out.dims(), [3, 2, d, h, w]);
 
-    let s = config.diffusion.schedule();
     let sampler = sampler::build(SamplerKind::Ddpm, &config.diffusion, 5, 0.0).unwrap();
     let denoiser = |x: Tensor<5>, t: &[usize]| model.denoise(cond.clone(), x, t);
     let draw =

@@ -9,7 +9,7 @@ use dispr_core::phantom;
 use dispr_nn::checkpoint::Checkpoint;
 use dispr_nn::config::{ModelConfig, TrainConfig, preset};
 use dispr_nn::data::{Example, example};
-use dispr_nn::predict::predict_cell;
+use dispr_nn::predict::{Sampling, predict_cell};
 use dispr_nn::sampler::{self, SamplerKind};
 use dispr_nn::train::{Model, Run, TrainError, read_losses, weights_from_bytes};
 
@@ -223,9 +223,11 @@ fn a_tiny_model_overfits_one_cell_and_samples_it_back() {
     let p = predict_cell(
         &trained,
         &data[0],
-        3,
-        s.as_ref(),
-        0,
+        Sampling {
+            sampler: s.as_ref(),
+            samples: 3,
+            seed: 0,
+        },
         truth.shape(),
         &device(),
         &mut |_, _| {},

@@ -6,7 +6,7 @@ use std::time::Instant;
 use dispr_nn::burn::module::Module;
 use dispr_nn::config::{ModelConfig, PRESETS, preset, preset_description};
 use dispr_nn::data::Example;
-use dispr_nn::predict::predict_cell;
+use dispr_nn::predict::{Sampling, predict_cell};
 use dispr_nn::sampler::{self, SamplerKind};
 use dispr_nn::train::{Model, Trainer};
 use serde_json::json;
@@ -68,7 +68,7 @@ fn format_count(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -191,9 +191,11 @@ pub fn bench(args: &BenchModelArgs) -> anyhow::Result<()> {
                 predict_cell(
                     &model,
                     &example,
-                    n,
-                    s.as_ref(),
-                    0,
+                    Sampling {
+                        sampler: s.as_ref(),
+                        samples: n,
+                        seed: 0,
+                    },
                     config.data_grid,
                     &device,
                     &mut |_, _| {},

@@ -8,7 +8,7 @@ use dispr_core::mesh::io::write_mesh;
 use dispr_core::mesh::marching_cubes;
 use dispr_core::tiff_io::{write_shape, write_volume};
 use dispr_nn::checkpoint::{self, Checkpoint};
-use dispr_nn::predict::predict_cell;
+use dispr_nn::predict::{Sampling, predict_cell};
 use dispr_nn::sampler::{self, SamplerKind};
 use dispr_nn::train::Model;
 use serde_json::json;
@@ -79,9 +79,11 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         let prediction = predict_cell(
             &model,
             example,
-            args.samples as usize,
-            sampler.as_ref(),
-            args.seed,
+            Sampling {
+                sampler: sampler.as_ref(),
+                samples: args.samples as usize,
+                seed: args.seed,
+            },
             data_grid,
             &device,
             &mut |done, _| bar.set_position(base + done as u64),
