@@ -26,7 +26,7 @@ fn bench_data(data: &Option<PathBuf>) -> anyhow::Result<PathBuf> {
 
 /// Median and minimum of `repeat` timings of `f`, in seconds. The minimum is the least
 /// disturbed by other work on a shared machine; the median is the typical run.
-fn time_runs(repeat: u32, mut f: impl FnMut()) -> serde_json::Value {
+pub(crate) fn time_runs(repeat: u32, mut f: impl FnMut()) -> serde_json::Value {
     let mut times: Vec<f64> = (0..repeat)
         .map(|_| {
             let t = Instant::now();

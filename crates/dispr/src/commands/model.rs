@@ -1,8 +1,6 @@
 //! `dispr model info` (preset settings and parameter counts) and `dispr bench model`
 //! (forward, training-step and prediction timings with peak memory).
 
-use std::time::Instant;
-
 use dispr_nn::burn::module::Module;
 use dispr_nn::config::{ModelConfig, PRESETS, preset, preset_description};
 use dispr_nn::data::Example;
@@ -90,25 +88,14 @@ fn reset_peak_memory() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
-/// Times `f` once to warm up and `repeat` more times; returns (median, min) seconds and
-/// the peak memory over the timed runs.
+/// Times `f` once to warm up and `repeat` more times ([`super::bench::time_runs`]),
+/// adding the peak memory over the timed runs.
 fn timed(repeat: u32, mut f: impl FnMut()) -> serde_json::Value {
     f();
     reset_peak_memory();
-    let mut times: Vec<f64> = (0..repeat)
-        .map(|_| {
-            let t = Instant::now();
-            f();
-            t.elapsed().as_secs_f64()
-        })
-        .collect();
-    times.sort_by(f64::total_cmp);
-    json!({
-        "median_s": times[times.len() / 2],
-        "min_s": times[0],
-        "runs": repeat,
-        "peak_memory_mib": peak_memory_mib(),
-    })
+    let mut times = super::bench::time_runs(repeat, f);
+    times["peak_memory_mib"] = json!(peak_memory_mib());
+    times
 }
 
 /// A synthetic example on the model's grid: a centred disc mask and a ball target.
