@@ -10,6 +10,8 @@
 //! * shapes: filters ([`filters`]), meshes ([`mesh`]), measurements ([`metrics`]), the
 //!   geometric baselines ([`ellipse`], [`baseline`]), Table 1 ([`evaluation`]);
 //! * synthetic cells of all six classes ([`phantom`]);
+//! * topology for SHAPR's topological loss: persistence diagrams ([`persistence`]) and
+//!   their Wasserstein matching ([`wasserstein`]), the loss's targets ([`topology`]);
 //! * classification: features ([`features`]) and the random forest ([`classify`]);
 //! * the diffusion process's noise schedules as numbers ([`schedule`]), shared with the
 //!   neural crate.
@@ -37,6 +39,8 @@ pub mod sample;
 pub mod schedule;
 pub mod split;
 pub mod tiff_io;
+pub mod topology;
+pub mod wasserstein;
 
 pub use error::{Error, Result};
 pub use grid::{Image, Volume};

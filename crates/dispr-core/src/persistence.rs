@@ -15,6 +15,10 @@
 //!
 //! Pairs of zero persistence are dropped, as gudhi does; the one essential class is the
 //! component born at the minimum (death = +∞).
+//!
+//! Every birth and death value is the value of one voxel (each cell takes a voxel's
+//! value), and [`Diagram::voxels`] names it: the critical voxels through which a loss on
+//! the diagram sends its gradient back to the field (the topological loss).
 
 use crate::grid::Volume;
 
@@ -23,7 +27,13 @@ use crate::grid::Volume;
 pub struct Diagram {
     /// Pairs of dimension 0, 1 and 2; death is `f32::INFINITY` for essential classes.
     pub pairs: [Vec<(f32, f32)>; 3],
+    /// For each pair, the flat indices of the voxels whose values are its birth and its
+    /// death (`None` for an infinite death).
+    pub voxels: [Vec<(usize, Option<usize>)>; 3],
 }
+
+/// One pair with its critical voxels, as the builders below produce them.
+type Pair = ((f32, f32), (usize, Option<usize>));
 
 impl Diagram {
     /// Pairs of dimension `dim`, sorted by (birth, death).
@@ -34,18 +44,18 @@ impl Diagram {
     }
 }
 
-/// Union-find with path halving; each root remembers its component's birth value and
-/// the order key of that birth (for the elder rule).
+/// Union-find with path halving; each root remembers its component's birth value, the
+/// order key of that birth (for the elder rule) and the voxel it was born at.
 struct Components {
     parent: Vec<usize>,
-    birth: Vec<(f32, usize)>,
+    birth: Vec<(f32, usize, usize)>,
 }
 
 impl Components {
     fn new(n: usize) -> Self {
         Self {
             parent: (0..n).collect(),
-            birth: vec![(0.0, 0); n],
+            birth: vec![(0.0, 0, 0); n],
         }
     }
 
@@ -96,7 +106,7 @@ fn coords(shape: [usize; 3], i: usize) -> [usize; 3] {
 }
 
 /// Dimension 0 of the sublevel filtration (26-connected voxels).
-fn components(field: &Volume<f32>) -> Vec<(f32, f32)> {
+fn components(field: &Volume<f32>) -> Vec<Pair> {
     let shape = field.shape();
     let values = field.data();
     let mut uf = Components::new(values.len());
@@ -106,7 +116,7 @@ fn components(field: &Volume<f32>) -> Vec<(f32, f32)> {
     for (rank, &v) in order(values, false).iter().enumerate() {
         let value = values[v];
         added[v] = true;
-        uf.birth[v] = (value, rank);
+        uf.birth[v] = (value, rank, v);
         neighbours(shape, coords(shape, v), false, &mut nb);
         for &n in &nb {
             if !added[n] {
@@ -123,24 +133,24 @@ fn components(field: &Volume<f32>) -> Vec<(f32, f32)> {
                 (b, a)
             };
             if uf.birth[young].0 < value {
-                pairs.push((uf.birth[young].0, value));
+                pairs.push(((uf.birth[young].0, value), (uf.birth[young].2, Some(v))));
             }
             uf.parent[young] = old;
         }
     }
-    if let Some((&min, _)) = values.iter().zip(0..).min_by(|a, b| a.0.total_cmp(b.0)) {
-        pairs.push((min, f32::INFINITY));
+    if let Some((&min, at)) = values.iter().zip(0..).min_by(|a, b| a.0.total_cmp(b.0)) {
+        pairs.push(((min, f32::INFINITY), (at, None)));
     }
     pairs
 }
 
 /// Dimension 2 of the sublevel filtration, by duality (6-connected complement).
-fn voids(field: &Volume<f32>) -> Vec<(f32, f32)> {
+fn voids(field: &Volume<f32>) -> Vec<Pair> {
     let shape = field.shape();
     let values = field.data();
     let outside = values.len();
     let mut uf = Components::new(values.len() + 1);
-    uf.birth[outside] = (f32::INFINITY, 0);
+    uf.birth[outside] = (f32::INFINITY, 0, outside);
     let mut added = vec![false; values.len()];
     let mut pairs = Vec::new();
     let mut nb = Vec::with_capacity(6);
@@ -148,7 +158,7 @@ fn voids(field: &Volume<f32>) -> Vec<(f32, f32)> {
     for (rank, &v) in order(values, true).iter().enumerate() {
         let value = values[v];
         added[v] = true;
-        uf.birth[v] = (value, rank + 1);
+        uf.birth[v] = (value, rank + 1, v);
         let at = coords(shape, v);
         neighbours(shape, at, true, &mut nb);
         let on_border = at[0] == 0
@@ -176,7 +186,7 @@ fn voids(field: &Volume<f32>) -> Vec<(f32, f32)> {
             // The young complement component (max value birth) closes off as a void at
             // `value` and is filled at its maximum.
             if value < uf.birth[young].0 {
-                pairs.push((value, uf.birth[young].0));
+                pairs.push(((value, uf.birth[young].0), (v, Some(uf.birth[young].2))));
             }
             uf.parent[young] = old;
         }
@@ -187,13 +197,13 @@ fn voids(field: &Volume<f32>) -> Vec<(f32, f32)> {
 /// Dimension 1 of the sublevel filtration: reduction of the square columns over the
 /// edges of the cubical complex (cells on the doubled grid: a coordinate is odd where
 /// the cell has extent).
-fn tunnels(field: &Volume<f32>) -> Vec<(f32, f32)> {
+fn tunnels(field: &Volume<f32>) -> Vec<Pair> {
     let [nz, ny, nx] = field.shape();
     let dims = [2 * nz + 1, 2 * ny + 1, 2 * nx + 1];
     let index = |c: [usize; 3]| (c[0] * dims[1] + c[1]) * dims[2] + c[2];
-    // A cell's value: the smallest of the voxels containing it.
-    let value = |c: [usize; 3]| -> f32 {
-        let mut best = f32::INFINITY;
+    // A cell's value: the smallest of the voxels containing it, and that voxel.
+    let value = |c: [usize; 3]| -> (f32, usize) {
+        let mut best = (f32::INFINITY, 0);
         let ranges: Vec<Vec<usize>> = (0..3)
             .map(|a| {
                 let n = [nz, ny, nx][a];
@@ -214,7 +224,10 @@ fn tunnels(field: &Volume<f32>) -> Vec<(f32, f32)> {
         for &z in &ranges[0] {
             for &y in &ranges[1] {
                 for &x in &ranges[2] {
-                    best = best.min(field.at([z, y, x]));
+                    let v = field.at([z, y, x]);
+                    if v < best.0 {
+                        best = (v, (z * ny + y) * nx + x);
+                    }
                 }
             }
         }
@@ -227,7 +240,8 @@ fn tunnels(field: &Volume<f32>) -> Vec<(f32, f32)> {
                 for x in 0..dims[2] {
                     let c = [z, y, x];
                     if c.iter().filter(|&&v| v % 2 == 1).count() == d {
-                        cells.push((value(c), index(c), c));
+                        let (v, voxel) = value(c);
+                        cells.push((v, index(c), c, voxel));
                     }
                 }
             }
@@ -244,7 +258,7 @@ fn tunnels(field: &Volume<f32>) -> Vec<(f32, f32)> {
     let mut pivot_of: Vec<Option<usize>> = vec![None; edges.len()];
     let mut reduced: Vec<Vec<usize>> = Vec::with_capacity(squares.len());
     let mut pairs = Vec::new();
-    for (value, _, c) in &squares {
+    for (value, _, c, voxel) in &squares {
         // Boundary: the four edges, ±1 along each odd coordinate.
         let mut col: Vec<usize> = Vec::with_capacity(4);
         for a in 0..3 {
@@ -265,9 +279,9 @@ fn tunnels(field: &Volume<f32>) -> Vec<(f32, f32)> {
         }
         if let Some(&low) = col.last() {
             pivot_of[low] = Some(reduced.len());
-            let birth = edges[low].0;
+            let (birth, born_at) = (edges[low].0, edges[low].3);
             if birth < *value {
-                pairs.push((birth, *value));
+                pairs.push(((birth, *value), (born_at, Some(*voxel))));
             }
         }
         reduced.push(col);
@@ -307,14 +321,11 @@ pub fn persistence(field: &Volume<f32>, dims: &[usize]) -> Diagram {
     if field.is_empty() {
         return d;
     }
-    if dims.contains(&0) {
-        d.pairs[0] = components(field);
-    }
-    if dims.contains(&1) {
-        d.pairs[1] = tunnels(field);
-    }
-    if dims.contains(&2) {
-        d.pairs[2] = voids(field);
+    let builders: [fn(&Volume<f32>) -> Vec<Pair>; 3] = [components, tunnels, voids];
+    for (dim, build) in builders.iter().enumerate() {
+        if dims.contains(&dim) {
+            (d.pairs[dim], d.voxels[dim]) = build(field).into_iter().unzip();
+        }
     }
     d
 }

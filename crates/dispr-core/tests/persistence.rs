@@ -57,6 +57,43 @@ fn diagrams_equal_gudhi_in_every_dimension() {
                     "{name} dim {dim}: {got:?} vs {expected:?}"
                 );
             }
+            // The critical voxels carry the pair's values (the topological loss's
+            // gradient goes through them).
+            for (&(b, d), &(bv, dv)) in ours.pairs[dim].iter().zip(&ours.voxels[dim]) {
+                assert_eq!(volume.data()[bv], b, "{name} dim {dim} birth voxel");
+                match dv {
+                    Some(dv) => assert_eq!(volume.data()[dv], d, "{name} dim {dim} death voxel"),
+                    None => assert!(d.is_infinite()),
+                }
+            }
         }
+    }
+}
+
+#[test]
+fn wasserstein_matching_equals_gudhi() {
+    let fx = fixture();
+    let cases = fx["wasserstein"].as_array().unwrap();
+    assert!(cases.len() >= 6);
+    let points = |v: &serde_json::Value| -> Vec<(f32, f32)> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| (p[0].as_f64().unwrap() as f32, p[1].as_f64().unwrap() as f32))
+            .collect()
+    };
+    for case in cases {
+        let (a, b) = (points(&case["a"]), points(&case["b"]));
+        let expected = case["w2_squared"].as_f64().unwrap();
+        let m = dispr_core::wasserstein::matching(&a, &b);
+        assert!(
+            (m.cost - expected).abs() < 1e-5 * (1.0 + expected),
+            "{} vs {} points: {} vs gudhi {expected}",
+            a.len(),
+            b.len(),
+            m.cost
+        );
+        let reversed = dispr_core::wasserstein::matching(&b, &a);
+        assert!((reversed.cost - m.cost).abs() < 1e-9 * (1.0 + expected));
     }
 }
