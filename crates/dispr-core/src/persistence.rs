@@ -35,6 +35,9 @@ pub struct Diagram {
 /// One pair with its critical voxels, as the builders below produce them.
 type Pair = ((f32, f32), (usize, Option<usize>));
 
+/// A builder of one dimension's pairs.
+type Builder = fn(&Volume<f32>) -> Vec<Pair>;
+
 impl Diagram {
     /// Pairs of dimension `dim`, sorted by (birth, death).
     pub fn sorted(&self, dim: usize) -> Vec<(f32, f32)> {
@@ -321,7 +324,7 @@ pub fn persistence(field: &Volume<f32>, dims: &[usize]) -> Diagram {
     if field.is_empty() {
         return d;
     }
-    let builders: [fn(&Volume<f32>) -> Vec<Pair>; 3] = [components, tunnels, voids];
+    let builders: [Builder; 3] = [components, tunnels, voids];
     for (dim, build) in builders.iter().enumerate() {
         if dims.contains(&dim) {
             (d.pairs[dim], d.voxels[dim]) = build(field).into_iter().unzip();

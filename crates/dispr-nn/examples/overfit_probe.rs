@@ -19,7 +19,7 @@ use dispr_nn::data::{batch, example};
 use dispr_nn::diffusion::{Prediction, q_sample, reverse_step};
 use dispr_nn::predict::{Sampling, predict_cell};
 use dispr_nn::sampler::{self, SamplerKind};
-use dispr_nn::train::{Model, Trainer};
+use dispr_nn::train::{Learner, Model, Trainer};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();

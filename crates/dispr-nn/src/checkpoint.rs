@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::{ModelConfig, TrainConfig};
+use crate::config::{Network, TrainConfig};
 
 /// First line of every checkpoint.
 pub const MAGIC: &[u8] = b"DISPR-CHECKPOINT\n";
@@ -37,8 +37,8 @@ pub struct SectionInfo {
 pub struct Header {
     /// Format version.
     pub format: u32,
-    /// The network and diffusion settings.
-    pub model: ModelConfig,
+    /// The network (and for DISPR the diffusion) settings.
+    pub model: Network,
     /// The run's training settings (absent in a shipped model).
     pub train: Option<TrainConfig>,
     /// Optimisation steps done.
@@ -73,7 +73,7 @@ impl Checkpoint {
 
     /// Builds a checkpoint from its header fields and named sections.
     pub fn new(
-        model: ModelConfig,
+        model: Network,
         train: Option<TrainConfig>,
         step: usize,
         train_cells: Vec<String>,
@@ -202,7 +202,7 @@ mod tests {
     fn sample() -> Checkpoint {
         let (model, train) = preset("tiny").unwrap();
         Checkpoint::new(
-            model,
+            crate::config::Network::Dispr(model),
             Some(train),
             7,
             vec!["a".into(), "b".into()],

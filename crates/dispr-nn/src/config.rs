@@ -5,7 +5,94 @@
 use serde::{Deserialize, Serialize};
 
 use crate::diffusion::{DiffusionConfig, LossKind, Prediction, ScheduleKind};
+use crate::shapr::ShaprConfig;
 use crate::unet::UNetConfig;
+
+/// Which network a model is, with its settings: what a checkpoint's header holds.
+/// Serialized without a tag, so DISPR checkpoints keep their plain [`ModelConfig`] JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Network {
+    /// The DISPR diffusion model.
+    Dispr(ModelConfig),
+    /// SHAPR, with or without the topological loss.
+    Shapr(ShaprConfig),
+}
+
+/// The network kinds, as `dispr train --model` names them.
+pub const NETWORKS: [&str; 2] = ["dispr", "shapr"];
+
+impl Network {
+    /// `dispr` or `shapr`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Dispr(_) => "dispr",
+            Self::Shapr(_) => "shapr",
+        }
+    }
+
+    /// The preset it started from.
+    pub fn preset(&self) -> &str {
+        match self {
+            Self::Dispr(m) => &m.preset,
+            Self::Shapr(m) => &m.preset,
+        }
+    }
+
+    /// The working grid (z, y, x).
+    pub fn grid(&self) -> [usize; 3] {
+        match self {
+            Self::Dispr(m) => m.grid,
+            Self::Shapr(m) => m.grid,
+        }
+    }
+
+    /// The data grid (z, y, x) predictions are returned on.
+    pub fn data_grid(&self) -> [usize; 3] {
+        match self {
+            Self::Dispr(m) => m.data_grid,
+            Self::Shapr(m) => m.data_grid,
+        }
+    }
+
+    /// The data grid, to set it from the training data.
+    pub fn data_grid_mut(&mut self) -> &mut [usize; 3] {
+        match self {
+            Self::Dispr(m) => &mut m.data_grid,
+            Self::Shapr(m) => &mut m.data_grid,
+        }
+    }
+
+    /// Checks the settings.
+    pub fn validate(&self) -> Result<(), String> {
+        match self {
+            Self::Dispr(m) => m.validate(),
+            Self::Shapr(m) => m.validate(),
+        }
+    }
+
+    /// A network kind's preset and its training settings.
+    pub fn preset_for(kind: &str, name: &str) -> Result<(Self, TrainConfig), String> {
+        let (dispr, train) = preset(name)?;
+        match kind {
+            "dispr" => Ok((Self::Dispr(dispr), train)),
+            "shapr" => Ok((
+                Self::Shapr(crate::shapr::preset(name)?),
+                TrainConfig {
+                    lr: 5e-4,
+                    batch: 4,
+                    ema_decay: 0.99,
+                    steps: if name == "tiny" { 200 } else { 3000 },
+                    ..train
+                },
+            )),
+            other => Err(format!(
+                "unknown model '{other}' (expected one of: {})",
+                NETWORKS.join(", ")
+            )),
+        }
+    }
+}
 
 /// Everything that defines a trained model besides its weights.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -13,6 +13,7 @@ pub mod diffusion;
 pub mod noise;
 pub mod predict;
 pub mod sampler;
+pub mod shapr;
 pub mod train;
 pub mod unet;
 

@@ -11,7 +11,7 @@ use dispr_core::grid::Volume;
 
 use crate::data::Example;
 use crate::sampler::Sampler;
-use crate::train::Model;
+use crate::train::{Model, ShaprModel};
 
 /// The predicted distribution of one cell's shape.
 pub struct CellPrediction {
@@ -109,6 +109,46 @@ pub fn predict_cell(
         probability,
         std,
         ensemble,
+        seconds: began.elapsed().as_secs_f64(),
+    }
+}
+
+/// SHAPR's prediction of one cell: one deterministic shape, the network's sigmoid output
+/// resampled to `data_grid` as the probability and thresholded at ½. The standard
+/// deviation is zero (one sample).
+pub fn predict_shapr(
+    model: &ShaprModel,
+    example: &Example,
+    data_grid: [usize; 3],
+    device: &Device,
+) -> CellPrediction {
+    let began = Instant::now();
+    let [d, h, w] = model.config.grid;
+    let cond: Tensor<5> = Tensor::<5>::from_data(
+        TensorData::new(
+            example.conditioning.clone(),
+            [1, CONDITIONING_CHANNELS, d, h, w],
+        ),
+        device,
+    );
+    let logits = model.net.forward(crate::shapr::image_of(cond));
+    let values: Vec<f32> = burn::tensor::activation::sigmoid(logits)
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("f32 output");
+    let p = Volume::new([d, h, w], values).expect("output shape");
+    let probability = if [d, h, w] == data_grid {
+        p
+    } else {
+        p.resample(data_grid)
+    };
+    let shape = probability.map(|v| v > 0.5);
+    CellPrediction {
+        samples: vec![shape.clone()],
+        std: Volume::filled(data_grid, 0.0),
+        probability,
+        ensemble: shape,
         seconds: began.elapsed().as_secs_f64(),
     }
 }

@@ -15,16 +15,17 @@ use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::checkpoint::{self, Checkpoint};
-use crate::config::{ModelConfig, TrainConfig};
+use crate::config::{ModelConfig, Network, TrainConfig};
 use crate::data::{Example, batch, transform_count};
 use crate::diffusion::{q_sample, training_loss};
 use crate::noise::gaussian_tensor;
+use crate::shapr::{Shapr, ShaprConfig, segmentation_loss, topo_loss};
 use crate::unet::UNet;
 use dispr_core::schedule::NoiseSchedule;
 
-/// Name of the losses file in a run folder.
+/// Name of the losses file in a run folder (columns: step, loss, the network's two loss
+/// parts ([`loss_columns`]), seconds).
 pub const LOSSES_FILE: &str = "losses.csv";
-const LOSSES_HEADER: &str = "step,loss,mse,vb,seconds";
 
 /// What went wrong in a run, as one line for the user.
 #[derive(Debug, thiserror::Error)]
@@ -116,7 +117,7 @@ impl ModuleMapper for Blend {
 }
 
 /// ema ← d·ema + (1 − d)·model.
-pub fn ema_update(ema: UNet, model: &UNet, decay: f64) -> UNet {
+pub fn ema_update<M: Module>(ema: M, model: &M, decay: f64) -> M {
     let mut collect = Collect(Vec::new());
     model.visit(&mut collect);
     ema.map(&mut Blend {
@@ -126,7 +127,7 @@ pub fn ema_update(ema: UNet, model: &UNet, decay: f64) -> UNet {
 }
 
 /// Serializes a network's weights.
-pub fn weights_to_bytes(net: &UNet) -> Vec<u8> {
+pub fn weights_to_bytes<M: Module>(net: &M) -> Vec<u8> {
     let bytes = net
         .clone()
         .into_record()
@@ -136,11 +137,25 @@ pub fn weights_to_bytes(net: &UNet) -> Vec<u8> {
 }
 
 /// Loads weights into a network built from the same config.
-pub fn weights_from_bytes(net: UNet, bytes: &[u8]) -> Result<UNet, String> {
+pub fn weights_from_bytes<M: Module>(net: M, bytes: &[u8]) -> Result<M, String> {
     let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes.to_vec()))
         .map_err(|e| format!("corrupt weights: {e}"))?;
     net.try_load_record(record)
         .map_err(|e| format!("weights do not fit the model config: {e}"))
+}
+
+/// The `ema` weights of a checkpoint (or its `model` weights when it has no EMA) loaded
+/// into `net`; errors name the file.
+pub fn load_weights<M: Module>(
+    c: &Checkpoint,
+    file: &Path,
+    net: M,
+) -> Result<M, dispr_core::error::Error> {
+    let bytes = c
+        .section("ema")
+        .or_else(|| c.section("model"))
+        .ok_or_else(|| dispr_core::error::Error::new(file, "checkpoint holds no weights"))?;
+    weights_from_bytes(net, bytes).map_err(|e| dispr_core::error::Error::new(file, e))
 }
 
 impl Model {
@@ -155,16 +170,14 @@ impl Model {
     pub fn load(path: &Path, device: &Device) -> Result<Self, dispr_core::error::Error> {
         let file = checkpoint::resolve(path);
         let c = Checkpoint::load(&file)?;
-        let bytes = c
-            .section("ema")
-            .or_else(|| c.section("model"))
-            .ok_or_else(|| dispr_core::error::Error::new(&file, "checkpoint holds no weights"))?;
-        let net = weights_from_bytes(c.header.model.unet.init(device), bytes)
-            .map_err(|e| dispr_core::error::Error::new(&file, e))?;
-        Ok(Self {
-            config: c.header.model,
-            net,
-        })
+        let Network::Dispr(config) = c.header.model.clone() else {
+            return Err(dispr_core::error::Error::new(
+                &file,
+                format!("holds a {} model, not a DISPR one", c.header.model.kind()),
+            ));
+        };
+        let net = load_weights(&c, &file, config.unet.init(device))?;
+        Ok(Self { config, net })
     }
 
     /// The network output for x_t with its conditioning, at original timesteps `t`.
@@ -173,52 +186,209 @@ impl Model {
     }
 }
 
-/// The state of training: network, EMA copy, optimizer, step. One [`Trainer::step`] is
-/// one optimisation step; [`Run`] adds files around it.
+/// A trained SHAPR network, ready to predict.
+#[derive(Debug)]
+pub struct ShaprModel {
+    /// Settings.
+    pub config: ShaprConfig,
+    /// The network.
+    pub net: Shapr,
+}
+
+impl ShaprModel {
+    /// Loads the EMA weights of a SHAPR checkpoint file or run folder.
+    pub fn load(path: &Path, device: &Device) -> Result<Self, dispr_core::error::Error> {
+        let file = checkpoint::resolve(path);
+        let c = Checkpoint::load(&file)?;
+        let Network::Shapr(config) = c.header.model.clone() else {
+            return Err(dispr_core::error::Error::new(
+                &file,
+                format!("holds a {} model, not a SHAPR one", c.header.model.kind()),
+            ));
+        };
+        let net = load_weights(&c, &file, config.init(device))?;
+        Ok(Self { config, net })
+    }
+}
+
+/// The losses of one step: the total and its two parts (DISPR: MSE and variational
+/// bound; SHAPR: segmentation and topological loss).
+#[derive(Clone, Copy, Debug)]
+pub struct StepLosses {
+    /// Total loss.
+    pub loss: f32,
+    /// The two parts, named by [`loss_columns`].
+    pub parts: [f32; 2],
+}
+
+/// Names of a network's two loss parts, the losses CSV's columns.
+pub fn loss_columns(network: &Network) -> [&'static str; 2] {
+    match network {
+        Network::Dispr(_) => ["mse", "vb"],
+        Network::Shapr(_) => ["segmentation", "topological"],
+    }
+}
+
+/// What [`Run`] drives: one optimisation step at a time, and the state to checkpoint.
+pub trait Learner {
+    /// Steps done.
+    fn steps_done(&self) -> usize;
+    /// One optimisation step on a batch drawn from `examples`; `Err(loss)` when the loss
+    /// is not finite (the weights are then left as they were).
+    fn step(&mut self, examples: &[Example]) -> Result<StepLosses, f32>;
+    /// A checkpoint of the current state.
+    fn checkpoint(&self, train_cells: Vec<String>, seconds: f64) -> Checkpoint;
+}
+
+/// A network under training: its weights, their EMA, the optimizer and the step count —
+/// the part of training that does not depend on which network or loss it is.
+pub struct Weights<M: Module> {
+    /// Steps done.
+    pub step: usize,
+    net: M,
+    ema: M,
+    optim: ModuleOptimizer,
+    autodiff: Device,
+}
+
+impl<M: Module> Weights<M> {
+    fn adamw(train: &TrainConfig) -> AdamWConfig {
+        AdamWConfig::new().with_weight_decay(train.weight_decay as f32)
+    }
+
+    /// Fresh weights from `init`, drawn from the run's seed.
+    pub fn new(train: &TrainConfig, device: &Device, init: impl Fn(&Device) -> M) -> Self {
+        let autodiff = device.clone().autodiff();
+        autodiff.seed(train.seed);
+        let net = init(&autodiff);
+        let ema = net.clone().fork(device);
+        Self {
+            step: 0,
+            net,
+            ema,
+            optim: Self::adamw(train).init(),
+            autodiff,
+        }
+    }
+
+    /// The state saved in a checkpoint (weights, EMA, optimizer, step).
+    pub fn from_checkpoint(
+        c: &Checkpoint,
+        train: &TrainConfig,
+        device: &Device,
+        init: impl Fn(&Device) -> M,
+    ) -> Result<Self, String> {
+        let section = |name: &str| {
+            c.section(name)
+                .ok_or_else(|| format!("checkpoint has no '{name}' section"))
+        };
+        let autodiff = device.clone().autodiff();
+        let net = weights_from_bytes(init(&autodiff), section("model")?)?;
+        let ema = weights_from_bytes(init(device), section("ema")?)?;
+        let optim = Self::adamw(train)
+            .init()
+            .from_bytes(burn::tensor::Bytes::from_bytes_vec(
+                section("optimizer")?.to_vec(),
+            ))
+            .map_err(|e| format!("corrupt optimizer state: {e}"))?;
+        Ok(Self {
+            step: c.header.step,
+            net,
+            ema,
+            optim,
+            autodiff,
+        })
+    }
+
+    /// The device the network trains on (with autodiff).
+    pub fn device(&self) -> &Device {
+        &self.autodiff
+    }
+
+    /// The network being trained.
+    pub fn net(&self) -> &M {
+        &self.net
+    }
+
+    /// The EMA network (the one to predict with).
+    pub fn ema(&self) -> &M {
+        &self.ema
+    }
+
+    /// Backpropagates `loss`, steps the optimizer and updates the EMA, whose effective
+    /// decay is min(decay, (1 + n)/(10 + n)) at step n.
+    pub fn apply(&mut self, loss: Tensor<1>, train: &TrainConfig) {
+        let grads = GradientsParams::from_grads(loss.backward(), &self.net);
+        self.net = self.optim.step(train.lr, self.net.clone(), grads);
+        self.step += 1;
+        let n = self.step as f64;
+        let decay = train.ema_decay.min((1.0 + n) / (10.0 + n));
+        self.ema = ema_update(self.ema.clone(), &self.net, decay);
+    }
+
+    /// The checkpoint sections: `model`, `ema`, `optimizer`.
+    pub fn sections(&self) -> Vec<(&'static str, Vec<u8>)> {
+        vec![
+            ("model", weights_to_bytes(&self.net)),
+            ("ema", weights_to_bytes(&self.ema)),
+            (
+                "optimizer",
+                self.optim
+                    .into_bytes()
+                    .expect("optimizer state serializes")
+                    .to_vec(),
+            ),
+        ]
+    }
+}
+
+/// The random stream of step `step` (0-based) of a run: everything a step draws comes
+/// from it, so a resumed run draws what the uninterrupted one would have.
+fn step_rng(train: &TrainConfig, step: usize) -> ChaCha8Rng {
+    let mut rng = ChaCha8Rng::seed_from_u64(train.seed);
+    rng.set_stream(step as u64 + 1);
+    rng
+}
+
+/// Draws the cells of a batch.
+fn pick<'a>(rng: &mut ChaCha8Rng, examples: &'a [Example], batch: usize) -> Vec<&'a Example> {
+    (0..batch)
+        .map(|_| &examples[rng.random_range(0..examples.len())])
+        .collect()
+}
+
+/// Draws the xy transform of each batch item (identity when augmentation is off).
+fn transforms(rng: &mut ChaCha8Rng, train: &TrainConfig, grid: [usize; 3]) -> Vec<usize> {
+    let count = if train.augment {
+        transform_count(grid[1], grid[2])
+    } else {
+        1
+    };
+    (0..train.batch)
+        .map(|_| rng.random_range(0..count))
+        .collect()
+}
+
+/// The state of training a DISPR model: [`Weights`] of the U-Net plus the diffusion
+/// loss. One [`Learner::step`] is one optimisation step; [`Run`] adds files around it.
 pub struct Trainer {
     /// Model settings.
     pub model: ModelConfig,
     /// Training settings.
     pub train: TrainConfig,
-    /// Steps done.
-    pub step: usize,
-    net: UNet,
-    ema: UNet,
-    optim: ModuleOptimizer,
+    weights: Weights<UNet>,
     schedule: NoiseSchedule,
-    autodiff: Device,
-}
-
-/// The losses of one step.
-#[derive(Clone, Copy, Debug)]
-pub struct StepLosses {
-    /// Total loss.
-    pub loss: f32,
-    /// MSE(ε) part.
-    pub mse: f32,
-    /// Variational-bound part.
-    pub vb: f32,
 }
 
 impl Trainer {
-    fn adamw(train: &TrainConfig) -> AdamWConfig {
-        AdamWConfig::new().with_weight_decay(train.weight_decay as f32)
-    }
-
     /// Fresh weights drawn from the run's seed.
     pub fn new(model: ModelConfig, train: TrainConfig, device: &Device) -> Self {
-        let autodiff = device.clone().autodiff();
-        let net = Model::new(model.clone(), train.seed, &autodiff).net;
-        let ema = net.clone().fork(device);
+        let weights = Weights::new(&train, device, |d| model.unet.init(d));
         Self {
             schedule: model.diffusion.schedule(),
-            optim: Self::adamw(&train).init(),
             model,
             train,
-            step: 0,
-            net,
-            ema,
-            autodiff,
+            weights,
         }
     }
 
@@ -228,57 +398,46 @@ impl Trainer {
         train: TrainConfig,
         device: &Device,
     ) -> Result<Self, String> {
-        let section = |name: &str| {
-            c.section(name)
-                .ok_or_else(|| format!("checkpoint has no '{name}' section"))
+        let Network::Dispr(model) = c.header.model.clone() else {
+            return Err("not a DISPR checkpoint".into());
         };
-        let model = c.header.model.clone();
-        let autodiff = device.clone().autodiff();
-        let net = weights_from_bytes(model.unet.init(&autodiff), section("model")?)?;
-        let ema = weights_from_bytes(model.unet.init(device), section("ema")?)?;
-        let optim = Self::adamw(&train)
-            .init()
-            .from_bytes(burn::tensor::Bytes::from_bytes_vec(
-                section("optimizer")?.to_vec(),
-            ))
-            .map_err(|e| format!("corrupt optimizer state: {e}"))?;
+        let weights = Weights::from_checkpoint(c, &train, device, |d| model.unet.init(d))?;
         Ok(Self {
             schedule: model.diffusion.schedule(),
             model,
             train,
-            step: c.header.step,
-            net,
-            ema,
-            optim,
-            autodiff,
+            weights,
         })
     }
 
-    /// One optimisation step on a batch drawn from `examples`; `Err(loss)` when the loss
-    /// is not finite (the weights are then left as they were).
-    pub fn step(&mut self, examples: &[Example]) -> Result<StepLosses, f32> {
+    /// The EMA network (the one to sample from).
+    pub fn ema(&self) -> &UNet {
+        self.weights.ema()
+    }
+}
+
+impl Learner for Trainer {
+    fn steps_done(&self) -> usize {
+        self.weights.step
+    }
+
+    fn step(&mut self, examples: &[Example]) -> Result<StepLosses, f32> {
         let cfg = &self.train;
         let [d, h, w] = self.model.grid;
-        let transforms = if cfg.augment {
-            transform_count(h, w)
-        } else {
-            1
-        };
-        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
-        rng.set_stream(self.step as u64 + 1);
-        let picks: Vec<&Example> = (0..cfg.batch)
-            .map(|_| &examples[rng.random_range(0..examples.len())])
-            .collect();
+        let mut rng = step_rng(cfg, self.weights.step);
+        let picks = pick(&mut rng, examples, cfg.batch);
         let t: Vec<usize> = (0..cfg.batch)
             .map(|_| rng.random_range(0..self.schedule.len()))
             .collect();
-        let k: Vec<usize> = (0..cfg.batch)
-            .map(|_| rng.random_range(0..transforms))
-            .collect();
-        let (cond, x0) = batch(&picks, &k, self.model.grid, &self.autodiff);
-        let noise = gaussian_tensor(&mut rng, [cfg.batch, 1, d, h, w], &self.autodiff);
+        let k = transforms(&mut rng, cfg, self.model.grid);
+        let device = self.weights.device().clone();
+        let (cond, x0) = batch(&picks, &k, self.model.grid, &device);
+        let noise = gaussian_tensor(&mut rng, [cfg.batch, 1, d, h, w], &device);
         let xt = q_sample(&self.schedule, x0.clone(), noise.clone(), &t);
-        let output = self.net.forward(Tensor::cat(vec![cond, xt.clone()], 1), &t);
+        let output = self
+            .weights
+            .net()
+            .forward(Tensor::cat(vec![cond, xt.clone()], 1), &t);
         let loss = training_loss(
             &self.model.diffusion,
             &self.schedule,
@@ -294,41 +453,109 @@ impl Trainer {
         }
         let losses = StepLosses {
             loss: value,
-            mse: loss.mse.clone().into_scalar(),
-            vb: loss.vb.clone().into_scalar(),
+            parts: [loss.mse.into_scalar(), loss.vb.into_scalar()],
         };
-        let grads = GradientsParams::from_grads(loss.total.backward(), &self.net);
-        self.net = self.optim.step(cfg.lr, self.net.clone(), grads);
-        self.step += 1;
-        let n = self.step as f64;
-        let decay = cfg.ema_decay.min((1.0 + n) / (10.0 + n));
-        self.ema = ema_update(self.ema.clone(), &self.net, decay);
+        self.weights.apply(loss.total, cfg);
         Ok(losses)
     }
 
-    /// The EMA network (the one to sample from).
-    pub fn ema(&self) -> &UNet {
-        &self.ema
+    fn checkpoint(&self, train_cells: Vec<String>, seconds: f64) -> Checkpoint {
+        Checkpoint::new(
+            Network::Dispr(self.model.clone()),
+            Some(self.train.clone()),
+            self.weights.step,
+            train_cells,
+            self.weights.sections(),
+        )
+        .with_seconds(seconds)
+    }
+}
+
+/// The state of training a SHAPR model: [`Weights`] of the network plus the
+/// segmentation (and optionally topological) loss.
+pub struct ShaprTrainer {
+    /// Model settings.
+    pub model: ShaprConfig,
+    /// Training settings.
+    pub train: TrainConfig,
+    weights: Weights<Shapr>,
+}
+
+impl ShaprTrainer {
+    /// Fresh weights drawn from the run's seed.
+    pub fn new(model: ShaprConfig, train: TrainConfig, device: &Device) -> Self {
+        let weights = Weights::new(&train, device, |d| model.init(d));
+        Self {
+            model,
+            train,
+            weights,
+        }
     }
 
-    /// A checkpoint of the current state.
-    pub fn checkpoint(&self, train_cells: Vec<String>, seconds: f64) -> Checkpoint {
+    /// The state saved in a checkpoint.
+    pub fn from_checkpoint(
+        c: &Checkpoint,
+        train: TrainConfig,
+        device: &Device,
+    ) -> Result<Self, String> {
+        let Network::Shapr(model) = c.header.model.clone() else {
+            return Err("not a SHAPR checkpoint".into());
+        };
+        let weights = Weights::from_checkpoint(c, &train, device, |d| model.init(d))?;
+        Ok(Self {
+            model,
+            train,
+            weights,
+        })
+    }
+
+    /// The EMA network (the one to predict with).
+    pub fn ema(&self) -> &Shapr {
+        self.weights.ema()
+    }
+}
+
+impl Learner for ShaprTrainer {
+    fn steps_done(&self) -> usize {
+        self.weights.step
+    }
+
+    fn step(&mut self, examples: &[Example]) -> Result<StepLosses, f32> {
+        let cfg = &self.train;
+        let mut rng = step_rng(cfg, self.weights.step);
+        let picks = pick(&mut rng, examples, cfg.batch);
+        let k = transforms(&mut rng, cfg, self.model.grid);
+        let device = self.weights.device().clone();
+        let (cond, target) = batch(&picks, &k, self.model.grid, &device);
+        let image = crate::shapr::image_of(cond);
+        let target = (target + 1.0).div_scalar(2.0);
+        let logits = self.weights.net().forward(image);
+        let seg = segmentation_loss(logits.clone(), target.clone());
+        let topo = if self.model.topo_weight > 0.0 {
+            topo_loss(logits, target, &self.model.topo_dims, self.model.topo_grid)
+        } else {
+            Tensor::zeros([1], &device)
+        };
+        let total = seg.clone() + topo.clone().mul_scalar(self.model.topo_weight);
+        let value: f32 = total.clone().into_scalar();
+        if !value.is_finite() {
+            return Err(value);
+        }
+        let losses = StepLosses {
+            loss: value,
+            parts: [seg.into_scalar(), topo.into_scalar()],
+        };
+        self.weights.apply(total, cfg);
+        Ok(losses)
+    }
+
+    fn checkpoint(&self, train_cells: Vec<String>, seconds: f64) -> Checkpoint {
         Checkpoint::new(
-            self.model.clone(),
+            Network::Shapr(self.model.clone()),
             Some(self.train.clone()),
-            self.step,
+            self.weights.step,
             train_cells,
-            vec![
-                ("model", weights_to_bytes(&self.net)),
-                ("ema", weights_to_bytes(&self.ema)),
-                (
-                    "optimizer",
-                    self.optim
-                        .into_bytes()
-                        .expect("optimizer state serializes")
-                        .to_vec(),
-                ),
-            ],
+            self.weights.sections(),
         )
         .with_seconds(seconds)
     }
@@ -339,7 +566,7 @@ pub struct Run {
     /// The run folder.
     pub dir: PathBuf,
     /// Model settings.
-    pub model: ModelConfig,
+    pub model: Network,
     /// Training settings.
     pub train: TrainConfig,
 }
@@ -387,13 +614,13 @@ impl Run {
                     names.len()
                 )));
             }
-            let trainer = Trainer::from_checkpoint(&c, cfg.clone(), device)
+            let trainer = learner_from_checkpoint(&c, cfg.clone(), device)
                 .map_err(|e| dispr_core::error::Error::new(&ckpt_path, e))?;
             (trainer, c.header.seconds)
         } else {
-            (Trainer::new(self.model.clone(), cfg.clone(), device), 0.0)
+            (new_learner(&self.model, cfg.clone(), device), 0.0)
         };
-        let start = trainer.step;
+        let start = trainer.steps_done();
         if start > cfg.steps {
             return Err(TrainError::Invalid(format!(
                 "{}: the run is already at step {start}, beyond --steps {}",
@@ -408,26 +635,28 @@ impl Run {
             }))
             .expect("config serializes"),
         )?;
-        let mut losses = open_losses(&losses_path, start)?;
+        let [a, b] = loss_columns(&self.model);
+        let header = format!("step,loss,{a},{b},seconds");
+        let mut losses = open_losses(&losses_path, &header, start)?;
         let write_err = |e: std::io::Error| {
             dispr_core::error::Error::new(&losses_path, format!("cannot write: {e}"))
         };
         let mut kept = start;
         let mut recent = Vec::new();
-        while trainer.step < cfg.steps {
+        while trainer.steps_done() < cfg.steps {
             let began = Instant::now();
             let l = trainer
                 .step(examples)
                 .map_err(|loss| TrainError::Diverged {
-                    step: trainer.step + 1,
+                    step: trainer.steps_done() + 1,
                     loss,
                     kept,
                     checkpoint: ckpt_path.display().to_string(),
                 })?;
             seconds += began.elapsed().as_secs_f64();
-            let done = trainer.step;
-            writeln!(losses, "{done},{},{},{},{seconds:.3}", l.loss, l.mse, l.vb)
-                .map_err(write_err)?;
+            let done = trainer.steps_done();
+            let [a, b] = l.parts;
+            writeln!(losses, "{done},{},{a},{b},{seconds:.3}", l.loss).map_err(write_err)?;
             recent.push(l.loss as f64);
             if done % cfg.checkpoint_every == 0 || done == cfg.steps {
                 losses.flush().map_err(write_err)?;
@@ -463,12 +692,36 @@ impl Run {
     }
 }
 
+/// A fresh learner for `network`.
+pub fn new_learner(network: &Network, train: TrainConfig, device: &Device) -> Box<dyn Learner> {
+    match network {
+        Network::Dispr(m) => Box::new(Trainer::new(m.clone(), train, device)),
+        Network::Shapr(m) => Box::new(ShaprTrainer::new(m.clone(), train, device)),
+    }
+}
+
+/// The learner saved in a checkpoint.
+pub fn learner_from_checkpoint(
+    c: &Checkpoint,
+    train: TrainConfig,
+    device: &Device,
+) -> Result<Box<dyn Learner>, String> {
+    Ok(match c.header.model {
+        Network::Dispr(_) => Box::new(Trainer::from_checkpoint(c, train, device)?),
+        Network::Shapr(_) => Box::new(ShaprTrainer::from_checkpoint(c, train, device)?),
+    })
+}
+
 /// Opens the losses CSV for appending, keeping only the rows up to `step` (a resumed run
 /// rewrites what the killed one logged after its last checkpoint).
-fn open_losses(path: &Path, step: usize) -> Result<std::io::BufWriter<std::fs::File>, TrainError> {
+fn open_losses(
+    path: &Path,
+    header: &str,
+    step: usize,
+) -> Result<std::io::BufWriter<std::fs::File>, TrainError> {
     let err =
         |e: std::io::Error| dispr_core::error::Error::new(path, dispr_core::error::describe_io(&e));
-    let mut kept = String::from(LOSSES_HEADER);
+    let mut kept = String::from(header);
     kept.push('\n');
     if step > 0 {
         let text = std::fs::read_to_string(path).unwrap_or_default();

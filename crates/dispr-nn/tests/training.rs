@@ -7,7 +7,7 @@ use dispr_core::dataset::Cell;
 use dispr_core::metrics::overlap;
 use dispr_core::phantom;
 use dispr_nn::checkpoint::Checkpoint;
-use dispr_nn::config::{ModelConfig, TrainConfig, preset};
+use dispr_nn::config::{ModelConfig, Network, TrainConfig, preset};
 use dispr_nn::data::{Example, example};
 use dispr_nn::predict::{Sampling, predict_cell};
 use dispr_nn::sampler::{self, SamplerKind};
@@ -59,7 +59,7 @@ fn run(dir: &std::path::Path, steps: usize, every: usize) -> Run {
     train.checkpoint_every = every;
     Run {
         dir: dir.to_path_buf(),
-        model,
+        model: Network::Dispr(model),
         train,
     }
 }
@@ -213,7 +213,7 @@ fn a_tiny_model_overfits_one_cell_and_samples_it_back() {
     train.augment = false;
     let r = Run {
         dir: dir.path().to_path_buf(),
-        model: model.clone(),
+        model: Network::Dispr(model.clone()),
         train,
     };
     r.train(&data, false, &device(), &mut |_| {}).unwrap();

@@ -405,10 +405,19 @@ pub struct TrainArgs {
     /// Run folder (created).
     #[arg(long)]
     pub out: PathBuf,
+    /// Which model: dispr (the diffusion model) or shapr (the deterministic baseline).
+    #[arg(long, default_value = "dispr")]
+    pub model: String,
     /// Model preset: paper (the paper's U-Net at 64³, for GPUs), small (CPU-sized, 32³),
     /// tiny (tests).
     #[arg(long, default_value = "small")]
     pub preset: String,
+    /// SHAPR only: weight λ of the topological loss (the MICCAI 2022 paper: 0.1).
+    #[arg(long)]
+    pub topo_weight: Option<f64>,
+    /// SHAPR only: homology dimensions the topological loss compares, e.g. 0,1,2.
+    #[arg(long, value_delimiter = ',')]
+    pub topo_dims: Option<Vec<usize>>,
     /// Hold out this fold for testing (0-based).
     #[arg(long)]
     pub fold: Option<u32>,

@@ -2,57 +2,103 @@
 //! (forward, training-step and prediction timings with peak memory).
 
 use dispr_nn::burn::module::Module;
-use dispr_nn::config::{ModelConfig, PRESETS, preset, preset_description};
+use dispr_nn::config::{ModelConfig, NETWORKS, Network, PRESETS, preset, preset_description};
 use dispr_nn::data::Example;
 use dispr_nn::predict::{Sampling, predict_cell};
 use dispr_nn::sampler::{self, SamplerKind};
-use dispr_nn::train::{Model, Trainer};
+use dispr_nn::train::{Learner, Model, Trainer};
 use serde_json::json;
 
 use crate::cli::{BenchModelArgs, ModelInfoArgs};
 use crate::output::print;
 
-/// Parameters of a model config (built on the CPU).
-fn parameters(config: &ModelConfig) -> usize {
-    config.unet.init(&dispr_nn::Device::flex()).num_params()
+/// Parameters of a network (built on the CPU).
+fn parameters(config: &Network) -> usize {
+    let device = dispr_nn::Device::flex();
+    match config {
+        Network::Dispr(m) => m.unet.init(&device).num_params(),
+        Network::Shapr(m) => m.init(&device).num_params(),
+    }
+}
+
+/// One line describing a network's settings.
+fn describe(config: &Network) -> String {
+    match config {
+        Network::Dispr(m) => format!(
+            "base {} mult {:?}  attention at {:?} + middle  strides {:?}  T={} {:?}, {:?}-prediction, {:?} loss\n       {}",
+            m.unet.base_channels,
+            m.unet.channel_mult,
+            m.unet.attention_rates,
+            m.unet.strides,
+            m.diffusion.steps,
+            m.diffusion.schedule,
+            m.diffusion.prediction,
+            m.diffusion.loss,
+            preset_description(&m.preset),
+        ),
+        Network::Shapr(m) => format!(
+            "filters {}  latent 1×{}×{}  topological loss {}",
+            m.filters,
+            m.grid[1] / 4,
+            m.grid[2] / 4,
+            if m.topo_weight > 0.0 {
+                format!(
+                    "λ = {} on dimensions {:?} at {}³",
+                    m.topo_weight, m.topo_dims, m.topo_grid
+                )
+            } else {
+                "off".into()
+            }
+        ),
+    }
 }
 
 /// Runs `dispr model info`.
 pub fn info(args: &ModelInfoArgs) -> anyhow::Result<()> {
-    let configs: Vec<(ModelConfig, Option<usize>)> = match (&args.model, &args.preset) {
+    let configs: Vec<(Network, Option<usize>)> = match (&args.model, &args.preset) {
         (Some(path), _) => {
             let c = dispr_nn::checkpoint::Checkpoint::load(&dispr_nn::checkpoint::resolve(path))?;
             vec![(c.header.model, Some(c.header.step))]
         }
-        (None, Some(name)) => vec![(preset(name).map_err(anyhow::Error::msg)?.0, None)],
-        (None, None) => PRESETS
+        (None, Some(name)) => NETWORKS
             .iter()
-            .map(|n| (preset(n).expect("built-in preset").0, None))
+            .map(|kind| {
+                Network::preset_for(kind, name)
+                    .map(|(n, _)| (n, None))
+                    .map_err(anyhow::Error::msg)
+            })
+            .collect::<anyhow::Result<_>>()?,
+        (None, None) => NETWORKS
+            .iter()
+            .flat_map(|kind| {
+                PRESETS.iter().map(move |n| {
+                    (
+                        Network::preset_for(kind, n).expect("built-in preset").0,
+                        None,
+                    )
+                })
+            })
             .collect(),
     };
     let mut rows = Vec::new();
     let mut text = String::new();
     for (config, steps) in configs {
         let params = parameters(&config);
+        let grid = config.grid();
         text.push_str(&format!(
-            "{:<6} {:>10} parameters  grid {}×{}×{}  base {} mult {:?}  attention at {:?} + middle  strides {:?}  T={} {:?}, {:?}-prediction, {:?} loss\n       {}{}\n",
-            config.preset,
+            "{:<5} {:<6} {:>10} parameters  grid {}×{}×{}  {}{}\n",
+            config.kind(),
+            config.preset(),
             format_count(params),
-            config.grid[0],
-            config.grid[1],
-            config.grid[2],
-            config.unet.base_channels,
-            config.unet.channel_mult,
-            config.unet.attention_rates,
-            config.unet.strides,
-            config.diffusion.steps,
-            config.diffusion.schedule,
-            config.diffusion.prediction,
-            config.diffusion.loss,
-            preset_description(&config.preset),
-            steps.map(|s| format!(" (trained {s} steps)")).unwrap_or_default(),
+            grid[0],
+            grid[1],
+            grid[2],
+            describe(&config),
+            steps
+                .map(|s| format!(" (trained {s} steps)"))
+                .unwrap_or_default(),
         ));
-        rows.push(json!({ "preset": config.preset, "parameters": params, "config": config, "trained_steps": steps }));
+        rows.push(json!({ "model": config.kind(), "preset": config.preset(), "parameters": params, "config": config, "trained_steps": steps }));
     }
     if args.json {
         print(&(serde_json::to_string_pretty(&rows)? + "\n"))

@@ -1,4 +1,5 @@
-//! `dispr predict`: sample 3D shapes of every cell with a trained model.
+//! `dispr predict`: sample 3D shapes of every cell with a trained DISPR model (or predict
+//! one shape per cell with a SHAPR model).
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -8,14 +9,21 @@ use dispr_core::mesh::io::write_mesh;
 use dispr_core::mesh::marching_cubes;
 use dispr_core::tiff_io::{write_shape, write_volume};
 use dispr_nn::checkpoint::{self, Checkpoint};
-use dispr_nn::predict::{Sampling, predict_cell};
-use dispr_nn::sampler::{self, SamplerKind};
-use dispr_nn::train::Model;
+use dispr_nn::config::Network;
+use dispr_nn::predict::{Sampling, predict_cell, predict_shapr};
+use dispr_nn::sampler::{self, Sampler, SamplerKind};
+use dispr_nn::train::{Model, ShaprModel};
 use serde_json::json;
 
 use crate::cli::PredictArgs;
 use crate::output::print;
 use crate::progress;
+
+/// The loaded model: DISPR with its sampler, or SHAPR.
+enum Predictor {
+    Dispr(Box<Model>, Box<dyn Sampler>),
+    Shapr(Box<ShaprModel>),
+}
 
 /// Runs `dispr predict`.
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
@@ -23,10 +31,16 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let kind: SamplerKind = args.sampler.parse().map_err(anyhow::Error::msg)?;
     let ckpt_path = checkpoint::resolve(&args.model);
     let header = Checkpoint::load(&ckpt_path)?.header;
-    let model = Model::load(&ckpt_path, &device)?;
-    let diffusion = &model.config.diffusion;
-    let sampler = sampler::build(kind, diffusion, args.steps as usize, args.eta)
-        .map_err(anyhow::Error::msg)?;
+    let predictor = match &header.model {
+        Network::Dispr(_) => {
+            let model = Model::load(&ckpt_path, &device)?;
+            let sampler =
+                sampler::build(kind, &model.config.diffusion, args.steps as usize, args.eta)
+                    .map_err(anyhow::Error::msg)?;
+            Predictor::Dispr(Box::new(model), sampler)
+        }
+        Network::Shapr(_) => Predictor::Shapr(Box::new(ShaprModel::load(&ckpt_path, &device)?)),
+    };
 
     let dataset = super::open_dataset(&args.data)?;
     let trained: HashSet<&str> = header.train_cells.iter().map(String::as_str).collect();
@@ -66,39 +80,60 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     }
     let cells = super::train::load_cells(&dataset, &indices)?;
     let files: Vec<_> = indices.iter().map(|&i| &dataset.cells[i]).collect();
-    let examples = super::train::examples(&cells, &files, &model.config)?;
+    let examples = super::train::examples(&cells, &files, &header.model)?;
 
-    let data_grid = model.config.data_grid;
-    let evaluations = sampler.evaluations();
+    let data_grid = header.model.data_grid();
+    let (evaluations, method, samples) = match &predictor {
+        Predictor::Dispr(_, sampler) => {
+            (sampler.evaluations(), sampler.name(), args.samples as usize)
+        }
+        Predictor::Shapr(_) => (1, "shapr (deterministic, one shape)".to_string(), 1),
+    };
+    let deterministic = matches!(predictor, Predictor::Shapr(_));
     let bar = progress::bar(indices.len() * evaluations, "network evaluations");
-    bar.set_message(sampler.name());
+    bar.set_message(method.clone());
     let began = Instant::now();
     let mut per_cell = Vec::new();
     for (i, example) in examples.iter().enumerate() {
         let base = (i * evaluations) as u64;
-        let prediction = predict_cell(
-            &model,
-            example,
-            Sampling {
-                sampler: sampler.as_ref(),
-                samples: args.samples as usize,
-                seed: args.seed,
-            },
-            data_grid,
-            &device,
-            &mut |done, _| bar.set_position(base + done as u64),
-        );
+        let prediction = match &predictor {
+            Predictor::Dispr(model, sampler) => predict_cell(
+                model,
+                example,
+                Sampling {
+                    sampler: sampler.as_ref(),
+                    samples,
+                    seed: args.seed,
+                },
+                data_grid,
+                &device,
+                &mut |done, _| bar.set_position(base + done as u64),
+            ),
+            Predictor::Shapr(model) => {
+                let p = predict_shapr(model, example, data_grid, &device);
+                bar.set_position(base + 1);
+                p
+            }
+        };
         let name = &example.name;
-        for (k, s) in prediction.samples.iter().enumerate() {
-            write_shape(&args.out.join(format!("{name}_{k}.tif")), s)?;
+        if deterministic {
+            // One shape per cell: NAME.tif, as the baselines write it.
+            write_shape(&args.out.join(format!("{name}.tif")), &prediction.ensemble)?;
+            remove_stale_samples(&args.out, name, 0)?;
+        } else {
+            for (k, s) in prediction.samples.iter().enumerate() {
+                write_shape(&args.out.join(format!("{name}_{k}.tif")), s)?;
+            }
+            remove_stale_samples(&args.out, name, prediction.samples.len())?;
         }
-        remove_stale_samples(&args.out, name, prediction.samples.len())?;
         let file = format!("{name}.tif");
         write_volume(
             &args.out.join("probability").join(&file),
             &prediction.probability,
         )?;
-        write_volume(&args.out.join("std").join(&file), &prediction.std)?;
+        if !deterministic {
+            write_volume(&args.out.join("std").join(&file), &prediction.std)?;
+        }
         write_shape(&args.out.join("ensemble").join(&file), &prediction.ensemble)?;
         let mesh = marching_cubes(&prediction.ensemble);
         write_mesh(&args.out.join("mesh").join(format!("{name}.stl")), &mesh)?;
@@ -108,11 +143,12 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let seconds = began.elapsed().as_secs_f64();
     let report = json!({
         "model": ckpt_path.display().to_string(),
-        "preset": model.config.preset,
+        "model_kind": header.model.kind(),
+        "preset": header.model.preset(),
         "trained_steps": header.step,
-        "sampler": sampler.name(),
+        "sampler": method,
         "network_evaluations_per_cell": evaluations,
-        "samples": args.samples,
+        "samples": samples,
         "seed": args.seed,
         "device": args.device,
         "threads": dispr_nn::device::cpu_threads(),
@@ -128,8 +164,8 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     print(&format!(
         "predicted {} cells × {} samples with {} in {seconds:.1} s ({:.1} s per cell); wrote {}\n",
         per_cell.len(),
-        args.samples,
-        sampler.name(),
+        samples,
+        method,
         seconds / per_cell.len() as f64,
         args.out.display()
     ))?;

@@ -1,9 +1,9 @@
-//! `dispr train`: train (or resume) a DISPR diffusion model on a dataset.
+//! `dispr train`: train (or resume) a DISPR diffusion model or a SHAPR model on a dataset.
 
 use anyhow::{Context, bail};
 use dispr_core::dataset::{Cell, CellFiles, Dataset, load_cell};
 use dispr_nn::checkpoint::{self, Checkpoint};
-use dispr_nn::config::{ModelConfig, TrainConfig, preset};
+use dispr_nn::config::{Network, TrainConfig};
 use dispr_nn::data::{Example, example};
 use dispr_nn::train::Run;
 use rayon::prelude::*;
@@ -41,9 +41,9 @@ pub fn load_cells(dataset: &Dataset, indices: &[usize]) -> anyhow::Result<Vec<Ce
 pub fn examples(
     cells: &[Cell],
     files: &[&CellFiles],
-    model: &ModelConfig,
+    model: &Network,
 ) -> anyhow::Result<Vec<Example>> {
-    let [_, h, w] = model.data_grid;
+    let [_, h, w] = model.data_grid();
     cells
         .iter()
         .zip(files)
@@ -56,7 +56,7 @@ pub fn examples(
                     cell.image.shape()[1]
                 );
             }
-            example(cell, model.grid).map_err(|e| anyhow::anyhow!("cell '{}': {e}", cell.name))
+            example(cell, model.grid()).map_err(|e| anyhow::anyhow!("cell '{}': {e}", cell.name))
         })
         .collect()
 }
@@ -80,11 +80,14 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
                 args.out.display()
             );
         }
-        preset(&args.preset).map_err(anyhow::Error::msg)?
+        Network::preset_for(&args.model, &args.preset).map_err(anyhow::Error::msg)?
     };
     if args.resume {
         // Only the length of a run may change when resuming.
         let fixed = [
+            (args.model != "dispr", "--model"),
+            (args.topo_weight.is_some(), "--topo-weight"),
+            (args.topo_dims.is_some(), "--topo-dims"),
             (args.batch.is_some(), "--batch"),
             (args.lr.is_some(), "--lr"),
             (args.seed.is_some(), "--seed"),
@@ -111,6 +114,21 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         train.folds = args.folds as usize;
         train.split_seed = args.split_seed;
         train.augment = !args.no_augment;
+        match &mut model {
+            Network::Shapr(shapr) => {
+                if let Some(weight) = args.topo_weight {
+                    shapr.topo_weight = weight;
+                }
+                if let Some(dims) = &args.topo_dims {
+                    shapr.topo_dims = dims.clone();
+                }
+            }
+            Network::Dispr(_) => {
+                if args.topo_weight.is_some() || args.topo_dims.is_some() {
+                    bail!("--topo-weight and --topo-dims apply to --model shapr");
+                }
+            }
+        }
     }
     if let Some(steps) = args.steps {
         train.steps = steps as usize;
@@ -145,14 +163,14 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             grid[2]
         );
     }
-    if args.resume && model.data_grid != grid {
+    if args.resume && model.data_grid() != grid {
         bail!(
             "the run was trained on {:?} volumes, this data has {:?}",
-            model.data_grid,
+            model.data_grid(),
             grid
         );
     }
-    model.data_grid = grid;
+    *model.data_grid_mut() = grid;
     model.validate().map_err(anyhow::Error::msg)?;
     let files: Vec<&CellFiles> = indices.iter().map(|&i| &dataset.cells[i]).collect();
     let examples = examples(&cells, &files, &model)?;
@@ -165,8 +183,9 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let held_out = dataset.cells.len() - indices.len();
     let start_note = if args.resume { "resuming" } else { "training" };
     eprintln!(
-        "{start_note} preset '{}' on {} cells{} ({}³ working grid, batch {}, {} steps) on {}",
-        run.model.preset,
+        "{start_note} {} preset '{}' on {} cells{} ({}³ working grid, batch {}, {} steps) on {}",
+        run.model.kind(),
+        run.model.preset(),
         examples.len(),
         if held_out > 0 {
             format!(
@@ -176,7 +195,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         } else {
             String::new()
         },
-        run.model.grid[1],
+        run.model.grid()[1],
         run.train.batch,
         run.train.steps,
         args.device

@@ -1,0 +1,155 @@
+//! SHAPR on the `tiny` preset: exact resume (the training machinery it shares with DISPR),
+//! the topological loss's gradient, and an overfit of one synthetic cell predicted back.
+
+use burn::prelude::*;
+use dispr_core::class::CellClass;
+use dispr_core::dataset::Cell;
+use dispr_core::metrics::overlap;
+use dispr_core::phantom;
+use dispr_nn::config::Network;
+use dispr_nn::data::{Example, example};
+use dispr_nn::predict::predict_shapr;
+use dispr_nn::shapr::{ShaprConfig, topo_loss};
+use dispr_nn::train::{Run, ShaprModel, read_losses};
+
+fn device() -> Device {
+    Device::flex()
+}
+
+fn phantom_cell(index: usize, class: CellClass) -> Cell {
+    let p = phantom::generate(2023, index, class);
+    Cell {
+        name: p.name.clone(),
+        label: dispr_core::class::Label::Class {
+            class,
+            sde_score: None,
+        },
+        image: p.image.map(|v| v as f32 / 255.0),
+        mask: p.mask.clone(),
+        shape: Some(p.obj.clone()),
+    }
+}
+
+fn run(dir: &std::path::Path, steps: usize, topo: f64) -> Run {
+    let (mut model, mut train) = Network::preset_for("shapr", "tiny").unwrap();
+    if let Network::Shapr(m) = &mut model {
+        m.topo_weight = topo;
+    }
+    train.steps = steps;
+    train.checkpoint_every = 2;
+    Run {
+        dir: dir.to_path_buf(),
+        model,
+        train,
+    }
+}
+
+fn examples(n: usize, grid: [usize; 3]) -> Vec<Example> {
+    (0..n)
+        .map(|i| example(&phantom_cell(i, CellClass::Knizocyte), grid).unwrap())
+        .collect()
+}
+
+fn tiny_config() -> ShaprConfig {
+    match Network::preset_for("shapr", "tiny").unwrap().0 {
+        Network::Shapr(m) => m,
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn a_resumed_shapr_run_with_topological_loss_repeats_the_uninterrupted_one() {
+    let data = examples(2, tiny_config().grid);
+    let whole = tempfile::tempdir().unwrap();
+    let parts = tempfile::tempdir().unwrap();
+    run(whole.path(), 4, 0.1)
+        .train(&data, false, &device(), &mut |_| {})
+        .unwrap();
+    run(parts.path(), 2, 0.1)
+        .train(&data, false, &device(), &mut |_| {})
+        .unwrap();
+    run(parts.path(), 4, 0.1)
+        .train(&data, true, &device(), &mut |_| {})
+        .unwrap();
+    let a = read_losses(whole.path()).unwrap();
+    assert_eq!(a.len(), 4);
+    assert_eq!(a, read_losses(parts.path()).unwrap());
+    let header = std::fs::read_to_string(whole.path().join("losses.csv")).unwrap();
+    assert!(header.starts_with("step,loss,segmentation,topological,seconds"));
+    // The topological part is logged and non-negative.
+    let topo: f32 = header
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(3)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(topo >= 0.0 && topo.is_finite(), "{topo}");
+    // A SHAPR checkpoint is refused as a DISPR model, with the reason.
+    let err = dispr_nn::train::Model::load(whole.path(), &device()).unwrap_err();
+    assert!(err.to_string().contains("holds a shapr model"), "{err}");
+}
+
+#[test]
+fn the_topological_loss_pushes_a_spurious_blob_away() {
+    // Truth: one cube. Prediction: the cube plus a second, fainter blob — an extra
+    // component. The gradient must lower the blob's probability (raise its logit's
+    // filtration value) and leave far-away voxels alone.
+    let device = Device::flex().autodiff();
+    let n = 8;
+    let mut truth = vec![0f32; n * n * n];
+    let mut logits = vec![-4f32; n * n * n];
+    let at = |z: usize, y: usize, x: usize| (z * n + y) * n + x;
+    for z in 1..4 {
+        for y in 1..4 {
+            for x in 1..4 {
+                truth[at(z, y, x)] = 1.0;
+                logits[at(z, y, x)] = 4.0;
+            }
+        }
+    }
+    logits[at(6, 6, 6)] = 1.0;
+    let logits =
+        Tensor::<5>::from_data(TensorData::new(logits, [1, 1, n, n, n]), &device).require_grad();
+    let truth = Tensor::<5>::from_data(TensorData::new(truth, [1, 1, n, n, n]), &device);
+    let loss = topo_loss(logits.clone(), truth, &[0, 1, 2], n);
+    let value: f32 = loss.clone().into_scalar();
+    assert!(value > 0.0, "the extra component costs something: {value}");
+    let grads = loss.backward();
+    let g: Vec<f32> = logits
+        .grad(&grads)
+        .unwrap()
+        .into_data()
+        .convert::<f32>()
+        .try_into_vec()
+        .unwrap();
+    assert!(
+        g[at(6, 6, 6)] > 0.0,
+        "descent lowers the blob's logit: {}",
+        g[at(6, 6, 6)]
+    );
+    assert_eq!(g[at(0, 7, 0)], 0.0, "a non-critical voxel gets no gradient");
+}
+
+#[test]
+fn a_tiny_shapr_overfits_one_cell() {
+    let config = tiny_config();
+    let data = examples(1, config.grid);
+    let dir = tempfile::tempdir().unwrap();
+    let mut r = run(dir.path(), 150, 0.0);
+    r.train.lr = 3e-3;
+    r.train.augment = false;
+    r.train.batch = 2;
+    r.train.checkpoint_every = 150;
+    r.train(&data, false, &device(), &mut |_| {}).unwrap();
+    let model = ShaprModel::load(dir.path(), &device()).unwrap();
+    let cell = phantom_cell(0, CellClass::Knizocyte);
+    let truth = cell.shape.unwrap();
+    let p = predict_shapr(&model, &data[0], truth.shape(), &device());
+    assert_eq!(p.samples.len(), 1);
+    let iou = overlap(&p.ensemble, &truth).iou;
+    eprintln!("SHAPR tiny overfit: IoU {iou:.3}");
+    assert!(iou >= 0.8, "IoU {iou}");
+}
