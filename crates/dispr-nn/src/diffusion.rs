@@ -92,12 +92,23 @@ pub fn gather(values: &[f64], t: &[usize], device: &Device) -> Tensor<5> {
     Tensor::from_data(TensorData::new(data, [t.len(), 1, 1, 1, 1]), device)
 }
 
+/// Per-batch-element `f(ᾱ_{t_b})` as a `[B, 1, 1, 1, 1]` tensor (only the B values
+/// needed are computed).
+fn of_alpha_bar(
+    s: &NoiseSchedule,
+    t: &[usize],
+    device: &Device,
+    f: impl Fn(f64) -> f64,
+) -> Tensor<5> {
+    let data: Vec<f32> = t.iter().map(|&i| f(s.alphas_cumprod[i]) as f32).collect();
+    Tensor::from_data(TensorData::new(data, [t.len(), 1, 1, 1, 1]), device)
+}
+
 /// x_t = √ᾱ_t x₀ + √(1 − ᾱ_t) ε.
 pub fn q_sample(s: &NoiseSchedule, x0: Tensor<5>, noise: Tensor<5>, t: &[usize]) -> Tensor<5> {
     let device = x0.device();
-    let a: Vec<f64> = s.alphas_cumprod.iter().map(|v| v.sqrt()).collect();
-    let b: Vec<f64> = s.alphas_cumprod.iter().map(|v| (1.0 - v).sqrt()).collect();
-    x0 * gather(&a, t, &device) + noise * gather(&b, t, &device)
+    x0 * of_alpha_bar(s, t, &device, f64::sqrt)
+        + noise * of_alpha_bar(s, t, &device, |a| (1.0 - a).sqrt())
 }
 
 /// Mean and log-variance of the posterior q(x_{t−1} | x_t, x₀).
@@ -116,25 +127,15 @@ pub fn q_posterior(
 /// x₀ from x_t and ε: (x_t − √(1 − ᾱ) ε) / √ᾱ.
 pub fn predict_x0(s: &NoiseSchedule, xt: Tensor<5>, eps: Tensor<5>, t: &[usize]) -> Tensor<5> {
     let device = xt.device();
-    let r: Vec<f64> = s.alphas_cumprod.iter().map(|a| (1.0 / a).sqrt()).collect();
-    let rm1: Vec<f64> = s
-        .alphas_cumprod
-        .iter()
-        .map(|a| (1.0 / a - 1.0).sqrt())
-        .collect();
-    xt * gather(&r, t, &device) - eps * gather(&rm1, t, &device)
+    xt * of_alpha_bar(s, t, &device, |a| (1.0 / a).sqrt())
+        - eps * of_alpha_bar(s, t, &device, |a| (1.0 / a - 1.0).sqrt())
 }
 
 /// ε from x_t and x₀ (the inverse of [`predict_x0`]).
 pub fn eps_from_x0(s: &NoiseSchedule, xt: Tensor<5>, x0: Tensor<5>, t: &[usize]) -> Tensor<5> {
     let device = xt.device();
-    let r: Vec<f64> = s.alphas_cumprod.iter().map(|a| (1.0 / a).sqrt()).collect();
-    let rm1: Vec<f64> = s
-        .alphas_cumprod
-        .iter()
-        .map(|a| (1.0 / a - 1.0).sqrt())
-        .collect();
-    (xt * gather(&r, t, &device) - x0) / gather(&rm1, t, &device)
+    (xt * of_alpha_bar(s, t, &device, |a| (1.0 / a).sqrt()) - x0)
+        / of_alpha_bar(s, t, &device, |a| (1.0 / a - 1.0).sqrt())
 }
 
 /// The model's reverse step p(x_{t−1} | x_t) from its raw output.
@@ -168,16 +169,15 @@ pub fn reverse_step(
         Prediction::Epsilon => first,
         Prediction::V => {
             // ε = √(1 − ᾱ) x_t + √ᾱ v.
-            let a: Vec<f64> = s.alphas_cumprod.iter().map(|v| v.sqrt()).collect();
-            let b: Vec<f64> = s.alphas_cumprod.iter().map(|v| (1.0 - v).sqrt()).collect();
-            xt.clone() * gather(&b, t, &device) + first * gather(&a, t, &device)
+            xt.clone() * of_alpha_bar(s, t, &device, |a| (1.0 - a).sqrt())
+                + first * of_alpha_bar(s, t, &device, f64::sqrt)
         }
     };
     let log_variance = if learned_variance {
         let v = output.narrow(1, 1, 1);
         let min_log = gather(&s.posterior_log_variance_clipped, t, &device);
-        let log_betas: Vec<f64> = s.betas.iter().map(|b| b.ln()).collect();
-        let max_log = gather(&log_betas, t, &device);
+        let log_betas: Vec<f32> = t.iter().map(|&i| s.betas[i].ln() as f32).collect();
+        let max_log = Tensor::from_data(TensorData::new(log_betas, [t.len(), 1, 1, 1, 1]), &device);
         let frac = (v + 1.0) / 2.0;
         frac.clone() * max_log + (frac.neg() + 1.0) * min_log
     } else {
@@ -259,9 +259,8 @@ pub fn training_loss(
         Prediction::Epsilon => noise,
         // v = √ᾱ ε − √(1 − ᾱ) x₀.
         Prediction::V => {
-            let a: Vec<f64> = s.alphas_cumprod.iter().map(|v| v.sqrt()).collect();
-            let b: Vec<f64> = s.alphas_cumprod.iter().map(|v| (1.0 - v).sqrt()).collect();
-            noise * gather(&a, t, &device) - x0.clone() * gather(&b, t, &device)
+            noise * of_alpha_bar(s, t, &device, f64::sqrt)
+                - x0.clone() * of_alpha_bar(s, t, &device, |a| (1.0 - a).sqrt())
         }
     };
     let mse = (eps.clone() - target).powi_scalar(2).mean();

@@ -128,31 +128,30 @@ impl Sampler for Ddpm {
         device: &Device,
         on_step: &mut dyn FnMut(usize, usize),
     ) -> Tensor<5> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let b = shape[0];
-        let total = self.schedule.len();
-        let mut x = gaussian_tensor(&mut rng, shape, device);
-        for (done, i) in (0..total).rev().enumerate() {
-            let t = vec![i; b];
-            let original = vec![self.schedule.timesteps[i]; b];
-            let output = denoiser(x.clone(), &original);
-            let step = reverse_step(
-                &self.schedule,
-                output,
-                x,
-                &t,
-                self.prediction,
-                self.learned_variance,
-            );
-            x = if i > 0 {
-                let z = gaussian_tensor(&mut rng, shape, device);
-                step.mean + step.log_variance.mul_scalar(0.5).exp() * z
-            } else {
-                step.mean
-            };
-            on_step(done + 1, total);
-        }
-        x
+        walk(
+            &self.schedule,
+            denoiser,
+            shape,
+            seed,
+            device,
+            on_step,
+            |i, t, output, x, rng| {
+                let step = reverse_step(
+                    &self.schedule,
+                    output,
+                    x,
+                    t,
+                    self.prediction,
+                    self.learned_variance,
+                );
+                if i > 0 {
+                    let z = gaussian_tensor(rng, shape, device);
+                    step.mean + step.log_variance.mul_scalar(0.5).exp() * z
+                } else {
+                    step.mean
+                }
+            },
+        )
     }
 }
 
@@ -184,27 +183,55 @@ impl Sampler for Ddim {
         on_step: &mut dyn FnMut(usize, usize),
     ) -> Tensor<5> {
         let s = &self.schedule;
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        let b = shape[0];
-        let total = s.len();
-        let mut x = gaussian_tensor(&mut rng, shape, device);
-        for (done, i) in (0..total).rev().enumerate() {
-            let t = vec![i; b];
-            let original = vec![s.timesteps[i]; b];
-            let output = denoiser(x.clone(), &original);
-            // Only ε is used; x₀ is clipped and ε re-derived from it (as the reference).
-            let step = reverse_step(s, output, x.clone(), &t, self.prediction, false);
-            let eps = eps_from_x0(s, x, step.x0.clone(), &t);
-            let a = s.alphas_cumprod[i];
-            let a_prev = s.alphas_cumprod_prev[i];
-            let sigma = self.eta * ((1.0 - a_prev) / (1.0 - a)).sqrt() * (1.0 - a / a_prev).sqrt();
-            let dir = (1.0 - a_prev - sigma * sigma).max(0.0).sqrt();
-            x = step.x0.mul_scalar(a_prev.sqrt()) + eps.mul_scalar(dir);
-            if i > 0 && sigma > 0.0 {
-                x = x + gaussian_tensor(&mut rng, shape, device).mul_scalar(sigma);
-            }
-            on_step(done + 1, total);
-        }
-        x
+        walk(
+            s,
+            denoiser,
+            shape,
+            seed,
+            device,
+            on_step,
+            |i, t, output, x, rng| {
+                // Only ε is used; x₀ is clipped and ε re-derived from it (as the reference).
+                let step = reverse_step(s, output, x.clone(), t, self.prediction, false);
+                let eps = eps_from_x0(s, x, step.x0.clone(), t);
+                let a = s.alphas_cumprod[i];
+                let a_prev = s.alphas_cumprod_prev[i];
+                let sigma =
+                    self.eta * ((1.0 - a_prev) / (1.0 - a)).sqrt() * (1.0 - a / a_prev).sqrt();
+                let dir = (1.0 - a_prev - sigma * sigma).max(0.0).sqrt();
+                let x = step.x0.mul_scalar(a_prev.sqrt()) + eps.mul_scalar(dir);
+                if i > 0 && sigma > 0.0 {
+                    x + gaussian_tensor(rng, shape, device).mul_scalar(sigma)
+                } else {
+                    x
+                }
+            },
+        )
     }
+}
+
+/// The loop every sampler shares: seeded initial noise, then for each step of the
+/// respaced `schedule` from the last to the first, one network evaluation (at the
+/// original timestep) and the sampler's `update(i, respaced t, output, x_t, rng) → x_{t−1}`.
+fn walk(
+    schedule: &NoiseSchedule,
+    denoiser: &Denoiser,
+    shape: [usize; 5],
+    seed: u64,
+    device: &Device,
+    on_step: &mut dyn FnMut(usize, usize),
+    mut update: impl FnMut(usize, &[usize], Tensor<5>, Tensor<5>, &mut ChaCha8Rng) -> Tensor<5>,
+) -> Tensor<5> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let b = shape[0];
+    let total = schedule.len();
+    let mut x = gaussian_tensor(&mut rng, shape, device);
+    for (done, i) in (0..total).rev().enumerate() {
+        let t = vec![i; b];
+        let original = vec![schedule.timesteps[i]; b];
+        let output = denoiser(x.clone(), &original);
+        x = update(i, &t, output, x, &mut rng);
+        on_step(done + 1, total);
+    }
+    x
 }
