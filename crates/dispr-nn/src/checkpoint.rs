@@ -72,17 +72,17 @@ impl Checkpoint {
     }
 
     /// Builds a checkpoint from its header fields and named sections.
-    pub fn new(
+    pub fn new<S: AsRef<str>>(
         model: Network,
         train: Option<TrainConfig>,
         step: usize,
         train_cells: Vec<String>,
-        sections: Vec<(&str, Vec<u8>)>,
+        sections: Vec<(S, Vec<u8>)>,
     ) -> Self {
         let infos = sections
             .iter()
             .map(|(name, bytes)| SectionInfo {
-                name: name.to_string(),
+                name: name.as_ref().to_string(),
                 bytes: bytes.len() as u64,
                 crc32: crc32fast::hash(bytes),
             })

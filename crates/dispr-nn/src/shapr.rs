@@ -14,9 +14,11 @@ use burn::nn::conv::{
     Conv2d, Conv2dConfig, Conv3d, Conv3dConfig, ConvTranspose3d, ConvTranspose3dConfig,
 };
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
-use burn::nn::{GroupNorm, GroupNormConfig, PaddingConfig2d, PaddingConfig3d};
+use burn::nn::{
+    GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d, PaddingConfig3d,
+};
 use burn::prelude::*;
-use burn::tensor::activation::{log_sigmoid, relu, sigmoid};
+use burn::tensor::activation::{leaky_relu, log_sigmoid, relu, sigmoid};
 use dispr_core::grid::Volume;
 use dispr_core::topology;
 use serde::{Deserialize, Serialize};
@@ -41,6 +43,37 @@ pub struct ShaprConfig {
     pub topo_dims: Vec<usize>,
     /// Edge of the cubic grid the volumes are averaged down to for the topological loss.
     pub topo_grid: usize,
+    /// Adversarial fine-tuning with a 3D discriminator, if on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adversarial: Option<AdversarialConfig>,
+}
+
+/// SHAPR's adversarial fine-tuning: from step `after` on, a 3D discriminator learns to
+/// tell true shapes from predicted ones, and the generator's loss becomes
+/// `supervised_weight · (segmentation + λ·topological) + adversarial_weight · adversarial`
+/// (10 : 1 in the SHAPR paper).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdversarialConfig {
+    /// The step from which the discriminator trains and the adversarial term counts.
+    pub after: usize,
+    /// Weight of the supervised loss.
+    pub supervised_weight: f64,
+    /// Weight of the adversarial loss.
+    pub adversarial_weight: f64,
+    /// Channels of the discriminator's first layer (then 2×, 4×).
+    pub filters: usize,
+}
+
+impl AdversarialConfig {
+    /// The SHAPR paper's weights (10 : 1), starting at step `after`.
+    pub fn starting_at(after: usize) -> Self {
+        Self {
+            after,
+            supervised_weight: 10.0,
+            adversarial_weight: 1.0,
+            filters: 8,
+        }
+    }
 }
 
 /// The SHAPR presets: the same names as DISPR's.
@@ -63,6 +96,7 @@ pub fn preset(name: &str) -> Result<ShaprConfig, String> {
         topo_weight: 0.0,
         topo_dims: vec![0, 1, 2],
         topo_grid: 16.min(grid),
+        adversarial: None,
     })
 }
 
@@ -97,6 +131,20 @@ impl ShaprConfig {
                 "homology dimensions are 0, 1 and 2, got {:?}",
                 self.topo_dims
             ));
+        }
+        if let Some(a) = &self.adversarial {
+            if a.filters == 0 || !a.filters.is_multiple_of(GROUPS) {
+                return Err(format!(
+                    "discriminator filters must be a positive multiple of {GROUPS}, got {}",
+                    a.filters
+                ));
+            }
+            if self.grid.iter().any(|&g| g < 8) {
+                return Err("the discriminator needs a grid of at least 8³".into());
+            }
+            if !(a.supervised_weight >= 0.0 && a.adversarial_weight >= 0.0) {
+                return Err("adversarial loss weights must be ≥ 0".into());
+            }
         }
         if self.topo_weight > 0.0
             && (self.topo_grid == 0 || self.grid.iter().any(|g| g % self.topo_grid != 0))
@@ -163,6 +211,62 @@ impl ShaprConfig {
             output,
         }
     }
+}
+
+/// SHAPR's 3D discriminator: three stride-2 convolutions (GroupNorm, leaky ReLU), a
+/// global average and a linear layer to one logit per volume ("true shape").
+#[derive(Module, Debug)]
+pub struct Discriminator {
+    convs: Vec<ConvBlock3dStrided>,
+    head: Linear,
+}
+
+#[derive(Module, Debug)]
+struct ConvBlock3dStrided {
+    conv: Conv3d,
+    norm: GroupNorm,
+}
+
+impl AdversarialConfig {
+    /// Builds the discriminator with fresh weights on `device`.
+    pub fn init(&self, device: &Device) -> Discriminator {
+        let f = self.filters;
+        let block = |i: usize, o: usize| ConvBlock3dStrided {
+            conv: Conv3dConfig::new([i, o], [4, 4, 4])
+                .with_stride([2, 2, 2])
+                .with_padding(PaddingConfig3d::Explicit(1, 1, 1))
+                .init(device),
+            norm: GroupNormConfig::new(GROUPS, o).init(device),
+        };
+        Discriminator {
+            convs: vec![block(1, f), block(f, 2 * f), block(2 * f, 4 * f)],
+            head: LinearConfig::new(4 * f, 1).init(device),
+        }
+    }
+}
+
+impl Discriminator {
+    /// Logits `[B, 1]` that each volume `[B, 1, D, H, W]` (values in [0, 1]) is a true
+    /// shape.
+    pub fn forward(&self, volume: Tensor<5>) -> Tensor<2> {
+        let mut x = volume;
+        for block in &self.convs {
+            x = leaky_relu(block.norm.forward(block.conv.forward(x)), 0.2);
+        }
+        let [b, c, d, h, w] = x.dims();
+        let pooled: Tensor<2> = x.reshape([b, c, d * h * w]).mean_dim(2).reshape([b, c]);
+        self.head.forward(pooled)
+    }
+}
+
+/// −log σ(x) averaged: the loss of logits `x` that should say "true".
+pub fn says_true(logits: Tensor<2>) -> Tensor<1> {
+    log_sigmoid(logits).neg().mean().reshape([1])
+}
+
+/// −log(1 − σ(x)) averaged: the loss of logits `x` that should say "predicted".
+pub fn says_predicted(logits: Tensor<2>) -> Tensor<1> {
+    log_sigmoid(logits.neg()).neg().mean().reshape([1])
 }
 
 /// Convolution, GroupNorm, ReLU on images.

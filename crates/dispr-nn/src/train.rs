@@ -19,7 +19,9 @@ use crate::config::{ModelConfig, Network, TrainConfig};
 use crate::data::{Example, batch, transform_count};
 use crate::diffusion::{q_sample, training_loss};
 use crate::noise::gaussian_tensor;
-use crate::shapr::{Shapr, ShaprConfig, segmentation_loss, topo_loss};
+use crate::shapr::{
+    Discriminator, Shapr, ShaprConfig, says_predicted, says_true, segmentation_loss, topo_loss,
+};
 use crate::unet::UNet;
 use dispr_core::schedule::NoiseSchedule;
 
@@ -211,21 +213,30 @@ impl ShaprModel {
     }
 }
 
-/// The losses of one step: the total and its two parts (DISPR: MSE and variational
-/// bound; SHAPR: segmentation and topological loss).
-#[derive(Clone, Copy, Debug)]
+/// The losses of one step: the total and its parts (DISPR: MSE and variational bound;
+/// SHAPR: segmentation and topological loss, and with adversarial fine-tuning the
+/// generator's adversarial loss and the discriminator's loss).
+#[derive(Clone, Debug)]
 pub struct StepLosses {
-    /// Total loss.
+    /// Total loss (of the network being trained; not the discriminator's).
     pub loss: f32,
-    /// The two parts, named by [`loss_columns`].
-    pub parts: [f32; 2],
+    /// The parts, named by [`loss_columns`].
+    pub parts: Vec<f32>,
 }
 
-/// Names of a network's two loss parts, the losses CSV's columns.
-pub fn loss_columns(network: &Network) -> [&'static str; 2] {
+/// Names of a network's loss parts, the losses CSV's columns.
+pub fn loss_columns(network: &Network) -> Vec<&'static str> {
     match network {
-        Network::Dispr(_) => ["mse", "vb"],
-        Network::Shapr(_) => ["segmentation", "topological"],
+        Network::Dispr(_) => vec!["mse", "vb"],
+        Network::Shapr(m) if m.adversarial.is_some() => {
+            vec![
+                "segmentation",
+                "topological",
+                "adversarial",
+                "discriminator",
+            ]
+        }
+        Network::Shapr(_) => vec!["segmentation", "topological"],
     }
 }
 
@@ -271,15 +282,18 @@ impl<M: Module> Weights<M> {
         }
     }
 
-    /// The state saved in a checkpoint (weights, EMA, optimizer, step).
+    /// The state saved in a checkpoint (weights, EMA, optimizer, step) under section
+    /// names starting with `prefix` ("" for the main network).
     pub fn from_checkpoint(
         c: &Checkpoint,
+        prefix: &str,
         train: &TrainConfig,
         device: &Device,
         init: impl Fn(&Device) -> M,
     ) -> Result<Self, String> {
         let section = |name: &str| {
-            c.section(name)
+            let name = format!("{prefix}{name}");
+            c.section(&name)
                 .ok_or_else(|| format!("checkpoint has no '{name}' section"))
         };
         let autodiff = device.clone().autodiff();
@@ -326,13 +340,14 @@ impl<M: Module> Weights<M> {
         self.ema = ema_update(self.ema.clone(), &self.net, decay);
     }
 
-    /// The checkpoint sections: `model`, `ema`, `optimizer`.
-    pub fn sections(&self) -> Vec<(&'static str, Vec<u8>)> {
+    /// The checkpoint sections `model`, `ema`, `optimizer`, their names prefixed with
+    /// `prefix`.
+    pub fn sections(&self, prefix: &str) -> Vec<(String, Vec<u8>)> {
         vec![
-            ("model", weights_to_bytes(&self.net)),
-            ("ema", weights_to_bytes(&self.ema)),
+            (format!("{prefix}model"), weights_to_bytes(&self.net)),
+            (format!("{prefix}ema"), weights_to_bytes(&self.ema)),
             (
-                "optimizer",
+                format!("{prefix}optimizer"),
                 self.optim
                     .into_bytes()
                     .expect("optimizer state serializes")
@@ -401,7 +416,7 @@ impl Trainer {
         let Network::Dispr(model) = c.header.model.clone() else {
             return Err("not a DISPR checkpoint".into());
         };
-        let weights = Weights::from_checkpoint(c, &train, device, |d| model.unet.init(d))?;
+        let weights = Weights::from_checkpoint(c, "", &train, device, |d| model.unet.init(d))?;
         Ok(Self {
             schedule: model.diffusion.schedule(),
             model,
@@ -453,7 +468,7 @@ impl Learner for Trainer {
         }
         let losses = StepLosses {
             loss: value,
-            parts: [loss.mse.into_scalar(), loss.vb.into_scalar()],
+            parts: vec![loss.mse.into_scalar(), loss.vb.into_scalar()],
         };
         self.weights.apply(loss.total, cfg);
         Ok(losses)
@@ -465,30 +480,40 @@ impl Learner for Trainer {
             Some(self.train.clone()),
             self.weights.step,
             train_cells,
-            self.weights.sections(),
+            self.weights.sections(""),
         )
         .with_seconds(seconds)
     }
 }
 
 /// The state of training a SHAPR model: [`Weights`] of the network plus the
-/// segmentation (and optionally topological) loss.
+/// segmentation (and optionally topological) loss, and with adversarial fine-tuning the
+/// [`Weights`] of the discriminator (checkpoint sections `discriminator.*`).
 pub struct ShaprTrainer {
     /// Model settings.
     pub model: ShaprConfig,
     /// Training settings.
     pub train: TrainConfig,
     weights: Weights<Shapr>,
+    critic: Option<Weights<Discriminator>>,
 }
+
+/// Section-name prefix of the discriminator's state in a SHAPR checkpoint.
+const CRITIC: &str = "discriminator.";
 
 impl ShaprTrainer {
     /// Fresh weights drawn from the run's seed.
     pub fn new(model: ShaprConfig, train: TrainConfig, device: &Device) -> Self {
         let weights = Weights::new(&train, device, |d| model.init(d));
+        let critic = model
+            .adversarial
+            .as_ref()
+            .map(|a| Weights::new(&train, device, |d| a.init(d)));
         Self {
             model,
             train,
             weights,
+            critic,
         }
     }
 
@@ -501,11 +526,18 @@ impl ShaprTrainer {
         let Network::Shapr(model) = c.header.model.clone() else {
             return Err("not a SHAPR checkpoint".into());
         };
-        let weights = Weights::from_checkpoint(c, &train, device, |d| model.init(d))?;
+        let weights = Weights::from_checkpoint(c, "", &train, device, |d| model.init(d))?;
+        let critic = match &model.adversarial {
+            Some(a) => Some(Weights::from_checkpoint(c, CRITIC, &train, device, |d| {
+                a.init(d)
+            })?),
+            None => None,
+        };
         Ok(Self {
             model,
             train,
             weights,
+            critic,
         })
     }
 
@@ -532,30 +564,72 @@ impl Learner for ShaprTrainer {
         let logits = self.weights.net().forward(image);
         let seg = segmentation_loss(logits.clone(), target.clone());
         let topo = if self.model.topo_weight > 0.0 {
-            topo_loss(logits, target, &self.model.topo_dims, self.model.topo_grid)
+            topo_loss(
+                logits.clone(),
+                target.clone(),
+                &self.model.topo_dims,
+                self.model.topo_grid,
+            )
         } else {
             Tensor::zeros([1], &device)
         };
-        let total = seg.clone() + topo.clone().mul_scalar(self.model.topo_weight);
+        let supervised = seg.clone() + topo.clone().mul_scalar(self.model.topo_weight);
+        let adversarial = match (&self.model.adversarial, &self.critic) {
+            (Some(a), Some(critic)) if self.weights.step >= a.after => {
+                let fake = burn::tensor::activation::sigmoid(logits);
+                let fooled = says_true(critic.net().forward(fake.clone()));
+                Some((a.clone(), fooled, fake, target))
+            }
+            _ => None,
+        };
+        let total = match &adversarial {
+            Some((a, fooled, ..)) => {
+                supervised.mul_scalar(a.supervised_weight)
+                    + fooled.clone().mul_scalar(a.adversarial_weight)
+            }
+            None => supervised,
+        };
         let value: f32 = total.clone().into_scalar();
         if !value.is_finite() {
             return Err(value);
         }
-        let losses = StepLosses {
-            loss: value,
-            parts: [seg.into_scalar(), topo.into_scalar()],
-        };
+        let mut parts = vec![seg.into_scalar(), topo.into_scalar()];
+        let critic_step = adversarial.map(|(_, fooled, fake, target)| {
+            parts.push(fooled.into_scalar());
+            (fake.detach(), target)
+        });
         self.weights.apply(total, cfg);
-        Ok(losses)
+        if let Some(critic) = self.critic.as_mut() {
+            match critic_step {
+                Some((fake, real)) => {
+                    // The discriminator's own step: true shapes → "true", the generator's
+                    // (detached) predictions → "predicted".
+                    let loss = says_true(critic.net().forward(real))
+                        + says_predicted(critic.net().forward(fake));
+                    let value: f32 = loss.clone().into_scalar();
+                    if !value.is_finite() {
+                        return Err(value);
+                    }
+                    parts.push(value);
+                    critic.apply(loss, cfg);
+                }
+                None => parts.extend([0.0, 0.0]),
+            }
+        }
+        Ok(StepLosses { loss: value, parts })
     }
 
     fn checkpoint(&self, train_cells: Vec<String>, seconds: f64) -> Checkpoint {
+        let mut sections = self.weights.sections("");
+        if let Some(critic) = &self.critic {
+            sections.extend(critic.sections(CRITIC));
+        }
         Checkpoint::new(
             Network::Shapr(self.model.clone()),
             Some(self.train.clone()),
             self.weights.step,
             train_cells,
-            self.weights.sections(),
+            sections,
         )
         .with_seconds(seconds)
     }
@@ -635,8 +709,7 @@ impl Run {
             }))
             .expect("config serializes"),
         )?;
-        let [a, b] = loss_columns(&self.model);
-        let header = format!("step,loss,{a},{b},seconds");
+        let header = format!("step,loss,{},seconds", loss_columns(&self.model).join(","));
         let mut losses = open_losses(&losses_path, &header, start)?;
         let write_err = |e: std::io::Error| {
             dispr_core::error::Error::new(&losses_path, format!("cannot write: {e}"))
@@ -655,8 +728,9 @@ impl Run {
                 })?;
             seconds += began.elapsed().as_secs_f64();
             let done = trainer.steps_done();
-            let [a, b] = l.parts;
-            writeln!(losses, "{done},{},{a},{b},{seconds:.3}", l.loss).map_err(write_err)?;
+            let parts: Vec<String> = l.parts.iter().map(f32::to_string).collect();
+            writeln!(losses, "{done},{},{},{seconds:.3}", l.loss, parts.join(","))
+                .map_err(write_err)?;
             recent.push(l.loss as f64);
             if done % cfg.checkpoint_every == 0 || done == cfg.steps {
                 losses.flush().map_err(write_err)?;

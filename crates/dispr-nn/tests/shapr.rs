@@ -6,10 +6,11 @@ use dispr_core::class::CellClass;
 use dispr_core::dataset::Cell;
 use dispr_core::metrics::overlap;
 use dispr_core::phantom;
+use dispr_nn::checkpoint::Checkpoint;
 use dispr_nn::config::Network;
 use dispr_nn::data::{Example, example};
 use dispr_nn::predict::predict_shapr;
-use dispr_nn::shapr::{ShaprConfig, topo_loss};
+use dispr_nn::shapr::{AdversarialConfig, ShaprConfig, topo_loss};
 use dispr_nn::train::{Run, ShaprModel, read_losses};
 
 fn device() -> Device {
@@ -31,9 +32,19 @@ fn phantom_cell(index: usize, class: CellClass) -> Cell {
 }
 
 fn run(dir: &std::path::Path, steps: usize, topo: f64) -> Run {
+    run_with(dir, steps, topo, None)
+}
+
+fn run_with(
+    dir: &std::path::Path,
+    steps: usize,
+    topo: f64,
+    adversarial_after: Option<usize>,
+) -> Run {
     let (mut model, mut train) = Network::preset_for("shapr", "tiny").unwrap();
     if let Network::Shapr(m) = &mut model {
         m.topo_weight = topo;
+        m.adversarial = adversarial_after.map(AdversarialConfig::starting_at);
     }
     train.steps = steps;
     train.checkpoint_every = 2;
@@ -90,6 +101,43 @@ fn a_resumed_shapr_run_with_topological_loss_repeats_the_uninterrupted_one() {
     // A SHAPR checkpoint is refused as a DISPR model, with the reason.
     let err = dispr_nn::train::Model::load(whole.path(), &device()).unwrap_err();
     assert!(err.to_string().contains("holds a shapr model"), "{err}");
+}
+
+#[test]
+fn adversarial_fine_tuning_trains_a_discriminator_and_resumes_exactly() {
+    let data = examples(2, tiny_config().grid);
+    let whole = tempfile::tempdir().unwrap();
+    let parts = tempfile::tempdir().unwrap();
+    run_with(whole.path(), 4, 0.0, Some(1))
+        .train(&data, false, &device(), &mut |_| {})
+        .unwrap();
+    run_with(parts.path(), 2, 0.0, Some(1))
+        .train(&data, false, &device(), &mut |_| {})
+        .unwrap();
+    run_with(parts.path(), 4, 0.0, Some(1))
+        .train(&data, true, &device(), &mut |_| {})
+        .unwrap();
+    assert_eq!(
+        read_losses(whole.path()).unwrap(),
+        read_losses(parts.path()).unwrap()
+    );
+    let csv = std::fs::read_to_string(whole.path().join("losses.csv")).unwrap();
+    let rows: Vec<Vec<f32>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(|v| v.parse().unwrap()).collect())
+        .collect();
+    assert!(csv.starts_with("step,loss,segmentation,topological,adversarial,discriminator"));
+    // Step 1 is supervised only; from step 2 both adversarial terms are positive and the
+    // total is 10 × supervised + 1 × adversarial.
+    assert_eq!((rows[0][4], rows[0][5]), (0.0, 0.0));
+    for r in &rows[1..] {
+        assert!(r[4] > 0.0 && r[5] > 0.0, "{r:?}");
+        assert!((r[1] - (10.0 * r[2] + r[4])).abs() < 1e-3 * r[1], "{r:?}");
+    }
+    let c = Checkpoint::load(&whole.path().join("checkpoint.dispr")).unwrap();
+    assert!(c.section("discriminator.model").is_some());
+    assert!(c.section("discriminator.optimizer").is_some());
 }
 
 #[test]

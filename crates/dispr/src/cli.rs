@@ -418,6 +418,10 @@ pub struct TrainArgs {
     /// SHAPR only: homology dimensions the topological loss compares, e.g. 0,1,2.
     #[arg(long, value_delimiter = ',')]
     pub topo_dims: Option<Vec<usize>>,
+    /// SHAPR only: adversarial fine-tuning with a 3D discriminator from this step on
+    /// (generator loss 10 × supervised + 1 × adversarial, as the SHAPR paper).
+    #[arg(long)]
+    pub adversarial_after: Option<usize>,
     /// Hold out this fold for testing (0-based).
     #[arg(long)]
     pub fold: Option<u32>,

@@ -5,6 +5,7 @@ use dispr_core::dataset::{Cell, CellFiles, Dataset, load_cell};
 use dispr_nn::checkpoint::{self, Checkpoint};
 use dispr_nn::config::{Network, TrainConfig};
 use dispr_nn::data::{Example, example};
+use dispr_nn::shapr::AdversarialConfig;
 use dispr_nn::train::Run;
 use rayon::prelude::*;
 
@@ -88,6 +89,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             (args.model != "dispr", "--model"),
             (args.topo_weight.is_some(), "--topo-weight"),
             (args.topo_dims.is_some(), "--topo-dims"),
+            (args.adversarial_after.is_some(), "--adversarial-after"),
             (args.batch.is_some(), "--batch"),
             (args.lr.is_some(), "--lr"),
             (args.seed.is_some(), "--seed"),
@@ -122,10 +124,18 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
                 if let Some(dims) = &args.topo_dims {
                     shapr.topo_dims = dims.clone();
                 }
+                if let Some(after) = args.adversarial_after {
+                    shapr.adversarial = Some(AdversarialConfig::starting_at(after));
+                }
             }
             Network::Dispr(_) => {
-                if args.topo_weight.is_some() || args.topo_dims.is_some() {
-                    bail!("--topo-weight and --topo-dims apply to --model shapr");
+                if args.topo_weight.is_some()
+                    || args.topo_dims.is_some()
+                    || args.adversarial_after.is_some()
+                {
+                    bail!(
+                        "--topo-weight, --topo-dims and --adversarial-after apply to --model shapr"
+                    );
                 }
             }
         }
