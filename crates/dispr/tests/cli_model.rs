@@ -243,6 +243,104 @@ fn train_resume_predict_evaluate_and_refusals() {
     );
 }
 
+#[test]
+fn shapr_with_topological_loss_trains_predicts_and_evaluates() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let run = tmp.path().join("shapr");
+    let pred = tmp.path().join("pred");
+    ok(&["synth", "--out", s(&data), "--n", "10", "--seed", "3"]);
+    let out = ok(&[
+        "train",
+        "--model",
+        "shapr",
+        "--data",
+        s(&data),
+        "--out",
+        s(&run),
+        "--preset",
+        "tiny",
+        "--fold",
+        "0",
+        "--steps",
+        "2",
+        "--topo-weight",
+        "0.1",
+        "--topo-dims",
+        "0,2",
+    ]);
+    assert!(text(&out.stdout).contains("trained 2 steps"));
+    let info = text(&ok(&["model", "info", "--model", s(&run)]).stdout);
+    assert!(
+        info.contains("shapr") && info.contains("λ = 0.1 on dimensions [0, 2]"),
+        "{info}"
+    );
+    ok(&[
+        "predict",
+        "--model",
+        s(&run),
+        "--data",
+        s(&data),
+        "--out",
+        s(&pred),
+    ]);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(pred.join("predict.json")).unwrap()).unwrap();
+    assert_eq!(report["model_kind"], "shapr");
+    assert_eq!(report["samples"], 1);
+    for cell in report["per_cell"].as_array().unwrap() {
+        let name = cell["cell"].as_str().unwrap();
+        // One shape per cell, named as the baselines' so evaluate reads it as one method.
+        assert!(pred.join(format!("{name}.tif")).is_file());
+        assert!(pred.join(format!("probability/{name}.tif")).is_file());
+        assert!(pred.join(format!("mesh/{name}.stl")).is_file());
+        assert!(!pred.join(format!("{name}_0.tif")).exists());
+    }
+    let out = ok(&[
+        "evaluate",
+        "--data",
+        s(&data),
+        "--pred",
+        &format!("shapr={}", s(&pred)),
+        "--fold",
+        "0",
+        "--out",
+        s(&tmp.path().join("report")),
+    ]);
+    let table = text(&out.stdout);
+    assert!(
+        table.contains("shapr") && !table.contains("shapr ensemble"),
+        "{table}"
+    );
+    // Refusals: SHAPR flags on DISPR, an unknown model, and a changed model on resume.
+    let train = |extra: &[&str]| {
+        let mut args = vec!["train", "--data", s(&data), "--preset", "tiny"];
+        args.extend_from_slice(extra);
+        dispr(&args)
+    };
+    let other = tmp.path().join("other");
+    assert_fails(
+        &train(&["--out", s(&other), "--topo-weight", "0.1"]),
+        1,
+        &["apply to --model shapr"],
+    );
+    assert_fails(
+        &train(&["--out", s(&other), "--model", "unet"]),
+        1,
+        &["unknown model 'unet'", "dispr, shapr"],
+    );
+    assert_fails(
+        &train(&["--out", s(&run), "--resume", "--topo-weight", "1"]),
+        1,
+        &["--topo-weight cannot change when resuming"],
+    );
+    assert_fails(
+        &train(&["--out", s(&other), "--model", "shapr", "--topo-dims", "0,3"]),
+        1,
+        &["homology dimensions are 0, 1 and 2"],
+    );
+}
+
 /// The real cells go through training and prediction: fold 0's 86 training cells are
 /// read and resampled, two steps are taken, and one held-out cell is predicted on the
 /// real 64³ grid and evaluated.
