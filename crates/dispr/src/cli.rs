@@ -501,6 +501,9 @@ pub struct PredictArgs {
 /// Flags of `dispr bench model`.
 #[derive(Debug, Args)]
 pub struct BenchModelArgs {
+    /// Models to time (comma-separated): dispr, shapr.
+    #[arg(long, value_delimiter = ',', default_value = "dispr,shapr")]
+    pub models: Vec<String>,
     /// Presets to time (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "tiny,small,paper")]
     pub presets: Vec<String>,

@@ -2,11 +2,12 @@
 //! (forward, training-step and prediction timings with peak memory).
 
 use dispr_nn::burn::module::Module;
-use dispr_nn::config::{ModelConfig, NETWORKS, Network, PRESETS, preset, preset_description};
+use dispr_nn::config::{ModelConfig, NETWORKS, Network, PRESETS, TrainConfig, preset_description};
 use dispr_nn::data::Example;
-use dispr_nn::predict::{Sampling, predict_cell};
+use dispr_nn::predict::{Sampling, predict_cell, predict_shapr};
 use dispr_nn::sampler::{self, SamplerKind};
-use dispr_nn::train::{Learner, Model, Trainer};
+use dispr_nn::shapr::ShaprConfig;
+use dispr_nn::train::{Learner, Model, ShaprModel, ShaprTrainer, Trainer};
 use serde_json::json;
 
 use crate::cli::{BenchModelArgs, ModelInfoArgs};
@@ -145,8 +146,8 @@ fn timed(repeat: u32, mut f: impl FnMut()) -> serde_json::Value {
 }
 
 /// A synthetic example on the model's grid: a centred disc mask and a ball target.
-fn probe_example(config: &ModelConfig) -> Example {
-    let [d, h, w] = config.grid;
+fn probe_example(grid: [usize; 3]) -> Example {
+    let [d, h, w] = grid;
     let mut conditioning = vec![0f32; 2 * d * h * w];
     let mut target = vec![-1f32; d * h * w];
     let r = h.min(w) as f32 / 3.0;
@@ -177,71 +178,16 @@ fn probe_example(config: &ModelConfig) -> Example {
 pub fn bench(args: &BenchModelArgs) -> anyhow::Result<()> {
     let device = dispr_nn::device::parse(&args.device).map_err(anyhow::Error::msg)?;
     let mut results = Vec::new();
-    for name in &args.presets {
-        let (config, mut train) = preset(name).map_err(anyhow::Error::msg)?;
-        eprintln!("timing preset '{name}' …");
-        let model = Model::new(config.clone(), 0, &device);
-        let example = probe_example(&config);
-        let b = args.batch as usize;
-        let [d, h, w] = config.grid;
-        let input = dispr_nn::Tensor::<5>::random(
-            [b, config.unet.in_channels, d, h, w],
-            dispr_nn::burn::tensor::Distribution::Normal(0.0, 1.0),
-            &device,
-        );
-        let t = vec![500usize; b];
-        let forward = timed(args.repeat, || {
-            let out = model.net.forward(input.clone(), &t);
-            let _: Vec<f32> = out
-                .into_data()
-                .convert::<f32>()
-                .try_into_vec::<f32>()
-                .expect("f32");
-        });
-        let mut row = json!({
-            "preset": name,
-            "parameters": model.net.num_params(),
-            "grid": config.grid,
-            "batch": b,
-            "forward": forward,
-        });
-        if !args.no_train {
-            train.batch = b;
-            let mut trainer = Trainer::new(config.clone(), train, &device);
-            let examples = vec![example.clone()];
-            let step = timed(args.repeat, || {
-                trainer
-                    .step(&examples)
-                    .expect("finite loss on the probe cell");
-            });
-            row["train_step"] = step;
+    for kind in &args.models {
+        for name in &args.presets {
+            let (network, train) = Network::preset_for(kind, name).map_err(anyhow::Error::msg)?;
+            eprintln!("timing {kind} preset '{name}' …");
+            let row = match network {
+                Network::Dispr(config) => bench_dispr(args, config, train, &device)?,
+                Network::Shapr(config) => bench_shapr(args, config, train, &device),
+            };
+            results.push(row);
         }
-        if let Some(steps) = args.predict_steps {
-            let s = sampler::build(SamplerKind::Ddim, &config.diffusion, steps as usize, 0.0)
-                .map_err(anyhow::Error::msg)?;
-            let n = args.samples as usize;
-            let prediction = timed(1, || {
-                predict_cell(
-                    &model,
-                    &example,
-                    Sampling {
-                        sampler: s.as_ref(),
-                        samples: n,
-                        seed: 0,
-                    },
-                    config.data_grid,
-                    &device,
-                    &mut |_, _| {},
-                );
-            });
-            row["predict_one_cell"] = json!({
-                "sampler": s.name(),
-                "samples": n,
-                "network_evaluations": s.evaluations(),
-                "time": prediction,
-            });
-        }
-        results.push(row);
     }
     let report = json!({
         "machine": super::bench::machine(),
@@ -249,4 +195,136 @@ pub fn bench(args: &BenchModelArgs) -> anyhow::Result<()> {
         "results": results,
     });
     print(&(serde_json::to_string_pretty(&report)? + "\n"))
+}
+
+/// Forward pass, training step and one-cell prediction of a SHAPR preset.
+fn bench_shapr(
+    args: &BenchModelArgs,
+    config: ShaprConfig,
+    mut train: TrainConfig,
+    device: &dispr_nn::Device,
+) -> serde_json::Value {
+    let b = args.batch as usize;
+    let [_, h, w] = config.grid;
+    let model = ShaprModel {
+        net: config.init(device),
+        config: config.clone(),
+    };
+    let input = dispr_nn::Tensor::<4>::random(
+        [b, 2, h, w],
+        dispr_nn::burn::tensor::Distribution::Normal(0.0, 1.0),
+        device,
+    );
+    let forward = timed(args.repeat, || {
+        let _: Vec<f32> = model
+            .net
+            .forward(input.clone())
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .expect("f32");
+    });
+    let example = probe_example(config.grid);
+    let mut row = json!({
+        "model": "shapr",
+        "preset": config.preset,
+        "parameters": model.net.num_params(),
+        "grid": config.grid,
+        "batch": b,
+        "forward": forward,
+    });
+    if !args.no_train {
+        train.batch = b;
+        let mut trainer = ShaprTrainer::new(config.clone(), train, device);
+        let examples = vec![example.clone()];
+        row["train_step"] = timed(args.repeat, || {
+            trainer
+                .step(&examples)
+                .expect("finite loss on the probe cell");
+        });
+    }
+    if args.predict_steps.is_some() {
+        row["predict_one_cell"] = json!({
+            "sampler": "shapr (one deterministic shape)",
+            "samples": 1,
+            "network_evaluations": 1,
+            "time": timed(1, || {
+                predict_shapr(&model, &example, config.data_grid, device);
+            }),
+        });
+    }
+    row
+}
+
+/// Forward pass, training step and one-cell prediction of a DISPR preset.
+fn bench_dispr(
+    args: &BenchModelArgs,
+    config: ModelConfig,
+    mut train: TrainConfig,
+    device: &dispr_nn::Device,
+) -> anyhow::Result<serde_json::Value> {
+    let name = config.preset.clone();
+    let model = Model::new(config.clone(), 0, device);
+    let example = probe_example(config.grid);
+    let b = args.batch as usize;
+    let [d, h, w] = config.grid;
+    let input = dispr_nn::Tensor::<5>::random(
+        [b, config.unet.in_channels, d, h, w],
+        dispr_nn::burn::tensor::Distribution::Normal(0.0, 1.0),
+        device,
+    );
+    let t = vec![500usize; b];
+    let forward = timed(args.repeat, || {
+        let out = model.net.forward(input.clone(), &t);
+        let _: Vec<f32> = out
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .expect("f32");
+    });
+    let mut row = json!({
+        "model": "dispr",
+        "preset": name,
+        "parameters": model.net.num_params(),
+        "grid": config.grid,
+        "batch": b,
+        "forward": forward,
+    });
+    if !args.no_train {
+        train.batch = b;
+        let mut trainer = Trainer::new(config.clone(), train, device);
+        let examples = vec![example.clone()];
+        let step = timed(args.repeat, || {
+            trainer
+                .step(&examples)
+                .expect("finite loss on the probe cell");
+        });
+        row["train_step"] = step;
+    }
+    if let Some(steps) = args.predict_steps {
+        let s = sampler::build(SamplerKind::Ddim, &config.diffusion, steps as usize, 0.0)
+            .map_err(anyhow::Error::msg)?;
+        let n = args.samples as usize;
+        let prediction = timed(1, || {
+            predict_cell(
+                &model,
+                &example,
+                Sampling {
+                    sampler: s.as_ref(),
+                    samples: n,
+                    seed: 0,
+                },
+                config.data_grid,
+                device,
+                &mut |_, _| {},
+            );
+        });
+        row["predict_one_cell"] = json!({
+            "sampler": s.name(),
+            "samples": n,
+            "network_evaluations": s.evaluations(),
+            "time": prediction,
+        });
+    }
+    Ok(row)
 }
