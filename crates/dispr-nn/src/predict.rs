@@ -38,6 +38,19 @@ pub fn cell_seed(seed: u64, name: &str) -> u64 {
     h ^ seed
 }
 
+/// A cell's conditioning channels on the working grid `[d, h, w]` as a `[1, 2, d, h, w]`
+/// tensor.
+fn conditioning(example: &Example, grid: [usize; 3], device: &Device) -> Tensor<5> {
+    let [d, h, w] = grid;
+    Tensor::from_data(
+        TensorData::new(
+            example.conditioning.clone(),
+            [1, CONDITIONING_CHANNELS, d, h, w],
+        ),
+        device,
+    )
+}
+
 /// How to sample: which sampler, how many samples per cell, which seed.
 #[derive(Clone, Copy)]
 pub struct Sampling<'a> {
@@ -65,14 +78,7 @@ pub fn predict_cell(
         seed,
     } = sampling;
     let [d, h, w] = model.config.grid;
-    let cond: Tensor<5> = Tensor::<5>::from_data(
-        TensorData::new(
-            example.conditioning.clone(),
-            [1, CONDITIONING_CHANNELS, d, h, w],
-        ),
-        device,
-    )
-    .repeat_dim(0, n);
+    let cond = conditioning(example, model.config.grid, device).repeat_dim(0, n);
     let denoiser = |xt: Tensor<5>, t: &[usize]| model.denoise(cond.clone(), xt, t);
     let x = sampler.sample(
         &denoiser,
@@ -124,13 +130,7 @@ pub fn predict_shapr(
 ) -> CellPrediction {
     let began = Instant::now();
     let [d, h, w] = model.config.grid;
-    let cond: Tensor<5> = Tensor::<5>::from_data(
-        TensorData::new(
-            example.conditioning.clone(),
-            [1, CONDITIONING_CHANNELS, d, h, w],
-        ),
-        device,
-    );
+    let cond = conditioning(example, model.config.grid, device);
     let logits = model.net.forward(crate::shapr::image_of(cond));
     let values: Vec<f32> = burn::tensor::activation::sigmoid(logits)
         .into_data()

@@ -1,35 +1,18 @@
 //! SHAPR on the `tiny` preset: exact resume (the training machinery it shares with DISPR),
 //! the topological loss's gradient, and an overfit of one synthetic cell predicted back.
 
+mod common;
+
 use burn::prelude::*;
+use common::{device, phantom_cell};
 use dispr_core::class::CellClass;
-use dispr_core::dataset::Cell;
 use dispr_core::metrics::overlap;
-use dispr_core::phantom;
 use dispr_nn::checkpoint::Checkpoint;
 use dispr_nn::config::Network;
 use dispr_nn::data::{Example, example};
 use dispr_nn::predict::predict_shapr;
 use dispr_nn::shapr::{AdversarialConfig, ShaprConfig, topo_loss};
 use dispr_nn::train::{Run, ShaprModel, read_losses};
-
-fn device() -> Device {
-    Device::flex()
-}
-
-fn phantom_cell(index: usize, class: CellClass) -> Cell {
-    let p = phantom::generate(2023, index, class);
-    Cell {
-        name: p.name.clone(),
-        label: dispr_core::class::Label::Class {
-            class,
-            sde_score: None,
-        },
-        image: p.image.map(|v| v as f32 / 255.0),
-        mask: p.mask.clone(),
-        shape: Some(p.obj.clone()),
-    }
-}
 
 fn run(dir: &std::path::Path, steps: usize, topo: f64) -> Run {
     run_with(dir, steps, topo, None)

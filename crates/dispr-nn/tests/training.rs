@@ -1,36 +1,18 @@
 //! Training on the `tiny` preset: checkpoint round trip, exact resume, a clean stop on a
 //! non-finite loss, and an end-to-end overfit of one cell that samples it back.
 
+mod common;
+
 use burn::prelude::*;
+use common::{device, phantom_cell};
 use dispr_core::class::CellClass;
-use dispr_core::dataset::Cell;
 use dispr_core::metrics::overlap;
-use dispr_core::phantom;
 use dispr_nn::checkpoint::Checkpoint;
 use dispr_nn::config::{ModelConfig, Network, TrainConfig, preset};
 use dispr_nn::data::{Example, example};
 use dispr_nn::predict::{Sampling, predict_cell};
 use dispr_nn::sampler::{self, SamplerKind};
 use dispr_nn::train::{Model, Run, TrainError, read_losses, weights_from_bytes};
-
-fn device() -> Device {
-    Device::flex()
-}
-
-/// A synthetic cell (PHANTOMS.md) as the dataset loader would give it.
-fn phantom_cell(index: usize, class: CellClass) -> Cell {
-    let p = phantom::generate(2023, index, class);
-    Cell {
-        name: p.name.clone(),
-        label: dispr_core::class::Label::Class {
-            class,
-            sde_score: None,
-        },
-        image: p.image.map(|v| v as f32 / 255.0),
-        mask: p.mask.clone(),
-        shape: Some(p.obj.clone()),
-    }
-}
 
 /// The network output of `weights` on a fixed input.
 fn outputs(model: &ModelConfig, weights: &[u8]) -> Vec<f32> {

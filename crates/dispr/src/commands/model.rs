@@ -7,7 +7,7 @@ use dispr_nn::data::Example;
 use dispr_nn::predict::{Sampling, predict_cell, predict_shapr};
 use dispr_nn::sampler::{self, SamplerKind};
 use dispr_nn::shapr::ShaprConfig;
-use dispr_nn::train::{Learner, Model, ShaprModel, ShaprTrainer, Trainer};
+use dispr_nn::train::{Model, ShaprModel, new_learner};
 use serde_json::json;
 
 use crate::cli::{BenchModelArgs, ModelInfoArgs};
@@ -182,10 +182,26 @@ pub fn bench(args: &BenchModelArgs) -> anyhow::Result<()> {
         for name in &args.presets {
             let (network, train) = Network::preset_for(kind, name).map_err(anyhow::Error::msg)?;
             eprintln!("timing {kind} preset '{name}' …");
-            let row = match network {
-                Network::Dispr(config) => bench_dispr(args, config, train, &device)?,
-                Network::Shapr(config) => bench_shapr(args, config, train, &device),
+            let mut row = match &network {
+                Network::Dispr(config) => bench_dispr(args, config.clone(), &device)?,
+                Network::Shapr(config) => bench_shapr(args, config.clone(), &device),
             };
+            if !args.no_train {
+                let mut learner = new_learner(
+                    &network,
+                    TrainConfig {
+                        batch: args.batch as usize,
+                        ..train
+                    },
+                    &device,
+                );
+                let examples = vec![probe_example(network.grid())];
+                row["train_step"] = timed(args.repeat, || {
+                    learner
+                        .step(&examples)
+                        .expect("finite loss on the probe cell");
+                });
+            }
             results.push(row);
         }
     }
@@ -197,11 +213,10 @@ pub fn bench(args: &BenchModelArgs) -> anyhow::Result<()> {
     print(&(serde_json::to_string_pretty(&report)? + "\n"))
 }
 
-/// Forward pass, training step and one-cell prediction of a SHAPR preset.
+/// Forward pass and one-cell prediction of a SHAPR preset.
 fn bench_shapr(
     args: &BenchModelArgs,
     config: ShaprConfig,
-    mut train: TrainConfig,
     device: &dispr_nn::Device,
 ) -> serde_json::Value {
     let b = args.batch as usize;
@@ -233,16 +248,6 @@ fn bench_shapr(
         "batch": b,
         "forward": forward,
     });
-    if !args.no_train {
-        train.batch = b;
-        let mut trainer = ShaprTrainer::new(config.clone(), train, device);
-        let examples = vec![example.clone()];
-        row["train_step"] = timed(args.repeat, || {
-            trainer
-                .step(&examples)
-                .expect("finite loss on the probe cell");
-        });
-    }
     if args.predict_steps.is_some() {
         row["predict_one_cell"] = json!({
             "sampler": "shapr (one deterministic shape)",
@@ -256,11 +261,10 @@ fn bench_shapr(
     row
 }
 
-/// Forward pass, training step and one-cell prediction of a DISPR preset.
+/// Forward pass and one-cell prediction of a DISPR preset.
 fn bench_dispr(
     args: &BenchModelArgs,
     config: ModelConfig,
-    mut train: TrainConfig,
     device: &dispr_nn::Device,
 ) -> anyhow::Result<serde_json::Value> {
     let name = config.preset.clone();
@@ -290,17 +294,6 @@ fn bench_dispr(
         "batch": b,
         "forward": forward,
     });
-    if !args.no_train {
-        train.batch = b;
-        let mut trainer = Trainer::new(config.clone(), train, device);
-        let examples = vec![example.clone()];
-        let step = timed(args.repeat, || {
-            trainer
-                .step(&examples)
-                .expect("finite loss on the probe cell");
-        });
-        row["train_step"] = step;
-    }
     if let Some(steps) = args.predict_steps {
         let s = sampler::build(SamplerKind::Ddim, &config.diffusion, steps as usize, 0.0)
             .map_err(anyhow::Error::msg)?;
