@@ -475,7 +475,7 @@ pub struct PredictArgs {
     /// Samples per cell.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub samples: u32,
-    /// Sampler: ddpm (ancestral, the paper) or ddim.
+    /// Sampler: ddpm (ancestral, the paper), ddim, or dpm++2m (DPM-Solver++(2M)).
     #[arg(long, default_value = "ddim")]
     pub sampler: String,
     /// Network evaluations (respaced steps; the paper: ddpm with 1000).
