@@ -67,9 +67,10 @@ pub enum Command {
     /// Describe the model presets: settings and parameter counts.
     #[command(subcommand)]
     Model(ModelCommand),
-    /// Train a DISPR diffusion model (or resume a run).
+    /// Train a DISPR diffusion model, or the SHAPR baseline (or resume a run).
     ///
-    /// Writes RUN/checkpoint.dispr (weights, EMA weights, optimizer state, step; written
+    /// --model shapr trains SHAPR (one deterministic shape per cell), with --topo-weight
+    /// the topological loss of the MICCAI 2022 paper. Writes RUN/checkpoint.dispr (weights, EMA weights, optimizer state, step; written
     /// atomically every --checkpoint-every steps), RUN/losses.csv and RUN/config.json.
     /// With --fold K, the cells of fold K (stratified split, as `dispr data folds`) are
     /// held out for testing. A killed run continues where it stopped with --resume.
@@ -80,8 +81,10 @@ pub enum Command {
     /// OUT/probability/NAME.tif (fraction of samples per voxel, float32),
     /// OUT/std/NAME.tif (voxel-wise standard deviation, float32), OUT/ensemble/NAME.tif
     /// (majority of the samples), OUT/mesh/NAME.stl (its surface) and OUT/predict.json
-    /// (settings and timings). A model trained with a held-out fold predicts that fold's
-    /// cells unless --all-cells is given.
+    /// (settings and timings). A SHAPR model writes one shape per cell, OUT/NAME.tif, its
+    /// sigmoid output as the probability, the ensemble and mesh (no std/, no sampler
+    /// flags). A model trained with a held-out fold predicts that fold's cells unless
+    /// --all-cells is given.
     Predict(PredictArgs),
     /// Morphological features of 3D shapes (for classification): one CSV row per shape.
     ///
