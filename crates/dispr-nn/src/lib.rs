@@ -1,7 +1,7 @@
 //! dispr's neural parts on burn: the conditional 3D U-Net ([`unet`]), the diffusion
 //! process ([`diffusion`]) and its samplers ([`sampler`]) as separate pieces, training
 //! with checkpoints and exact resume ([`train`], [`checkpoint`]), and the prediction
-//! pipeline ([`predict`]). Numbers that need no tensors (schedules, metrics, data) live
+//! pipeline ([`predict`]), and the trained model that ships inside the binary ([`shipped`]). Numbers that need no tensors (schedules, metrics, data) live
 //! in `dispr-core`.
 #![warn(missing_docs)]
 
@@ -14,6 +14,7 @@ pub mod noise;
 pub mod predict;
 pub mod sampler;
 pub mod shapr;
+pub mod shipped;
 pub mod train;
 pub mod unet;
 

@@ -171,14 +171,22 @@ impl Model {
     /// Loads the EMA weights (the ones to sample from) of a checkpoint file or run folder.
     pub fn load(path: &Path, device: &Device) -> Result<Self, dispr_core::error::Error> {
         let file = checkpoint::resolve(path);
-        let c = Checkpoint::load(&file)?;
+        Self::from_checkpoint(&Checkpoint::load(&file)?, &file, device)
+    }
+
+    /// The EMA weights of a loaded checkpoint; `file` names it in errors.
+    pub fn from_checkpoint(
+        c: &Checkpoint,
+        file: &Path,
+        device: &Device,
+    ) -> Result<Self, dispr_core::error::Error> {
         let Network::Dispr(config) = c.header.model.clone() else {
             return Err(dispr_core::error::Error::new(
-                &file,
+                file,
                 format!("holds a {} model, not a DISPR one", c.header.model.kind()),
             ));
         };
-        let net = load_weights(&c, &file, config.unet.init(device))?;
+        let net = load_weights(c, file, config.unet.init(device))?;
         Ok(Self { config, net })
     }
 
@@ -201,14 +209,22 @@ impl ShaprModel {
     /// Loads the EMA weights of a SHAPR checkpoint file or run folder.
     pub fn load(path: &Path, device: &Device) -> Result<Self, dispr_core::error::Error> {
         let file = checkpoint::resolve(path);
-        let c = Checkpoint::load(&file)?;
+        Self::from_checkpoint(&Checkpoint::load(&file)?, &file, device)
+    }
+
+    /// The EMA weights of a loaded SHAPR checkpoint; `file` names it in errors.
+    pub fn from_checkpoint(
+        c: &Checkpoint,
+        file: &Path,
+        device: &Device,
+    ) -> Result<Self, dispr_core::error::Error> {
         let Network::Shapr(config) = c.header.model.clone() else {
             return Err(dispr_core::error::Error::new(
-                &file,
+                file,
                 format!("holds a {} model, not a SHAPR one", c.header.model.kind()),
             ));
         };
-        let net = load_weights(&c, &file, config.init(device))?;
+        let net = load_weights(c, file, config.init(device))?;
         Ok(Self { config, net })
     }
 }

@@ -331,11 +331,17 @@ pub struct DemoArgs {
     #[arg(long, default_value = "dispr-demo")]
     pub out: PathBuf,
     /// Synthetic cells per class.
-    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=50))]
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=50))]
     pub per_class: u32,
-    /// Seed of the synthetic cells.
+    /// Seed of the synthetic cells (and of the sampling).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Shapes the model samples per cell.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub samples: u32,
+    /// Network evaluations per sample (DPM-Solver++(2M)).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub steps: u32,
 }
 
 /// Flags of `dispr synth`.
@@ -434,6 +440,10 @@ pub struct TrainArgs {
     /// Seed of the fold split (as `dispr data folds --seed`).
     #[arg(long, default_value_t = 0)]
     pub split_seed: u64,
+    /// Further training data (repeatable), e.g. synthetic cells from `dispr synth`: all
+    /// its cells are trained on in every fold, none is held out.
+    #[arg(long)]
+    pub extra_data: Vec<PathBuf>,
     /// Total optimisation steps [default: the preset's].
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
     pub steps: Option<u64>,
@@ -466,9 +476,10 @@ pub struct TrainArgs {
 /// Flags of `dispr predict`.
 #[derive(Debug, Args)]
 pub struct PredictArgs {
-    /// Trained model: run folder or checkpoint file.
+    /// Trained model: run folder or checkpoint file [default: the built-in `fast` model,
+    /// models/dispr-fast.dispr].
     #[arg(long)]
-    pub model: PathBuf,
+    pub model: Option<PathBuf>,
     /// Dataset folder with image/ and mask/.
     #[arg(long)]
     pub data: PathBuf,
@@ -479,10 +490,10 @@ pub struct PredictArgs {
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub samples: u32,
     /// Sampler: ddpm (ancestral, the paper), ddim, or dpm++2m (DPM-Solver++(2M)).
-    #[arg(long, default_value = "ddim")]
+    #[arg(long, default_value = "dpm++2m")]
     pub sampler: String,
     /// Network evaluations (respaced steps; the paper: ddpm with 1000).
-    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(2..))]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..))]
     pub steps: u32,
     /// DDIM's η (0 = deterministic given the start noise).
     #[arg(long, default_value_t = 0.0)]
@@ -519,12 +530,26 @@ pub struct BenchModelArgs {
     /// Skip the training step (e.g. for the paper preset on a small machine).
     #[arg(long)]
     pub no_train: bool,
-    /// Also time a full prediction of one cell: SAMPLES samples with this many DDIM steps.
-    #[arg(long)]
+    /// Also time a full prediction of one cell: SAMPLES samples (one batch) with this
+    /// many network evaluations of --sampler.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(2..))]
     pub predict_steps: Option<u32>,
+    /// Sampler of that prediction: ddpm, ddim or dpm++2m.
+    #[arg(long, default_value = "ddim")]
+    pub sampler: String,
     /// Samples of that prediction.
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub samples: u32,
+    /// Model configurations to time besides the presets: JSON files holding a DISPR
+    /// model config (as in a checkpoint header or `dispr model info --json`), e.g. the
+    /// candidates in scripts/bench/fast-candidates/.
+    #[arg(long)]
+    pub config: Vec<PathBuf>,
+    /// Also time one network evaluation of the `paper` preset on a batch of SAMPLES and
+    /// report, for each timed prediction, the speed-up over the paper's protocol (1000
+    /// ancestral steps on that batch), computed from that measured time.
+    #[arg(long)]
+    pub paper_protocol: bool,
     /// Device.
     #[arg(long, default_value = "cpu")]
     pub device: String,

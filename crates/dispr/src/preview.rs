@@ -55,51 +55,74 @@ fn projection(obj: &Volume<bool>, axis: usize) -> Image<f32> {
     sums.map(|v| v / max)
 }
 
-/// Writes the gallery of `cells` to `path`.
-pub fn draw_gallery(path: &Path, title: &str, cells: &[PreviewCell]) -> anyhow::Result<()> {
+/// Shapes are drawn in this blue on white, the fluorescence in grey.
+const INK: [f32; 3] = [0.12, 0.30, 0.55];
+
+/// One picture of a gallery row: values in [0, 1] drawn from white to `colour`.
+pub struct Tile {
+    /// The values.
+    pub values: Image<f32>,
+    /// The colour of 1.
+    pub colour: [f32; 3],
+}
+
+impl Tile {
+    /// A fluorescence image, scaled to its maximum, grey on black.
+    pub fn fluorescence(image: &Image<f32>) -> Self {
+        let max = image.data().iter().copied().fold(0.0, f32::max).max(1e-6);
+        Self {
+            values: image.map(|v| 1.0 - v / max),
+            colour: [0.0, 0.0, 0.0],
+        }
+    }
+
+    /// A mask, blue on white.
+    pub fn mask(mask: &Image<bool>) -> Self {
+        Self {
+            values: mask.map(|m| if m { 1.0 } else { 0.0 }),
+            colour: INK,
+        }
+    }
+
+    /// The sum projection of a shape along `axis` (0: top view xy; 1: side view xz;
+    /// 2: side view yz), blue on white.
+    pub fn projection(shape: &Volume<bool>, axis: usize) -> Self {
+        Self {
+            values: projection(shape, axis),
+            colour: INK,
+        }
+    }
+}
+
+/// Writes a gallery to `path`: a title, column headers and one labelled row of tiles
+/// per entry of `rows` (tiles up to 64 pixels, drawn twice their size).
+pub fn draw_tiles(
+    path: &Path,
+    title: &str,
+    headers: &[&str],
+    rows: &[(String, Vec<Tile>)],
+) -> anyhow::Result<()> {
     register_font();
     let tile = 64 * SCALE;
-    let width = LABEL_W + 5 * (tile + GAP);
-    let height = HEADER_H + cells.len() * (tile + GAP) + GAP;
+    let columns = headers
+        .len()
+        .max(rows.iter().map(|(_, t)| t.len()).max().unwrap_or(0));
+    let width = LABEL_W + columns * (tile + GAP);
+    let height = HEADER_H + rows.len() * (tile + GAP) + GAP;
     let mut rgb = vec![255u8; width * height * 3];
-    let mut put = |x0: usize, y0: usize, img: &Image<f32>, colour: [f32; 3]| {
-        let [h, w] = img.shape();
-        for y in 0..h * SCALE {
-            for x in 0..w * SCALE {
-                let v = img.at([y / SCALE, x / SCALE]).clamp(0.0, 1.0);
-                let (px, py) = (x0 + x, y0 + y);
-                if px < width && py < height {
-                    let o = (py * width + px) * 3;
+    for (row, (_, tiles)) in rows.iter().enumerate() {
+        let y0 = HEADER_H + row * (tile + GAP);
+        for (col, t) in tiles.iter().enumerate() {
+            let x0 = LABEL_W + col * (tile + GAP);
+            let [h, w] = t.values.shape();
+            for y in 0..(h * SCALE).min(tile) {
+                for x in 0..(w * SCALE).min(tile) {
+                    let v = t.values.at([y / SCALE, x / SCALE]).clamp(0.0, 1.0);
+                    let o = ((y0 + y) * width + x0 + x) * 3;
                     for c in 0..3 {
-                        rgb[o + c] = (255.0 * (1.0 - v * (1.0 - colour[c]))).round() as u8;
+                        rgb[o + c] = (255.0 * (1.0 - v * (1.0 - t.colour[c]))).round() as u8;
                     }
                 }
-            }
-        }
-    };
-    for (row, cell) in cells.iter().enumerate() {
-        let y0 = HEADER_H + row * (tile + GAP);
-        let x = |col: usize| LABEL_W + col * (tile + GAP);
-        // The fluorescence as grey on black (scaled to its maximum), shapes as dark blue
-        // on white.
-        let max = cell
-            .image
-            .data()
-            .iter()
-            .copied()
-            .fold(0.0, f32::max)
-            .max(1e-6);
-        put(
-            x(0),
-            y0,
-            &cell.image.map(|v| 1.0 - v / max),
-            [0.0, 0.0, 0.0],
-        );
-        let ink = [0.12, 0.30, 0.55];
-        put(x(1), y0, &cell.mask.map(|m| if m { 1.0 } else { 0.0 }), ink);
-        if let Some(obj) = &cell.obj {
-            for axis in 0..3 {
-                put(x(2 + axis), y0, &projection(obj, axis), ink);
             }
         }
     }
@@ -108,10 +131,7 @@ pub fn draw_gallery(path: &Path, title: &str, cells: &[PreviewCell]) -> anyhow::
             BitMapBackend::with_buffer(&mut rgb, (width as u32, height as u32)).into_drawing_area();
         let text = |size: i32| TextStyle::from(("sans-serif", size).into_font()).color(&BLACK);
         root.draw(&Text::new(title.to_string(), (12, 8), text(20)))?;
-        for (col, name) in ["image", "mask", "shape: top (xy)", "side (xz)", "side (yz)"]
-            .iter()
-            .enumerate()
-        {
+        for (col, name) in headers.iter().enumerate() {
             let cx = (LABEL_W + col * (tile + GAP) + tile / 2) as i32;
             let style = text(15).pos(Pos::new(HPos::Center, VPos::Bottom));
             root.draw(&Text::new(
@@ -120,14 +140,35 @@ pub fn draw_gallery(path: &Path, title: &str, cells: &[PreviewCell]) -> anyhow::
                 style,
             ))?;
         }
-        for (row, cell) in cells.iter().enumerate() {
+        for (row, (label, _)) in rows.iter().enumerate() {
             let cy = (HEADER_H + row * (tile + GAP) + tile / 2) as i32;
             let style = text(14).pos(Pos::new(HPos::Left, VPos::Center));
-            root.draw(&Text::new(cell.label.clone(), (10, cy), style))?;
+            root.draw(&Text::new(label.clone(), (10, cy), style))?;
         }
         root.present()?;
     }
     encode_png(path, &rgb, width as u32, height as u32)
+}
+
+/// Writes the gallery of `cells` to `path`: image, mask and three projections of the
+/// shape per cell.
+pub fn draw_gallery(path: &Path, title: &str, cells: &[PreviewCell]) -> anyhow::Result<()> {
+    let rows: Vec<(String, Vec<Tile>)> = cells
+        .iter()
+        .map(|cell| {
+            let mut tiles = vec![Tile::fluorescence(&cell.image), Tile::mask(&cell.mask)];
+            if let Some(obj) = &cell.obj {
+                tiles.extend((0..3).map(|axis| Tile::projection(obj, axis)));
+            }
+            (cell.label.clone(), tiles)
+        })
+        .collect();
+    draw_tiles(
+        path,
+        title,
+        &["image", "mask", "shape: top (xy)", "side (xz)", "side (yz)"],
+        &rows,
+    )
 }
 
 /// The first `per_class` cells of each class of a dataset, as gallery rows.

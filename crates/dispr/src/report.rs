@@ -399,6 +399,9 @@ pub fn write_html(
         }
         h.push_str("</table><p>All values per class: table_by_class.csv.</p>");
     }
+    if out.join("predictions.png").is_file() {
+        h.push_str("<h2>Predictions</h2><img src=\"predictions.png\" alt=\"side views of the true and predicted shapes\">");
+    }
     if out.join("cells.png").is_file() {
         h.push_str("<h2>Cells</h2><img src=\"cells.png\" alt=\"cells: image, mask and shape projections\">");
     }

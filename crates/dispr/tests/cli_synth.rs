@@ -139,7 +139,7 @@ fn demo_runs_on_built_in_defaults_and_reruns() {
     let dir = tempfile::tempdir().unwrap();
     let run = || {
         Command::new(env!("CARGO_BIN_EXE_dispr"))
-            .args(["demo", "--per-class", "2"])
+            .args(["demo", "--per-class", "2", "--samples", "2", "--steps", "3"])
             .current_dir(dir.path())
             .output()
             .unwrap()
@@ -159,6 +159,8 @@ fn demo_runs_on_built_in_defaults_and_reruns() {
         "report/table.md",
         "report/cells.png",
         "report/iou.png",
+        "report/predictions.png",
+        "predictions/dispr/predict.json",
         "cells/synth.csv",
     ] {
         assert!(out.join(f).is_file(), "{f}");
@@ -173,6 +175,24 @@ fn demo_runs_on_built_in_defaults_and_reruns() {
             .unwrap()
             .count(),
         12
+    );
+    // The built-in model predicted every cell: 2 samples each, an ensemble and a mesh.
+    for k in 0..2 {
+        assert!(
+            out.join(format!("predictions/dispr/A_cell_clusters000000_{k}.tif"))
+                .is_file()
+        );
+    }
+    assert!(
+        out.join("predictions/dispr/mesh/A_cell_clusters000000.stl")
+            .is_file()
+    );
+    let table = std::fs::read_to_string(out.join("report/table.md")).unwrap();
+    assert!(table.contains("| dispr |"), "{table}");
+    let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
+    assert!(
+        html.contains("predictions.png"),
+        "the report shows the predictions"
     );
     // A folder the demo did not make is never touched.
     let foreign = dir.path().join("mine");

@@ -1,16 +1,19 @@
 //! `dispr demo`: the main job on built-in defaults, end to end, in seconds.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::bail;
 use dispr_core::class::CellClass;
 use dispr_core::dataset::{Dataset, load_cell};
 use dispr_core::fsio::write_text_atomic;
+use dispr_core::grid::Volume;
 use dispr_core::mesh::io::write_mesh;
 use dispr_core::mesh::marching_cubes;
+use dispr_core::tiff_io::read_volume;
 
-use crate::cli::{BaselineArgs, DemoArgs, EvaluateArgs};
+use crate::cli::{BaselineArgs, DemoArgs, EvaluateArgs, PredictArgs};
 use crate::output::print;
+use crate::preview::Tile;
 
 /// Marks a folder as made by `dispr demo`, so a later demo may reuse it.
 const MARKER: &str = ".dispr-demo";
@@ -49,7 +52,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         .flat_map(|&c| std::iter::repeat_n(c, args.per_class as usize))
         .collect();
     print(&format!(
-        "1/4 synthesizing {} cells ({} per class) …\n",
+        "1/5 synthesizing {} cells ({} per class) …\n",
         plan.len(),
         args.per_class
     ))?;
@@ -63,11 +66,30 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         &rows,
     )?;
 
-    // 2. Predictions (the geometric baselines until the trained model ships).
-    print("2/4 predicting 3D shapes from the 2D masks …\n")?;
-    let mut preds = Vec::new();
+    // 2. Predictions: the shipped DISPR model, and the geometric baselines to compare.
+    print(&format!(
+        "2/5 predicting 3D shapes from the 2D images and masks: {} samples per cell with the built-in DISPR model …\n",
+        args.samples
+    ))?;
+    let predictions = out.join("predictions");
+    super::predict::run(&PredictArgs {
+        model: None,
+        data: data.clone(),
+        out: predictions.join("dispr"),
+        samples: args.samples,
+        sampler: "dpm++2m".into(),
+        steps: args.steps,
+        eta: 0.0,
+        seed: args.seed,
+        // The shipped model never saw these cells (other seeds), but synthetic names
+        // repeat across seeds.
+        all_cells: true,
+        cells: Vec::new(),
+        device: "cpu".into(),
+    })?;
+    let mut preds = vec![format!("dispr={}", predictions.join("dispr").display())];
     for kind in ["cylinder", "ellipsoid"] {
-        let dir = out.join("predictions").join(kind);
+        let dir = predictions.join(kind);
         super::baseline::run(&BaselineArgs {
             kind: kind.into(),
             data: data.clone(),
@@ -77,13 +99,23 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         preds.push(format!("{kind}={}", dir.display()));
     }
 
-    // 3. Meshes of the true shapes, one per class, for any 3D viewer.
-    print("3/4 writing meshes …\n")?;
+    // 3. Meshes of the true shapes, one per class, for any 3D viewer (the predicted
+    // ones are in predictions/dispr/mesh).
+    print("3/5 writing meshes …\n")?;
     write_meshes(&data, &out.join("meshes"))?;
 
-    // 4. Evaluation: Table 1, box plots, HTML.
-    print("4/4 evaluating …\n")?;
+    // 4. What the model predicted, beside the truth.
+    print("4/5 drawing the predictions …\n")?;
     let report = out.join("report");
+    draw_predictions(
+        &data,
+        &predictions,
+        args.samples as usize,
+        &report.join("predictions.png"),
+    )?;
+
+    // 5. Evaluation: Table 1, box plots, HTML.
+    print("5/5 evaluating …\n")?;
     super::evaluate::run(&EvaluateArgs {
         data,
         preds,
@@ -93,12 +125,62 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         out: report.clone(),
     })?;
     print(&format!(
-        "\ndemo finished in {:.1} s. Open {} (cells: {}, meshes: {})\n",
+        "\ndemo finished in {:.1} s. Open {} (cells: {}, predictions: {}, meshes: {} and {})\n",
         started.elapsed().as_secs_f64(),
         report.join("index.html").display(),
         gallery.display(),
-        out.join("meshes").display()
+        report.join("predictions.png").display(),
+        out.join("meshes").display(),
+        predictions.join("dispr").join("mesh").display()
     ))
+}
+
+/// The predictions gallery: per cell (the first of each class) its image and mask, then
+/// side views (xz sum projections) of the true shape, of up to three DISPR samples, of
+/// their ensemble and of the cylinder baseline.
+fn draw_predictions(
+    data: &Path,
+    predictions: &Path,
+    samples: usize,
+    png: &Path,
+) -> anyhow::Result<()> {
+    let read =
+        |path: PathBuf| -> anyhow::Result<Volume<bool>> { Ok(read_volume(&path)?.binarize()) };
+    let shown = samples.min(3);
+    let sample_headers = ["sample 1", "sample 2", "sample 3"];
+    let mut headers = vec!["image", "mask", "true shape"];
+    headers.extend(&sample_headers[..shown]);
+    headers.extend(["ensemble", "cylinder"]);
+    let mut rows = Vec::new();
+    for cell in crate::preview::dataset_cells(data, 1)? {
+        let name = &cell.label;
+        let mut tiles = vec![Tile::fluorescence(&cell.image), Tile::mask(&cell.mask)];
+        if let Some(obj) = &cell.obj {
+            tiles.push(Tile::projection(obj, 1));
+        }
+        let dispr = predictions.join("dispr");
+        for k in 0..shown {
+            tiles.push(Tile::projection(
+                &read(dispr.join(format!("{name}_{k}.tif")))?,
+                1,
+            ));
+        }
+        tiles.push(Tile::projection(
+            &read(dispr.join("ensemble").join(format!("{name}.tif")))?,
+            1,
+        ));
+        tiles.push(Tile::projection(
+            &read(predictions.join("cylinder").join(format!("{name}.tif")))?,
+            1,
+        ));
+        rows.push((name.clone(), tiles));
+    }
+    crate::preview::draw_tiles(
+        png,
+        "side views (x across, z down) of the true shape and of the predictions",
+        &headers,
+        &rows,
+    )
 }
 
 /// The STL mesh of the first cell of each class.

@@ -1,6 +1,7 @@
 //! `dispr model info` (preset settings and parameter counts) and `dispr bench model`
 //! (forward, training-step and prediction timings with peak memory).
 
+use anyhow::Context;
 use dispr_nn::burn::module::Module;
 use dispr_nn::config::{ModelConfig, NETWORKS, Network, PRESETS, TrainConfig, preset_description};
 use dispr_nn::data::Example;
@@ -177,40 +178,121 @@ fn probe_example(grid: [usize; 3]) -> Example {
 /// Runs `dispr bench model`.
 pub fn bench(args: &BenchModelArgs) -> anyhow::Result<()> {
     let device = dispr_nn::device::parse(&args.device).map_err(anyhow::Error::msg)?;
-    let mut results = Vec::new();
+    let sampler_kind: SamplerKind = args.sampler.parse().map_err(anyhow::Error::msg)?;
+    let mut networks = Vec::new();
     for kind in &args.models {
         for name in &args.presets {
-            let (network, train) = Network::preset_for(kind, name).map_err(anyhow::Error::msg)?;
-            eprintln!("timing {kind} preset '{name}' …");
-            let mut row = match &network {
-                Network::Dispr(config) => bench_dispr(args, config.clone(), &device)?,
-                Network::Shapr(config) => bench_shapr(args, config.clone(), &device),
-            };
-            if !args.no_train {
-                let mut learner = new_learner(
-                    &network,
-                    TrainConfig {
-                        batch: args.batch as usize,
-                        ..train
-                    },
-                    &device,
-                );
-                let examples = vec![probe_example(network.grid())];
-                row["train_step"] = timed(args.repeat, || {
-                    learner
-                        .step(&examples)
-                        .expect("finite loss on the probe cell");
-                });
-            }
-            results.push(row);
+            networks.push(Network::preset_for(kind, name).map_err(anyhow::Error::msg)?);
         }
     }
-    let report = json!({
+    for file in &args.config {
+        let text = std::fs::read_to_string(file)
+            .with_context(|| format!("{}: cannot read", file.display()))?;
+        let network: Network = serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: not a model config: {e}", file.display()))?;
+        network
+            .validate()
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+        let (_, train) =
+            Network::preset_for(network.kind(), "small").map_err(anyhow::Error::msg)?;
+        networks.push((network, train));
+    }
+    let mut results = Vec::new();
+    for (network, train) in networks {
+        eprintln!("timing {} preset '{}' …", network.kind(), network.preset());
+        let mut row = match &network {
+            Network::Dispr(config) => bench_dispr(args, sampler_kind, config.clone(), &device)?,
+            Network::Shapr(config) => bench_shapr(args, config.clone(), &device),
+        };
+        if !args.no_train {
+            let mut learner = new_learner(
+                &network,
+                TrainConfig {
+                    batch: args.batch as usize,
+                    ..train
+                },
+                &device,
+            );
+            let examples = vec![probe_example(network.grid())];
+            row["train_step"] = timed(args.repeat, || {
+                learner
+                    .step(&examples)
+                    .expect("finite loss on the probe cell");
+            });
+        }
+        results.push(row);
+    }
+    let mut report = json!({
         "machine": super::bench::machine(),
         "device": args.device,
         "results": results,
     });
+    if args.paper_protocol {
+        report["paper_protocol"] = paper_protocol(args, &device, &mut report["results"])?;
+    }
     print(&(serde_json::to_string_pretty(&report)? + "\n"))
+}
+
+/// The paper's protocol — the `paper` preset, 1000 ancestral steps, SAMPLES samples —
+/// estimated from one measured network evaluation on a batch of SAMPLES (running all
+/// 1000 takes hours on a CPU; the sampler's own arithmetic is negligible beside the
+/// network). Adds the speed-up to every row with a timed prediction.
+fn paper_protocol(
+    args: &BenchModelArgs,
+    device: &dispr_nn::Device,
+    results: &mut serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    let (Network::Dispr(config), _) =
+        Network::preset_for("dispr", "paper").map_err(anyhow::Error::msg)?
+    else {
+        unreachable!("preset_for(\"dispr\", …) gives a DISPR model")
+    };
+    eprintln!(
+        "timing one network evaluation of the paper preset on a batch of {} …",
+        args.samples
+    );
+    let model = Model::new(config.clone(), 0, device);
+    let one_evaluation = time_forward(&model, args.samples as usize, 1, device);
+    let per_evaluation = one_evaluation["median_s"].as_f64().unwrap_or(f64::NAN);
+    let steps = config.diffusion.steps;
+    let estimate = per_evaluation * steps as f64;
+    for row in results.as_array_mut().into_iter().flatten() {
+        if let Some(t) = row["predict_one_cell"]["time"]["median_s"].as_f64() {
+            row["predict_one_cell"]["speedup_over_paper_protocol"] = json!(estimate / t);
+        }
+    }
+    Ok(json!({
+        "preset": "paper",
+        "sampler": format!("ddpm-{steps}"),
+        "samples": args.samples,
+        "one_network_evaluation": one_evaluation,
+        "estimated_prediction_s": estimate,
+        "how": format!("{steps} × the measured time of one batch-{} network evaluation", args.samples),
+    }))
+}
+
+/// Times one forward pass of a DISPR network on a random batch of `b`.
+fn time_forward(
+    model: &Model,
+    b: usize,
+    repeat: u32,
+    device: &dispr_nn::Device,
+) -> serde_json::Value {
+    let [d, h, w] = model.config.grid;
+    let input = dispr_nn::Tensor::<5>::random(
+        [b, model.config.unet.in_channels, d, h, w],
+        dispr_nn::burn::tensor::Distribution::Normal(0.0, 1.0),
+        device,
+    );
+    let t = vec![500usize; b];
+    timed(repeat, || {
+        let out = model.net.forward(input.clone(), &t);
+        let _: Vec<f32> = out
+            .into_data()
+            .convert::<f32>()
+            .try_into_vec::<f32>()
+            .expect("f32");
+    })
 }
 
 /// Forward pass and one-cell prediction of a SHAPR preset.
@@ -264,41 +346,27 @@ fn bench_shapr(
 /// Forward pass and one-cell prediction of a DISPR preset.
 fn bench_dispr(
     args: &BenchModelArgs,
+    sampler_kind: SamplerKind,
     config: ModelConfig,
     device: &dispr_nn::Device,
 ) -> anyhow::Result<serde_json::Value> {
-    let name = config.preset.clone();
     let model = Model::new(config.clone(), 0, device);
     let example = probe_example(config.grid);
     let b = args.batch as usize;
-    let [d, h, w] = config.grid;
-    let input = dispr_nn::Tensor::<5>::random(
-        [b, config.unet.in_channels, d, h, w],
-        dispr_nn::burn::tensor::Distribution::Normal(0.0, 1.0),
-        device,
-    );
-    let t = vec![500usize; b];
-    let forward = timed(args.repeat, || {
-        let out = model.net.forward(input.clone(), &t);
-        let _: Vec<f32> = out
-            .into_data()
-            .convert::<f32>()
-            .try_into_vec::<f32>()
-            .expect("f32");
-    });
+    let forward = time_forward(&model, b, args.repeat, device);
     let mut row = json!({
         "model": "dispr",
-        "preset": name,
+        "preset": config.preset,
         "parameters": model.net.num_params(),
         "grid": config.grid,
         "batch": b,
         "forward": forward,
     });
     if let Some(steps) = args.predict_steps {
-        let s = sampler::build(SamplerKind::Ddim, &config.diffusion, steps as usize, 0.0)
+        let s = sampler::build(sampler_kind, &config.diffusion, steps as usize, 0.0)
             .map_err(anyhow::Error::msg)?;
         let n = args.samples as usize;
-        let prediction = timed(1, || {
+        let prediction = timed(args.repeat, || {
             predict_cell(
                 &model,
                 &example,
@@ -316,6 +384,7 @@ fn bench_dispr(
             "sampler": s.name(),
             "samples": n,
             "network_evaluations": s.evaluations(),
+            "threads": rayon::current_num_threads(),
             "time": prediction,
         });
     }

@@ -29,18 +29,30 @@ enum Predictor {
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let device = dispr_nn::device::parse(&args.device).map_err(anyhow::Error::msg)?;
     let kind: SamplerKind = args.sampler.parse().map_err(anyhow::Error::msg)?;
-    let ckpt_path = checkpoint::resolve(&args.model);
-    let header = Checkpoint::load(&ckpt_path)?.header;
-    let predictor = match &header.model {
+    let (ckpt_path, ckpt) = match &args.model {
+        Some(path) => {
+            let file = checkpoint::resolve(path);
+            let c = Checkpoint::load(&file)?;
+            (file, c)
+        }
+        None => (
+            dispr_nn::shipped::label().to_path_buf(),
+            dispr_nn::shipped::checkpoint().map_err(anyhow::Error::msg)?,
+        ),
+    };
+    let predictor = match &ckpt.header.model {
         Network::Dispr(_) => {
-            let model = Model::load(&ckpt_path, &device)?;
+            let model = Model::from_checkpoint(&ckpt, &ckpt_path, &device)?;
             let sampler =
                 sampler::build(kind, &model.config.diffusion, args.steps as usize, args.eta)
                     .map_err(anyhow::Error::msg)?;
             Predictor::Dispr(Box::new(model), sampler)
         }
-        Network::Shapr(_) => Predictor::Shapr(Box::new(ShaprModel::load(&ckpt_path, &device)?)),
+        Network::Shapr(_) => Predictor::Shapr(Box::new(ShaprModel::from_checkpoint(
+            &ckpt, &ckpt_path, &device,
+        )?)),
     };
+    let header = ckpt.header;
 
     let dataset = super::open_dataset(&args.data)?;
     let trained: HashSet<&str> = header.train_cells.iter().map(String::as_str).collect();

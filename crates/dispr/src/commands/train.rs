@@ -95,6 +95,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
             (args.seed.is_some(), "--seed"),
             (args.fold.is_some(), "--fold"),
             (args.no_augment, "--no-augment"),
+            (!args.extra_data.is_empty(), "--extra-data"),
         ];
         if let Some((_, flag)) = fixed.iter().find(|(given, _)| *given) {
             bail!("{flag} cannot change when resuming (only --steps and --checkpoint-every can)");
@@ -116,6 +117,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         train.folds = args.folds as usize;
         train.split_seed = args.split_seed;
         train.augment = !args.no_augment;
+        train.extra_data = args.extra_data.clone();
         match &mut model {
             Network::Shapr(shapr) => {
                 if let Some(weight) = args.topo_weight {
@@ -155,7 +157,27 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         );
     }
     let indices = training_cells(&dataset, &train)?;
-    let cells = load_cells(&dataset, &indices)?;
+    let mut cells = load_cells(&dataset, &indices)?;
+    let mut files: Vec<&CellFiles> = indices.iter().map(|&i| &dataset.cells[i]).collect();
+    let extra: Vec<Dataset> = train
+        .extra_data
+        .iter()
+        .map(|dir| {
+            let extra = super::open_dataset(dir)?;
+            if !extra.has_shapes() {
+                bail!(
+                    "{}: --extra-data needs 3D shapes in obj/ for every cell",
+                    dir.display()
+                );
+            }
+            Ok(extra)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    for extra in &extra {
+        let all: Vec<usize> = (0..extra.cells.len()).collect();
+        cells.extend(load_cells(extra, &all)?);
+        files.extend(extra.cells.iter());
+    }
     let grid = cells[0]
         .shape
         .as_ref()
@@ -182,7 +204,6 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     }
     *model.data_grid_mut() = grid;
     model.validate().map_err(anyhow::Error::msg)?;
-    let files: Vec<&CellFiles> = indices.iter().map(|&i| &dataset.cells[i]).collect();
     let examples = examples(&cells, &files, &model)?;
 
     let run = Run {
@@ -191,9 +212,17 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         train,
     };
     let held_out = dataset.cells.len() - indices.len();
+    let extra_note = if cells.len() > indices.len() {
+        format!(
+            ", {} of them from --extra-data",
+            cells.len() - indices.len()
+        )
+    } else {
+        String::new()
+    };
     let start_note = if args.resume { "resuming" } else { "training" };
     eprintln!(
-        "{start_note} {} preset '{}' on {} cells{} ({}³ working grid, batch {}, {} steps) on {}",
+        "{start_note} {} preset '{}' on {} cells{extra_note}{} ({}³ working grid, batch {}, {} steps) on {}",
         run.model.kind(),
         run.model.preset(),
         examples.len(),

@@ -1,0 +1,64 @@
+//! The trained model that ships with dispr: the `fast` preset, trained by
+//! `scripts/train/fast_model.sh` (docs/fast.md), kept in git as `models/dispr-fast.dispr`
+//! beside its SHA-256 and built into the binary, so that `dispr predict` and `dispr demo`
+//! work without `--model`, without files and without a network.
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::checkpoint::Checkpoint;
+
+/// How the shipped model is named in messages and reports.
+pub const NAME: &str = "built-in model models/dispr-fast.dispr";
+
+/// The checkpoint's bytes, as committed.
+pub const BYTES: &[u8] = include_bytes!("../../../models/dispr-fast.dispr");
+
+/// Its SHA-256, as `sha256sum` prints it (`models/dispr-fast.dispr.sha256`).
+pub const SHA256_FILE: &str = include_str!("../../../models/dispr-fast.dispr.sha256");
+
+/// The SHA-256 of `bytes` in lowercase hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The shipped checkpoint, after checking its bytes against the committed SHA-256 (a
+/// mismatch means the file in the repository was changed without its checksum).
+pub fn checkpoint() -> Result<Checkpoint, String> {
+    let expected = SHA256_FILE.split_whitespace().next().unwrap_or_default();
+    let actual = sha256_hex(BYTES);
+    if actual != expected {
+        return Err(format!(
+            "{NAME}: SHA-256 {actual} does not match models/dispr-fast.dispr.sha256 ({expected})"
+        ));
+    }
+    Checkpoint::from_bytes(BYTES).map_err(|e| format!("{NAME}: {e}"))
+}
+
+/// The path-like label of the shipped model, for errors raised while loading it.
+pub fn label() -> &'static Path {
+    Path::new(NAME)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_model_matches_its_checksum_and_is_the_fast_preset() {
+        let c = checkpoint().unwrap();
+        assert_eq!(c.header.model.kind(), "dispr");
+        assert_eq!(c.header.model.preset(), "fast");
+        assert!(BYTES.len() <= 20 << 20, "keep the shipped model ≤ 20 MB");
+        // A flipped byte is caught.
+        let mut bytes = BYTES.to_vec();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        assert_ne!(sha256_hex(&bytes), sha256_hex(BYTES));
+        assert!(Checkpoint::from_bytes(&bytes).is_err());
+    }
+}
