@@ -21,6 +21,9 @@ pub const FORMAT: u32 = 1;
 /// File name of a run's checkpoint inside the run folder.
 pub const FILE_NAME: &str = "checkpoint.dispr";
 
+/// Prefix of the names of `--extra-data` cells in [`Header::train_cells`].
+pub const EXTRA_PREFIX: &str = "extra:";
+
 /// One named section's place in the file.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SectionInfo {

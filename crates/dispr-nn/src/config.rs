@@ -71,6 +71,14 @@ impl Network {
         }
     }
 
+    /// The preset names of a network kind (dispr or shapr).
+    pub fn presets(kind: &str) -> &'static [&'static str] {
+        match kind {
+            "shapr" => &crate::shapr::PRESETS,
+            _ => &PRESETS,
+        }
+    }
+
     /// A network kind's preset and its training settings.
     pub fn preset_for(kind: &str, name: &str) -> Result<(Self, TrainConfig), String> {
         let (dispr, train) = preset(name)?;

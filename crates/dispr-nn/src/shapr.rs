@@ -76,6 +76,9 @@ impl AdversarialConfig {
     }
 }
 
+/// The named SHAPR presets (SHAPR is fast already: it has no `fast` preset).
+pub const PRESETS: [&str; 3] = ["paper", "small", "tiny"];
+
 /// The SHAPR presets: the same names as DISPR's.
 pub fn preset(name: &str) -> Result<ShaprConfig, String> {
     let (grid, filters) = match name {
@@ -84,7 +87,8 @@ pub fn preset(name: &str) -> Result<ShaprConfig, String> {
         "tiny" => (16, 4),
         other => {
             return Err(format!(
-                "unknown preset '{other}' (expected one of: paper, small, tiny)"
+                "unknown preset '{other}' for SHAPR (expected one of: {})",
+                PRESETS.join(", ")
             ));
         }
     };

@@ -389,12 +389,26 @@ pub struct FoldsArgs {
 pub enum ModelCommand {
     /// Settings and parameter count of a preset (all presets without --preset).
     Info(ModelInfoArgs),
+    /// Write a trained model for sharing: its EMA weights only (no optimizer state), and
+    /// its SHA-256 beside it as FILE.sha256 (how models/dispr-fast.dispr is made).
+    Export(ModelExportArgs),
+}
+
+/// Flags of `dispr model export`.
+#[derive(Debug, Args)]
+pub struct ModelExportArgs {
+    /// The trained model: run folder or checkpoint file.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The file to write.
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 /// Flags of `dispr model info`.
 #[derive(Debug, Args)]
 pub struct ModelInfoArgs {
-    /// Preset: paper, small or tiny.
+    /// Preset: paper, small, fast or tiny.
     #[arg(long)]
     pub preset: Option<String>,
     /// A trained model (run folder or checkpoint file) instead of a preset.

@@ -414,3 +414,88 @@ fn real_sample_trains_and_predicts() {
         s(&data.join("obj").join(format!("{name}.tif"))),
     ]);
 }
+
+#[test]
+fn extra_data_is_trained_on_in_every_fold_and_the_built_in_model_predicts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let extra = tmp.path().join("extra");
+    let run = tmp.path().join("run");
+    ok(&["synth", "--out", s(&data), "--n", "10", "--seed", "3"]);
+    ok(&["synth", "--out", s(&extra), "--n", "6", "--seed", "4"]);
+    let out = ok(&[
+        "train",
+        "--data",
+        s(&data),
+        "--extra-data",
+        s(&extra),
+        "--out",
+        s(&run),
+        "--preset",
+        "tiny",
+        "--fold",
+        "0",
+        "--steps",
+        "1",
+        "--batch",
+        "1",
+    ]);
+    // 8 of the 10 main cells (fold 0 holds out 2) and all 6 extra ones.
+    assert!(
+        text(&out.stderr).contains("on 14 cells, 6 of them from --extra-data"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_fails(
+        &dispr(&[
+            "train",
+            "--data",
+            s(&data),
+            "--out",
+            s(&run),
+            "--resume",
+            "--extra-data",
+            s(&extra),
+        ]),
+        1,
+        &["--extra-data cannot change when resuming"],
+    );
+    assert_fails(
+        &dispr(&[
+            "train",
+            "--data",
+            s(&data),
+            "--extra-data",
+            s(&tmp.path().join("nowhere")),
+            "--out",
+            s(&tmp.path().join("run2")),
+            "--preset",
+            "tiny",
+        ]),
+        1,
+        &["nowhere"],
+    );
+    // Without --model, the built-in fast model predicts.
+    let pred = tmp.path().join("pred");
+    ok(&[
+        "predict",
+        "--data",
+        s(&data),
+        "--out",
+        s(&pred),
+        "--samples",
+        "1",
+        "--steps",
+        "2",
+        "--cells",
+        "A_cell_clusters000000",
+    ]);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(pred.join("predict.json")).unwrap()).unwrap();
+    assert_eq!(report["preset"], "fast");
+    assert!(
+        report["model"].as_str().unwrap().contains("built-in"),
+        "{report}"
+    );
+    assert!(pred.join("A_cell_clusters000000_0.tif").is_file());
+}

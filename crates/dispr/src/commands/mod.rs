@@ -38,6 +38,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Metrics(args)) => bench::metrics(&args),
         Command::Bench(BenchCommand::Model(args)) => model::bench(&args),
         Command::Model(ModelCommand::Info(args)) => model::info(&args),
+        Command::Model(ModelCommand::Export(args)) => model::export(&args),
         Command::Train(args) => train::run(&args),
         Command::Predict(args) => predict::run(&args),
     }

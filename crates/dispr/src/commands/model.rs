@@ -11,7 +11,7 @@ use dispr_nn::shapr::ShaprConfig;
 use dispr_nn::train::{Model, ShaprModel, new_learner};
 use serde_json::json;
 
-use crate::cli::{BenchModelArgs, ModelInfoArgs};
+use crate::cli::{BenchModelArgs, ModelExportArgs, ModelInfoArgs};
 use crate::output::print;
 
 /// Parameters of a network (built on the CPU).
@@ -55,6 +55,48 @@ fn describe(config: &Network) -> String {
     }
 }
 
+/// Runs `dispr model export`.
+pub fn export(args: &ModelExportArgs) -> anyhow::Result<()> {
+    use dispr_nn::checkpoint::{self, Checkpoint};
+    let file = checkpoint::resolve(&args.model);
+    let c = Checkpoint::load(&file)?;
+    let weights = c
+        .section("ema")
+        .or_else(|| c.section("model"))
+        .with_context(|| format!("{}: checkpoint holds no weights", file.display()))?;
+    let exported = Checkpoint::new(
+        c.header.model.clone(),
+        None,
+        c.header.step,
+        c.header.train_cells.clone(),
+        vec![("ema", weights.to_vec())],
+    )
+    .with_seconds(c.header.seconds);
+    exported.save(&args.out)?;
+    let bytes = std::fs::read(&args.out)
+        .with_context(|| format!("{}: cannot read back", args.out.display()))?;
+    let name = args
+        .out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let sha = dispr_nn::shipped::sha256_hex(&bytes);
+    let mut sum_file = args.out.clone().into_os_string();
+    sum_file.push(".sha256");
+    dispr_core::fsio::write_text_atomic(
+        std::path::Path::new(&sum_file),
+        &format!("{sha}  {name}\n"),
+    )?;
+    print(&format!(
+        "wrote {} ({} {} model, step {}, {:.1} MB) and its SHA-256 {sha}\n",
+        args.out.display(),
+        c.header.model.kind(),
+        c.header.model.preset(),
+        c.header.step,
+        bytes.len() as f64 / 1e6
+    ))
+}
+
 /// Runs `dispr model info`.
 pub fn info(args: &ModelInfoArgs) -> anyhow::Result<()> {
     let configs: Vec<(Network, Option<usize>)> = match (&args.model, &args.preset) {
@@ -62,18 +104,28 @@ pub fn info(args: &ModelInfoArgs) -> anyhow::Result<()> {
             let c = dispr_nn::checkpoint::Checkpoint::load(&dispr_nn::checkpoint::resolve(path))?;
             vec![(c.header.model, Some(c.header.step))]
         }
-        (None, Some(name)) => NETWORKS
-            .iter()
-            .map(|kind| {
-                Network::preset_for(kind, name)
-                    .map(|(n, _)| (n, None))
-                    .map_err(anyhow::Error::msg)
-            })
-            .collect::<anyhow::Result<_>>()?,
+        (None, Some(name)) => {
+            let found: Vec<_> = NETWORKS
+                .iter()
+                .filter(|kind| Network::presets(kind).contains(&name.as_str()))
+                .map(|kind| {
+                    Network::preset_for(kind, name)
+                        .map(|(n, _)| (n, None))
+                        .map_err(anyhow::Error::msg)
+                })
+                .collect::<anyhow::Result<_>>()?;
+            if found.is_empty() {
+                anyhow::bail!(
+                    "unknown preset '{name}' (expected one of: {})",
+                    PRESETS.join(", ")
+                );
+            }
+            found
+        }
         (None, None) => NETWORKS
             .iter()
             .flat_map(|kind| {
-                PRESETS.iter().map(move |n| {
+                Network::presets(kind).iter().map(move |n| {
                     (
                         Network::preset_for(kind, n).expect("built-in preset").0,
                         None,
@@ -182,7 +234,14 @@ pub fn bench(args: &BenchModelArgs) -> anyhow::Result<()> {
     let mut networks = Vec::new();
     for kind in &args.models {
         for name in &args.presets {
-            networks.push(Network::preset_for(kind, name).map_err(anyhow::Error::msg)?);
+            // A preset only some models have (`fast`) is timed for those.
+            let elsewhere = args
+                .models
+                .iter()
+                .any(|k| Network::presets(k).contains(&name.as_str()));
+            if Network::presets(kind).contains(&name.as_str()) || !elsewhere {
+                networks.push(Network::preset_for(kind, name).map_err(anyhow::Error::msg)?);
+            }
         }
     }
     for file in &args.config {

@@ -204,7 +204,13 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     }
     *model.data_grid_mut() = grid;
     model.validate().map_err(anyhow::Error::msg)?;
-    let examples = examples(&cells, &files, &model)?;
+    let mut examples = examples(&cells, &files, &model)?;
+    // Extra cells are listed in the checkpoint as `extra:NAME`, so that `dispr predict`
+    // never skips a user's cell because a synthetic cell of the same name was trained on
+    // (synthetic names repeat across seeds).
+    for e in &mut examples[indices.len()..] {
+        e.name = format!("{}{}", dispr_nn::checkpoint::EXTRA_PREFIX, e.name);
+    }
 
     let run = Run {
         dir: args.out.clone(),
