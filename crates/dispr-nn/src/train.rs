@@ -111,6 +111,11 @@ impl ModuleMapper for Blend {
         let other = self.others.next().expect("same structure");
         let decay = self.decay;
         param.map(|ema| {
+            // Without autodiff: a forked module keeps its tensors' autodiff association,
+            // and every update would then add a node to a graph that is never consumed,
+            // slowing each step more than the last (measured: 0.19 → 0.59 s per step of
+            // the tiny preset over 600 steps).
+            let ema = ema.without_autodiff();
             let shape = ema.dims();
             let other: Tensor<D> = other.reshape(shape);
             ema.mul_scalar(decay) + other.mul_scalar(1.0 - decay)
