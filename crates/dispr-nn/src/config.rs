@@ -164,7 +164,7 @@ pub fn preset_description(name: &str) -> &'static str {
             "a CPU-sized model at 32³: base 8, mult 1-2-4, isotropic downsampling, attention at the 8³ level + middle, v-prediction, learned variance, hybrid loss"
         }
         "fast" => {
-            "the CPU-fast model at 32³ (the shipped one): as small with base 4 channels; five samples of a cell in ~3 s on 2 cores with DPM-Solver++(2M), 10 steps"
+            "the CPU-fast model at 32³ (the shipped one): as small with base 4 channels; five samples of a cell in ~3 s on 2 cores with 10 DDIM steps"
         }
         "tiny" => "for tests only: 16³, base 8, two levels, v-prediction",
         _ => "unknown preset",

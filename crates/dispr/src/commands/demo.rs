@@ -77,7 +77,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         data: data.clone(),
         out: predictions.join("dispr"),
         samples: args.samples,
-        sampler: "dpm++2m".into(),
+        sampler: "ddim".into(),
         steps: args.steps,
         eta: 0.0,
         seed: args.seed,
