@@ -2,7 +2,8 @@
 # The #6 shipped model: the `fast` preset trained on folds 1-4 of the real sample plus
 # synthetic cells of all six classes (fold 0 stays held out, so that its evaluation in
 # scripts/train/fast_fold0_eval.sh is honest). Resumable: rerun the script and training
-# continues from the checkpoint. Then copy the checkpoint to models/ (see docs/fast.md).
+# continues from the checkpoint. Then ship it (docs/fast.md):
+#   dispr model export --model runs/fast --out models/dispr-fast.dispr
 # Usage: scripts/train/fast_model.sh [STEPS]   (from the repository root)
 set -euo pipefail
 DATA=${DATA:-../shared/data/rbc-sample}
