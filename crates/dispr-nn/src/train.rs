@@ -165,6 +165,17 @@ pub fn load_weights<M: Module>(
     weights_from_bytes(net, bytes).map_err(|e| dispr_core::error::Error::new(file, e))
 }
 
+/// The error for a checkpoint that holds another kind of model than `wanted`.
+fn wrong_kind(c: &Checkpoint, file: &Path, wanted: &str) -> dispr_core::error::Error {
+    dispr_core::error::Error::new(
+        file,
+        format!(
+            "holds a {} model, not a {wanted} one",
+            c.header.model.kind()
+        ),
+    )
+}
+
 impl Model {
     /// A fresh network with weights drawn from `seed`.
     pub fn new(config: ModelConfig, seed: u64, device: &Device) -> Self {
@@ -186,10 +197,7 @@ impl Model {
         device: &Device,
     ) -> Result<Self, dispr_core::error::Error> {
         let Network::Dispr(config) = c.header.model.clone() else {
-            return Err(dispr_core::error::Error::new(
-                file,
-                format!("holds a {} model, not a DISPR one", c.header.model.kind()),
-            ));
+            return Err(wrong_kind(c, file, "DISPR"));
         };
         let net = load_weights(c, file, config.unet.init(device))?;
         Ok(Self { config, net })
@@ -224,10 +232,7 @@ impl ShaprModel {
         device: &Device,
     ) -> Result<Self, dispr_core::error::Error> {
         let Network::Shapr(config) = c.header.model.clone() else {
-            return Err(dispr_core::error::Error::new(
-                file,
-                format!("holds a {} model, not a SHAPR one", c.header.model.kind()),
-            ));
+            return Err(wrong_kind(c, file, "SHAPR"));
         };
         let net = load_weights(c, file, config.init(device))?;
         Ok(Self { config, net })
