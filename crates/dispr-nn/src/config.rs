@@ -194,6 +194,19 @@ pub fn preset(name: &str) -> Result<(ModelConfig, TrainConfig), String> {
         split_seed: 0,
         extra_data: Vec::new(),
     };
+    // `small`'s network; `fast` is the same with half the channels.
+    let small = UNetConfig {
+        in_channels: 3,
+        out_channels: 2,
+        base_channels: 8,
+        channel_mult: vec![1, 2, 4],
+        res_blocks: 1,
+        attention_rates: vec![4],
+        heads: 1,
+        groups: 4,
+        strides: vec![[2, 2, 2]; 2],
+        dropout: 0.0,
+    };
     let (grid, unet, train) = match name {
         "paper" => (
             [64, 64, 64],
@@ -211,37 +224,15 @@ pub fn preset(name: &str) -> Result<(ModelConfig, TrainConfig), String> {
             },
             train(1e-4, 1, 0.9999, 100_000),
         ),
-        "small" => (
-            [32, 32, 32],
-            UNetConfig {
-                in_channels: 3,
-                out_channels: 2,
-                base_channels: 8,
-                channel_mult: vec![1, 2, 4],
-                res_blocks: 1,
-                attention_rates: vec![4],
-                heads: 1,
-                groups: 4,
-                strides: vec![[2, 2, 2]; 2],
-                dropout: 0.0,
-            },
-            train(5e-4, 2, 0.999, 20_000),
-        ),
+        "small" => ([32, 32, 32], small, train(5e-4, 2, 0.999, 20_000)),
         "fast" => (
             // Chosen by `dispr bench model` over scripts/bench/fast-candidates/ (docs/fast.md):
             // halving the channels of `small` halves the time of a prediction.
             [32, 32, 32],
             UNetConfig {
-                in_channels: 3,
-                out_channels: 2,
                 base_channels: 4,
-                channel_mult: vec![1, 2, 4],
-                res_blocks: 1,
-                attention_rates: vec![4],
-                heads: 1,
                 groups: 2,
-                strides: vec![[2, 2, 2]; 2],
-                dropout: 0.0,
+                ..small
             },
             train(5e-4, 4, 0.999, 3_000),
         ),

@@ -706,18 +706,7 @@ impl Run {
                     ckpt_path.display()
                 )));
             }
-            // Runs written before extra cells were marked list them by their bare names.
-            let bare = |n: &String| {
-                n.strip_prefix(checkpoint::EXTRA_PREFIX)
-                    .unwrap_or(n)
-                    .to_string()
-            };
-            if c.header
-                .train_cells
-                .iter()
-                .map(bare)
-                .ne(names.iter().map(bare))
-            {
+            if c.header.train_cells != names {
                 return Err(TrainError::Invalid(format!(
                     "{}: the run was trained on other cells ({} then, {} now); resume with the same --data and --fold",
                     ckpt_path.display(),
