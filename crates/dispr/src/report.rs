@@ -7,6 +7,7 @@ use std::sync::Once;
 use anyhow::Context;
 use dispr_core::evaluation::{Record, SampleSpread, Summary, TABLE_METRICS, column_title};
 use dispr_core::fsio::write_text_atomic;
+use dispr_nn::sampler::SamplerKind;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -273,6 +274,151 @@ fn draw_box_plot(path: &Path, title: &str, groups: &[(String, Vec<f64>)]) -> any
     encode_png(path, &pixels, width, height)
 }
 
+/// The sampler and number of network evaluations of a method named `SAMPLER-STEPS`
+/// (e.g. `ddim-10`, as scripts/train/fast_fold_eval.sh names its settings), else None.
+pub fn sampler_setting(method: &str) -> Option<(&str, usize)> {
+    let (sampler, steps) = method.rsplit_once('-')?;
+    sampler.parse::<SamplerKind>().ok()?;
+    Some((sampler, steps.parse().ok()?))
+}
+
+/// File name of the steps-versus-quality plot in a report folder.
+pub const STEPS_PLOT: &str = "steps.png";
+
+/// The steps-versus-quality plot of a sampler study: when at least two methods are
+/// sampler settings (see [`sampler_setting`]), one panel per Table 1 column with the
+/// median against the number of network evaluations (log axis), a line per sampler,
+/// and every other method (the baselines) as a dashed horizontal line. Writes
+/// [`STEPS_PLOT`] into `out` and returns true; returns false when there is no study.
+pub fn steps_plot(rows: &[Summary], out: &Path) -> anyhow::Result<bool> {
+    let settings: Vec<(&Summary, &str, usize)> = rows
+        .iter()
+        .filter_map(|r| sampler_setting(&r.method).map(|(s, n)| (r, s, n)))
+        .collect();
+    let distinct = |f: &dyn Fn(&(&Summary, &str, usize)) -> String| {
+        let mut v: Vec<String> = settings.iter().map(f).collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    if distinct(&|(r, _, _)| r.method.clone()).len() < 2 {
+        return Ok(false);
+    }
+    register_font();
+    let samplers = distinct(&|(_, s, _)| s.to_string());
+    let mut others: Vec<&str> = Vec::new();
+    for r in rows {
+        if sampler_setting(&r.method).is_none() && !others.contains(&r.method.as_str()) {
+            others.push(&r.method);
+        }
+    }
+    let mut step_counts: Vec<usize> = settings.iter().map(|(_, _, n)| *n).collect();
+    step_counts.sort_unstable();
+    step_counts.dedup();
+    let ticks: Vec<f64> = step_counts.iter().map(|&n| n as f64).collect();
+    let (lo_steps, hi_steps) = (ticks[0], ticks[ticks.len() - 1]);
+    let palette = [
+        RGBColor(31, 119, 180),
+        RGBColor(214, 39, 40),
+        RGBColor(44, 160, 44),
+        RGBColor(148, 103, 189),
+    ];
+    let greys = [
+        RGBColor(90, 90, 90),
+        RGBColor(160, 120, 40),
+        RGBColor(150, 150, 150),
+    ];
+    let (width, height) = (1500u32, 900u32);
+    let mut pixels = vec![0u8; (width * height * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let panels = root.split_evenly((2, 3));
+        for (panel, metric) in panels.iter().zip(TABLE_METRICS) {
+            let of_metric: Vec<&Summary> = rows.iter().filter(|r| r.metric == metric).collect();
+            if of_metric.is_empty() {
+                continue;
+            }
+            let (lo, hi) = of_metric
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), r| {
+                    (a.min(r.median), b.max(r.median))
+                });
+            let pad = ((hi - lo) * 0.08).max(1e-3);
+            let x_range = (lo_steps / 1.3)..(hi_steps * 1.3);
+            let mut chart = ChartBuilder::on(panel)
+                .caption(
+                    format!("median {}", column_title(metric)),
+                    ("sans-serif", 22),
+                )
+                .margin(12)
+                .x_label_area_size(40)
+                .y_label_area_size(60)
+                .build_cartesian_2d(
+                    x_range.clone().log_scale().with_key_points(ticks.clone()),
+                    (lo - pad)..(hi + pad),
+                )?;
+            chart
+                .configure_mesh()
+                .x_desc("network evaluations")
+                .x_label_formatter(&|x| format!("{x:.0}"))
+                .y_label_formatter(&|y| format!("{y:.3}"))
+                .light_line_style(WHITE)
+                .bold_line_style(RGBColor(225, 225, 225))
+                .label_style(("sans-serif", 14))
+                .axis_desc_style(("sans-serif", 15))
+                .draw()?;
+            for (i, other) in others.iter().enumerate() {
+                let Some(r) = of_metric.iter().find(|r| r.method == *other) else {
+                    continue;
+                };
+                let colour = greys[i % greys.len()];
+                chart
+                    .draw_series(DashedLineSeries::new(
+                        [(x_range.start, r.median), (x_range.end, r.median)],
+                        8,
+                        6,
+                        colour.stroke_width(2),
+                    ))?
+                    .label(other.to_string())
+                    .legend(move |(x, y)| {
+                        PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(2))
+                    });
+            }
+            for (i, sampler) in samplers.iter().enumerate() {
+                let colour = palette[i % palette.len()];
+                let mut points: Vec<(f64, f64)> = settings
+                    .iter()
+                    .filter(|(r, s, _)| r.metric == metric && s == sampler)
+                    .map(|(r, _, n)| (*n as f64, r.median))
+                    .collect();
+                points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                chart
+                    .draw_series(LineSeries::new(points.clone(), colour.stroke_width(3)))?
+                    .label(sampler.clone())
+                    .legend(move |(x, y)| {
+                        PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(3))
+                    });
+                chart.draw_series(points.iter().map(|&p| Circle::new(p, 5, colour.filled())))?;
+            }
+            if metric == TABLE_METRICS[0] {
+                chart
+                    .configure_series_labels()
+                    .background_style(WHITE.mix(0.85))
+                    .border_style(RGBColor(200, 200, 200))
+                    .label_font(("sans-serif", 15))
+                    .position(SeriesLabelPosition::UpperRight)
+                    .draw()?;
+            }
+        }
+        root.present()?;
+    }
+    let path = out.join(STEPS_PLOT);
+    encode_png(&path, &pixels, width, height)
+        .with_context(|| format!("{}: cannot draw the plot", path.display()))?;
+    Ok(true)
+}
+
 /// Writes RGB pixels as a PNG, atomically.
 pub fn encode_png(path: &Path, rgb: &[u8], width: u32, height: u32) -> anyhow::Result<()> {
     dispr_core::fsio::write_atomic(path, |w| {
@@ -405,6 +551,12 @@ pub fn write_html(
     if out.join("cells.png").is_file() {
         h.push_str("<h2>Cells</h2><img src=\"cells.png\" alt=\"cells: image, mask and shape projections\">");
     }
+    if out.join(STEPS_PLOT).is_file() {
+        let _ = write!(
+            h,
+            "<h2>Sampler steps</h2><p>Medians against network evaluations; dashed: the other methods.</p><img src=\"{STEPS_PLOT}\" alt=\"medians against network evaluations\">"
+        );
+    }
     h.push_str("<h2>Distributions</h2>");
     for (metric, file) in plots {
         let _ = write!(
@@ -489,4 +641,51 @@ pub fn draw_confusion(
         root.present()?;
     }
     encode_png(path, &pixels, width as u32, height as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(method: &str, metric: &str, median: f64) -> Summary {
+        Summary {
+            method: method.into(),
+            metric: metric.into(),
+            median,
+            mean: median,
+            sd: 0.0,
+            n: 1,
+        }
+    }
+
+    #[test]
+    fn sampler_settings_are_read_from_method_names() {
+        assert_eq!(sampler_setting("ddim-10"), Some(("ddim", 10)));
+        assert_eq!(sampler_setting("dpm++2m-5"), Some(("dpm++2m", 5)));
+        assert_eq!(sampler_setting("ddpm-1000"), Some(("ddpm", 1000)));
+        for not_a_setting in ["cylinder", "ddim", "ddim-x", "euler-10", "ddim-"] {
+            assert_eq!(sampler_setting(not_a_setting), None, "{not_a_setting}");
+        }
+    }
+
+    #[test]
+    fn the_steps_plot_is_drawn_only_for_a_sampler_study() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut rows = Vec::new();
+        for metric in TABLE_METRICS {
+            rows.push(row("ddim-10", metric, 0.2));
+            rows.push(row("cylinder", metric, 0.4));
+        }
+        assert!(!steps_plot(&rows, dir.path()).unwrap());
+        assert!(!dir.path().join(STEPS_PLOT).exists());
+        for metric in TABLE_METRICS {
+            rows.push(row("ddpm-50", metric, 0.25));
+        }
+        assert!(steps_plot(&rows, dir.path()).unwrap());
+        let file = std::fs::File::open(dir.path().join(STEPS_PLOT)).unwrap();
+        let reader = png::Decoder::new(std::io::BufReader::new(file))
+            .read_info()
+            .unwrap();
+        assert_eq!((reader.info().width, reader.info().height), (1500, 900));
+    }
 }

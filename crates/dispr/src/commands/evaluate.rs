@@ -169,6 +169,10 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
         write_text_atomic(&out.join("spread.csv"), &report::spread_csv(&spreads)?)?;
     }
     let plots = report::box_plots(&ordered, out)?;
+    // A stale steps plot from an earlier study in this folder would mislead.
+    if !report::steps_plot(&rows, out)? {
+        let _ = std::fs::remove_file(out.join(report::STEPS_PLOT));
+    }
     report::write_html(out, &dataset.root, &rows, &by_class, &plots, &spreads)?;
     print(&format!(
         "{markdown}\ncells: {}, methods: {}; relative errors |pred − truth| / truth, cells: median (mean ± sd)\nreport: {}\n",
