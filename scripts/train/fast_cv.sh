@@ -54,6 +54,9 @@ for setting in "${SETTINGS[@]}"; do
 done
 for b in cylinder ellipsoid; do preds+=(--pred "$b=$ROOT/baselines/$b"); done
 $DISPR evaluate --data "$DATA" "${preds[@]}" --out "$ROOT/report"
+# The issue's criteria per setting (scripts/train/criteria.py): better than both
+# baselines, within 10 % of the many-step DDPM reference, with bootstrap intervals.
+"$here/criteria.py" "$ROOT/report" "${SETTINGS[@]}" | tee "$ROOT/report/criteria.txt"
 # Seconds per cell of each setting, averaged over the folds (from predict.json).
 python3 - "$ROOT" "$FOLDS" "${SETTINGS[@]}" <<'PY' | tee "$ROOT/report/seconds.txt"
 import json, sys
@@ -62,5 +65,5 @@ for s in settings:
     runs = [json.load(open(f"{root}/fold{k}/fold{k}/{s}/predict.json")) for k in folds]
     cells = sum(r["cells"] for r in runs)
     secs = sum(r["seconds_per_cell"] * r["cells"] for r in runs) / cells
-    print(f"{s}: {secs:.2f} s per cell over {cells} cells ({runs[0]['threads']} threads)")
+    print(f"{s}: {secs:.2f} s per cell over {cells} cells (threads: {sorted({r['threads'] for r in runs})})")
 PY

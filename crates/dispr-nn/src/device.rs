@@ -34,7 +34,8 @@ pub fn parse(name: &str) -> Result<Device, String> {
     }
 }
 
-/// Threads the CPU backend uses (rayon's pool).
+/// Threads the CPU backend uses: rayon's global pool, which burn's flex backend runs on
+/// (`RAYON_NUM_THREADS` sets it; by default one per core).
 pub fn cpu_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    rayon::current_num_threads()
 }

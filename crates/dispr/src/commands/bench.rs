@@ -51,7 +51,7 @@ pub(crate) fn machine() -> serde_json::Value {
         .unwrap_or_else(|| "unknown".into());
     json!({
         "cpu": cpu,
-        "threads": rayon::current_num_threads(),
+        "threads": dispr_nn::device::cpu_threads(),
         "os": std::env::consts::OS,
         "arch": std::env::consts::ARCH,
         "dispr": env!("CARGO_PKG_VERSION"),

@@ -443,7 +443,7 @@ fn bench_dispr(
             "sampler": s.name(),
             "samples": n,
             "network_evaluations": s.evaluations(),
-            "threads": rayon::current_num_threads(),
+            "threads": dispr_nn::device::cpu_threads(),
             "time": prediction,
         });
     }
