@@ -475,6 +475,20 @@ fn extra_data_is_trained_on_in_every_fold_and_the_built_in_model_predicts() {
         1,
         &["nowhere"],
     );
+    // The main data again (spelled differently), or one folder twice, is refused.
+    let respelled = data.join("..").join("data");
+    for (extras, message) in [
+        (vec![s(&respelled)], "is the training data itself"),
+        (vec![s(&extra), s(&extra)], "is given twice"),
+    ] {
+        let mut args = vec!["train", "--data", s(&data), "--preset", "tiny"];
+        let run2 = tmp.path().join("run2");
+        args.extend(["--out", s(&run2)]);
+        for e in extras {
+            args.extend(["--extra-data", e]);
+        }
+        assert_fails(&dispr(&args), 1, &[message]);
+    }
     // Without --model, the built-in fast model predicts.
     let pred = tmp.path().join("pred");
     ok(&[

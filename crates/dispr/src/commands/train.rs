@@ -162,7 +162,21 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let extra: Vec<Dataset> = train
         .extra_data
         .iter()
-        .map(|dir| {
+        .enumerate()
+        .map(|(i, dir)| {
+            // The main data again would put its held-out fold into training.
+            let same = |a: &std::path::Path, b: &std::path::Path| {
+                matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
+            };
+            if same(dir, &args.data) {
+                bail!(
+                    "{}: --extra-data is the training data itself (--data); its held-out cells would be trained on",
+                    dir.display()
+                );
+            }
+            if train.extra_data[..i].iter().any(|d| same(d, dir)) {
+                bail!("{}: --extra-data is given twice", dir.display());
+            }
             let extra = super::open_dataset(dir)?;
             if !extra.has_shapes() {
                 bail!(
