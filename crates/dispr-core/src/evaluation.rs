@@ -25,6 +25,9 @@ pub const TABLE_METRICS: [&str; 6] = [
     "dice",
 ];
 
+/// What a method's name gets for the records of its ensemble: `METHOD ensemble`.
+pub const ENSEMBLE_SUFFIX: &str = " ensemble";
+
 /// The prediction files of cell `name` in `dir`: `NAME.tif` alone, or the samples
 /// `NAME_0.tif`, `NAME_1.tif`, … (numbered from 0 without gaps).
 pub fn prediction_files(dir: &Path, name: &str) -> Result<Vec<PathBuf>> {
@@ -186,7 +189,7 @@ pub fn evaluate_cell(
         .collect();
     let (ensemble, mean_voxel_sd) = ensemble(&shapes);
     records.push(record(
-        format!("{method} ensemble"),
+        format!("{method}{ENSEMBLE_SUFFIX}"),
         Prediction::Ensemble,
         &ensemble,
     ));

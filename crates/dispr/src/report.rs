@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use anyhow::Context;
-use dispr_core::evaluation::{Record, SampleSpread, Summary, TABLE_METRICS, column_title};
+use dispr_core::evaluation::{
+    ENSEMBLE_SUFFIX, Record, SampleSpread, Summary, TABLE_METRICS, column_title,
+};
 use dispr_core::fsio::write_text_atomic;
 use dispr_nn::sampler::SamplerKind;
 use plotters::prelude::*;
@@ -145,6 +147,16 @@ pub fn box_plots(records: &[Record], out: &Path) -> anyhow::Result<Vec<(String, 
     Ok(written)
 }
 
+/// Colours of the methods in plots (matplotlib's first six).
+const PALETTE: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
 /// Tukey box plot statistics: quartiles (linear interpolation, as numpy), whiskers at
 /// the most extreme values within 1.5 IQR of the box, and the values beyond them.
 struct BoxStats {
@@ -205,14 +217,6 @@ fn draw_box_plot(path: &Path, title: &str, groups: &[(String, Vec<f64>)]) -> any
     let hi = hi + pad;
     let n = groups.len();
     let (width, height) = ((200 * n as u32 + 160).clamp(520, 1600), 480u32);
-    let palette = [
-        RGBColor(31, 119, 180),
-        RGBColor(255, 127, 14),
-        RGBColor(44, 160, 44),
-        RGBColor(214, 39, 40),
-        RGBColor(148, 103, 189),
-        RGBColor(140, 86, 75),
-    ];
     let mut pixels = vec![0u8; (width * height * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
@@ -235,7 +239,7 @@ fn draw_box_plot(path: &Path, title: &str, groups: &[(String, Vec<f64>)]) -> any
             .axis_desc_style(("sans-serif", 18))
             .draw()?;
         for (i, (name, values)) in groups.iter().enumerate() {
-            let colour = palette[i % palette.len()];
+            let colour = PALETTE[i % PALETTE.len()];
             let x = i as f64;
             let b = box_stats(values);
             let stroke = colour.stroke_width(2);
@@ -282,51 +286,59 @@ pub fn sampler_setting(method: &str) -> Option<(&str, usize)> {
     Some((sampler, steps.parse().ok()?))
 }
 
+/// [`sampler_setting`] of a method or of the method whose ensemble it is (`ddim-10
+/// ensemble`), with whether it is the ensemble.
+fn study_setting(method: &str) -> Option<(&str, usize, bool)> {
+    match method.strip_suffix(ENSEMBLE_SUFFIX) {
+        Some(base) => sampler_setting(base).map(|(s, n)| (s, n, true)),
+        None => sampler_setting(method).map(|(s, n)| (s, n, false)),
+    }
+}
+
 /// File name of the steps-versus-quality plot in a report folder.
 pub const STEPS_PLOT: &str = "steps.png";
 
 /// The steps-versus-quality plot of a sampler study: when at least two methods are
 /// sampler settings (see [`sampler_setting`]), one panel per Table 1 column with the
-/// median against the number of network evaluations (log axis), a line per sampler,
-/// and every other method (the baselines) as a dashed horizontal line. Writes
-/// [`STEPS_PLOT`] into `out` and returns true; returns false when there is no study.
+/// median against the number of network evaluations (log axis), a line per sampler
+/// (its ensembles dashed in the same colour), and every other method (the baselines)
+/// as a grey dashed horizontal line. Writes [`STEPS_PLOT`] into `out` and returns
+/// true; returns false when there is no study.
 pub fn steps_plot(rows: &[Summary], out: &Path) -> anyhow::Result<bool> {
-    let settings: Vec<(&Summary, &str, usize)> = rows
+    // (row, sampler, steps, is the ensemble) of every row of a sampler setting.
+    let settings: Vec<(&Summary, &str, usize, bool)> = rows
         .iter()
-        .filter_map(|r| sampler_setting(&r.method).map(|(s, n)| (r, s, n)))
+        .filter_map(|r| study_setting(&r.method).map(|(s, n, e)| (r, s, n, e)))
         .collect();
-    let distinct = |f: &dyn Fn(&(&Summary, &str, usize)) -> String| {
-        let mut v: Vec<String> = settings.iter().map(f).collect();
-        v.sort();
-        v.dedup();
-        v
-    };
-    if distinct(&|(r, _, _)| r.method.clone()).len() < 2 {
+    let mut methods: Vec<&str> = settings
+        .iter()
+        .filter(|(_, _, _, ensemble)| !ensemble)
+        .map(|(r, _, _, _)| r.method.as_str())
+        .collect();
+    methods.sort_unstable();
+    methods.dedup();
+    if methods.len() < 2 {
         return Ok(false);
     }
     register_font();
-    let samplers = distinct(&|(_, s, _)| s.to_string());
+    let mut samplers: Vec<&str> = settings.iter().map(|(_, s, _, _)| *s).collect();
+    samplers.sort_unstable();
+    samplers.dedup();
     let mut others: Vec<&str> = Vec::new();
     for r in rows {
-        if sampler_setting(&r.method).is_none() && !others.contains(&r.method.as_str()) {
+        if study_setting(&r.method).is_none() && !others.contains(&r.method.as_str()) {
             others.push(&r.method);
         }
     }
-    let mut step_counts: Vec<usize> = settings.iter().map(|(_, _, n)| *n).collect();
+    let mut step_counts: Vec<usize> = settings.iter().map(|(_, _, n, _)| *n).collect();
     step_counts.sort_unstable();
     step_counts.dedup();
     let ticks: Vec<f64> = step_counts.iter().map(|&n| n as f64).collect();
     let (lo_steps, hi_steps) = (ticks[0], ticks[ticks.len() - 1]);
-    let palette = [
-        RGBColor(31, 119, 180),
-        RGBColor(214, 39, 40),
-        RGBColor(44, 160, 44),
-        RGBColor(148, 103, 189),
-    ];
     let greys = [
-        RGBColor(90, 90, 90),
-        RGBColor(160, 120, 40),
-        RGBColor(150, 150, 150),
+        RGBColor(60, 60, 60),
+        RGBColor(130, 130, 130),
+        RGBColor(180, 180, 180),
     ];
     let (width, height) = (1500u32, 900u32);
     let mut pixels = vec![0u8; (width * height * 3) as usize];
@@ -386,20 +398,53 @@ pub fn steps_plot(rows: &[Summary], out: &Path) -> anyhow::Result<bool> {
                     });
             }
             for (i, sampler) in samplers.iter().enumerate() {
-                let colour = palette[i % palette.len()];
-                let mut points: Vec<(f64, f64)> = settings
-                    .iter()
-                    .filter(|(r, s, _)| r.metric == metric && s == sampler)
-                    .map(|(r, _, n)| (*n as f64, r.median))
-                    .collect();
-                points.sort_by(|a, b| a.0.total_cmp(&b.0));
-                chart
-                    .draw_series(LineSeries::new(points.clone(), colour.stroke_width(3)))?
-                    .label(sampler.clone())
-                    .legend(move |(x, y)| {
-                        PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(3))
-                    });
-                chart.draw_series(points.iter().map(|&p| Circle::new(p, 5, colour.filled())))?;
+                let colour = PALETTE[i % PALETTE.len()];
+                for ensemble in [false, true] {
+                    let mut points: Vec<(f64, f64)> = settings
+                        .iter()
+                        .filter(|(r, s, _, e)| r.metric == metric && s == sampler && *e == ensemble)
+                        .map(|(r, _, n, _)| (*n as f64, r.median))
+                        .collect();
+                    if points.is_empty() {
+                        continue;
+                    }
+                    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    let label = if ensemble {
+                        format!("{sampler}{ENSEMBLE_SUFFIX}")
+                    } else {
+                        sampler.to_string()
+                    };
+                    let width = if ensemble { 2 } else { 3 };
+                    let legend = move |(x, y)| {
+                        PathElement::new([(x, y), (x + 20, y)], colour.stroke_width(width))
+                    };
+                    if ensemble {
+                        chart
+                            .draw_series(DashedLineSeries::new(
+                                points.clone(),
+                                6,
+                                4,
+                                colour.stroke_width(width),
+                            ))?
+                            .label(label)
+                            .legend(legend);
+                    } else {
+                        chart
+                            .draw_series(LineSeries::new(
+                                points.clone(),
+                                colour.stroke_width(width),
+                            ))?
+                            .label(label)
+                            .legend(legend);
+                    }
+                    chart.draw_series(points.iter().map(|&p| {
+                        if ensemble {
+                            Circle::new(p, 5, colour.stroke_width(2))
+                        } else {
+                            Circle::new(p, 5, colour.filled())
+                        }
+                    }))?;
+                }
             }
             if metric == TABLE_METRICS[0] {
                 chart
@@ -675,7 +720,9 @@ mod tests {
         for metric in TABLE_METRICS {
             rows.push(row("ddim-10", metric, 0.2));
             rows.push(row("cylinder", metric, 0.4));
+            rows.push(row("ddim-10 ensemble", metric, 0.18));
         }
+        // A setting's ensemble is not a second setting.
         assert!(!steps_plot(&rows, dir.path()).unwrap());
         assert!(!dir.path().join(STEPS_PLOT).exists());
         for metric in TABLE_METRICS {
