@@ -24,7 +24,7 @@ export DATA DISPR ROOT STEPS here
 
 # Shared inputs first (the folds only read them): synthetic cells and the baselines.
 SYNTH_ONLY=1 SYNTH="$ROOT" RUN="$ROOT" "$here/fast_model.sh"
-for b in cylinder ellipsoid; do
+for b in cylinder ellipsoid nearest; do
   [ -d "$ROOT/baselines/$b" ] || $DISPR baseline $b --data "$DATA" --out "$ROOT/baselines/$b"
 done
 
@@ -52,7 +52,7 @@ for setting in "${SETTINGS[@]}"; do
   done
   preds+=(--pred "$setting=$pooled")
 done
-for b in cylinder ellipsoid; do preds+=(--pred "$b=$ROOT/baselines/$b"); done
+for b in cylinder ellipsoid nearest; do preds+=(--pred "$b=$ROOT/baselines/$b"); done
 $DISPR evaluate --data "$DATA" "${preds[@]}" --out "$ROOT/report"
 # The criteria per setting (scripts/train/criteria.py): better than both
 # baselines, within 10 % of the many-step DDPM reference, with bootstrap intervals.

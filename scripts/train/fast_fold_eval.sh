@@ -2,7 +2,7 @@
 # The #6 steps-versus-quality study on one fold: predict the held-out cells of fold FOLD
 # with the model trained by scripts/train/fast_model.sh (5 samples per cell), with each
 # sampler and number of network evaluations, and evaluate all of them beside the
-# geometric baselines. Settings already predicted are skipped, so a rerun continues.
+# baselines (cylinder, ellipsoid, nearest-9 retrieval cross-validated over the folds). Settings already predicted are skipped, so a rerun continues.
 # Usage: scripts/train/fast_fold_eval.sh [SETTINGS...]   (from the repository root)
 #   a setting is SAMPLER-STEPS, e.g. dpm++2m-10; default: the list below.
 # Environment: FOLD (default 0), RUN (run folder), MODEL (default RUN; `builtin` is the
@@ -30,7 +30,7 @@ for setting in "${SETTINGS[@]}"; do
   fi
   preds+=(--pred "$setting=$out")
 done
-for b in cylinder ellipsoid; do
+for b in cylinder ellipsoid nearest; do
   [ -d "$BASELINES/$b" ] || $DISPR baseline $b --data "$DATA" --out "$BASELINES/$b"
   preds+=(--pred "$b=$BASELINES/$b")
 done

@@ -60,6 +60,7 @@ pub fn read_features(path: &Path) -> Result<FeatureTable> {
     }
     let names: Vec<String> = headers.iter().skip(3).map(str::to_string).collect();
     let mut rows = Vec::new();
+    let mut lines = std::collections::HashMap::new();
     for (i, record) in reader.records().enumerate() {
         let line = i + 2;
         let record = record.map_err(|e| Error::new(path, format!("line {line}: {e}")))?;
@@ -89,6 +90,26 @@ pub fn read_features(path: &Path) -> Result<FeatureTable> {
                     })
             })
             .collect::<Result<Vec<f64>>>()?;
+        let class = &record[1];
+        if class != "unlabeled" && class.parse::<crate::class::CellClass>().is_err() {
+            return Err(Error::new(
+                path,
+                format!(
+                    "line {line}: unknown class '{class}' (expected one of: {}, or unlabeled)",
+                    crate::class::CellClass::ALL.map(|c| c.name()).join(", ")
+                ),
+            ));
+        }
+        // The same row twice would put one cell in a training and a test fold at once.
+        if let Some(first) = lines.insert(record[0].to_string(), line) {
+            return Err(Error::new(
+                path,
+                format!(
+                    "line {line}: '{}' is listed again (first on line {first}); each shape may appear once",
+                    &record[0]
+                ),
+            ));
+        }
         rows.push(FeatureRow {
             name: record[0].to_string(),
             class: record[1].to_string(),

@@ -344,6 +344,7 @@ fn apply_labels_csv(path: &Path, cells: &mut [CellFiles], problems: &mut Vec<Err
         ));
     };
     let score_col = column("sde_score");
+    let mut seen = std::collections::HashMap::new();
     for (row, record) in reader.records().enumerate() {
         let line = row + 2;
         let record = record.map_err(|e| Error::new(path, format!("line {line}: {e}")))?;
@@ -352,6 +353,12 @@ fn apply_labels_csv(path: &Path, cells: &mut [CellFiles], problems: &mut Vec<Err
             .strip_suffix(".tif")
             .or_else(|| raw_name.strip_suffix(".tiff"))
             .unwrap_or(raw_name);
+        if let Some(first) = seen.insert(name.to_string(), line) {
+            return Err(Error::new(
+                path,
+                format!("line {line}: '{name}' is labelled again (first on line {first}); give each cell one row"),
+            ));
+        }
         let class_text = record.get(class_col).unwrap_or("");
         let label = if class_text.eq_ignore_ascii_case("unlabeled") || class_text.is_empty() {
             Label::Unlabeled
@@ -418,13 +425,8 @@ pub(crate) fn read_cell(cell: &CellFiles) -> CellStacks {
     {
         problems.push(Error::new(&cell.image, "contains NaN or infinite values"));
     }
-    if let Some(m) = &mask
-        && m.binarize().count() == 0
-    {
-        problems.push(Error::new(
-            &cell.mask,
-            "mask is empty (no pixel above half its maximum)",
-        ));
+    if let Some(problem) = mask.as_ref().and_then(tiff_io::mask_problem) {
+        problems.push(Error::new(&cell.mask, problem));
     }
     if let (Some(img), Some(m)) = (&image, &mask)
         && img.shape() != m.shape()

@@ -150,7 +150,7 @@ pub fn evaluate_cell(
     let shapes: Vec<Volume<bool>> = files
         .iter()
         .map(|path| {
-            let shape = tiff_io::read_volume(path)?.binarize();
+            let shape = tiff_io::read_shape(path)?;
             if shape.shape() != truth.shape() {
                 return Err(Error::new(
                     path,

@@ -7,6 +7,11 @@ use std::path::Path;
 
 use crate::error::{Error, Result, describe_io};
 
+/// Name prefix of the temporary files [`write_atomic`] writes before renaming them; a run
+/// that is killed can leave one behind, and the next run in that folder removes it
+/// ([`crate::outdir::OutputDir::acquire`]).
+pub const PARTIAL_PREFIX: &str = ".dispr-partial-";
+
 /// Writes `path` atomically: `fill` writes the whole content into a buffered temporary
 /// file in the same folder, which is then renamed over `path`. Missing parent folders
 /// are created. On any error the target is left untouched.
@@ -21,7 +26,7 @@ pub fn write_atomic(
     std::fs::create_dir_all(parent)
         .map_err(|e| Error::new(parent, format!("cannot create folder: {}", describe_io(&e))))?;
     let mut builder = tempfile::Builder::new();
-    builder.prefix(".dispr-partial-");
+    builder.prefix(PARTIAL_PREFIX);
     // Temporary files are private (0600) by default; the result is an ordinary output
     // file, readable like any other (0666 less the umask).
     #[cfg(unix)]

@@ -6,9 +6,12 @@
 //!
 //! * data: grids ([`grid`]), the TIFF format ([`tiff_io`]), datasets and their labels
 //!   ([`dataset`], [`class`], [`inspect`]), cross-validation splits ([`split`]), the
-//!   model's conditioning input ([`conditioning`]), atomic output ([`fsio`]);
+//!   model's conditioning input ([`conditioning`]), atomic output ([`fsio`]) and
+//!   output folders owned by one run ([`outdir`]);
 //! * shapes: filters ([`filters`]), meshes ([`mesh`]), measurements ([`metrics`]), the
-//!   geometric baselines ([`ellipse`], [`baseline`]), Table 1 ([`evaluation`]);
+//!   geometric baselines ([`ellipse`], [`baseline`]), the retrieval baseline
+//!   ([`nearest`]), Table 1 ([`evaluation`]), paired comparisons
+//!   per cell ([`paired`]) and the calibration of sample sets ([`calibration`]);
 //! * synthetic cells of all six classes ([`phantom`]);
 //! * topology for SHAPR's topological loss: persistence diagrams ([`persistence`]) and
 //!   their Wasserstein matching ([`wasserstein`]), the loss's targets ([`topology`]);
@@ -19,6 +22,7 @@
 #![warn(missing_docs)]
 
 pub mod baseline;
+pub mod calibration;
 pub mod class;
 pub mod classify;
 pub mod conditioning;
@@ -33,6 +37,9 @@ pub mod grid;
 pub mod inspect;
 pub mod mesh;
 pub mod metrics;
+pub mod nearest;
+pub mod outdir;
+pub mod paired;
 pub mod persistence;
 pub mod phantom;
 pub mod sample;

@@ -97,12 +97,33 @@ impl Stack {
 
 /// Reads a TIFF of any supported pixel type and any number of pages.
 pub fn read_stack(path: &Path) -> Result<Stack> {
-    let file = File::open(path).map_err(|e| Error::new(path, describe_io(&e)))?;
-    if file.metadata().is_ok_and(|m| m.is_dir()) {
+    let file = open_tiff(path)?;
+    decode(BufReader::new(file), MAX_PAGES).map_err(|problem| Error::new(path, problem))
+}
+
+/// Opens a file to decode; anything but a regular file (a folder, a FIFO that would
+/// block, a device) is refused before it is opened.
+fn open_tiff(path: &Path) -> Result<File> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::new(path, describe_io(&e)))?;
+    if meta.is_dir() {
         return Err(Error::new(path, "is a folder, not a TIFF file"));
     }
-    decode(BufReader::new(file)).map_err(|problem| Error::new(path, problem))
+    if !meta.is_file() {
+        return Err(Error::new(
+            path,
+            "is not a regular file (a pipe, socket or device?); dispr reads TIFF files",
+        ));
+    }
+    File::open(path).map_err(|e| Error::new(path, describe_io(&e)))
 }
+
+/// The most pages dispr reads from one TIFF (a 3D stack's z slices).
+pub const MAX_PAGES: usize = 4096;
+
+/// The most bytes all pages of one TIFF may decode to together (1 GiB): the decoder's
+/// own limit is per page, so a small file of many pages sharing one compressed strip
+/// could otherwise allocate without bound.
+pub const MAX_DECODED_BYTES: u64 = 1 << 30;
 
 /// Reads a 3D stack (more than one page), e.g. a ground-truth shape.
 pub fn read_volume(path: &Path) -> Result<Stack> {
@@ -117,46 +138,118 @@ pub fn read_volume(path: &Path) -> Result<Stack> {
     Ok(stack)
 }
 
-/// Reads a single-page 2D image, e.g. a fluorescence slice or a mask.
-pub fn read_image(path: &Path) -> Result<Stack> {
-    let stack = read_stack(path)?;
-    let [pages, height, width] = stack.shape();
-    if pages != 1 {
+/// Reads a 3D stack as a shape (`v / max(v) > 0.5`); NaN or infinite values are refused,
+/// since no threshold can mean anything there.
+pub fn read_shape(path: &Path) -> Result<Volume<bool>> {
+    let stack = read_volume(path)?;
+    if stack.has_non_finite() {
         return Err(Error::new(
             path,
-            format!(
-                "expected a single 2D image, found a 3D stack of {pages} pages ({})",
-                format_shape(&[pages, height, width])
-            ),
+            "contains NaN or infinite values; a shape must be finite",
         ));
     }
-    Ok(stack)
+    Ok(stack.binarize())
 }
 
-/// Decodes every page; the error is a one-line description without the path.
-fn decode<R: Read + Seek>(reader: R) -> Result<Stack, String> {
-    let mut decoder = Decoder::new(reader).map_err(describe_tiff)?;
-    let mut pages: Vec<DecodingResult> = Vec::new();
-    let mut size: Option<(u32, u32)> = None;
-    loop {
-        let page = pages.len();
-        let dims = decoder.dimensions().map_err(describe_tiff)?;
-        match size {
-            None => size = Some(dims),
-            Some(first) if first != dims => {
-                return Err(format!(
-                    "page {page} is {}×{} but page 0 is {}×{}",
-                    dims.1, dims.0, first.1, first.0
+/// The most distinct values a 2D mask may hold. Real masks are not strictly binary (the
+/// sample's hold up to 15 levels along their outlines, from resampling); a fluorescence
+/// image holds hundreds.
+pub const MAX_MASK_LEVELS: usize = 32;
+
+/// Why a 2D mask cannot be a cell's mask, if it cannot: NaN or infinite values, more
+/// than [`MAX_MASK_LEVELS`] distinct values (a grayscale image, not a mask), nothing
+/// above half its maximum, or every pixel foreground.
+pub fn mask_problem(mask: &Stack) -> Option<String> {
+    if mask.has_non_finite() {
+        return Some("mask contains NaN or infinite values".into());
+    }
+    let values = mask.to_f32();
+    let mut distinct: Vec<u32> = Vec::new();
+    for &v in values.data() {
+        if !distinct.contains(&v.to_bits()) {
+            distinct.push(v.to_bits());
+            if distinct.len() > MAX_MASK_LEVELS {
+                return Some(format!(
+                    "mask has more than {MAX_MASK_LEVELS} distinct values (a grayscale image, not a mask?); a mask is 0 outside the cell and its maximum inside"
                 ));
             }
-            Some(_) => {}
+        }
+    }
+    let foreground = mask.binarize().count();
+    if foreground == 0 {
+        return Some("mask is empty (no pixel above half its maximum)".into());
+    }
+    if foreground == values.len() {
+        return Some("mask covers the whole image (every pixel is foreground)".into());
+    }
+    None
+}
+
+/// Reads a single-page 2D image, e.g. a fluorescence slice or a mask.
+pub fn read_image(path: &Path) -> Result<Stack> {
+    let file = open_tiff(path)?;
+    // Only the first page is decoded: a 2D file with more pages is refused before
+    // anything else is read.
+    decode(BufReader::new(file), 1).map_err(|problem| Error::new(path, problem))
+}
+
+/// Decodes up to `max_pages` pages; the error is a one-line description without the
+/// path. A first pass reads only the page directories: the page count, the sizes, the
+/// pixel types and the total decoded size ([`MAX_DECODED_BYTES`]) are all checked before
+/// any pixel is decoded.
+fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, String> {
+    let mut decoder = Decoder::new(reader).map_err(describe_tiff)?;
+    let (width, height) = decoder.dimensions().map_err(describe_tiff)?;
+    let mut count = 0usize;
+    let mut decoded_bytes: u64 = 0;
+    loop {
+        let page = count;
+        let dims = decoder.dimensions().map_err(describe_tiff)?;
+        if dims != (width, height) {
+            return Err(format!(
+                "page {page} is {}×{} but page 0 is {height}×{width}",
+                dims.1, dims.0
+            ));
         }
         let color = decoder.colortype().map_err(describe_tiff)?;
-        if !matches!(color, ColorType::Gray(8 | 16 | 32)) {
+        let ColorType::Gray(bits @ (8 | 16 | 32)) = color else {
             return Err(format!(
                 "unsupported pixel type {color:?} on page {page}; dispr reads grayscale \
                  uint8, uint16 or float32 TIFFs"
             ));
+        };
+        let page_bytes = u64::from(width) * u64::from(height) * u64::from(bits / 8);
+        check_uncompressed_size(&mut decoder, page, page_bytes)?;
+        decoded_bytes += page_bytes;
+        count += 1;
+        if !decoder.more_images() || count > MAX_PAGES {
+            break;
+        }
+        decoder.next_image().map_err(describe_tiff)?;
+    }
+    let shape = [count, height as usize, width as usize];
+    if count > max_pages {
+        return Err(if max_pages == 1 {
+            format!(
+                "expected a single 2D image, found a 3D stack of {count} pages ({})",
+                format_shape(&shape)
+            )
+        } else {
+            format!("more than {max_pages} pages; dispr reads stacks of at most {max_pages} slices")
+        });
+    }
+    if decoded_bytes > MAX_DECODED_BYTES {
+        return Err(format!(
+            "TIFF too large: {count} pages of {height}×{width} decode to {} MiB, more than dispr's limit of {} MiB",
+            decoded_bytes >> 20,
+            MAX_DECODED_BYTES >> 20
+        ));
+    }
+    decoder.seek_to_image(0).map_err(describe_tiff)?;
+    let mut pages: Vec<DecodingResult> = Vec::with_capacity(count);
+    for page in 0..count {
+        if page > 0 {
+            decoder.next_image().map_err(describe_tiff)?;
         }
         let data = decoder.read_image().map_err(describe_tiff)?;
         if let Some(prev) = pages.first()
@@ -167,13 +260,7 @@ fn decode<R: Read + Seek>(reader: R) -> Result<Stack, String> {
             ));
         }
         pages.push(data);
-        if !decoder.more_images() {
-            break;
-        }
-        decoder.next_image().map_err(describe_tiff)?;
     }
-    let (width, height) = size.unwrap_or((0, 0));
-    let shape = [pages.len(), height as usize, width as usize];
     macro_rules! concat_pages {
         ($variant:ident) => {{
             let mut data = Vec::with_capacity(shape.iter().product());
@@ -198,6 +285,42 @@ fn decode<R: Read + Seek>(reader: R) -> Result<Stack, String> {
         }
         None => return Err("contains no image".into()),
     })
+}
+
+/// An uncompressed page must store at least as many bytes as it decodes to; fewer means
+/// a damaged Compression tag (compressed bytes would be read as pixels) or a cut file.
+fn check_uncompressed_size<R: Read + Seek>(
+    decoder: &mut Decoder<R>,
+    page: usize,
+    page_bytes: u64,
+) -> Result<(), String> {
+    use tiff::tags::Tag;
+    let compression: u16 = decoder
+        .find_tag_unsigned(Tag::Compression)
+        .map_err(describe_tiff)?
+        .unwrap_or(1);
+    if compression != 1 {
+        return Ok(());
+    }
+    let counts: Option<Vec<u64>> = match decoder
+        .find_tag_unsigned_vec(Tag::StripByteCounts)
+        .map_err(describe_tiff)?
+    {
+        Some(v) => Some(v),
+        None => decoder
+            .find_tag_unsigned_vec(Tag::TileByteCounts)
+            .map_err(describe_tiff)?,
+    };
+    let Some(counts) = counts else {
+        return Ok(());
+    };
+    let stored: u64 = counts.iter().sum();
+    if stored < page_bytes {
+        return Err(format!(
+            "corrupt TIFF: page {page} is uncompressed but stores {stored} bytes for {page_bytes} bytes of pixels (a damaged Compression tag, or a cut file)"
+        ));
+    }
+    Ok(())
 }
 
 fn sample_format_name(data: &DecodingResult) -> &'static str {

@@ -314,3 +314,57 @@ fn features_match_trimesh_and_numpy() {
         }
     });
 }
+
+/// The retrieval baseline equals an independent numpy implementation of its definition
+/// (scripts/fixtures/make_nearest_fixtures.py) on the real sample: the same 9 neighbours
+/// in the same order, the same mask IoUs and the same majority shape (voxels per slice).
+#[test]
+fn nearest_baseline_matches_numpy() {
+    use dispr_core::dataset::load_cell;
+    use dispr_core::nearest::{Reference, predict};
+    let Some(dir) = real_sample_or_skip("nearest_baseline_matches_numpy") else {
+        return;
+    };
+    let fixture = load_json("nearest.json");
+    let k = fixture["k"].as_u64().unwrap() as usize;
+    let dataset = Dataset::scan(&dir).unwrap();
+    assert_eq!(dataset.cells.len() as u64, fixture["cells"].as_u64().unwrap());
+    let cells: Vec<_> = dataset.cells.iter().map(|f| load_cell(f).unwrap()).collect();
+    let references: Vec<Reference> = cells
+        .iter()
+        .map(|c| Reference {
+            name: &c.name,
+            mask: &c.mask,
+            shape: c.shape.as_ref().unwrap(),
+        })
+        .collect();
+    let cases = fixture["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 12);
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let cell = cells.iter().find(|c| c.name == name).unwrap();
+        let (shape, neighbours) = predict(name, &cell.mask, &references, k).unwrap();
+        let names: Vec<&str> = neighbours.iter().map(|n| references[n.index].name).collect();
+        let expected: Vec<&str> = case["neighbours"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(names, expected, "{name}: neighbours");
+        for (n, iou) in neighbours.iter().zip(case["ious"].as_array().unwrap()) {
+            assert!((n.iou - iou.as_f64().unwrap()).abs() < 1e-12, "{name}: IoU");
+        }
+        assert_eq!(shape.count() as u64, case["voxels"].as_u64().unwrap(), "{name}");
+        let per_slice: Vec<u64> = (0..shape.shape()[0])
+            .map(|z| shape.slice_z(z).count() as u64)
+            .collect();
+        let expected: Vec<u64> = case["voxels_per_slice"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap())
+            .collect();
+        assert_eq!(per_slice, expected, "{name}: voxels per slice");
+    }
+}

@@ -3,9 +3,12 @@
 //! EMA weights, optimizer state), each with its length and CRC-32 so a truncated or
 //! corrupt file is named as such instead of loading garbage.
 //!
-//! Layout: `DISPR-CHECKPOINT\n`, one line of JSON ([`Header`]), then the sections'
-//! bytes back to back in the header's order. A shipped model is the same file with only
-//! the `ema` section.
+//! Layout: `DISPR-CHECKPOINT\n`, one line of JSON ([`Header`]), one line
+//! `header-crc32 XXXXXXXX` (the CRC-32 of the JSON line, since format 2), then the
+//! sections' bytes back to back in the header's order. So every byte of the file is
+//! checksummed: an edited grid or schedule is refused, not run. A shipped model is the
+//! same file with only the `ema` section. Format 1 files (no header line checksum) still
+//! load.
 
 use std::io::Write;
 use std::path::Path;
@@ -16,8 +19,12 @@ use crate::config::{Network, TrainConfig};
 
 /// First line of every checkpoint.
 pub const MAGIC: &[u8] = b"DISPR-CHECKPOINT\n";
-/// Format version written (and the only one read).
-pub const FORMAT: u32 = 1;
+/// Format version written: 2 adds the header's checksum line.
+pub const FORMAT: u32 = 2;
+/// The oldest format still read (format 1: no checksum of the header line).
+pub const OLDEST_FORMAT: u32 = 1;
+/// Start of the line after the header that holds the header's CRC-32 (format ≥ 2).
+const HEADER_CRC_PREFIX: &[u8] = b"header-crc32 ";
 /// File name of a run's checkpoint inside the run folder.
 pub const FILE_NAME: &str = "checkpoint.dispr";
 
@@ -110,14 +117,22 @@ impl Checkpoint {
         self
     }
 
-    /// Writes the checkpoint atomically (a crash leaves the previous file intact).
+    /// Writes the checkpoint atomically (a crash leaves the previous file intact), in
+    /// format [`FORMAT`].
     pub fn save(&self, path: &Path) -> Result<(), dispr_core::error::Error> {
-        let header = serde_json::to_string(&self.header).expect("header serializes");
+        // Always written in the current format, whatever format it was read from.
+        let header = Header {
+            format: FORMAT,
+            ..self.header.clone()
+        };
+        let header = serde_json::to_string(&header).expect("header serializes");
         dispr_core::fsio::write_atomic(path, |w| {
             let io = |e: std::io::Error| e.to_string();
             w.write_all(MAGIC).map_err(io)?;
             w.write_all(header.as_bytes()).map_err(io)?;
             w.write_all(b"\n").map_err(io)?;
+            w.write_all(HEADER_CRC_PREFIX).map_err(io)?;
+            writeln!(w, "{:08x}", crc32fast::hash(header.as_bytes())).map_err(io)?;
             for s in &self.sections {
                 w.write_all(s).map_err(io)?;
             }
@@ -134,6 +149,20 @@ impl Checkpoint {
                 dispr_core::error::describe_io(&e)
             ))
         })?;
+        // A model exported with `dispr model export` has its SHA-256 beside it
+        // (`FILE.sha256`, as sha256sum writes it): when present, it must match.
+        let mut sum_path = path.as_os_str().to_owned();
+        sum_path.push(".sha256");
+        if let Ok(sum) = std::fs::read_to_string(&sum_path) {
+            let expected = sum.split_whitespace().next().unwrap_or("").to_lowercase();
+            let actual = crate::shipped::sha256_hex(&bytes);
+            if expected != actual {
+                return Err(fail(format!(
+                    "SHA-256 {actual} does not match {} ({expected}); the file was changed after export",
+                    Path::new(&sum_path).display()
+                )));
+            }
+        }
         Self::from_bytes(&bytes).map_err(fail)
     }
 
@@ -146,19 +175,44 @@ impl Checkpoint {
             .iter()
             .position(|&b| b == b'\n')
             .ok_or("truncated checkpoint (header line incomplete)")?;
-        let header: Header = serde_json::from_slice(&rest[..end])
-            .map_err(|e| format!("corrupt checkpoint header: {e}"))?;
-        if header.format != FORMAT {
+        let header_line = &rest[..end];
+        let mut offset = end + 1;
+        // The format decides whether a checksum line follows; read it before trusting
+        // anything else in the header.
+        #[derive(Deserialize)]
+        struct Format {
+            format: u32,
+        }
+        let format = serde_json::from_slice::<Format>(header_line)
+            .map_err(|e| format!("corrupt checkpoint header: {e}"))?
+            .format;
+        if !(OLDEST_FORMAT..=FORMAT).contains(&format) {
             return Err(format!(
-                "checkpoint format {} is not supported (this dispr reads format {FORMAT})",
-                header.format
+                "checkpoint format {format} is not supported (this dispr reads formats {OLDEST_FORMAT}–{FORMAT})"
             ));
         }
+        if format >= 2 {
+            let line_end = rest[offset..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .ok_or("truncated checkpoint (header checksum line incomplete)")?;
+            let line = &rest[offset..offset + line_end];
+            let stored = line
+                .strip_prefix(HEADER_CRC_PREFIX)
+                .and_then(|hex| std::str::from_utf8(hex).ok())
+                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
+                .ok_or("corrupt checkpoint: the header checksum line is missing or damaged")?;
+            if stored != crc32fast::hash(header_line) {
+                return Err("corrupt checkpoint: the header fails its checksum (edited or damaged)".into());
+            }
+            offset += line_end + 1;
+        }
+        let header: Header = serde_json::from_slice(header_line)
+            .map_err(|e| format!("corrupt checkpoint header: {e}"))?;
         header
             .model
             .validate()
             .map_err(|e| format!("invalid model config: {e}"))?;
-        let mut offset = end + 1;
         let expected: u64 = header.sections.iter().map(|s| s.bytes).sum();
         let available = (rest.len() - offset) as u64;
         if available < expected {
@@ -238,5 +292,34 @@ mod tests {
         assert!(other.contains("not a dispr checkpoint"), "{other}");
         let cut_header = Checkpoint::from_bytes(&bytes[..MAGIC.len() + 10]).unwrap_err();
         assert!(cut_header.contains("truncated"), "{cut_header}");
+    }
+
+    /// Issue #19, item 5: an edited header (here the step count) is refused, and a
+    /// format-1 file (no header checksum) still loads.
+    #[test]
+    fn the_header_is_checksummed_and_format_1_still_loads() {
+        let c = sample();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.dispr");
+        c.save(&path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        let edited = text.replacen("\"step\":7", "\"step\":9", 1);
+        assert_ne!(edited, text);
+        let err = Checkpoint::from_bytes(edited.as_bytes()).unwrap_err();
+        assert!(err.contains("header fails its checksum"), "{err}");
+
+        // Format 1: magic, header line, sections.
+        let mut header = c.header.clone();
+        header.format = 1;
+        let mut old = MAGIC.to_vec();
+        old.extend(serde_json::to_vec(&header).unwrap());
+        old.push(b'\n');
+        for s in &c.sections {
+            old.extend(s);
+        }
+        let back = Checkpoint::from_bytes(&old).unwrap();
+        assert_eq!(back.sections, c.sections);
+        assert_eq!(back.header.step, 7);
     }
 }

@@ -65,6 +65,13 @@ impl Network {
 
     /// Checks the settings.
     pub fn validate(&self) -> Result<(), String> {
+        for grid in [self.grid(), self.data_grid()] {
+            if grid.iter().any(|&n| n > MAX_GRID) {
+                return Err(format!(
+                    "grid {grid:?} is larger than dispr's limit of {MAX_GRID} voxels per axis"
+                ));
+            }
+        }
         match self {
             Self::Dispr(m) => m.validate(),
             Self::Shapr(m) => m.validate(),
@@ -101,6 +108,10 @@ impl Network {
         }
     }
 }
+
+/// The largest working or data grid along any axis (a bound on what a checkpoint's
+/// header can make dispr allocate).
+pub const MAX_GRID: usize = 256;
 
 /// Everything that defines a trained model besides its weights.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -76,8 +76,11 @@ impl DiffusionConfig {
 
     /// Checks the settings fit together.
     pub fn validate(&self) -> Result<(), String> {
-        if self.steps < 2 {
-            return Err("a diffusion needs at least 2 steps".into());
+        if !(2..=100_000).contains(&self.steps) {
+            return Err(format!(
+                "a diffusion needs 2 to 100000 steps, got {}",
+                self.steps
+            ));
         }
         if self.loss == LossKind::Hybrid && !self.learned_variance {
             return Err("the hybrid loss needs a learned variance".into());

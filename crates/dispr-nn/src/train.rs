@@ -736,7 +736,7 @@ impl Run {
             .expect("config serializes"),
         )?;
         let header = format!("step,loss,{},seconds", loss_columns(&self.model).join(","));
-        let mut losses = open_losses(&losses_path, &header, start)?;
+        let (mut losses, earlier) = open_losses(&losses_path, &header, start)?;
         let write_err = |e: std::io::Error| {
             dispr_core::error::Error::new(&losses_path, format!("cannot write: {e}"))
         };
@@ -776,11 +776,14 @@ impl Run {
                 .checkpoint(names.clone(), seconds)
                 .save(&ckpt_path)?;
         }
-        let tail = recent.len().div_ceil(10).max(1);
-        let final_loss = if recent.is_empty() {
+        // The mean of the last tenth of this session's steps, or of the earlier ones
+        // when a finished run is resumed and no step was taken.
+        let logged = if recent.is_empty() { &earlier } else { &recent };
+        let tail = logged.len().div_ceil(10).max(1).min(logged.len());
+        let final_loss = if tail == 0 {
             f64::NAN
         } else {
-            recent[recent.len() - tail..].iter().sum::<f64>() / tail as f64
+            logged[logged.len() - tail..].iter().sum::<f64>() / tail as f64
         };
         Ok(TrainSummary {
             steps: cfg.steps,
@@ -812,27 +815,33 @@ pub fn learner_from_checkpoint(
     })
 }
 
-/// Opens the losses CSV for appending, keeping only the rows up to `step` (a resumed run
-/// rewrites what the killed one logged after its last checkpoint).
-fn open_losses(
-    path: &Path,
-    header: &str,
-    step: usize,
-) -> Result<std::io::BufWriter<std::fs::File>, TrainError> {
+/// Opens the losses CSV for appending, keeping only the whole rows up to `step` (a
+/// resumed run rewrites what the killed one logged after its last checkpoint, and drops a
+/// row the kill cut short); returns the writer and the kept rows' losses.
+type LossesLog = (std::io::BufWriter<std::fs::File>, Vec<f64>);
+fn open_losses(path: &Path, header: &str, step: usize) -> Result<LossesLog, TrainError> {
     let err =
         |e: std::io::Error| dispr_core::error::Error::new(path, dispr_core::error::describe_io(&e));
     let mut kept = String::from(header);
     kept.push('\n');
+    let mut losses = Vec::new();
     if step > 0 {
+        let columns = header.split(',').count();
         let text = std::fs::read_to_string(path).unwrap_or_default();
         for line in text.lines().skip(1) {
-            let row_step: usize = match line.split(',').next().and_then(|s| s.parse().ok()) {
-                Some(s) => s,
-                None => continue,
+            // Only whole rows: a kill can cut the last one short.
+            let fields: Vec<&str> = line.split(',').collect();
+            let (Some(row_step), Some(loss)) = (
+                fields[0].parse::<usize>().ok(),
+                fields.get(1).and_then(|l| l.parse::<f64>().ok()),
+            ) else {
+                continue;
             };
-            if row_step <= step {
+            let whole = fields.len() == columns && fields[1..].iter().all(|f| f.parse::<f64>().is_ok());
+            if whole && row_step <= step {
                 kept.push_str(line);
                 kept.push('\n');
+                losses.push(loss);
             }
         }
     }
@@ -841,7 +850,7 @@ fn open_losses(
         .append(true)
         .open(path)
         .map_err(err)?;
-    Ok(std::io::BufWriter::new(file))
+    Ok((std::io::BufWriter::new(file), losses))
 }
 
 /// Reads a run's losses CSV: (step, loss) rows.

@@ -48,13 +48,21 @@ pub enum Command {
     Metrics(MetricsArgs),
     /// Write the surface mesh of a 3D shape as STL, PLY or OBJ (by extension).
     Mesh(MeshArgs),
-    /// Geometric baselines from the 2D mask alone: cylinder or ellipsoid.
+    /// Baselines that learn nothing: cylinder, ellipsoid (from the 2D mask alone) or
+    /// nearest (a lookup of reference shapes).
     ///
     /// An ellipse (centre, semi-axes a ≥ b, angle) is fitted by direct least squares to
     /// the hole-filled mask outline. cylinder: the mask extruded along z over a height of
     /// (a + b)/2 voxels, centred on the middle slice; ellipsoid: semi-axes a and b in xy,
     /// rotated as the ellipse, and (a + b)/4 along z, centred at (ellipse centre, middle
-    /// slice). Writes OUT/NAME.tif (uint8 0/255) for every cell.
+    /// slice). nearest: the voxel-wise majority of the 3D shapes of the --k reference
+    /// cells whose 2D masks overlap the cell's mask most (IoU; ties by name; a cell is
+    /// never its own neighbour). With no --reference (or --reference equal to --data) it
+    /// is cross-validated: a cell's references are the cells of the other folds of the
+    /// --folds/--split-seed split (as `dispr data folds` and `dispr train --fold`).
+    /// Writes OUT/NAME.tif (uint8 0/255) for every cell; nearest also OUT/neighbours.csv.
+    ///
+    /// Example: dispr baseline nearest --data rbc-sample --out baselines/nearest
     Baseline(BaselineArgs),
     /// Evaluate methods against ground truth: Table 1, per-cell CSV, box plots, HTML.
     ///
@@ -167,7 +175,7 @@ pub struct MeshArgs {
 #[derive(Debug, Args)]
 pub struct BaselineArgs {
     /// Which baseline.
-    #[arg(value_parser = ["cylinder", "ellipsoid"])]
+    #[arg(value_parser = ["cylinder", "ellipsoid", "nearest"])]
     pub kind: String,
     /// Dataset (image/ and mask/ are enough).
     #[arg(long)]
@@ -175,9 +183,28 @@ pub struct BaselineArgs {
     /// Output folder for NAME.tif shapes.
     #[arg(long)]
     pub out: PathBuf,
-    /// Number of z slices of the output [default: the dataset's obj depth, else 64].
+    /// Number of z slices of the output [default: the dataset's obj depth, else 64]
+    /// (cylinder, ellipsoid; at most 4096, as for any stack dispr reads).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    pub depth: Option<u16>,
+    /// nearest: the dataset with 3D shapes to look up [default: --data, cross-validated
+    /// over its folds].
     #[arg(long)]
-    pub depth: Option<usize>,
+    pub reference: Option<PathBuf>,
+    /// nearest: number of neighbours whose shapes vote.
+    #[arg(long, default_value_t = dispr_core::nearest::DEFAULT_K as u32, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub k: u32,
+    /// nearest: write the N nearest shapes themselves as samples NAME_0.tif …
+    /// NAME_{N-1}.tif instead of the majority of --k (a retrieval distribution, to
+    /// compare calibration with); N ≤ --k.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub samples: Option<u32>,
+    /// nearest, cross-validated: number of folds of the split.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..))]
+    pub folds: u32,
+    /// nearest, cross-validated: seed of the split.
+    #[arg(long, default_value_t = 0)]
+    pub split_seed: u64,
 }
 
 /// Flags of `dispr evaluate`.
@@ -201,6 +228,10 @@ pub struct EvaluateArgs {
     #[arg(long, default_value_t = 0)]
     pub split_seed: u64,
     /// Report folder.
+    /// Methods that are baselines: every other method is compared with each of them
+    /// per cell (paired.md) [default: the methods named cylinder, ellipsoid or nearest…].
+    #[arg(long = "baseline", value_name = "NAME")]
+    pub baselines: Vec<String>,
     #[arg(long)]
     pub out: PathBuf,
 }
@@ -428,13 +459,15 @@ pub struct TrainArgs {
     /// Run folder (created).
     #[arg(long)]
     pub out: PathBuf,
-    /// Which model: dispr (the diffusion model) or shapr (the deterministic baseline).
-    #[arg(long, default_value = "dispr")]
-    pub model: String,
+    /// Which model: dispr (the diffusion model) or shapr (the deterministic baseline)
+    /// [default: dispr; when resuming, the run's].
+    #[arg(long, value_parser = ["dispr", "shapr"])]
+    pub model: Option<String>,
     /// Model preset: paper (the paper's U-Net at 64³, for GPUs), small (CPU-sized, 32³),
-    /// tiny (tests).
-    #[arg(long, default_value = "small")]
-    pub preset: String,
+    /// fast (the shipped CPU-fast model, DISPR only), tiny (tests) [default: small; when
+    /// resuming, the run's].
+    #[arg(long, value_parser = ["paper", "small", "fast", "tiny"])]
+    pub preset: Option<String>,
     /// SHAPR only: weight λ of the topological loss (the MICCAI 2022 paper: 0.1).
     #[arg(long)]
     pub topo_weight: Option<f64>,
@@ -459,10 +492,10 @@ pub struct TrainArgs {
     #[arg(long)]
     pub extra_data: Vec<PathBuf>,
     /// Total optimisation steps [default: the preset's].
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub steps: Option<u64>,
-    /// Cells per step [default: the preset's].
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    /// Cells per step [default: the preset's; at most 64].
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=64))]
     pub batch: Option<u64>,
     /// Learning rate [default: the preset's].
     #[arg(long)]
@@ -505,10 +538,10 @@ pub struct PredictArgs {
     pub samples: u32,
     /// Sampler: ddpm (ancestral, the paper), ddim, or dpm++2m (DPM-Solver++(2M)). DDIM
     /// with 10 steps is the default because it measured best at that cost (docs/fast.md).
-    #[arg(long, default_value = "ddim")]
+    #[arg(long, default_value = "ddim", value_parser = ["ddpm", "ddim", "dpm++2m"])]
     pub sampler: String,
     /// Network evaluations (respaced steps; the paper: ddpm with 1000).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..))]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..=1000))]
     pub steps: u32,
     /// DDIM's η (0 = deterministic given the start noise).
     #[arg(long, default_value_t = 0.0)]
@@ -536,8 +569,8 @@ pub struct BenchModelArgs {
     /// Presets to time (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "tiny,small,paper")]
     pub presets: Vec<String>,
-    /// Batch size of the timed passes.
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Batch size of the timed passes (at most 64).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub batch: u32,
     /// Timed repetitions (after one warm-up).
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
@@ -550,7 +583,7 @@ pub struct BenchModelArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(2..))]
     pub predict_steps: Option<u32>,
     /// Sampler of that prediction: ddpm, ddim or dpm++2m.
-    #[arg(long, default_value = "ddim")]
+    #[arg(long, default_value = "ddim", value_parser = ["ddpm", "ddim", "dpm++2m"])]
     pub sampler: String,
     /// Samples of that prediction.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]

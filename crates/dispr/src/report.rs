@@ -15,6 +15,11 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 /// Table 1 as CSV (`method,metric,median,mean,sd,n`).
 pub fn summary_csv(rows: &[Summary]) -> anyhow::Result<String> {
+    rows_csv(rows)
+}
+
+/// Any table of flat rows as CSV, one column per field (a header row first).
+pub fn rows_csv<T: serde::Serialize>(rows: &[T]) -> anyhow::Result<String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
         w.serialize(r)?;
@@ -92,11 +97,7 @@ pub fn records_csv(records: &[Record]) -> anyhow::Result<String> {
 
 /// Spread of samples per method and cell.
 pub fn spread_csv(spreads: &[SampleSpread]) -> anyhow::Result<String> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    for s in spreads {
-        w.serialize(s)?;
-    }
-    Ok(String::from_utf8(w.into_inner()?)?)
+    rows_csv(spreads)
 }
 
 /// Registers the embedded font once (plots must not depend on system fonts).

@@ -1,8 +1,13 @@
-//! `dispr baseline cylinder|ellipsoid`: shapes from the 2D mask alone.
+//! `dispr baseline cylinder|ellipsoid|nearest`: shapes that need no training.
 
-use anyhow::bail;
+use std::path::Path;
+
+use anyhow::{Context, bail};
 use dispr_core::baseline::{Baseline, predict};
-use dispr_core::dataset::load_cell;
+use dispr_core::dataset::{Cell, Dataset, load_cell};
+use dispr_core::fsio::write_text_atomic;
+use dispr_core::nearest::{self, Reference};
+use dispr_core::outdir::{OutputDir, check_not_input};
 use dispr_core::tiff_io::{read_volume, write_shape};
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
@@ -11,13 +16,16 @@ use crate::cli::BaselineArgs;
 use crate::output::print;
 use crate::progress;
 
-/// Writes the baseline shape of every cell; cells that fail are listed at the end.
+/// Runs `dispr baseline`.
 pub fn run(args: &BaselineArgs) -> anyhow::Result<()> {
+    if args.kind == "nearest" {
+        return run_nearest(args);
+    }
     let baseline: Baseline = args.kind.parse().map_err(anyhow::Error::msg)?;
     let dataset = super::open_dataset(&args.data)?;
+    let _lock = lock_output(args)?;
     let depth = match args.depth {
-        Some(0) => bail!("--depth must be at least 1"),
-        Some(d) => d,
+        Some(d) => d as usize,
         None => match dataset.cells.iter().find_map(|c| c.obj.as_ref()) {
             Some(obj) => read_volume(obj)?.shape()[0],
             None => 64,
@@ -42,17 +50,162 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<()> {
         })
         .collect();
     bar.finish_and_clear();
-    let written = dataset.cells.len() - failures.len();
-    print(&format!(
-        "wrote {written} {} shapes ({depth} slices deep) to {}\n",
-        baseline.name(),
-        args.out.display()
-    ))?;
-    for f in &failures {
+    report(args, &dataset, &failures, &format!("({depth} slices deep)"))
+}
+
+/// Refuses an output folder that is (or holds) an input, and locks it for this run.
+fn lock_output(args: &BaselineArgs) -> anyhow::Result<OutputDir> {
+    let mut inputs = vec![args.data.as_path()];
+    inputs.extend(args.reference.as_deref());
+    check_not_input(&args.out, &inputs)?;
+    Ok(OutputDir::acquire(&args.out)?)
+}
+
+/// Prints what was written and fails if any cell failed.
+fn report(
+    args: &BaselineArgs,
+    dataset: &Dataset,
+    failures: &[String],
+    detail: &str,
+) -> anyhow::Result<()> {
+    for f in failures {
         eprintln!("error: {f}");
     }
     if !failures.is_empty() {
-        bail!("{} of {} cells failed", failures.len(), dataset.cells.len());
+        bail!(
+            "{} of {} cells failed; {} wrote nothing for them",
+            failures.len(),
+            dataset.cells.len(),
+            args.kind
+        );
     }
+    print(&format!(
+        "wrote {} {} shapes {detail} to {}\n",
+        dataset.cells.len(),
+        args.kind,
+        args.out.display()
+    ))?;
     Ok(())
+}
+
+/// Loads every cell of a dataset (in parallel), failing on the first unreadable one.
+fn load_all(dataset: &Dataset) -> anyhow::Result<Vec<Cell>> {
+    dataset
+        .cells
+        .par_iter()
+        .map(|files| load_cell(files).map_err(anyhow::Error::from))
+        .collect()
+}
+
+fn same_folder(a: &Path, b: &Path) -> bool {
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
+}
+
+/// `dispr baseline nearest`: the retrieval baseline ([`dispr_core::nearest`]).
+fn run_nearest(args: &BaselineArgs) -> anyhow::Result<()> {
+    if args.depth.is_some() {
+        bail!("--depth applies to cylinder and ellipsoid; nearest takes the references' depth");
+    }
+    let k = args.k as usize;
+    if let Some(n) = args.samples
+        && n > args.k
+    {
+        bail!("--samples {n} needs at least as many neighbours, but --k is {}", args.k);
+    }
+    let dataset = super::open_dataset(&args.data)?;
+    let _lock = lock_output(args)?;
+    let reference_dir = args.reference.as_deref().unwrap_or(&args.data);
+    let cross_validated = same_folder(reference_dir, &args.data);
+    let (reference, folds) = if cross_validated {
+        let folds = dataset
+            .folds(args.folds as usize, args.split_seed)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", args.data.display()))?;
+        (None, Some(folds))
+    } else {
+        (Some(super::open_dataset(reference_dir)?), None)
+    };
+    let ref_set = reference.as_ref().unwrap_or(&dataset);
+    if !ref_set.has_shapes() {
+        bail!(
+            "{}: the reference needs 3D shapes in obj/ for every cell",
+            reference_dir.display()
+        );
+    }
+    let queries = load_all(&dataset)?;
+    let ref_cells = match &reference {
+        Some(r) => load_all(r)?,
+        None => queries.clone(),
+    };
+    let references: Vec<Reference> = ref_cells
+        .iter()
+        .map(|c| Reference {
+            name: &c.name,
+            mask: &c.mask,
+            shape: c.shape.as_ref().expect("reference cells have shapes"),
+        })
+        .collect();
+
+    let bar = progress::bar(queries.len(), "cells");
+    bar.set_message(format!("nearest {k}"));
+    let results: Vec<Result<String, String>> = queries
+        .par_iter()
+        .enumerate()
+        .progress_with(bar.clone())
+        .map(|(i, cell)| {
+            let files = &dataset.cells[i];
+            // Cross-validated: only the training folds of the cell's test fold.
+            let candidates: Vec<Reference> = match &folds {
+                Some(folds) => references
+                    .iter()
+                    .enumerate()
+                    .filter(|&(j, _)| folds[j] != folds[i])
+                    .map(|(_, r)| *r)
+                    .collect(),
+                None => references.clone(),
+            };
+            let (shape, neighbours) = nearest::predict(&cell.name, &cell.mask, &candidates, k)
+                .map_err(|p| format!("{}: {p}", files.mask.display()))?;
+            match args.samples {
+                None => write_shape(&args.out.join(format!("{}.tif", cell.name)), &shape),
+                Some(n) => neighbours.iter().take(n as usize).enumerate().try_for_each(
+                    |(s, nb)| {
+                        write_shape(
+                            &args.out.join(format!("{}_{s}.tif", cell.name)),
+                            candidates[nb.index].shape,
+                        )
+                    },
+                ),
+            }
+            .map_err(|e| e.to_string())?;
+            let row: Vec<String> = neighbours
+                .iter()
+                .map(|n| format!("{}:{:.4}", candidates[n.index].name, n.iou))
+                .collect();
+            Ok(format!("{},{}", cell.name, row.join(" ")))
+        })
+        .collect();
+    bar.finish_and_clear();
+    let failures: Vec<String> = results.iter().filter_map(|r| r.clone().err()).collect();
+    if failures.is_empty() {
+        let mut csv = String::from("name,neighbours (name:mask IoU, best first)\n");
+        for row in results.iter().flatten() {
+            csv.push_str(row);
+            csv.push('\n');
+        }
+        write_text_atomic(&args.out.join("neighbours.csv"), &csv)
+            .context("cannot write the neighbour list")?;
+    }
+    let detail = if cross_validated {
+        format!(
+            "(k = {k}; references: the other folds of a {}-fold split, seed {})",
+            args.folds, args.split_seed
+        )
+    } else {
+        format!(
+            "(k = {k}; references: {} cells of {})",
+            ref_cells.len(),
+            reference_dir.display()
+        )
+    };
+    report(args, &dataset, &failures, &detail)
 }

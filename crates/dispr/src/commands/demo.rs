@@ -9,7 +9,7 @@ use dispr_core::fsio::write_text_atomic;
 use dispr_core::grid::Volume;
 use dispr_core::mesh::io::write_mesh;
 use dispr_core::mesh::marching_cubes;
-use dispr_core::tiff_io::read_volume;
+use dispr_core::tiff_io::read_shape;
 
 use crate::cli::{BaselineArgs, DemoArgs, EvaluateArgs, PredictArgs};
 use crate::output::print;
@@ -95,6 +95,11 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
             data: data.clone(),
             out: dir.clone(),
             depth: None,
+            reference: None,
+            k: dispr_core::nearest::DEFAULT_K as u32,
+            samples: None,
+            folds: 5,
+            split_seed: 0,
         })?;
         preds.push(format!("{kind}={}", dir.display()));
     }
@@ -145,7 +150,7 @@ fn draw_predictions(
     png: &Path,
 ) -> anyhow::Result<()> {
     let read =
-        |path: PathBuf| -> anyhow::Result<Volume<bool>> { Ok(read_volume(&path)?.binarize()) };
+        |path: PathBuf| -> anyhow::Result<Volume<bool>> { Ok(read_shape(&path)?) };
     let shown = samples.min(3);
     let sample_headers = ["sample 1", "sample 2", "sample 3"];
     let mut headers = vec!["image", "mask", "true shape"];

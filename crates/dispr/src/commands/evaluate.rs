@@ -9,7 +9,9 @@ use dispr_core::evaluation::{
     CellEvaluation, Record, SampleSpread, evaluate_cell, prediction_files, summarize,
     summarize_by_class, table_markdown,
 };
+use dispr_core::calibration::{calibration, calibration_markdown};
 use dispr_core::fsio::write_text_atomic;
+use dispr_core::paired::{compare_all, paired_markdown};
 use dispr_core::metrics::{Measurements, measure};
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
@@ -168,6 +170,7 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
     if !spreads.is_empty() {
         write_text_atomic(&out.join("spread.csv"), &report::spread_csv(&spreads)?)?;
     }
+    let (calibration, paired) = distribution_checks(args, &methods, &ordered, out)?;
     let plots = report::box_plots(&ordered, out)?;
     // A stale steps plot from an earlier study in this folder would mislead.
     if !report::steps_plot(&rows, out)? {
@@ -175,9 +178,64 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
     }
     report::write_html(out, &dataset.root, &rows, &by_class, &plots, &spreads)?;
     print(&format!(
-        "{markdown}\ncells: {}, methods: {}; relative errors |pred − truth| / truth, cells: median (mean ± sd)\nreport: {}\n",
+        "{markdown}\ncells: {}, methods: {}; relative errors |pred − truth| / truth, cells: median (mean ± sd)\n{paired}{calibration}report: {}\n",
         dataset.cells.len(),
         methods.len(),
         out.join("index.html").display()
     ))
+}
+
+/// Per-cell paired comparisons with the baselines (paired.{md,csv}) and the calibration
+/// of methods with several samples (calibration.{md,csv}); returns the two tables as
+/// printed (empty when there is nothing to compare).
+fn distribution_checks(
+    args: &EvaluateArgs,
+    methods: &[Method],
+    records: &[Record],
+    out: &std::path::Path,
+) -> anyhow::Result<(String, String)> {
+    let names: Vec<&str> = methods.iter().map(|m| m.name.as_str()).collect();
+    let baselines: Vec<&str> = if args.baselines.is_empty() {
+        names
+            .iter()
+            .copied()
+            .filter(|n| matches!(*n, "cylinder" | "ellipsoid") || n.starts_with("nearest"))
+            .collect()
+    } else {
+        for b in &args.baselines {
+            if !names.contains(&b.as_str()) {
+                bail!("--baseline {b}: no method of that name (--pred NAME=DIR)");
+            }
+        }
+        args.baselines.iter().map(String::as_str).collect()
+    };
+    // A method's ensemble is compared too (it is a method of its own in Table 1).
+    let mut compared: Vec<String> = Vec::new();
+    for n in &names {
+        compared.push(n.to_string());
+        let ens = format!("{n}{}", dispr_core::evaluation::ENSEMBLE_SUFFIX);
+        if records.iter().any(|r| r.method == ens) {
+            compared.push(ens);
+        }
+    }
+    let compared: Vec<&str> = compared.iter().map(String::as_str).collect();
+    let paired = compare_all(records, &compared, &baselines);
+    let paired_md = if paired.is_empty() {
+        String::new()
+    } else {
+        let md = paired_markdown(&paired);
+        write_text_atomic(&out.join("paired.md"), &md)?;
+        write_text_atomic(&out.join("paired.csv"), &report::rows_csv(&paired)?)?;
+        format!("\nper cell, paired (n = cells; a method's samples averaged per cell):\n{md}")
+    };
+    let calibration = calibration(records);
+    let calibration_md = if calibration.is_empty() {
+        String::new()
+    } else {
+        let md = calibration_markdown(&calibration);
+        write_text_atomic(&out.join("calibration.md"), &md)?;
+        write_text_atomic(&out.join("calibration.csv"), &report::rows_csv(&calibration)?)?;
+        format!("\ncalibration of the samples (n = cells):\n{md}")
+    };
+    Ok((paired_md, calibration_md))
 }

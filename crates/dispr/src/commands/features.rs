@@ -7,7 +7,7 @@ use dispr_core::dataset::{CellFiles, load_cell};
 use dispr_core::evaluation::prediction_files;
 use dispr_core::features::{feature_names, features};
 use dispr_core::fsio::write_text_atomic;
-use dispr_core::tiff_io::read_volume;
+use dispr_core::tiff_io::read_shape;
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 
@@ -46,7 +46,7 @@ pub fn run(args: &FeaturesArgs) -> anyhow::Result<()> {
         .progress_with(bar.clone())
         .map(|(name, cell, file)| {
             let shape = match file {
-                Some(path) => read_volume(path)?.binarize(),
+                Some(path) => read_shape(path)?,
                 None => load_cell(cell)?.shape.expect("checked above"),
             };
             let values = features(&shape).with_context(|| {

@@ -59,6 +59,7 @@ fn describe(config: &Network) -> String {
 pub fn export(args: &ModelExportArgs) -> anyhow::Result<()> {
     use dispr_nn::checkpoint::{self, Checkpoint};
     let file = checkpoint::resolve(&args.model);
+    dispr_core::outdir::check_not_input(&args.out, &[&file])?;
     let c = Checkpoint::load(&file)?;
     let weights = c
         .section("ema")

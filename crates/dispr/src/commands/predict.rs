@@ -7,6 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use dispr_core::mesh::io::write_mesh;
 use dispr_core::mesh::marching_cubes;
+use dispr_core::outdir::{OutputDir, check_not_input};
 use dispr_core::tiff_io::{write_shape, write_volume};
 use dispr_nn::checkpoint::{self, Checkpoint};
 use dispr_nn::config::Network;
@@ -55,6 +56,12 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let header = ckpt.header;
 
     let dataset = super::open_dataset(&args.data)?;
+    let mut inputs = vec![args.data.as_path()];
+    if args.model.is_some() {
+        inputs.push(ckpt_path.as_path());
+    }
+    check_not_input(&args.out, &inputs)?;
+    let mut out = OutputDir::acquire(&args.out)?;
     let trained: HashSet<&str> = header.train_cells.iter().map(String::as_str).collect();
     let wanted: HashSet<&str> = args.cells.iter().map(String::as_str).collect();
     if let Some(missing) = args
@@ -88,6 +95,13 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         eprintln!(
             "predicting {} cells; skipping {skipped} the model trained on (--all-cells includes them)",
             indices.len()
+        );
+    }
+    if let Some((a, b)) = sample_name_clash(indices.iter().map(|&i| dataset.cells[i].name.as_str())) {
+        bail!(
+            "{}: cells '{a}' and '{b}' cannot share one prediction folder: '{b}.tif' would read as sample {} of '{a}'; rename one of them",
+            args.data.display(),
+            &b[a.len() + 1..]
         );
     }
     let cells = super::train::load_cells(&dataset, &indices)?;
@@ -128,27 +142,27 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
             }
         };
         let name = &example.name;
+        let file = format!("{name}.tif");
         if deterministic {
             // One shape per cell: NAME.tif, as the baselines write it.
-            write_shape(&args.out.join(format!("{name}.tif")), &prediction.ensemble)?;
-            remove_stale_samples(&args.out, name, 0)?;
+            write_shape(&out.file(&file)?, &prediction.ensemble)?;
+            remove_stale_samples(&out, name, 0)?;
         } else {
             for (k, s) in prediction.samples.iter().enumerate() {
-                write_shape(&args.out.join(format!("{name}_{k}.tif")), s)?;
+                write_shape(&out.file(format!("{name}_{k}.tif"))?, s)?;
             }
-            remove_stale_samples(&args.out, name, prediction.samples.len())?;
+            remove_stale_samples(&out, name, prediction.samples.len())?;
+            // A SHAPR run's single shape in the same folder would be read instead.
+            out.remove_if_ours(&file)?;
         }
-        let file = format!("{name}.tif");
-        write_volume(
-            &args.out.join("probability").join(&file),
-            &prediction.probability,
-        )?;
+        let probability = out.file(format!("probability/{file}"))?;
+        write_volume(&probability, &prediction.probability)?;
         if !deterministic {
-            write_volume(&args.out.join("std").join(&file), &prediction.std)?;
+            write_volume(&out.file(format!("std/{file}"))?, &prediction.std)?;
         }
-        write_shape(&args.out.join("ensemble").join(&file), &prediction.ensemble)?;
+        write_shape(&out.file(format!("ensemble/{file}"))?, &prediction.ensemble)?;
         let mesh = marching_cubes(&prediction.ensemble);
-        write_mesh(&args.out.join("mesh").join(format!("{name}.stl")), &mesh)?;
+        write_mesh(&out.file(format!("mesh/{name}.stl"))?, &mesh)?;
         per_cell.push(json!({ "cell": name, "seconds": prediction.seconds }));
     }
     bar.finish_and_clear();
@@ -170,7 +184,7 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         "per_cell": per_cell,
     });
     dispr_core::fsio::write_text_atomic(
-        &args.out.join("predict.json"),
+        &out.file("predict.json")?,
         &serde_json::to_string_pretty(&report).context("report")?,
     )?;
     print(&format!(
@@ -184,17 +198,24 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Removes `NAME_k.tif` for k ≥ `n` left by an earlier run with more samples, so that
-/// `dispr evaluate` reads exactly this run's samples.
-fn remove_stale_samples(dir: &std::path::Path, name: &str, n: usize) -> anyhow::Result<()> {
+/// Removes `NAME_k.tif` for k ≥ `n` that an earlier dispr run with more samples wrote
+/// here (and only those: files the folder's manifest does not list are left alone), so
+/// that `dispr evaluate` reads exactly this run's samples.
+fn remove_stale_samples(out: &OutputDir, name: &str, n: usize) -> anyhow::Result<()> {
     let mut k = n;
-    loop {
-        let path = dir.join(format!("{name}_{k}.tif"));
-        if !path.is_file() {
-            return Ok(());
-        }
-        std::fs::remove_file(&path)
-            .with_context(|| format!("{}: cannot remove an old sample", path.display()))?;
+    while out.remove_if_ours(format!("{name}_{k}.tif"))? {
         k += 1;
     }
+    Ok(())
+}
+
+/// Two cell names whose files would mix in a prediction folder: `A` and `A_K` (K a
+/// number), since `A_K.tif` is also the name of sample K of `A`.
+fn sample_name_clash<'a>(names: impl Iterator<Item = &'a str>) -> Option<(&'a str, &'a str)> {
+    let names: Vec<&str> = names.collect();
+    let set: HashSet<&str> = names.iter().copied().collect();
+    names.iter().find_map(|b| {
+        let (a, k) = b.rsplit_once('_')?;
+        (!k.is_empty() && k.bytes().all(|c| c.is_ascii_digit()) && set.contains(a)).then_some((a, *b))
+    })
 }

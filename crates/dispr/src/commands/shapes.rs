@@ -9,7 +9,7 @@ use dispr_core::dataset::shape_files;
 use dispr_core::evaluation::{Record, evaluate_cell, prediction_files};
 use dispr_core::mesh::io::write_mesh;
 use dispr_core::metrics::{Measurements, measure as measure_shape, measure_with_mesh};
-use dispr_core::tiff_io::read_volume;
+use dispr_core::tiff_io::read_shape;
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 use serde_json::json;
@@ -38,7 +38,7 @@ pub fn measure(args: &MeasureArgs) -> anyhow::Result<()> {
     let results: Vec<(PathBuf, Measurements)> = files
         .par_iter()
         .progress_with(bar.clone())
-        .map(|path| Ok((path.clone(), measure_shape(&read_volume(path)?.binarize()))))
+        .map(|path| Ok((path.clone(), measure_shape(&read_shape(path)?))))
         .collect::<Result<_, dispr_core::Error>>()?;
     bar.finish_and_clear();
     let mut out = String::new();
@@ -107,7 +107,7 @@ pub fn metrics(args: &MetricsArgs) -> anyhow::Result<()> {
         .par_iter()
         .progress_with(bar.clone())
         .map(|(name, truth_path, preds)| {
-            let truth = read_volume(truth_path)?.binarize();
+            let truth = read_shape(truth_path)?;
             let truth_m = measure_shape(&truth);
             let class = Label::from_file_stem(name).name();
             Ok(evaluate_cell("prediction", name, class, &truth, &truth_m, preds)?.records)
@@ -157,7 +157,7 @@ fn kind(p: &Path) -> &'static str {
 /// `dispr mesh`.
 pub fn mesh(args: &MeshArgs) -> anyhow::Result<()> {
     dispr_core::mesh::io::MeshFormat::from_path(&args.out)?;
-    let shape = read_volume(&args.volume)?.binarize();
+    let shape = read_shape(&args.volume)?;
     if shape.count() == 0 {
         bail!(
             "{}: the shape is empty (no voxel above half the maximum)",

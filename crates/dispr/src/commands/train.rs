@@ -65,6 +65,11 @@ pub fn examples(
 /// Runs `dispr train`.
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let device = dispr_nn::device::parse(&args.device).map_err(anyhow::Error::msg)?;
+    let mut inputs = vec![args.data.as_path()];
+    inputs.extend(args.extra_data.iter().map(|p| p.as_path()));
+    dispr_core::outdir::check_not_input(&args.out, &inputs)?;
+    // One run per folder; temporary files a killed run left are removed here.
+    let _lock = dispr_core::outdir::OutputDir::acquire(&args.out)?;
     let ckpt_path = args.out.join(checkpoint::FILE_NAME);
     let (mut model, mut train) = if args.resume {
         let c = Checkpoint::load(&ckpt_path).context("cannot resume")?;
@@ -81,12 +86,23 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
                 args.out.display()
             );
         }
-        Network::preset_for(&args.model, &args.preset).map_err(anyhow::Error::msg)?
+        Network::preset_for(
+            args.model.as_deref().unwrap_or("dispr"),
+            args.preset.as_deref().unwrap_or("small"),
+        )
+        .map_err(anyhow::Error::msg)?
     };
     if args.resume {
         // Only the length of a run may change when resuming.
         let fixed = [
-            (args.model != "dispr", "--model"),
+            (
+                args.model.as_deref().is_some_and(|m| m != model.kind()),
+                "--model",
+            ),
+            (
+                args.preset.as_deref().is_some_and(|p| p != model.preset()),
+                "--preset",
+            ),
             (args.topo_weight.is_some(), "--topo-weight"),
             (args.topo_dims.is_some(), "--topo-dims"),
             (args.adversarial_after.is_some(), "--adversarial-after"),

@@ -1,0 +1,192 @@
+//! The retrieval baseline ("nearest k"): a cell's 3D shape guessed as the voxel-wise
+//! majority of the shapes of the `k` reference cells whose 2D masks overlap its mask
+//! most. It learns nothing, so it is the honest floor a learned model must clear.
+//!
+//! Definition (issue #23): the overlap is the IoU of the masks as given (both on the same
+//! grid, cells centred in their crops as the dataset stores them); ties in IoU go by
+//! name (alphabetical); a cell is never its own neighbour (a reference of the same name
+//! is skipped); the shapes are binarized at half their maximum as everywhere in dispr,
+//! and the majority is the [`crate::evaluation::ensemble`] rule (more than half of the
+//! `k` shapes contain the voxel).
+
+use crate::evaluation::ensemble;
+use crate::grid::{Image, Volume, format_shape};
+
+/// The default number of neighbours.
+pub const DEFAULT_K: usize = 9;
+
+/// One reference cell: the mask it is found by and the shape it contributes.
+#[derive(Clone, Copy, Debug)]
+pub struct Reference<'a> {
+    /// The cell's name (for ties and for never matching a cell with itself).
+    pub name: &'a str,
+    /// Its 2D mask.
+    pub mask: &'a Image<bool>,
+    /// Its 3D shape.
+    pub shape: &'a Volume<bool>,
+}
+
+/// One chosen neighbour: its index in the reference list and its mask IoU.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Neighbour {
+    /// Index into the references passed to [`nearest`].
+    pub index: usize,
+    /// IoU of its mask with the query mask.
+    pub iou: f64,
+}
+
+/// IoU of two masks of the same shape (0 when both are empty).
+pub fn mask_iou(a: &Image<bool>, b: &Image<bool>) -> f64 {
+    let (mut inter, mut union) = (0usize, 0usize);
+    for (&x, &y) in a.data().iter().zip(b.data()) {
+        inter += (x && y) as usize;
+        union += (x || y) as usize;
+    }
+    if union == 0 {
+        0.0
+    } else {
+        inter as f64 / union as f64
+    }
+}
+
+/// The `k` references whose masks overlap `mask` most, best first (ties by name); the
+/// reference named `name` is skipped. Errors on an empty mask, a mask of another size
+/// than the references', or fewer than `k` usable references.
+pub fn nearest(
+    name: &str,
+    mask: &Image<bool>,
+    references: &[Reference],
+    k: usize,
+) -> Result<Vec<Neighbour>, String> {
+    if k == 0 {
+        return Err("k must be at least 1".into());
+    }
+    if mask.count() == 0 {
+        return Err("mask is empty".into());
+    }
+    let mut scored = Vec::with_capacity(references.len());
+    for (index, r) in references.iter().enumerate() {
+        if r.name == name {
+            continue;
+        }
+        if r.mask.shape() != mask.shape() {
+            return Err(format!(
+                "mask is {} but the reference cell '{}' has a {} mask",
+                format_shape(&mask.shape()),
+                r.name,
+                format_shape(&r.mask.shape())
+            ));
+        }
+        scored.push(Neighbour {
+            index,
+            iou: mask_iou(mask, r.mask),
+        });
+    }
+    if scored.len() < k {
+        return Err(format!(
+            "{} reference cells are fewer than the {k} neighbours asked for",
+            scored.len()
+        ));
+    }
+    scored.sort_by(|a, b| {
+        b.iou
+            .total_cmp(&a.iou)
+            .then_with(|| references[a.index].name.cmp(references[b.index].name))
+    });
+    scored.truncate(k);
+    Ok(scored)
+}
+
+/// The retrieval baseline's shape for one cell: the majority of its `k` nearest
+/// references' shapes, with the neighbours it used. All reference shapes must share one
+/// grid.
+pub fn predict(
+    name: &str,
+    mask: &Image<bool>,
+    references: &[Reference],
+    k: usize,
+) -> Result<(Volume<bool>, Vec<Neighbour>), String> {
+    let neighbours = nearest(name, mask, references, k)?;
+    let grid = references[neighbours[0].index].shape.shape();
+    let shapes: Vec<Volume<bool>> = neighbours
+        .iter()
+        .map(|n| {
+            let r = &references[n.index];
+            if r.shape.shape() != grid {
+                return Err(format!(
+                    "reference cell '{}' has a {} shape, not {} like the others",
+                    r.name,
+                    format_shape(&r.shape.shape()),
+                    format_shape(&grid)
+                ));
+            }
+            Ok(r.shape.clone())
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((ensemble(&shapes).0, neighbours))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn square(lo: usize, hi: usize) -> Image<bool> {
+        Image::from_fn([8, 8], |[y, x]| (lo..hi).contains(&y) && (lo..hi).contains(&x))
+    }
+
+    fn slab(z_hi: usize) -> Volume<bool> {
+        Volume::from_fn([4, 8, 8], |[z, _, _]| z < z_hi)
+    }
+
+    #[test]
+    fn picks_the_most_overlapping_masks_and_votes() {
+        let masks = [square(2, 6), square(2, 6), square(1, 7), square(0, 2)];
+        let shapes = [slab(1), slab(2), slab(3), slab(4)];
+        let names = ["d", "b", "c", "a"];
+        let refs: Vec<Reference> = (0..4)
+            .map(|i| Reference {
+                name: names[i],
+                mask: &masks[i],
+                shape: &shapes[i],
+            })
+            .collect();
+        let query = square(2, 6);
+        let n = nearest("q", &query, &refs, 3).unwrap();
+        // Two perfect matches, tied: "b" before "d"; then "c" (IoU 16/36).
+        assert_eq!(
+            n.iter().map(|n| n.index).collect::<Vec<_>>(),
+            vec![1, 0, 2]
+        );
+        assert_eq!(n[0].iou, 1.0);
+        assert!((n[2].iou - 16.0 / 36.0).abs() < 1e-12);
+        // Majority of slabs of height 2, 1, 3: height 2.
+        let (shape, _) = predict("q", &query, &refs, 3).unwrap();
+        assert_eq!(shape, slab(2));
+        // A cell is never its own neighbour.
+        let n = nearest("b", &query, &refs, 3).unwrap();
+        assert!(n.iter().all(|n| names[n.index] != "b"));
+    }
+
+    #[test]
+    fn refuses_what_it_cannot_answer() {
+        let masks = [square(2, 6)];
+        let shapes = [slab(1)];
+        let refs = [Reference {
+            name: "a",
+            mask: &masks[0],
+            shape: &shapes[0],
+        }];
+        assert_eq!(
+            nearest("q", &Image::filled([8, 8], false), &refs, 1).unwrap_err(),
+            "mask is empty"
+        );
+        assert!(
+            nearest("q", &square(1, 3), &refs, 2)
+                .unwrap_err()
+                .contains("fewer than the 2")
+        );
+        let other = Image::filled([8, 9], true);
+        assert!(nearest("q", &other, &refs, 1).unwrap_err().contains("8×9"));
+        assert!(nearest("q", &square(1, 3), &refs, 0).is_err());
+    }
+}
