@@ -39,8 +39,7 @@ fn space_separated<S: serde::Serializer>(v: &[usize], s: S) -> Result<S::Ok, S::
 pub fn calibration(records: &[Record]) -> Vec<Calibration> {
     let mut methods: Vec<&str> = Vec::new();
     for r in records {
-        if matches!(r.prediction, Prediction::Sample(_)) && !methods.contains(&r.method.as_str())
-        {
+        if matches!(r.prediction, Prediction::Sample(_)) && !methods.contains(&r.method.as_str()) {
             methods.push(&r.method);
         }
     }
@@ -48,9 +47,10 @@ pub fn calibration(records: &[Record]) -> Vec<Calibration> {
     for method in methods {
         // cell → its sample records, in order of appearance.
         let mut cells: Vec<(&str, Vec<&Record>)> = Vec::new();
-        for r in records.iter().filter(|r| {
-            r.method == method && matches!(r.prediction, Prediction::Sample(_))
-        }) {
+        for r in records
+            .iter()
+            .filter(|r| r.method == method && matches!(r.prediction, Prediction::Sample(_)))
+        {
             match cells.iter_mut().find(|(c, _)| *c == r.cell) {
                 Some((_, v)) => v.push(r),
                 None => cells.push((&r.cell, vec![r])),
@@ -182,6 +182,8 @@ mod tests {
         assert_eq!(volume.coverage, 0.5);
         assert_eq!(volume.ranks, vec![0, 0, 1, 1]);
         assert!((volume.expected - 0.5).abs() < 1e-12);
-        assert!(calibration_markdown(&c).contains("| m | volume | 2 | 3 | 0.50 | 0.50 | 0 0 1 1 |"));
+        assert!(
+            calibration_markdown(&c).contains("| m | volume | 2 | 3 | 0.50 | 0.50 | 0 0 1 1 |")
+        );
     }
 }

@@ -96,7 +96,8 @@ impl FromStr for CellClass {
                     || (*c == CellClass::Cluster && key == "cell_clusters")
                     || (*c == CellClass::Multilobate && key == "multilobate_cells")
             })
-            .ok_or_else(|| UnknownClass(s.trim().to_string()))
+            // Escaped, so that a name holding a line break keeps the error on one line.
+            .ok_or_else(|| UnknownClass(s.trim().escape_debug().to_string()))
     }
 }
 

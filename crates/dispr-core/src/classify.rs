@@ -85,7 +85,11 @@ pub fn read_features(path: &Path) -> Result<FeatureTable> {
                     .ok_or_else(|| {
                         Error::new(
                             path,
-                            format!("line {line}: feature '{n}' is '{v}', not a finite number"),
+                            format!(
+                                "line {line}: feature '{}' is '{}', not a finite number",
+                                n.escape_debug(),
+                                v.escape_debug()
+                            ),
                         )
                     })
             })
@@ -95,7 +99,8 @@ pub fn read_features(path: &Path) -> Result<FeatureTable> {
             return Err(Error::new(
                 path,
                 format!(
-                    "line {line}: unknown class '{class}' (expected one of: {}, or unlabeled)",
+                    "line {line}: unknown class '{}' (expected one of: {}, or unlabeled)",
+                    class.escape_debug(),
                     crate::class::CellClass::ALL.map(|c| c.name()).join(", ")
                 ),
             ));
@@ -106,7 +111,7 @@ pub fn read_features(path: &Path) -> Result<FeatureTable> {
                 path,
                 format!(
                     "line {line}: '{}' is listed again (first on line {first}); each shape may appear once",
-                    &record[0]
+                    record[0].escape_debug()
                 ),
             ));
         }

@@ -356,7 +356,10 @@ fn apply_labels_csv(path: &Path, cells: &mut [CellFiles], problems: &mut Vec<Err
         if let Some(first) = seen.insert(name.to_string(), line) {
             return Err(Error::new(
                 path,
-                format!("line {line}: '{name}' is labelled again (first on line {first}); give each cell one row"),
+                format!(
+                    "line {line}: '{}' is labelled again (first on line {first}); give each cell one row",
+                    name.escape_debug()
+                ),
             ));
         }
         let class_text = record.get(class_col).unwrap_or("");
@@ -378,7 +381,8 @@ fn apply_labels_csv(path: &Path, cells: &mut [CellFiles], problems: &mut Vec<Err
                             Error::new(
                                 path,
                                 format!(
-                                    "line {line}: sde_score '{text}' is not a number in [-1, 1]"
+                                    "line {line}: sde_score '{}' is not a number in [-1, 1]",
+                                    text.escape_debug()
                                 ),
                             )
                         })?,
@@ -395,7 +399,7 @@ fn apply_labels_csv(path: &Path, cells: &mut [CellFiles], problems: &mut Vec<Err
         if !matched {
             problems.push(Error::new(
                 path,
-                format!("line {line}: no cell named '{name}'"),
+                format!("line {line}: no cell named '{}'", name.escape_debug()),
             ));
         }
     }

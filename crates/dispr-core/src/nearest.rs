@@ -131,7 +131,9 @@ mod tests {
     use super::*;
 
     fn square(lo: usize, hi: usize) -> Image<bool> {
-        Image::from_fn([8, 8], |[y, x]| (lo..hi).contains(&y) && (lo..hi).contains(&x))
+        Image::from_fn([8, 8], |[y, x]| {
+            (lo..hi).contains(&y) && (lo..hi).contains(&x)
+        })
     }
 
     fn slab(z_hi: usize) -> Volume<bool> {
@@ -153,10 +155,7 @@ mod tests {
         let query = square(2, 6);
         let n = nearest("q", &query, &refs, 3).unwrap();
         // Two perfect matches, tied: "b" before "d"; then "c" (IoU 16/36).
-        assert_eq!(
-            n.iter().map(|n| n.index).collect::<Vec<_>>(),
-            vec![1, 0, 2]
-        );
+        assert_eq!(n.iter().map(|n| n.index).collect::<Vec<_>>(), vec![1, 0, 2]);
         assert_eq!(n[0].iou, 1.0);
         assert!((n[2].iou - 16.0 / 36.0).abs() < 1e-12);
         // Majority of slabs of height 2, 1, 3: height 2.

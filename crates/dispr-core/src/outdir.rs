@@ -21,7 +21,8 @@ pub const MANIFEST_FILE: &str = ".dispr-manifest";
 pub struct OutputDir {
     dir: PathBuf,
     lock: PathBuf,
-    manifest: File,
+    /// Opened on the first file recorded, so a run that records none leaves none.
+    manifest: Option<File>,
     listed: std::collections::HashSet<String>,
 }
 
@@ -71,21 +72,15 @@ impl OutputDir {
             }
         }
         remove_partials(dir)?;
-        let manifest_path = dir.join(MANIFEST_FILE);
-        let listed = std::fs::read_to_string(&manifest_path)
+        let listed = std::fs::read_to_string(dir.join(MANIFEST_FILE))
             .unwrap_or_default()
             .lines()
             .map(str::to_string)
             .collect();
-        let manifest = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&manifest_path)
-            .map_err(|e| Error::new(&manifest_path, describe_io(&e)))?;
         Ok(Self {
             dir: dir.to_path_buf(),
             lock,
-            manifest,
+            manifest: None,
             listed,
         })
     }
@@ -101,14 +96,21 @@ impl OutputDir {
         let relative = relative.as_ref();
         let key = relative.to_string_lossy().replace('\\', "/");
         if !self.listed.contains(&key) {
-            writeln!(self.manifest, "{key}")
-                .and_then(|_| self.manifest.sync_data())
-                .map_err(|e| {
-                    Error::new(
-                        self.dir.join(MANIFEST_FILE),
-                        format!("cannot write: {}", describe_io(&e)),
-                    )
-                })?;
+            let path = self.dir.join(MANIFEST_FILE);
+            let fail =
+                |e: std::io::Error| Error::new(&path, format!("cannot write: {}", describe_io(&e)));
+            if self.manifest.is_none() {
+                let file = OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(fail)?;
+                self.manifest = Some(file);
+            }
+            let manifest = self.manifest.as_mut().expect("opened above");
+            writeln!(manifest, "{key}")
+                .and_then(|_| manifest.sync_data())
+                .map_err(fail)?;
             self.listed.insert(key);
         }
         Ok(self.dir.join(relative))
@@ -179,7 +181,10 @@ fn remove_partials(dir: &Path) -> Result<()> {
                 std::fs::remove_file(entry.path()).map_err(|e| {
                     Error::new(
                         entry.path(),
-                        format!("cannot remove a leftover temporary file: {}", describe_io(&e)),
+                        format!(
+                            "cannot remove a leftover temporary file: {}",
+                            describe_io(&e)
+                        ),
                     )
                 })?;
             }
@@ -252,7 +257,10 @@ mod tests {
         std::fs::write(out.join(LOCK_FILE), "4000000000\nold\n").unwrap();
         let again = OutputDir::acquire(&out).unwrap();
         drop(again);
-        assert!(!out.join(LOCK_FILE).exists(), "the lock goes with its holder");
+        assert!(
+            !out.join(LOCK_FILE).exists(),
+            "the lock goes with its holder"
+        );
     }
 
     #[test]

@@ -165,7 +165,11 @@ pub fn compare(
 }
 
 /// Every method (not a baseline) against every baseline on every Table 1 metric.
-pub fn compare_all(records: &[Record], methods: &[&str], baselines: &[&str]) -> Vec<PairedComparison> {
+pub fn compare_all(
+    records: &[Record],
+    methods: &[&str],
+    baselines: &[&str],
+) -> Vec<PairedComparison> {
     let mut out = Vec::new();
     for m in methods.iter().filter(|m| !baselines.contains(m)) {
         for b in baselines {
@@ -192,7 +196,11 @@ pub fn paired_markdown(rows: &[PairedComparison]) -> String {
             r.median_difference,
             r.ci_low,
             r.ci_high,
-            if r.significantly_better() { " **better**" } else { "" },
+            if r.significantly_better() {
+                " **better**"
+            } else {
+                ""
+            },
             100.0 * r.better_share,
             r.wilcoxon_p
         ));
@@ -209,12 +217,27 @@ mod tests {
         // scipy.stats.wilcoxon(d, method="approx", correction=False).pvalue
         // (scripts/fixtures/make_paired_fixtures.py prints these).
         let cases: [(&[f64], f64); 3] = [
-            (&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, -8.0], 0.16142946236708333),
-            (&[0.5, -0.5, 1.5, 2.0, 2.0, -3.0, 0.0, 4.0, 4.0, 4.0], 0.07402254292538106),
-            (&[-1.0, -2.0, -3.0, -4.0, -5.0, -6.0, -7.0, -8.0, -9.0, -10.0, -11.0, -12.0], 0.002217721464237049),
+            (
+                &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, -8.0],
+                0.16142946236708333,
+            ),
+            (
+                &[0.5, -0.5, 1.5, 2.0, 2.0, -3.0, 0.0, 4.0, 4.0, 4.0],
+                0.07402254292538106,
+            ),
+            (
+                &[
+                    -1.0, -2.0, -3.0, -4.0, -5.0, -6.0, -7.0, -8.0, -9.0, -10.0, -11.0, -12.0,
+                ],
+                0.002217721464237049,
+            ),
         ];
         for (d, p) in cases {
-            assert!((wilcoxon_p(d) - p).abs() < 1e-12, "{d:?}: {} vs {p}", wilcoxon_p(d));
+            assert!(
+                (wilcoxon_p(d) - p).abs() < 1e-12,
+                "{d:?}: {} vs {p}",
+                wilcoxon_p(d)
+            );
         }
         assert_eq!(wilcoxon_p(&[0.0, 0.0]), 1.0);
     }

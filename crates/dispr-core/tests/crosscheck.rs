@@ -328,8 +328,15 @@ fn nearest_baseline_matches_numpy() {
     let fixture = load_json("nearest.json");
     let k = fixture["k"].as_u64().unwrap() as usize;
     let dataset = Dataset::scan(&dir).unwrap();
-    assert_eq!(dataset.cells.len() as u64, fixture["cells"].as_u64().unwrap());
-    let cells: Vec<_> = dataset.cells.iter().map(|f| load_cell(f).unwrap()).collect();
+    assert_eq!(
+        dataset.cells.len() as u64,
+        fixture["cells"].as_u64().unwrap()
+    );
+    let cells: Vec<_> = dataset
+        .cells
+        .iter()
+        .map(|f| load_cell(f).unwrap())
+        .collect();
     let references: Vec<Reference> = cells
         .iter()
         .map(|c| Reference {
@@ -344,7 +351,10 @@ fn nearest_baseline_matches_numpy() {
         let name = case["name"].as_str().unwrap();
         let cell = cells.iter().find(|c| c.name == name).unwrap();
         let (shape, neighbours) = predict(name, &cell.mask, &references, k).unwrap();
-        let names: Vec<&str> = neighbours.iter().map(|n| references[n.index].name).collect();
+        let names: Vec<&str> = neighbours
+            .iter()
+            .map(|n| references[n.index].name)
+            .collect();
         let expected: Vec<&str> = case["neighbours"]
             .as_array()
             .unwrap()
@@ -355,7 +365,11 @@ fn nearest_baseline_matches_numpy() {
         for (n, iou) in neighbours.iter().zip(case["ious"].as_array().unwrap()) {
             assert!((n.iou - iou.as_f64().unwrap()).abs() < 1e-12, "{name}: IoU");
         }
-        assert_eq!(shape.count() as u64, case["voxels"].as_u64().unwrap(), "{name}");
+        assert_eq!(
+            shape.count() as u64,
+            case["voxels"].as_u64().unwrap(),
+            "{name}"
+        );
         let per_slice: Vec<u64> = (0..shape.shape()[0])
             .map(|z| shape.slice_z(z).count() as u64)
             .collect();

@@ -198,7 +198,11 @@ fn mutated_features_csv_give_a_clean_error_or_unique_rows() {
                     let n = names.len();
                     names.dedup();
                     prop_assert_eq!(names.len(), n, "a duplicate row was accepted");
-                    prop_assert!(t.rows.iter().all(|r| r.values.iter().all(|v| v.is_finite())));
+                    prop_assert!(
+                        t.rows
+                            .iter()
+                            .all(|r| r.values.iter().all(|v| v.is_finite()))
+                    );
                 }
                 Err(e) => prop_assert!(!e.to_string().contains('\n'), "{}", e),
             }
@@ -230,7 +234,8 @@ fn long_fuzz_of_real_tiffs_and_tables() {
     let originals: Vec<Vec<u8>> = seeds.iter().map(|p| std::fs::read(p).unwrap()).collect();
     let target = dir.path().join("mutated.tif");
     let deadline = Instant::now() + Duration::from_secs(seconds);
-    let (mut cases, mut errors, mut decoded) = (0u64, 0u64, 0u64);
+    use std::cell::Cell;
+    let (cases, errors, decoded) = (Cell::new(0u64), Cell::new(0u64), Cell::new(0u64));
     let mut runner = TestRunner::new(Config {
         cases: 1000,
         ..Config::default()
@@ -239,10 +244,10 @@ fn long_fuzz_of_real_tiffs_and_tables() {
         runner
             .run(&(0..seeds.len(), edits()), |(k, (e, cut))| {
                 std::fs::write(&target, mutate(&originals[k], &e, cut)).unwrap();
-                cases += 1;
+                cases.set(cases.get() + 1);
                 match check_tiff(&target) {
-                    Ok(true) => decoded += 1,
-                    Ok(false) => errors += 1,
+                    Ok(true) => decoded.set(decoded.get() + 1),
+                    Ok(false) => errors.set(errors.get() + 1),
                     Err(e) => return Err(TestCaseError::fail(e)),
                 }
                 Ok(())
@@ -250,7 +255,10 @@ fn long_fuzz_of_real_tiffs_and_tables() {
             .unwrap();
     }
     println!(
-        "long fuzz: {cases} mutated TIFFs from {} seeds in {seconds} s: {errors} clean errors, {decoded} decoded within bounds, 0 failures",
-        seeds.len()
+        "long fuzz: {} mutated TIFFs from {} seeds in {seconds} s: {} clean errors, {} decoded within bounds, 0 failures",
+        cases.get(),
+        seeds.len(),
+        errors.get(),
+        decoded.get()
     );
 }

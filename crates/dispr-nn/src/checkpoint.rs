@@ -203,7 +203,9 @@ impl Checkpoint {
                 .and_then(|hex| u32::from_str_radix(hex, 16).ok())
                 .ok_or("corrupt checkpoint: the header checksum line is missing or damaged")?;
             if stored != crc32fast::hash(header_line) {
-                return Err("corrupt checkpoint: the header fails its checksum (edited or damaged)".into());
+                return Err(
+                    "corrupt checkpoint: the header fails its checksum (edited or damaged)".into(),
+                );
             }
             offset += line_end + 1;
         }

@@ -837,7 +837,8 @@ fn open_losses(path: &Path, header: &str, step: usize) -> Result<LossesLog, Trai
             ) else {
                 continue;
             };
-            let whole = fields.len() == columns && fields[1..].iter().all(|f| f.parse::<f64>().is_ok());
+            let whole =
+                fields.len() == columns && fields[1..].iter().all(|f| f.parse::<f64>().is_ok());
             if whole && row_step <= step {
                 kept.push_str(line);
                 kept.push('\n');

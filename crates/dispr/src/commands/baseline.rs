@@ -110,7 +110,10 @@ fn run_nearest(args: &BaselineArgs) -> anyhow::Result<()> {
     if let Some(n) = args.samples
         && n > args.k
     {
-        bail!("--samples {n} needs at least as many neighbours, but --k is {}", args.k);
+        bail!(
+            "--samples {n} needs at least as many neighbours, but --k is {}",
+            args.k
+        );
     }
     let dataset = super::open_dataset(&args.data)?;
     let _lock = lock_output(args)?;
@@ -167,14 +170,18 @@ fn run_nearest(args: &BaselineArgs) -> anyhow::Result<()> {
                 .map_err(|p| format!("{}: {p}", files.mask.display()))?;
             match args.samples {
                 None => write_shape(&args.out.join(format!("{}.tif", cell.name)), &shape),
-                Some(n) => neighbours.iter().take(n as usize).enumerate().try_for_each(
-                    |(s, nb)| {
-                        write_shape(
-                            &args.out.join(format!("{}_{s}.tif", cell.name)),
-                            candidates[nb.index].shape,
-                        )
-                    },
-                ),
+                Some(n) => {
+                    neighbours
+                        .iter()
+                        .take(n as usize)
+                        .enumerate()
+                        .try_for_each(|(s, nb)| {
+                            write_shape(
+                                &args.out.join(format!("{}_{s}.tif", cell.name)),
+                                candidates[nb.index].shape,
+                            )
+                        })
+                }
             }
             .map_err(|e| e.to_string())?;
             let row: Vec<String> = neighbours

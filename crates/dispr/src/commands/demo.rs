@@ -127,6 +127,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         fold: None,
         folds: 5,
         split_seed: 0,
+        baselines: Vec::new(),
         out: report.clone(),
     })?;
     print(&format!(
@@ -149,8 +150,7 @@ fn draw_predictions(
     samples: usize,
     png: &Path,
 ) -> anyhow::Result<()> {
-    let read =
-        |path: PathBuf| -> anyhow::Result<Volume<bool>> { Ok(read_shape(&path)?) };
+    let read = |path: PathBuf| -> anyhow::Result<Volume<bool>> { Ok(read_shape(&path)?) };
     let shown = samples.min(3);
     let sample_headers = ["sample 1", "sample 2", "sample 3"];
     let mut headers = vec!["image", "mask", "true shape"];

@@ -4,15 +4,15 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use dispr_core::calibration::{calibration, calibration_markdown};
 use dispr_core::dataset::load_cell;
 use dispr_core::evaluation::{
     CellEvaluation, Record, SampleSpread, evaluate_cell, prediction_files, summarize,
     summarize_by_class, table_markdown,
 };
-use dispr_core::calibration::{calibration, calibration_markdown};
 use dispr_core::fsio::write_text_atomic;
-use dispr_core::paired::{compare_all, paired_markdown};
 use dispr_core::metrics::{Measurements, measure};
+use dispr_core::paired::{compare_all, paired_markdown};
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 
@@ -234,7 +234,10 @@ fn distribution_checks(
     } else {
         let md = calibration_markdown(&calibration);
         write_text_atomic(&out.join("calibration.md"), &md)?;
-        write_text_atomic(&out.join("calibration.csv"), &report::rows_csv(&calibration)?)?;
+        write_text_atomic(
+            &out.join("calibration.csv"),
+            &report::rows_csv(&calibration)?,
+        )?;
         format!("\ncalibration of the samples (n = cells):\n{md}")
     };
     Ok((paired_md, calibration_md))

@@ -97,7 +97,8 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
             indices.len()
         );
     }
-    if let Some((a, b)) = sample_name_clash(indices.iter().map(|&i| dataset.cells[i].name.as_str())) {
+    if let Some((a, b)) = sample_name_clash(indices.iter().map(|&i| dataset.cells[i].name.as_str()))
+    {
         bail!(
             "{}: cells '{a}' and '{b}' cannot share one prediction folder: '{b}.tif' would read as sample {} of '{a}'; rename one of them",
             args.data.display(),
@@ -216,6 +217,7 @@ fn sample_name_clash<'a>(names: impl Iterator<Item = &'a str>) -> Option<(&'a st
     let set: HashSet<&str> = names.iter().copied().collect();
     names.iter().find_map(|b| {
         let (a, k) = b.rsplit_once('_')?;
-        (!k.is_empty() && k.bytes().all(|c| c.is_ascii_digit()) && set.contains(a)).then_some((a, *b))
+        (!k.is_empty() && k.bytes().all(|c| c.is_ascii_digit()) && set.contains(a))
+            .then_some((a, *b))
     })
 }
