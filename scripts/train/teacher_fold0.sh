@@ -5,6 +5,8 @@
 # fold 0 held out, batch 4. It is the teacher that a few-step `fast` student is to be
 # distilled from; screened on fold 0 first (scripts/train/fast_fold_eval.sh with
 # RUN=$RUN). Runs for hours on one thread: resumable, rerun the script to continue.
+# To keep a session's progress for the next machine, copy RUN/checkpoint.dispr and
+# RUN/losses.csv to models/training/teacher-small-f0/ and commit them.
 # Usage: scripts/train/teacher_fold0.sh [STEPS]   (from the repository root)
 # Environment: RUN (default ~/dispr-runs/teacher-small-f0), FOLD (default 0), DISPR
 # (the dispr command; default: a copy of target/release/dispr in RUN/bin, so rebuilding
@@ -22,6 +24,11 @@ if [ -z "${DISPR:-}" ]; then
   DISPR="$RUN/bin/dispr"
 fi
 SYNTH_ONLY=1 RUN="$RUN" DISPR="$DISPR" "$(dirname "$0")/fast_model.sh"
+# A fresh machine continues from the committed state of the run (checkpoint + losses).
+SAVED=${SAVED:-models/training/teacher-small-f0}
+if [ ! -f "$RUN/checkpoint.dispr" ] && [ -f "$SAVED/checkpoint.dispr" ]; then
+  cp "$SAVED/checkpoint.dispr" "$SAVED/losses.csv" "$RUN/"
+fi
 DATA=${DATA:-../shared/data/rbc-sample}
 if [ -f "$RUN/checkpoint.dispr" ]; then
   $DISPR train --data "$DATA" --out "$RUN" --resume --steps "$STEPS"

@@ -92,6 +92,7 @@ fn mutated_tiffs_give_a_clean_error_or_a_bounded_stack() {
     let target = dir.path().join("mutated.tif");
     let mut runner = TestRunner::new(Config {
         cases: 400,
+        failure_persistence: None,
         ..Config::default()
     });
     runner
@@ -152,6 +153,7 @@ fn any_labels_csv_gives_a_clean_error_or_labels() {
     let labels = dir.path().join("labels.csv");
     let mut runner = TestRunner::new(Config {
         cases: 300,
+        failure_persistence: None,
         ..Config::default()
     });
     runner
@@ -179,6 +181,7 @@ fn mutated_features_csv_give_a_clean_error_or_unique_rows() {
     let path = dir.path().join("features.csv");
     let mut runner = TestRunner::new(Config {
         cases: 400,
+        failure_persistence: None,
         ..Config::default()
     });
     let dup_line = prop::sample::select(vec!["", "a,cluster,a,1,2\n", "e,dragon,e,1,1\n"]);
@@ -238,6 +241,7 @@ fn long_fuzz_of_real_tiffs_and_tables() {
     let (cases, errors, decoded) = (Cell::new(0u64), Cell::new(0u64), Cell::new(0u64));
     let mut runner = TestRunner::new(Config {
         cases: 1000,
+        failure_persistence: None,
         ..Config::default()
     });
     while Instant::now() < deadline {

@@ -38,6 +38,7 @@ fn any_changed_byte_or_cut_is_refused() {
     }
     let mut runner = TestRunner::new(Config {
         cases: 500,
+        failure_persistence: None,
         ..Config::default()
     });
     runner

@@ -5,10 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use anyhow::Context;
+use dispr_core::calibration::Calibration;
 use dispr_core::evaluation::{
     ENSEMBLE_SUFFIX, Record, SampleSpread, Summary, TABLE_METRICS, column_title,
 };
 use dispr_core::fsio::write_text_atomic;
+use dispr_core::paired::PairedComparison;
 use dispr_nn::sampler::SamplerKind;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -485,14 +487,94 @@ fn html_escape(s: &str) -> String {
 }
 
 /// The report's front page: Table 1 and the plots.
-pub fn write_html(
-    out: &Path,
-    data: &Path,
-    rows: &[Summary],
-    by_class: &[(String, Summary)],
-    plots: &[(String, PathBuf)],
-    spreads: &[SampleSpread],
-) -> anyhow::Result<()> {
+/// Everything an evaluation report page shows.
+pub struct ReportTables<'a> {
+    /// The ground truth's dataset folder.
+    pub data: &'a Path,
+    /// Table 1.
+    pub rows: &'a [Summary],
+    /// Table 1 per class.
+    pub by_class: &'a [(String, Summary)],
+    /// Box plots: (metric, file name).
+    pub plots: &'a [(String, PathBuf)],
+    /// Spread of samples per cell.
+    pub spreads: &'a [SampleSpread],
+    /// Paired per-cell comparisons with the baselines.
+    pub paired: &'a [PairedComparison],
+    /// Calibration of the sample sets.
+    pub calibration: &'a [Calibration],
+}
+
+/// The paired comparisons as an HTML table (empty when there are none).
+fn paired_html(rows: &[PairedComparison]) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut h = String::from(
+        "<h2>Per cell, paired with the baselines</h2><p>n = cells (a method's samples averaged per cell).          Median over cells of method − baseline, its 95 % bootstrap interval over cells, the share of cells          where the method is better and the two-sided Wilcoxon signed-rank p; <b>bold</b>: the interval          excludes zero on the method's better side (paired.csv).</p><table><tr><th>method</th><th>baseline</th>         <th>metric</th><th>cells</th><th>median difference [95 % interval]</th><th>better in</th><th>Wilcoxon p</th></tr>",
+    );
+    for r in rows {
+        let diff = format!(
+            "{:+.3} [{:+.3}, {:+.3}]",
+            r.median_difference, r.ci_low, r.ci_high
+        );
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0} %</td><td>{:.2e}</td></tr>",
+            html_escape(&r.method),
+            html_escape(&r.baseline),
+            column_title(&r.metric),
+            r.cells,
+            if r.significantly_better() {
+                format!("<b>{diff}</b>")
+            } else {
+                diff
+            },
+            100.0 * r.better_share,
+            r.wilcoxon_p
+        );
+    }
+    h.push_str("</table>");
+    h
+}
+
+/// The calibration of sample sets as an HTML table (empty when there is none).
+fn calibration_html(rows: &[Calibration]) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut h = String::from(
+        "<h2>Calibration of the samples</h2><p>n = cells. Coverage: the share of cells whose true value          lies within the range of their samples ((S − 1)/(S + 1) if calibrated). Rank histogram: cells with          0 … S samples below the truth (flat if calibrated; piled at one end if the samples sit to one side)          (calibration.csv).</p><table><tr><th>method</th><th>measure</th><th>cells</th><th>samples</th>         <th>coverage</th><th>calibrated</th><th>rank histogram</th></tr>",
+    );
+    for r in rows {
+        let ranks: Vec<String> = r.ranks.iter().map(usize::to_string).collect();
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td></tr>",
+            html_escape(&r.method),
+            html_escape(&r.measure),
+            r.cells,
+            r.samples,
+            r.coverage,
+            r.expected,
+            ranks.join(" ")
+        );
+    }
+    h.push_str("</table>");
+    h
+}
+
+/// Writes the report page `index.html`.
+pub fn write_html(out: &Path, tables: &ReportTables) -> anyhow::Result<()> {
+    let ReportTables {
+        data,
+        rows,
+        by_class,
+        plots,
+        spreads,
+        paired,
+        calibration,
+    } = *tables;
     let mut methods: Vec<&str> = Vec::new();
     for r in rows {
         if !methods.contains(&r.method.as_str()) {
@@ -591,6 +673,8 @@ pub fn write_html(
         }
         h.push_str("</table><p>All values per class: table_by_class.csv.</p>");
     }
+    h.push_str(&paired_html(paired));
+    h.push_str(&calibration_html(calibration));
     if out.join("predictions.png").is_file() {
         h.push_str("<h2>Predictions</h2><img src=\"predictions.png\" alt=\"side views of the true and predicted shapes\">");
     }

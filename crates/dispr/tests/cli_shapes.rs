@@ -196,6 +196,115 @@ fn baseline_and_evaluate_on_the_real_sample() {
     }
 }
 
+/// The retrieval baseline on the real sample, cross-validated over the five folds: its
+/// Table 1 row as docs/accuracy.md quotes it, every cell's neighbours drawn from the
+/// other folds, and the per-cell paired comparison and calibration tables of evaluate.
+#[test]
+fn nearest_baseline_on_the_real_sample() {
+    let Some(sample) = real_sample_or_skip("nearest_baseline_on_the_real_sample") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (near, five, cyl) = (
+        dir.path().join("nearest"),
+        dir.path().join("nearest5"),
+        dir.path().join("cylinder"),
+    );
+    ok(&[
+        "baseline",
+        "nearest",
+        "--data",
+        s(&sample),
+        "--out",
+        s(&near),
+    ]);
+    ok(&[
+        "baseline",
+        "nearest",
+        "--data",
+        s(&sample),
+        "--out",
+        s(&five),
+        "--samples",
+        "5",
+    ]);
+    ok(&[
+        "baseline",
+        "cylinder",
+        "--data",
+        s(&sample),
+        "--out",
+        s(&cyl),
+    ]);
+    // Neighbours never come from the cell's own fold.
+    let folds: std::collections::HashMap<String, String> =
+        text(&ok(&["data", "folds", s(&sample)]).stdout)
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[0].to_string(), f[2].to_string())
+            })
+            .collect();
+    let list = std::fs::read_to_string(near.join("neighbours.csv")).unwrap();
+    assert_eq!(list.lines().count(), 109);
+    for line in list.lines().skip(1) {
+        let (cell, neighbours) = line.split_once(',').unwrap();
+        let names: Vec<&str> = neighbours
+            .split(' ')
+            .map(|n| n.rsplit_once(':').unwrap().0)
+            .collect();
+        assert_eq!(names.len(), 9);
+        assert!(names.iter().all(|n| folds[*n] != folds[cell] && *n != cell));
+    }
+    let report = dir.path().join("report");
+    ok(&[
+        "evaluate",
+        "--data",
+        s(&sample),
+        "--pred",
+        &format!("cylinder={}", s(&cyl)),
+        "--pred",
+        &format!("nearest-9={}", s(&near)),
+        "--pred",
+        &format!("nearest-5={}", s(&five)),
+        "--baseline",
+        "cylinder",
+        "--baseline",
+        "nearest-9",
+        "--out",
+        s(&report),
+    ]);
+    let table = std::fs::read_to_string(report.join("table.md")).unwrap();
+    assert!(
+        table.contains("| nearest-9 | 108 | 0.160 (") && table.contains("| 0.150 ("),
+        "{table}"
+    );
+    let paired = std::fs::read_to_string(report.join("paired.md")).unwrap();
+    assert!(
+        paired.contains("| nearest-5 | cylinder | volume | 108 |"),
+        "{paired}"
+    );
+    assert!(
+        paired.contains("| nearest-5 | nearest-9 | iou | 108 |"),
+        "{paired}"
+    );
+    assert!(
+        !paired.contains("| cylinder | nearest-9 |"),
+        "baselines are not compared with each other"
+    );
+    let calibration = std::fs::read_to_string(report.join("calibration.md")).unwrap();
+    assert!(
+        calibration.contains("| nearest-5 | volume | 108 | 5 |"),
+        "{calibration}"
+    );
+    let html = std::fs::read_to_string(report.join("index.html")).unwrap();
+    assert!(
+        html.contains("Per cell, paired with the baselines")
+            && html.contains("Calibration of the samples")
+    );
+}
+
 #[test]
 fn evaluate_and_baseline_refuse_bad_input() {
     let dir = tempfile::tempdir().unwrap();

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use dispr_core::calibration::{calibration, calibration_markdown};
+use dispr_core::calibration::{Calibration, calibration, calibration_markdown};
 use dispr_core::dataset::load_cell;
 use dispr_core::evaluation::{
     CellEvaluation, Record, SampleSpread, evaluate_cell, prediction_files, summarize,
@@ -12,7 +12,7 @@ use dispr_core::evaluation::{
 };
 use dispr_core::fsio::write_text_atomic;
 use dispr_core::metrics::{Measurements, measure};
-use dispr_core::paired::{compare_all, paired_markdown};
+use dispr_core::paired::{PairedComparison, compare_all, paired_markdown};
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 
@@ -170,30 +170,51 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
     if !spreads.is_empty() {
         write_text_atomic(&out.join("spread.csv"), &report::spread_csv(&spreads)?)?;
     }
-    let (calibration, paired) = distribution_checks(args, &methods, &ordered, out)?;
+    let checks = distribution_checks(args, &methods, &ordered, out)?;
     let plots = report::box_plots(&ordered, out)?;
     // A stale steps plot from an earlier study in this folder would mislead.
     if !report::steps_plot(&rows, out)? {
         let _ = std::fs::remove_file(out.join(report::STEPS_PLOT));
     }
-    report::write_html(out, &dataset.root, &rows, &by_class, &plots, &spreads)?;
+    report::write_html(
+        out,
+        &report::ReportTables {
+            data: &dataset.root,
+            rows: &rows,
+            by_class: &by_class,
+            plots: &plots,
+            spreads: &spreads,
+            paired: &checks.paired,
+            calibration: &checks.calibration,
+        },
+    )?;
     print(&format!(
-        "{markdown}\ncells: {}, methods: {}; relative errors |pred − truth| / truth, cells: median (mean ± sd)\n{paired}{calibration}report: {}\n",
+        "{markdown}\ncells: {}, methods: {}; relative errors |pred − truth| / truth, cells: median (mean ± sd)\n{}{}report: {}\n",
         dataset.cells.len(),
         methods.len(),
+        checks.paired_text,
+        checks.calibration_text,
         out.join("index.html").display()
     ))
 }
 
+/// The per-cell checks of an evaluation, as rows and as printed text.
+struct DistributionChecks {
+    paired: Vec<PairedComparison>,
+    calibration: Vec<Calibration>,
+    paired_text: String,
+    calibration_text: String,
+}
+
 /// Per-cell paired comparisons with the baselines (paired.{md,csv}) and the calibration
-/// of methods with several samples (calibration.{md,csv}); returns the two tables as
-/// printed (empty when there is nothing to compare).
+/// of methods with several samples (calibration.{md,csv}); the texts are empty when
+/// there is nothing to show.
 fn distribution_checks(
     args: &EvaluateArgs,
     methods: &[Method],
     records: &[Record],
     out: &std::path::Path,
-) -> anyhow::Result<(String, String)> {
+) -> anyhow::Result<DistributionChecks> {
     let names: Vec<&str> = methods.iter().map(|m| m.name.as_str()).collect();
     let baselines: Vec<&str> = if args.baselines.is_empty() {
         names
@@ -240,5 +261,10 @@ fn distribution_checks(
         )?;
         format!("\ncalibration of the samples (n = cells):\n{md}")
     };
-    Ok((paired_md, calibration_md))
+    Ok(DistributionChecks {
+        paired,
+        calibration,
+        paired_text: paired_md,
+        calibration_text: calibration_md,
+    })
 }
