@@ -1,11 +1,18 @@
 //! Is a predicted distribution honest? For a method that gives several samples per cell,
 //! and for each measure (volume, surface area, roughness, curvature): how often the
-//! truth lies within the range of a cell's samples (coverage; (S − 1)/(S + 1) if the
+//! truth lies within the range of a cell's samples (a sample equal to the truth counts
+//! as below or above it at random, seeded) (coverage; (S − 1)/(S + 1) if the
 //! samples and the truth were drawn from one distribution, 0.67 for S = 5), and the rank
 //! histogram — how many of a cell's samples lie below the truth, counted over cells
 //! (flat if calibrated; piled at 0 or S if the samples sit to one side). n is cells.
 
+use rand::{RngExt, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
 use crate::evaluation::{Prediction, Record};
+
+/// Seed of the random placement of ties (fixed: the same report twice is the same).
+const TIE_SEED: u64 = 0;
 use crate::metrics::Measure;
 
 /// Calibration of one method on one measure.
@@ -19,7 +26,8 @@ pub struct Calibration {
     pub samples: usize,
     /// Cells counted.
     pub cells: usize,
-    /// Share of cells whose truth lies within [min, max] of their samples.
+    /// Share of cells whose truth lies within the range of their samples (strictly
+    /// inside, ties with a sample placed at random).
     pub coverage: f64,
     /// The coverage a calibrated method has: (S − 1) / (S + 1).
     pub expected: f64,
@@ -57,6 +65,7 @@ pub fn calibration(records: &[Record]) -> Vec<Calibration> {
             }
         }
         let s = most_common(cells.iter().map(|(_, v)| v.len()));
+        let mut rng = ChaCha8Rng::seed_from_u64(TIE_SEED);
         for measure in Measure::ALL {
             let mut ranks = vec![0usize; s + 1];
             let (mut counted, mut covered) = (0usize, 0usize);
@@ -67,12 +76,15 @@ pub fn calibration(records: &[Record]) -> Vec<Calibration> {
                 let values: Option<Vec<f64>> =
                     samples.iter().map(|r| measure.of(&r.predicted)).collect();
                 let Some(values) = values else { continue };
+                // Samples equal to the truth (volume and roughness are integers) are
+                // put below or above it at random, so ties bias neither the ranks nor
+                // the coverage; inside the range = neither rank 0 nor rank S.
                 let below = values.iter().filter(|&&v| v < truth).count();
-                let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
-                let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                ranks[below] += 1;
+                let equal = values.iter().filter(|&&v| v == truth).count();
+                let rank = below + rng.random_range(0..=equal);
+                ranks[rank] += 1;
                 counted += 1;
-                covered += (lo <= truth && truth <= hi) as usize;
+                covered += (0 < rank && rank < s) as usize;
             }
             if counted == 0 {
                 continue;

@@ -94,17 +94,24 @@ pub fn read_features(path: &Path) -> Result<FeatureTable> {
                     })
             })
             .collect::<Result<Vec<f64>>>()?;
-        let class = &record[1];
-        if class != "unlabeled" && class.parse::<crate::class::CellClass>().is_err() {
-            return Err(Error::new(
-                path,
-                format!(
-                    "line {line}: unknown class '{}' (expected one of: {}, or unlabeled)",
-                    class.escape_debug(),
-                    crate::class::CellClass::ALL.map(|c| c.name()).join(", ")
-                ),
-            ));
-        }
+        // Stored by its canonical name, so `Cluster` and `cell_clusters` are one class.
+        let class = if record[1].eq_ignore_ascii_case("unlabeled") {
+            "unlabeled"
+        } else {
+            match record[1].parse::<crate::class::CellClass>() {
+                Ok(c) => c.name(),
+                Err(_) => {
+                    return Err(Error::new(
+                        path,
+                        format!(
+                            "line {line}: unknown class '{}' (expected one of: {}, or unlabeled)",
+                            record[1].escape_debug(),
+                            crate::class::CellClass::ALL.map(|c| c.name()).join(", ")
+                        ),
+                    ));
+                }
+            }
+        };
         // The same row twice would put one cell in a training and a test fold at once.
         if let Some(first) = lines.insert(record[0].to_string(), line) {
             return Err(Error::new(
@@ -117,7 +124,7 @@ pub fn read_features(path: &Path) -> Result<FeatureTable> {
         }
         rows.push(FeatureRow {
             name: record[0].to_string(),
-            class: record[1].to_string(),
+            class: class.to_string(),
             source: record[2].to_string(),
             values,
         });

@@ -5,7 +5,8 @@
 //! Definition (issue #23): the overlap is the IoU of the masks as given (both on the same
 //! grid, cells centred in their crops as the dataset stores them); ties in IoU go by
 //! name (alphabetical); a cell is never its own neighbour (a reference of the same name
-//! is skipped); the shapes are binarized at half their maximum as everywhere in dispr,
+//! and the same mask is skipped; synthetic names repeat across datasets, so a name alone
+//! is not enough); the shapes are binarized at half their maximum as everywhere in dispr,
 //! and the majority is the [`crate::evaluation::ensemble`] rule (more than half of the
 //! `k` shapes contain the voxel).
 
@@ -50,7 +51,7 @@ pub fn mask_iou(a: &Image<bool>, b: &Image<bool>) -> f64 {
 }
 
 /// The `k` references whose masks overlap `mask` most, best first (ties by name); the
-/// reference named `name` is skipped. Errors on an empty mask, a mask of another size
+/// cell itself (a reference named `name` with the same mask) is skipped. Errors on an empty mask, a mask of another size
 /// than the references', or fewer than `k` usable references.
 pub fn nearest(
     name: &str,
@@ -66,9 +67,6 @@ pub fn nearest(
     }
     let mut scored = Vec::with_capacity(references.len());
     for (index, r) in references.iter().enumerate() {
-        if r.name == name {
-            continue;
-        }
         if r.mask.shape() != mask.shape() {
             return Err(format!(
                 "mask is {} but the reference cell '{}' has a {} mask",
@@ -77,10 +75,11 @@ pub fn nearest(
                 format_shape(&r.mask.shape())
             ));
         }
-        scored.push(Neighbour {
-            index,
-            iou: mask_iou(mask, r.mask),
-        });
+        let iou = mask_iou(mask, r.mask);
+        if r.name == name && iou == 1.0 {
+            continue; // the cell itself
+        }
+        scored.push(Neighbour { index, iou });
     }
     if scored.len() < k {
         return Err(format!(

@@ -16,73 +16,122 @@ pub const LOCK_FILE: &str = ".dispr-lock";
 /// the folder, of every file a dispr run wrote there.
 pub const MANIFEST_FILE: &str = ".dispr-manifest";
 
-/// An output folder held by this process until the value is dropped.
+/// An output folder held by this process until the value is dropped. The hold is an OS
+/// file lock on `.dispr-lock` (released by the system when the process ends, even when
+/// it is killed); the file also names the holder's pid, host and command line, for the
+/// message another run gets. Methods take `&self`, so parallel writers can share it.
 #[derive(Debug)]
 pub struct OutputDir {
     dir: PathBuf,
-    lock: PathBuf,
-    /// Opened on the first file recorded, so a run that records none leaves none.
-    manifest: Option<File>,
+    lock_path: PathBuf,
+    /// The locked file; held open for as long as the folder is held.
+    _lock: File,
+    manifest: std::sync::Mutex<Manifest>,
+}
+
+/// The manifest file (opened on the first file recorded, so that a run that records
+/// none leaves none) and the paths it lists.
+#[derive(Debug, Default)]
+struct Manifest {
+    file: Option<File>,
     listed: std::collections::HashSet<String>,
+}
+
+/// Tries to take the lock file `lock`: `Ok(Some(file))` when taken, `Ok(None)` when
+/// another process holds it.
+fn try_lock(lock: &Path) -> Result<Option<File>> {
+    let fail = |e: std::io::Error| {
+        Error::new(
+            lock,
+            format!("cannot lock the output folder: {}", describe_io(&e)),
+        )
+    };
+    loop {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(lock)
+            .map_err(fail)?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => return Ok(None),
+            Err(std::fs::TryLockError::Error(e)) => return Err(fail(e)),
+        }
+        // The holder before us may have removed the file between our open and our lock:
+        // then we locked a file nobody else will ever see. Lock the file at the path.
+        if same_file(&file, lock) {
+            return Ok(Some(file));
+        }
+    }
+}
+
+#[cfg(unix)]
+fn same_file(file: &File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (file.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &File, path: &Path) -> bool {
+    path.exists()
 }
 
 impl OutputDir {
     /// Creates (if needed) and locks `dir`, then removes the temporary files an
-    /// interrupted dispr run left in it (`.dispr-partial-*`, in the folder and its
-    /// subfolders). A folder held by a live process is an error naming it; a lock left
-    /// by a process that is gone is taken over.
+    /// interrupted dispr run left in it (`.dispr-partial-*`, in the folder and in its
+    /// subfolders that no other run holds). A folder another process holds is an error
+    /// naming that run.
     pub fn acquire(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir)
             .map_err(|e| Error::new(dir, format!("cannot create folder: {}", describe_io(&e))))?;
-        let lock = dir.join(LOCK_FILE);
-        for attempt in 0..2 {
-            match OpenOptions::new().write(true).create_new(true).open(&lock) {
-                Ok(mut f) => {
-                    let command: Vec<String> = std::env::args().collect();
-                    writeln!(f, "{}\n{}", std::process::id(), command.join(" "))
-                        .map_err(|e| Error::new(&lock, describe_io(&e)))?;
-                    break;
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt == 0 => {
-                    let text = std::fs::read_to_string(&lock).unwrap_or_default();
-                    let pid: Option<u32> = text.lines().next().and_then(|l| l.trim().parse().ok());
-                    match pid {
-                        Some(pid) if process_alive(pid) && pid != std::process::id() => {
-                            let command = text.lines().nth(1).unwrap_or("").trim();
-                            return Err(Error::new(
-                                dir,
-                                format!(
-                                    "in use by another dispr run (pid {pid}: {command}); wait for it to finish, or remove {} if that process is gone",
-                                    lock.display()
-                                ),
-                            ));
-                        }
-                        // The holder is gone (killed): the lock is stale.
-                        _ => {
-                            let _ = std::fs::remove_file(&lock);
-                        }
-                    }
-                }
-                Err(e) => {
-                    return Err(Error::new(
-                        &lock,
-                        format!("cannot lock the output folder: {}", describe_io(&e)),
-                    ));
-                }
-            }
-        }
-        remove_partials(dir)?;
+        let lock_path = dir.join(LOCK_FILE);
+        let Some(mut lock) = try_lock(&lock_path)? else {
+            let text = std::fs::read_to_string(&lock_path).unwrap_or_default();
+            let holder = text.lines().take(3).collect::<Vec<_>>().join(", ");
+            let holder = if holder.trim().is_empty() {
+                "starting".to_string()
+            } else {
+                holder.escape_debug().to_string()
+            };
+            return Err(Error::new(
+                dir,
+                format!(
+                    "in use by another dispr run ({holder}); wait for it to finish, or choose another --out"
+                ),
+            ));
+        };
+        let command: Vec<String> = std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let host = std::fs::read_to_string("/etc/hostname").unwrap_or_default();
+        let info = format!(
+            "pid {}\nhost {}\n{}\n",
+            std::process::id(),
+            host.trim(),
+            command.join(" ")
+        );
+        lock.set_len(0)
+            .and_then(|_| lock.write_all(info.as_bytes()))
+            .and_then(|_| lock.flush())
+            .map_err(|e| Error::new(&lock_path, describe_io(&e)))?;
         let listed = std::fs::read_to_string(dir.join(MANIFEST_FILE))
             .unwrap_or_default()
             .lines()
             .map(str::to_string)
             .collect();
-        Ok(Self {
+        let held = Self {
             dir: dir.to_path_buf(),
-            lock,
-            manifest: None,
-            listed,
-        })
+            lock_path,
+            _lock: lock,
+            manifest: std::sync::Mutex::new(Manifest { file: None, listed }),
+        };
+        remove_partials(dir)?;
+        Ok(held)
     }
 
     /// The folder.
@@ -92,34 +141,39 @@ impl OutputDir {
 
     /// The path of `relative` inside the folder, recorded in the manifest first, so that
     /// a later run may replace or delete it. Call it before writing the file.
-    pub fn file(&mut self, relative: impl AsRef<Path>) -> Result<PathBuf> {
+    pub fn file(&self, relative: impl AsRef<Path>) -> Result<PathBuf> {
         let relative = relative.as_ref();
-        let key = relative.to_string_lossy().replace('\\', "/");
-        if !self.listed.contains(&key) {
+        let key = manifest_key(relative);
+        let mut m = self.manifest.lock().expect("manifest lock");
+        if !m.listed.contains(&key) {
             let path = self.dir.join(MANIFEST_FILE);
             let fail =
                 |e: std::io::Error| Error::new(&path, format!("cannot write: {}", describe_io(&e)));
-            if self.manifest.is_none() {
+            if m.file.is_none() {
                 let file = OpenOptions::new()
                     .create(true)
                     .append(true)
                     .open(&path)
                     .map_err(fail)?;
-                self.manifest = Some(file);
+                m.file = Some(file);
             }
-            let manifest = self.manifest.as_mut().expect("opened above");
-            writeln!(manifest, "{key}")
-                .and_then(|_| manifest.sync_data())
+            let file = m.file.as_mut().expect("opened above");
+            writeln!(file, "{key}")
+                .and_then(|_| file.sync_data())
                 .map_err(fail)?;
-            self.listed.insert(key);
+            m.listed.insert(key);
         }
         Ok(self.dir.join(relative))
     }
 
     /// True if the manifest lists `relative` (a file some dispr run wrote here).
     pub fn wrote(&self, relative: impl AsRef<Path>) -> bool {
-        self.listed
-            .contains(&relative.as_ref().to_string_lossy().replace('\\', "/"))
+        let key = manifest_key(relative.as_ref());
+        self.manifest
+            .lock()
+            .expect("manifest lock")
+            .listed
+            .contains(&key)
     }
 
     /// Deletes `relative` if, and only if, a dispr run wrote it (the manifest lists it);
@@ -139,21 +193,44 @@ impl OutputDir {
             )),
         }
     }
+
+    /// Removes the samples `NAME_k.tif` for k ≥ `n` that an earlier dispr run wrote here
+    /// (and only those), so that a folder holds exactly one run's samples of a cell.
+    pub fn remove_stale_samples(&self, name: &str, n: usize) -> Result<()> {
+        let mut k = n;
+        while self.remove_if_ours(format!("{name}_{k}.tif"))? {
+            k += 1;
+        }
+        Ok(())
+    }
+}
+
+/// A relative path as the manifest lists it (forward slashes).
+fn manifest_key(relative: &Path) -> String {
+    relative.to_string_lossy().replace('\\', "/")
 }
 
 impl Drop for OutputDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.lock);
+        // Removed while still locked; the lock goes with the file handle right after.
+        let _ = std::fs::remove_file(&self.lock_path);
     }
 }
 
-/// Whether a process with this id runs (Linux: `/proc/PID`; elsewhere assumed alive).
-fn process_alive(pid: u32) -> bool {
-    if cfg!(target_os = "linux") {
-        Path::new(&format!("/proc/{pid}")).exists()
-    } else {
-        true
-    }
+/// Two cell names whose files would mix in a folder of samples: `A` and `A_K` (K a
+/// number), since `A_K.tif` is also the name of sample K of `A`.
+pub fn sample_name_clash<'a>(names: &[&'a str]) -> Option<(&'a str, &'a str)> {
+    let set: std::collections::HashSet<&str> = names.iter().copied().collect();
+    names.iter().find_map(|b| {
+        let (a, k) = b.rsplit_once('_')?;
+        (!k.is_empty() && k.bytes().all(|c| c.is_ascii_digit()) && set.contains(a))
+            .then_some((a, *b))
+    })
+}
+
+/// True when two paths name the same existing file or folder (any spelling).
+pub fn same_path(a: &Path, b: &Path) -> bool {
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
 }
 
 /// Removes dispr's temporary files (`.dispr-partial-*`) under `dir`, one level of
@@ -168,7 +245,12 @@ fn remove_partials(dir: &Path) -> Result<()> {
                 .map(|e| e.path()),
         );
     }
-    for folder in folders {
+    for (i, folder) in folders.into_iter().enumerate() {
+        // A subfolder another run holds (e.g. predictions inside a run folder) is its own.
+        let lock = folder.join(LOCK_FILE);
+        if i > 0 && lock.exists() && try_lock(&lock)?.is_none() {
+            continue;
+        }
         let Ok(entries) = std::fs::read_dir(&folder) else {
             continue;
         };
@@ -244,23 +326,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_folder_has_one_holder_and_stale_locks_are_taken_over() {
+    fn a_folder_has_one_holder_and_a_dead_holder_s_lock_is_free() {
         let dir = tempfile::tempdir().unwrap();
         let out = dir.path().join("out");
         let held = OutputDir::acquire(&out).unwrap();
-        // This process holds it: a second holder (as another live process) is refused.
-        std::fs::write(out.join(LOCK_FILE), "1\ndispr predict …\n").unwrap();
         let err = OutputDir::acquire(&out).unwrap_err().to_string();
-        assert!(err.contains("in use by another dispr run (pid 1"), "{err}");
+        assert!(err.contains("in use by another dispr run (pid "), "{err}");
+        assert!(!err.contains('\n'), "{err}");
         drop(held);
-        // A lock of a process that is gone is stale.
-        std::fs::write(out.join(LOCK_FILE), "4000000000\nold\n").unwrap();
-        let again = OutputDir::acquire(&out).unwrap();
-        drop(again);
         assert!(
             !out.join(LOCK_FILE).exists(),
             "the lock goes with its holder"
         );
+        // A lock file nobody holds (its process was killed) does not hold the folder.
+        std::fs::write(out.join(LOCK_FILE), "pid 4000000000\nold\n").unwrap();
+        let again = OutputDir::acquire(&out).unwrap();
+        drop(again);
+    }
+
+    #[test]
+    fn sample_names_that_clash_are_found() {
+        assert_eq!(sample_name_clash(&["x", "x_1", "y"]), Some(("x", "x_1")));
+        assert_eq!(sample_name_clash(&["x", "x_a", "y_1"]), None);
     }
 
     #[test]
@@ -271,7 +358,7 @@ mod tests {
         std::fs::create_dir_all(out.join("mesh")).unwrap();
         std::fs::write(out.join("mesh/.dispr-partial-abc"), "half").unwrap();
         std::fs::write(out.join(".dispr-partial-x"), "half").unwrap();
-        let mut o = OutputDir::acquire(out).unwrap();
+        let o = OutputDir::acquire(out).unwrap();
         assert!(!out.join("mesh/.dispr-partial-abc").exists());
         assert!(!out.join(".dispr-partial-x").exists());
         let p = o.file("cell_1.tif").unwrap();

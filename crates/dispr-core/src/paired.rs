@@ -145,7 +145,13 @@ pub fn compare(
         })
         .collect();
     medians.sort_by(f64::total_cmp);
-    let at = |q: f64| medians[((q * BOOTSTRAP_ROUNDS as f64) as usize).min(BOOTSTRAP_ROUNDS - 1)];
+    // Percentiles interpolated between order statistics at q·(B − 1), as numpy does.
+    let at = |q: f64| {
+        let pos = q * (BOOTSTRAP_ROUNDS - 1) as f64;
+        let (lo, frac) = (pos.floor() as usize, pos.fract());
+        let hi = (lo + 1).min(BOOTSTRAP_ROUNDS - 1);
+        medians[lo] + frac * (medians[hi] - medians[lo])
+    };
     let higher = higher_is_better(metric);
     let better = d
         .iter()

@@ -151,14 +151,21 @@ pub fn read_shape(path: &Path) -> Result<Volume<bool>> {
     Ok(stack.binarize())
 }
 
-/// The most distinct values a 2D mask may hold. Real masks are not strictly binary (the
-/// sample's hold up to 15 levels along their outlines, from resampling); a fluorescence
-/// image holds hundreds.
+/// The most distinct values a 2D mask may hold without further question. Real masks are
+/// not strictly binary (the sample's hold up to 15 levels along their outlines, from
+/// resampling; a bilinearly resized or float mask holds more); a fluorescence image holds
+/// hundreds.
 pub const MAX_MASK_LEVELS: usize = 32;
 
-/// Why a 2D mask cannot be a cell's mask, if it cannot: NaN or infinite values, more
-/// than [`MAX_MASK_LEVELS`] distinct values (a grayscale image, not a mask), nothing
-/// above half its maximum, or every pixel foreground.
+/// The largest share of a mask's non-zero pixels that may lie strictly between 0 and its
+/// maximum when it has more than [`MAX_MASK_LEVELS`] levels (the real sample: at most
+/// 0.45, outlines of small cells; a fluorescence image: nearly all).
+pub const MAX_MASK_INTERMEDIATE: f64 = 0.6;
+
+/// Why a 2D mask cannot be a cell's mask, if it cannot: NaN or infinite values, a
+/// grayscale image (more than [`MAX_MASK_LEVELS`] distinct values, most of its non-zero
+/// pixels between 0 and the maximum), nothing above half its maximum, or every pixel
+/// foreground.
 pub fn mask_problem(mask: &Stack) -> Option<String> {
     if mask.has_non_finite() {
         return Some("mask contains NaN or infinite values".into());
@@ -166,13 +173,23 @@ pub fn mask_problem(mask: &Stack) -> Option<String> {
     let values = mask.to_f32();
     let mut distinct: Vec<u32> = Vec::new();
     for &v in values.data() {
-        if !distinct.contains(&v.to_bits()) {
+        if distinct.len() <= MAX_MASK_LEVELS && !distinct.contains(&v.to_bits()) {
             distinct.push(v.to_bits());
-            if distinct.len() > MAX_MASK_LEVELS {
-                return Some(format!(
-                    "mask has more than {MAX_MASK_LEVELS} distinct values (a grayscale image, not a mask?); a mask is 0 outside the cell and its maximum inside"
-                ));
-            }
+        }
+    }
+    if distinct.len() > MAX_MASK_LEVELS {
+        let max = values.data().iter().copied().fold(0.0f32, f32::max);
+        let nonzero = values.data().iter().filter(|&&v| v != 0.0).count();
+        let between = values
+            .data()
+            .iter()
+            .filter(|&&v| v != 0.0 && v != max)
+            .count();
+        if nonzero > 0 && between as f64 > MAX_MASK_INTERMEDIATE * nonzero as f64 {
+            return Some(format!(
+                "mask has more than {MAX_MASK_LEVELS} distinct values and {:.0} % of its non-zero pixels lie between 0 and its maximum (a grayscale image, not a mask?); a mask is 0 outside the cell and its maximum inside",
+                100.0 * between as f64 / nonzero as f64
+            ));
         }
     }
     let foreground = mask.binarize().count();
@@ -204,6 +221,16 @@ fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, String> 
     let mut decoded_bytes: u64 = 0;
     loop {
         let page = count;
+        if count >= max_pages {
+            // Past what the caller reads: only count the pages (a 2D image with extra
+            // pages, e.g. a thumbnail, is refused as such, whatever those pages hold).
+            count += 1;
+            if !decoder.more_images() || count > MAX_PAGES {
+                break;
+            }
+            decoder.next_image().map_err(describe_tiff)?;
+            continue;
+        }
         let dims = decoder.dimensions().map_err(describe_tiff)?;
         if dims != (width, height) {
             return Err(format!(
@@ -229,9 +256,14 @@ fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, String> 
     }
     let shape = [count, height as usize, width as usize];
     if count > max_pages {
+        let pages = if count > MAX_PAGES {
+            format!("more than {MAX_PAGES}")
+        } else {
+            count.to_string()
+        };
         return Err(if max_pages == 1 {
             format!(
-                "expected a single 2D image, found a 3D stack of {count} pages ({})",
+                "expected a single 2D image, found a 3D stack of {pages} pages ({})",
                 format_shape(&shape)
             )
         } else {

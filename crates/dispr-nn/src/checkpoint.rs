@@ -150,10 +150,13 @@ impl Checkpoint {
             ))
         })?;
         // A model exported with `dispr model export` has its SHA-256 beside it
-        // (`FILE.sha256`, as sha256sum writes it): when present, it must match.
+        // (`FILE.sha256`, as sha256sum writes it): when present, it must match. A run's
+        // own checkpoint changes at every save, so only exported models are checked.
         let mut sum_path = path.as_os_str().to_owned();
         sum_path.push(".sha256");
-        if let Ok(sum) = std::fs::read_to_string(&sum_path) {
+        let checkpoint = Self::from_bytes(&bytes).map_err(fail)?;
+        let exported = checkpoint.header.train.is_none();
+        if let Some(sum) = std::fs::read_to_string(&sum_path).ok().filter(|_| exported) {
             let expected = sum.split_whitespace().next().unwrap_or("").to_lowercase();
             let actual = crate::shipped::sha256_hex(&bytes);
             if expected != actual {
@@ -163,7 +166,7 @@ impl Checkpoint {
                 )));
             }
         }
-        Self::from_bytes(&bytes).map_err(fail)
+        Ok(checkpoint)
     }
 
     /// Parses checkpoint bytes.
@@ -199,10 +202,9 @@ impl Checkpoint {
             let line = &rest[offset..offset + line_end];
             let stored = line
                 .strip_prefix(HEADER_CRC_PREFIX)
-                .and_then(|hex| std::str::from_utf8(hex).ok())
-                .and_then(|hex| u32::from_str_radix(hex, 16).ok())
                 .ok_or("corrupt checkpoint: the header checksum line is missing or damaged")?;
-            if stored != crc32fast::hash(header_line) {
+            // Compared as written (8 lower-case hex digits): any changed byte is refused.
+            if stored != format!("{:08x}", crc32fast::hash(header_line)).as_bytes() {
                 return Err(
                     "corrupt checkpoint: the header fails its checksum (edited or damaged)".into(),
                 );
@@ -215,7 +217,11 @@ impl Checkpoint {
             .model
             .validate()
             .map_err(|e| format!("invalid model config: {e}"))?;
-        let expected: u64 = header.sections.iter().map(|s| s.bytes).sum();
+        let expected: u64 = header
+            .sections
+            .iter()
+            .try_fold(0u64, |sum, s| sum.checked_add(s.bytes))
+            .ok_or("corrupt checkpoint: section sizes overflow")?;
         let available = (rest.len() - offset) as u64;
         if available < expected {
             return Err(format!(

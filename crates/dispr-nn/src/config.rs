@@ -111,7 +111,7 @@ impl Network {
 
 /// The largest working or data grid along any axis (a bound on what a checkpoint's
 /// header can make dispr allocate).
-pub const MAX_GRID: usize = 256;
+pub const MAX_GRID: usize = 1024;
 
 /// Everything that defines a trained model besides its weights.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -828,8 +828,12 @@ fn open_losses(path: &Path, header: &str, step: usize) -> Result<LossesLog, Trai
     if step > 0 {
         let columns = header.split(',').count();
         let text = std::fs::read_to_string(path).unwrap_or_default();
-        for line in text.lines().skip(1) {
-            // Only whole rows: a kill can cut the last one short.
+        // Only whole rows, each ending in a line break: a kill can cut the last one short.
+        for line in text
+            .split_inclusive('\n')
+            .skip(1)
+            .filter_map(|l| l.strip_suffix('\n'))
+        {
             let fields: Vec<&str> = line.split(',').collect();
             let (Some(row_step), Some(loss)) = (
                 fields[0].parse::<usize>().ok(),

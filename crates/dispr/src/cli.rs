@@ -185,7 +185,7 @@ pub struct BaselineArgs {
     pub out: PathBuf,
     /// Number of z slices of the output [default: the dataset's obj depth, else 64]
     /// (cylinder, ellipsoid; at most 4096, as for any stack dispr reads).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=4096))]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=dispr_core::tiff_io::MAX_PAGES as i64))]
     pub depth: Option<u16>,
     /// nearest: the dataset with 3D shapes to look up [default: --data, cross-validated
     /// over its folds].
@@ -227,11 +227,11 @@ pub struct EvaluateArgs {
     /// Seed of that split.
     #[arg(long, default_value_t = 0)]
     pub split_seed: u64,
-    /// Report folder.
     /// Methods that are baselines: every other method is compared with each of them
     /// per cell (paired.md) [default: the methods named cylinder, ellipsoid or nearest…].
     #[arg(long = "baseline", value_name = "NAME")]
     pub baselines: Vec<String>,
+    /// Report folder.
     #[arg(long)]
     pub out: PathBuf,
 }

@@ -1,17 +1,109 @@
-//! Progress bars on standard error, in one style for every command. They hide
-//! themselves when standard error is not a terminal (scripts, CI, SLURM logs).
+//! Progress on standard error, in one style for every command: a bar on a terminal, and
+//! plain lines (done/total, rate, ETA) at most every [`LOG_INTERVAL`] (or every
+//! `DISPR_PROGRESS_INTERVAL` seconds) when standard error is a file or a pipe (scripts,
+//! CI, SLURM logs), so a log never stays empty for an hour.
 
-use indicatif::{ProgressBar, ProgressStyle};
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
+
+/// The least time between two progress lines in a log, by default.
+pub const LOG_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Environment variable that sets the interval between progress lines, in seconds.
+pub const LOG_INTERVAL_ENV: &str = "DISPR_PROGRESS_INTERVAL";
+
+fn log_interval() -> Duration {
+    std::env::var(LOG_INTERVAL_ENV)
+        .ok()
+        .and_then(|s| s.parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map_or(LOG_INTERVAL, Duration::from_secs_f64)
+}
 
 /// A bar counting `len` items of `what` (e.g. "cells").
 pub fn bar(len: usize, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
-    bar.set_style(
-        ProgressStyle::with_template(&format!(
-            "{{spinner}} {{msg}} [{{bar:30}}] {{pos}}/{{len}} {what} ({{elapsed}}, eta {{eta}})"
-        ))
-        .expect("static template is valid")
-        .progress_chars("=> "),
-    );
+    if std::io::stderr().is_terminal() {
+        bar.set_style(
+            ProgressStyle::with_template(&format!(
+                "{{spinner}} {{msg}} [{{bar:30}}] {{pos}}/{{len}} {what} ({{elapsed}}, eta {{eta}})"
+            ))
+            .expect("static template is valid")
+            .progress_chars("=> "),
+        );
+    } else {
+        bar.set_style(
+            ProgressStyle::with_template(&format!(
+                "progress: {{msg}} {{pos}}/{{len}} {what} ({{percent}} %, {{per_sec}}, elapsed {{elapsed}}, eta {{eta}})"
+            ))
+            .expect("static template is valid"),
+        );
+        bar.set_draw_target(ProgressDrawTarget::term_like_with_hz(
+            Box::new(LogLines {
+                interval: log_interval(),
+                state: Mutex::default(),
+            }),
+            1,
+        ));
+    }
     bar
+}
+
+/// A [`TermLike`] that turns each redraw of a bar into one plain line on standard error,
+/// at most one every `interval` (the first at once).
+#[derive(Debug)]
+struct LogLines {
+    interval: Duration,
+    state: Mutex<LogState>,
+}
+
+#[derive(Debug, Default)]
+struct LogState {
+    line: String,
+    last: Option<Instant>,
+}
+
+impl TermLike for LogLines {
+    fn width(&self) -> u16 {
+        200
+    }
+    fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.write_str(s)
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        let mut state = self.state.lock().expect("progress state");
+        state.line.push_str(s);
+        Ok(())
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        Ok(())
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        let mut state = self.state.lock().expect("progress state");
+        let line = std::mem::take(&mut state.line);
+        let line = line.trim();
+        let due = state.last.is_none_or(|t| t.elapsed() >= self.interval);
+        if !line.is_empty() && due {
+            state.last = Some(Instant::now());
+            use std::io::Write;
+            let mut err = std::io::stderr().lock();
+            writeln!(err, "{line}")?;
+        }
+        Ok(())
+    }
 }

@@ -135,16 +135,19 @@ fn an_overwritten_compression_tag_is_refused() {
     );
 }
 
-fn lock_holder(dir: &Path) -> std::process::Child {
-    // A live process that is not this test: its pid goes into the lock.
-    let child = Command::new("sleep").arg("30").spawn().unwrap();
+/// Holds the lock of `dir` as another run would (an OS file lock on `.dispr-lock`,
+/// taken by this test process), until the returned file is dropped.
+fn lock_holder(dir: &Path) -> std::fs::File {
     std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(
-        dir.join(".dispr-lock"),
-        format!("{}\ndispr predict (another run)\n", child.id()),
+    let mut f = std::fs::File::create(dir.join(".dispr-lock")).unwrap();
+    f.try_lock().unwrap();
+    writeln!(
+        f,
+        "pid {}\nhost test\ndispr predict (another run)",
+        std::process::id()
     )
     .unwrap();
-    child
+    f
 }
 
 fn wait_for(path: &Path, within: Duration) -> bool {
@@ -201,7 +204,7 @@ fn one_run_per_output_folder() {
     ok(&resume);
 
     let pred = tmp.path().join("pred");
-    let mut holder = lock_holder(&pred);
+    let holder = lock_holder(&pred);
     let out = dispr(&[
         "baseline",
         "cylinder",
@@ -210,9 +213,16 @@ fn one_run_per_output_folder() {
         "--out",
         s(&pred),
     ]);
-    holder.kill().unwrap();
-    holder.wait().unwrap();
-    assert_fails(&out, 1, &["pred", "in use by another dispr run"]);
+    drop(holder);
+    assert_fails(
+        &out,
+        1,
+        &[
+            "pred",
+            "in use by another dispr run",
+            "dispr predict (another run)",
+        ],
+    );
     ok(&[
         "baseline",
         "cylinder",
@@ -854,4 +864,47 @@ fn killed_runs_resume_exactly_and_leave_nothing_behind() {
         }
     }
     assert!(compared >= 6 * 6, "{compared} files compared");
+}
+
+/// Progress reaches a log: when standard error is not a terminal, plain lines with the
+/// count, rate and ETA (here one per redraw: `DISPR_PROGRESS_INTERVAL=0`).
+#[test]
+fn progress_is_printed_as_lines_into_a_log() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    synth(&data, "6");
+    let out = Command::new(env!("CARGO_BIN_EXE_dispr"))
+        .args([
+            "train",
+            "--data",
+            s(&data),
+            "--out",
+            s(&tmp.path().join("run")),
+            "--preset",
+            "tiny",
+            "--batch",
+            "1",
+            "--steps",
+            "6",
+        ])
+        .env("DISPR_PROGRESS_INTERVAL", "0")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("progress:"))
+        .collect();
+    assert!(lines.len() >= 2, "{stderr}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("/6 steps") && l.contains("eta")),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\r'),
+        "no terminal control in a log: {stderr:?}"
+    );
 }

@@ -1,13 +1,11 @@
 //! `dispr baseline cylinder|ellipsoid|nearest`: shapes that need no training.
 
-use std::path::Path;
-
 use anyhow::{Context, bail};
 use dispr_core::baseline::{Baseline, predict};
-use dispr_core::dataset::{Cell, Dataset, load_cell};
+use dispr_core::dataset::{Dataset, load_cell};
 use dispr_core::fsio::write_text_atomic;
 use dispr_core::nearest::{self, Reference};
-use dispr_core::outdir::{OutputDir, check_not_input};
+use dispr_core::outdir::{OutputDir, check_not_input, same_path, sample_name_clash};
 use dispr_core::tiff_io::{read_volume, write_shape};
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
@@ -23,7 +21,7 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<()> {
     }
     let baseline: Baseline = args.kind.parse().map_err(anyhow::Error::msg)?;
     let dataset = super::open_dataset(&args.data)?;
-    let _lock = lock_output(args)?;
+    let out = lock_output(args)?;
     let depth = match args.depth {
         Some(d) => d as usize,
         None => match dataset.cells.iter().find_map(|c| c.obj.as_ref()) {
@@ -43,7 +41,11 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<()> {
                 .and_then(|cell| {
                     let shape = predict(baseline, &cell.mask, depth)
                         .map_err(|p| format!("{}: {p}", files.mask.display()))?;
-                    write_shape(&args.out.join(format!("{}.tif", cell.name)), &shape)
+                    let file = out
+                        .file(format!("{}.tif", cell.name))
+                        .map_err(|e| e.to_string())?;
+                    write_shape(&file, &shape).map_err(|e| e.to_string())?;
+                    out.remove_stale_samples(&cell.name, 0)
                         .map_err(|e| e.to_string())
                 });
             result.err()
@@ -88,19 +90,6 @@ fn report(
     Ok(())
 }
 
-/// Loads every cell of a dataset (in parallel), failing on the first unreadable one.
-fn load_all(dataset: &Dataset) -> anyhow::Result<Vec<Cell>> {
-    dataset
-        .cells
-        .par_iter()
-        .map(|files| load_cell(files).map_err(anyhow::Error::from))
-        .collect()
-}
-
-fn same_folder(a: &Path, b: &Path) -> bool {
-    matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
-}
-
 /// `dispr baseline nearest`: the retrieval baseline ([`dispr_core::nearest`]).
 fn run_nearest(args: &BaselineArgs) -> anyhow::Result<()> {
     if args.depth.is_some() {
@@ -116,9 +105,18 @@ fn run_nearest(args: &BaselineArgs) -> anyhow::Result<()> {
         );
     }
     let dataset = super::open_dataset(&args.data)?;
-    let _lock = lock_output(args)?;
+    let out = lock_output(args)?;
+    if args.samples.is_some() {
+        let names: Vec<&str> = dataset.cells.iter().map(|c| c.name.as_str()).collect();
+        if let Some((a, b)) = sample_name_clash(&names) {
+            bail!(
+                "{}: cells '{a}' and '{b}' cannot share one folder of samples: '{b}.tif' would read as a sample of '{a}'",
+                args.data.display()
+            );
+        }
+    }
     let reference_dir = args.reference.as_deref().unwrap_or(&args.data);
-    let cross_validated = same_folder(reference_dir, &args.data);
+    let cross_validated = same_path(reference_dir, &args.data);
     let (reference, folds) = if cross_validated {
         let folds = dataset
             .folds(args.folds as usize, args.split_seed)
@@ -134,9 +132,10 @@ fn run_nearest(args: &BaselineArgs) -> anyhow::Result<()> {
             reference_dir.display()
         );
     }
-    let queries = load_all(&dataset)?;
+    let all = |d: &Dataset| super::train::load_cells(d, &(0..d.cells.len()).collect::<Vec<_>>());
+    let queries = all(&dataset)?;
     let ref_cells = match &reference {
-        Some(r) => load_all(r)?,
+        Some(r) => all(r)?,
         None => queries.clone(),
     };
     let references: Vec<Reference> = ref_cells
@@ -168,22 +167,27 @@ fn run_nearest(args: &BaselineArgs) -> anyhow::Result<()> {
             };
             let (shape, neighbours) = nearest::predict(&cell.name, &cell.mask, &candidates, k)
                 .map_err(|p| format!("{}: {p}", files.mask.display()))?;
-            match args.samples {
-                None => write_shape(&args.out.join(format!("{}.tif", cell.name)), &shape),
+            let name = &cell.name;
+            let written = match args.samples {
+                None => out.file(format!("{name}.tif")).and_then(|f| {
+                    write_shape(&f, &shape)?;
+                    out.remove_stale_samples(name, 0)
+                }),
                 Some(n) => {
+                    let n = n as usize;
                     neighbours
                         .iter()
-                        .take(n as usize)
+                        .take(n)
                         .enumerate()
                         .try_for_each(|(s, nb)| {
-                            write_shape(
-                                &args.out.join(format!("{}_{s}.tif", cell.name)),
-                                candidates[nb.index].shape,
-                            )
+                            let f = out.file(format!("{name}_{s}.tif"))?;
+                            write_shape(&f, candidates[nb.index].shape)
                         })
+                        .and_then(|_| out.remove_stale_samples(name, n))
+                        .and_then(|_| out.remove_if_ours(format!("{name}.tif")).map(|_| ()))
                 }
-            }
-            .map_err(|e| e.to_string())?;
+            };
+            written.map_err(|e| e.to_string())?;
             let row: Vec<String> = neighbours
                 .iter()
                 .map(|n| format!("{}:{:.4}", candidates[n.index].name, n.iou))
@@ -199,7 +203,7 @@ fn run_nearest(args: &BaselineArgs) -> anyhow::Result<()> {
             csv.push_str(row);
             csv.push('\n');
         }
-        write_text_atomic(&args.out.join("neighbours.csv"), &csv)
+        write_text_atomic(&out.file("neighbours.csv")?, &csv)
             .context("cannot write the neighbour list")?;
     }
     let detail = if cross_validated {

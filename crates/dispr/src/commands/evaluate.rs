@@ -241,6 +241,15 @@ fn distribution_checks(
     }
     let compared: Vec<&str> = compared.iter().map(String::as_str).collect();
     let paired = compare_all(records, &compared, &baselines);
+    // Tables of an earlier evaluation in this folder that this one has not would mislead.
+    for stale in [
+        "paired.md",
+        "paired.csv",
+        "calibration.md",
+        "calibration.csv",
+    ] {
+        let _ = std::fs::remove_file(out.join(stale));
+    }
     let paired_md = if paired.is_empty() {
         String::new()
     } else {

@@ -73,6 +73,20 @@ pub fn export(args: &ModelExportArgs) -> anyhow::Result<()> {
         vec![("ema", weights.to_vec())],
     )
     .with_seconds(c.header.seconds);
+    // The old checksum goes first: a crash before the new one is written leaves a model
+    // without a checksum, never one with a wrong checksum.
+    let mut sum_file = args.out.clone().into_os_string();
+    sum_file.push(".sha256");
+    match std::fs::remove_file(&sum_file) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            anyhow::bail!(
+                "{}: cannot replace the old checksum: {}",
+                std::path::Path::new(&sum_file).display(),
+                dispr_core::error::describe_io(&e)
+            )
+        }
+        _ => {}
+    }
     exported.save(&args.out)?;
     let bytes = std::fs::read(&args.out)
         .with_context(|| format!("{}: cannot read back", args.out.display()))?;
@@ -82,8 +96,6 @@ pub fn export(args: &ModelExportArgs) -> anyhow::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let sha = dispr_nn::shipped::sha256_hex(&bytes);
-    let mut sum_file = args.out.clone().into_os_string();
-    sum_file.push(".sha256");
     dispr_core::fsio::write_text_atomic(
         std::path::Path::new(&sum_file),
         &format!("{sha}  {name}\n"),

@@ -7,7 +7,7 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use dispr_core::mesh::io::write_mesh;
 use dispr_core::mesh::marching_cubes;
-use dispr_core::outdir::{OutputDir, check_not_input};
+use dispr_core::outdir::{OutputDir, check_not_input, sample_name_clash};
 use dispr_core::tiff_io::{write_shape, write_volume};
 use dispr_nn::checkpoint::{self, Checkpoint};
 use dispr_nn::config::Network;
@@ -61,7 +61,7 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         inputs.push(ckpt_path.as_path());
     }
     check_not_input(&args.out, &inputs)?;
-    let mut out = OutputDir::acquire(&args.out)?;
+    let out = OutputDir::acquire(&args.out)?;
     let trained: HashSet<&str> = header.train_cells.iter().map(String::as_str).collect();
     let wanted: HashSet<&str> = args.cells.iter().map(String::as_str).collect();
     if let Some(missing) = args
@@ -97,8 +97,11 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
             indices.len()
         );
     }
-    if let Some((a, b)) = sample_name_clash(indices.iter().map(|&i| dataset.cells[i].name.as_str()))
-    {
+    let names: Vec<&str> = indices
+        .iter()
+        .map(|&i| dataset.cells[i].name.as_str())
+        .collect();
+    if let Some((a, b)) = sample_name_clash(&names) {
         bail!(
             "{}: cells '{a}' and '{b}' cannot share one prediction folder: '{b}.tif' would read as sample {} of '{a}'; rename one of them",
             args.data.display(),
@@ -147,12 +150,12 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         if deterministic {
             // One shape per cell: NAME.tif, as the baselines write it.
             write_shape(&out.file(&file)?, &prediction.ensemble)?;
-            remove_stale_samples(&out, name, 0)?;
+            out.remove_stale_samples(name, 0)?;
         } else {
             for (k, s) in prediction.samples.iter().enumerate() {
                 write_shape(&out.file(format!("{name}_{k}.tif"))?, s)?;
             }
-            remove_stale_samples(&out, name, prediction.samples.len())?;
+            out.remove_stale_samples(name, prediction.samples.len())?;
             // A SHAPR run's single shape in the same folder would be read instead.
             out.remove_if_ours(&file)?;
         }
@@ -197,27 +200,4 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         args.out.display()
     ))?;
     Ok(())
-}
-
-/// Removes `NAME_k.tif` for k ≥ `n` that an earlier dispr run with more samples wrote
-/// here (and only those: files the folder's manifest does not list are left alone), so
-/// that `dispr evaluate` reads exactly this run's samples.
-fn remove_stale_samples(out: &OutputDir, name: &str, n: usize) -> anyhow::Result<()> {
-    let mut k = n;
-    while out.remove_if_ours(format!("{name}_{k}.tif"))? {
-        k += 1;
-    }
-    Ok(())
-}
-
-/// Two cell names whose files would mix in a prediction folder: `A` and `A_K` (K a
-/// number), since `A_K.tif` is also the name of sample K of `A`.
-fn sample_name_clash<'a>(names: impl Iterator<Item = &'a str>) -> Option<(&'a str, &'a str)> {
-    let names: Vec<&str> = names.collect();
-    let set: HashSet<&str> = names.iter().copied().collect();
-    names.iter().find_map(|b| {
-        let (a, k) = b.rsplit_once('_')?;
-        (!k.is_empty() && k.bytes().all(|c| c.is_ascii_digit()) && set.contains(a))
-            .then_some((a, *b))
-    })
 }

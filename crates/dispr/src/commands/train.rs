@@ -181,9 +181,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         .enumerate()
         .map(|(i, dir)| {
             // The main data again would put its held-out fold into training.
-            let same = |a: &std::path::Path, b: &std::path::Path| {
-                matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
-            };
+            let same = dispr_core::outdir::same_path;
             if same(dir, &args.data) {
                 bail!(
                     "{}: --extra-data is the training data itself (--data); its held-out cells would be trained on",
