@@ -239,17 +239,22 @@ fn long_fuzz_of_real_tiffs_and_tables() {
     let deadline = Instant::now() + Duration::from_secs(seconds);
     use std::cell::Cell;
     let (cases, errors, decoded) = (Cell::new(0u64), Cell::new(0u64), Cell::new(0u64));
+    // Small rounds (each with fresh random cases), so the run ends on time.
     let mut runner = TestRunner::new(Config {
-        cases: 1000,
+        cases: 50,
         failure_persistence: None,
         ..Config::default()
     });
+    let slowest = Cell::new(0.0f64);
     while Instant::now() < deadline {
         runner
             .run(&(0..seeds.len(), edits()), |(k, (e, cut))| {
                 std::fs::write(&target, mutate(&originals[k], &e, cut)).unwrap();
                 cases.set(cases.get() + 1);
-                match check_tiff(&target) {
+                let began = Instant::now();
+                let outcome = check_tiff(&target);
+                slowest.set(slowest.get().max(began.elapsed().as_secs_f64()));
+                match outcome {
                     Ok(true) => decoded.set(decoded.get() + 1),
                     Ok(false) => errors.set(errors.get() + 1),
                     Err(e) => return Err(TestCaseError::fail(e)),
@@ -259,10 +264,11 @@ fn long_fuzz_of_real_tiffs_and_tables() {
             .unwrap();
     }
     println!(
-        "long fuzz: {} mutated TIFFs from {} seeds in {seconds} s: {} clean errors, {} decoded within bounds, 0 failures",
+        "long fuzz: {} mutated TIFFs from {} seeds in {seconds} s: {} clean errors, {} decoded within bounds, 0 failures; slowest case {:.2} s",
         cases.get(),
         seeds.len(),
         errors.get(),
-        decoded.get()
+        decoded.get(),
+        slowest.get()
     );
 }

@@ -44,7 +44,10 @@ pub fn bar(len: usize, what: &str) -> ProgressBar {
         bar.set_draw_target(ProgressDrawTarget::term_like_with_hz(
             Box::new(LogLines {
                 interval: log_interval(),
-                state: Mutex::default(),
+                state: Mutex::new(LogState {
+                    line: String::new(),
+                    last: Instant::now(),
+                }),
             }),
             1,
         ));
@@ -53,17 +56,18 @@ pub fn bar(len: usize, what: &str) -> ProgressBar {
 }
 
 /// A [`TermLike`] that turns each redraw of a bar into one plain line on standard error,
-/// at most one every `interval` (the first at once).
+/// at most one every `interval` (the first one `interval` after the start, so a quick
+/// command prints none).
 #[derive(Debug)]
 struct LogLines {
     interval: Duration,
     state: Mutex<LogState>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct LogState {
     line: String,
-    last: Option<Instant>,
+    last: Instant,
 }
 
 impl TermLike for LogLines {
@@ -97,9 +101,9 @@ impl TermLike for LogLines {
         let mut state = self.state.lock().expect("progress state");
         let line = std::mem::take(&mut state.line);
         let line = line.trim();
-        let due = state.last.is_none_or(|t| t.elapsed() >= self.interval);
+        let due = state.last.elapsed() >= self.interval;
         if !line.is_empty() && due {
-            state.last = Some(Instant::now());
+            state.last = Instant::now();
             use std::io::Write;
             let mut err = std::io::stderr().lock();
             writeln!(err, "{line}")?;
