@@ -442,7 +442,9 @@ pub struct ModelInfoArgs {
     /// Preset: paper, small, fast or tiny.
     #[arg(long)]
     pub preset: Option<String>,
-    /// A trained model (run folder or checkpoint file) instead of a preset.
+    /// A trained model (run folder or checkpoint file, or `builtin` for the model that
+    /// ships inside dispr) instead of a preset: also prints what it was trained on, for
+    /// how long, and its SHA-256.
     #[arg(long, conflicts_with = "preset")]
     pub model: Option<PathBuf>,
     /// Print JSON.

@@ -18,6 +18,17 @@ fn model_info_prints_the_paper_parameter_count() {
             .unwrap();
     assert_eq!(json[0]["preset"], "tiny");
     assert!(json[0]["parameters"].as_u64().unwrap() > 10_000);
+    // The built-in model's card: its checksum, what it was trained on.
+    let card = text(&ok(&["model", "info", "--model", "builtin"]).stdout);
+    let sha = dispr_nn::shipped::SHA256_FILE
+        .split_whitespace()
+        .next()
+        .unwrap();
+    assert!(card.contains(&format!("SHA-256 {sha}")), "{card}");
+    assert!(
+        card.contains("on 86 cells of the main data and 90 extra (synthetic) cells"),
+        "{card}"
+    );
     assert_fails(
         &dispr(&["model", "info", "--preset", "huge"]),
         1,

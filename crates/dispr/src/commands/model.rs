@@ -112,9 +112,25 @@ pub fn export(args: &ModelExportArgs) -> anyhow::Result<()> {
 
 /// Runs `dispr model info`.
 pub fn info(args: &ModelInfoArgs) -> anyhow::Result<()> {
+    let mut card = None;
     let configs: Vec<(Network, Option<usize>)> = match (&args.model, &args.preset) {
         (Some(path), _) => {
-            let c = dispr_nn::checkpoint::Checkpoint::load(&dispr_nn::checkpoint::resolve(path))?;
+            let (c, name, sha) = if path.as_os_str() == "builtin" {
+                let c = dispr_nn::shipped::checkpoint().map_err(anyhow::Error::msg)?;
+                let sha = dispr_nn::shipped::sha256_hex(dispr_nn::shipped::BYTES);
+                (c, dispr_nn::shipped::NAME.to_string(), sha)
+            } else {
+                let file = dispr_nn::checkpoint::resolve(path);
+                let c = dispr_nn::checkpoint::Checkpoint::load(&file)?;
+                let bytes = std::fs::read(&file)
+                    .with_context(|| format!("{}: cannot read", file.display()))?;
+                (
+                    c,
+                    file.display().to_string(),
+                    dispr_nn::shipped::sha256_hex(&bytes),
+                )
+            };
+            card = Some(model_card(&c, &name, &sha));
             vec![(c.header.model, Some(c.header.step))]
         }
         (None, Some(name)) => {
@@ -167,11 +183,56 @@ pub fn info(args: &ModelInfoArgs) -> anyhow::Result<()> {
         ));
         rows.push(json!({ "model": config.kind(), "preset": config.preset(), "parameters": params, "config": config, "trained_steps": steps }));
     }
+    if let (Some((card_text, card_json)), Some(row)) = (&card, rows.first_mut()) {
+        text.push_str(card_text);
+        row["card"] = card_json.clone();
+    }
     if args.json {
         print(&(serde_json::to_string_pretty(&rows)? + "\n"))
     } else {
         print(&text)
     }
+}
+
+/// What a trained model was trained on and how, as text and JSON: its file and SHA-256,
+/// the real and extra (`--extra-data`) cells, the held-out fold, steps and time.
+fn model_card(
+    c: &dispr_nn::checkpoint::Checkpoint,
+    name: &str,
+    sha: &str,
+) -> (String, serde_json::Value) {
+    let h = &c.header;
+    let extra = h
+        .train_cells
+        .iter()
+        .filter(|n| n.starts_with(dispr_nn::checkpoint::EXTRA_PREFIX))
+        .count();
+    let real = h.train_cells.len() - extra;
+    let held_out = h.train.as_ref().and_then(|t| {
+        t.fold
+            .map(|f| format!("fold {f} of {} (split seed {})", t.folds, t.split_seed))
+    });
+    let [_, dh, dw] = h.model.data_grid();
+    let text = format!(
+        "      file {name}\n      SHA-256 {sha}\n      trained {} steps in {:.0} s on {real} cells of the main data{}{}\n      input: {dh}×{dw} crops (image and mask), intensities scaled by the pixel type's full scale (uint8 / 255)\n",
+        h.step,
+        h.seconds,
+        if extra > 0 {
+            format!(" and {extra} extra (synthetic) cells")
+        } else {
+            String::new()
+        },
+        held_out
+            .as_deref()
+            .map(|f| format!("; held out: {f}"))
+            .unwrap_or_default(),
+    );
+    let json = json!({
+        "file": name, "sha256": sha, "steps": h.step, "seconds": h.seconds,
+        "real_cells": real, "extra_cells": extra, "held_out": held_out,
+        "input": [dh, dw],
+    });
+    (text, json)
 }
 
 /// 9770000 → "9,770,000".
