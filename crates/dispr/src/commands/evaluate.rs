@@ -256,7 +256,12 @@ fn distribution_checks(
         let md = paired_markdown(&paired);
         write_text_atomic(&out.join("paired.md"), &md)?;
         write_text_atomic(&out.join("paired.csv"), &report::rows_csv(&paired)?)?;
-        format!("\nper cell, paired (n = cells; a method's samples averaged per cell):\n{md}")
+        let better = paired.iter().filter(|p| p.significantly_better()).count();
+        format!(
+            "per cell, paired with the baselines (n = cells): {} comparisons, {better} with the 95 % bootstrap interval on the method's better side; {}\n",
+            paired.len(),
+            out.join("paired.md").display()
+        )
     };
     let calibration = calibration(records);
     let calibration_md = if calibration.is_empty() {
@@ -268,7 +273,7 @@ fn distribution_checks(
             &out.join("calibration.csv"),
             &report::rows_csv(&calibration)?,
         )?;
-        format!("\ncalibration of the samples (n = cells):\n{md}")
+        format!("calibration of the samples (n = cells):\n{md}")
     };
     Ok(DistributionChecks {
         paired,
