@@ -72,14 +72,9 @@ pub fn per_cell(records: &[Record], method: &str, metric: &str) -> BTreeMap<Stri
         .collect()
 }
 
+/// The median of `values` (sorted in place), as Table 1 computes it.
 fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
+    crate::evaluation::describe(values).0
 }
 
 /// Two-sided p of the Wilcoxon signed-rank test of `d` against 0 (see the module docs);

@@ -285,6 +285,23 @@ fn only_dispr_s_own_files_are_deleted() {
     );
 }
 
+/// Trains the `tiny` preset one step on `data` into `run`.
+fn train_one_step(data: &Path, run: &Path) {
+    ok(&[
+        "train",
+        "--data",
+        s(data),
+        "--out",
+        s(run),
+        "--preset",
+        "tiny",
+        "--steps",
+        "1",
+        "--batch",
+        "1",
+    ]);
+}
+
 /// Item 4: `--out` may not be an input or lie inside one.
 #[test]
 fn outputs_may_not_overwrite_inputs() {
@@ -306,19 +323,7 @@ fn outputs_may_not_overwrite_inputs() {
     );
     assert_eq!(std::fs::read_dir(data.join("obj")).unwrap().count(), before);
     let run = tmp.path().join("run");
-    ok(&[
-        "train",
-        "--data",
-        s(&data),
-        "--out",
-        s(&run),
-        "--preset",
-        "tiny",
-        "--steps",
-        "1",
-        "--batch",
-        "1",
-    ]);
+    train_one_step(&data, &run);
     let ckpt = run.join("checkpoint.dispr");
     let bytes = std::fs::read(&ckpt).unwrap();
     assert_fails(
@@ -342,19 +347,7 @@ fn checkpoints_are_checksummed_whole() {
     let data = tmp.path().join("data");
     synth(&data, "4");
     let run = tmp.path().join("run");
-    ok(&[
-        "train",
-        "--data",
-        s(&data),
-        "--out",
-        s(&run),
-        "--preset",
-        "tiny",
-        "--steps",
-        "1",
-        "--batch",
-        "1",
-    ]);
+    train_one_step(&data, &run);
     let model = tmp.path().join("m.dispr");
     ok(&["model", "export", "--model", s(&run), "--out", s(&model)]);
     ok(&["model", "info", "--model", s(&model)]);
