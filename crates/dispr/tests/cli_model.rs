@@ -524,3 +524,62 @@ fn extra_data_is_trained_on_in_every_fold_and_the_built_in_model_predicts() {
     );
     assert!(pred.join("A_cell_clusters000000_0.tif").is_file());
 }
+
+/// The built-in model's predictions of two real cells, recorded as digests of every
+/// output volume: a refactor must leave them bit-identical. A change that alters
+/// predictions on purpose re-records them with `scripts/fixtures/bless_golden.sh`.
+#[test]
+fn built_in_model_predictions_are_unchanged() {
+    let Some(data) =
+        dispr_core::sample::real_sample_or_skip("built_in_model_predictions_are_unchanged")
+    else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let pred = tmp.path().join("pred");
+    let cells = ["A_cell_clusters000604", "B_keratocytes000673"];
+    let mut args = vec![
+        "predict", "--data", s(&data), "--out", s(&pred), "--samples", "2", "--steps", "10",
+        "--seed", "7", "--all-cells",
+    ];
+    for c in cells {
+        args.extend(["--cells", c]);
+    }
+    ok(&args);
+    let mut digests = String::new();
+    for cell in cells {
+        for file in [
+            format!("{cell}_0.tif"),
+            format!("{cell}_1.tif"),
+            format!("probability/{cell}.tif"),
+            format!("std/{cell}.tif"),
+            format!("ensemble/{cell}.tif"),
+        ] {
+            let stack = dispr_core::tiff_io::read_volume(&pred.join(&file)).unwrap();
+            let values = stack.to_f32();
+            // FNV-1a over the values' bits, and the count of non-zero voxels for a
+            // readable difference.
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for v in values.data() {
+                for b in v.to_bits().to_le_bytes() {
+                    h ^= b as u64;
+                    h = h.wrapping_mul(0x0100_0000_01b3);
+                }
+            }
+            let nonzero = values.data().iter().filter(|v| **v != 0.0).count();
+            digests.push_str(&format!("{file} {h:016x} {nonzero}\n"));
+        }
+    }
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/golden_predictions.txt");
+    if std::env::var_os("DISPR_BLESS").is_some() {
+        std::fs::create_dir_all(fixture.parent().unwrap()).unwrap();
+        std::fs::write(&fixture, &digests).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&fixture).unwrap();
+    assert_eq!(
+        digests, expected,
+        "the built-in model's predictions changed (file, digest, non-zero voxels)"
+    );
+}
