@@ -2,52 +2,37 @@
 //!
 //! Data flow of the whole toolkit (DESIGN.md): TIFF / dataset → conditioning → sampler
 //! (model) → volume → binary shape → mesh → metrics / features → report. This crate owns
-//! everything but the model:
+//! everything but the model, in folders that show its parts:
 //!
-//! * data: grids ([`grid`]), the TIFF format ([`tiff_io`]), datasets and their labels
-//!   ([`dataset`], [`class`], [`inspect`]), cross-validation splits ([`split`]), the
-//!   model's conditioning input ([`conditioning`]), atomic output ([`fsio`]) and
-//!   output folders owned by one run ([`outdir`]);
-//! * shapes: filters ([`filters`]), meshes ([`mesh`]), measurements ([`metrics`]), the
-//!   geometric baselines ([`ellipse`], [`baseline`]), the retrieval baseline
-//!   ([`nearest`]), Table 1 ([`evaluation`]), paired comparisons
-//!   per cell ([`paired`]) and the calibration of sample sets ([`calibration`]);
-//! * synthetic cells of all six classes ([`phantom`]);
-//! * topology for SHAPR's topological loss: persistence diagrams ([`persistence`]) and
-//!   their Wasserstein matching ([`wasserstein`]), the loss's targets ([`topology`]);
-//! * classification: features ([`features`]) and the random forest ([`classify`]);
-//! * the diffusion process's noise schedules as numbers ([`schedule`]), shared with the
+//! * [`grid`]: the 2D images and 3D volumes everything works on;
+//! * [`io`]: the TIFF format, atomic writes, output folders owned by one run and the
+//!   layout of a prediction folder ([`io::prediction_dir`]);
+//! * [`data`]: datasets of cells and their labels, the problems a scan finds,
+//!   cross-validation folds and the model's conditioning input;
+//! * [`shape`]: filters, meshes, the measurements of Table 1 and ellipse fits;
+//! * [`baseline`]: shapes without learning — cylinder and ellipsoid from the mask, and
+//!   the retrieval of similar training cells ([`baseline::nearest`]);
+//! * [`experiment`]: Table 1, paired per-cell comparisons, calibration of sample sets,
+//!   and the classification experiment (features, random forest);
+//! * [`topology`]: SHAPR's topological loss — persistence diagrams and their matching;
+//! * [`phantom`]: synthetic cells of all six classes;
+//! * [`schedule`]: the diffusion process's noise schedules as numbers, shared with the
 //!   neural crate.
+//!
+//! Every failure is an [`Error`] naming the file it is about.
 
 #![warn(missing_docs)]
 
 pub mod baseline;
-pub mod calibration;
-pub mod class;
-pub mod classify;
-pub mod conditioning;
-pub mod dataset;
-pub mod ellipse;
+pub mod data;
 pub mod error;
-pub mod evaluation;
-pub mod features;
-pub mod filters;
-pub mod fsio;
+pub mod experiment;
 pub mod grid;
-pub mod inspect;
-pub mod mesh;
-pub mod metrics;
-pub mod nearest;
-pub mod outdir;
-pub mod paired;
-pub mod persistence;
+pub mod io;
 pub mod phantom;
-pub mod sample;
 pub mod schedule;
-pub mod split;
-pub mod tiff_io;
+pub mod shape;
 pub mod topology;
-pub mod wasserstein;
 
 pub use error::{Error, Result};
 pub use grid::{Image, Volume};

@@ -4,10 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use dispr_core::dataset::Dataset;
+use dispr_core::data::dataset::Dataset;
+use dispr_core::data::sample::real_sample_or_skip;
 use dispr_core::grid::{Dtype, Grid, Volume};
-use dispr_core::sample::real_sample_or_skip;
-use dispr_core::tiff_io::{self, Stack};
+use dispr_core::io::tiff::{self, Stack};
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {
@@ -41,7 +41,7 @@ fn real_sample_reads_like_tifffile() {
     assert_eq!(reference.len(), 3 * 108);
     for (relative, want) in reference {
         let path = sample.join(relative);
-        let stack = tiff_io::read_stack(&path).unwrap();
+        let stack = tiff::read_stack(&path).unwrap();
         let mut shape = stack.shape().to_vec();
         if !relative.starts_with("obj/") {
             assert_eq!(shape[0], 1, "{relative}");
@@ -75,7 +75,7 @@ fn real_sample_masks_match_central_slices() {
     assert!(dataset.problems.is_empty());
     let mut worst: f64 = 1.0;
     for files in &dataset.cells {
-        let cell = dispr_core::dataset::load_cell(files).unwrap();
+        let cell = dispr_core::data::dataset::load_cell(files).unwrap();
         let shape = cell.shape.unwrap();
         assert_eq!(shape.shape(), [64, 64, 64]);
         let slice = shape.slice_z(32);
@@ -101,7 +101,7 @@ fn real_sample_masks_match_central_slices() {
 fn tifffile_written_files_read_back() {
     let reference = load_json("tifffile_files.json");
     for (name, want) in reference.as_object().unwrap() {
-        let stack = tiff_io::read_stack(&fixture(name)).unwrap_or_else(|e| panic!("{e}"));
+        let stack = tiff::read_stack(&fixture(name)).unwrap_or_else(|e| panic!("{e}"));
         let want_shape: Vec<usize> = serde_json::from_value(want["shape"].clone()).unwrap();
         let mut shape = stack.shape().to_vec();
         if want_shape.len() == 2 {
@@ -148,17 +148,17 @@ fn dispr_written_files_for_tifffile() {
     let map = Volume::from_fn([5, 6, 7], |[z, y, x]| {
         z as f32 * 0.5 - y as f32 + x as f32 * 0.25
     });
-    tiff_io::write_shape(&dir.join("written_by_dispr_shape.tif"), &shape).unwrap();
-    tiff_io::write_volume(&dir.join("written_by_dispr_map.tif"), &map).unwrap();
-    let back = tiff_io::read_volume(&dir.join("written_by_dispr_map.tif")).unwrap();
+    tiff::write_shape(&dir.join("written_by_dispr_shape.tif"), &shape).unwrap();
+    tiff::write_volume(&dir.join("written_by_dispr_map.tif"), &map).unwrap();
+    let back = tiff::read_volume(&dir.join("written_by_dispr_map.tif")).unwrap();
     assert_eq!(back, Stack::F32(map));
     // Meshes of the r = 20 sphere, for trimesh to load.
-    let sphere = tiff_io::read_volume(&fixture("shape_sphere_r20.tif"))
+    let sphere = tiff::read_volume(&fixture("shape_sphere_r20.tif"))
         .unwrap()
         .binarize();
-    let mesh = dispr_core::mesh::marching_cubes(&sphere);
+    let mesh = dispr_core::shape::mesh::marching_cubes(&sphere);
     for ext in ["stl", "ply", "obj"] {
-        dispr_core::mesh::io::write_mesh(
+        dispr_core::shape::mesh::io::write_mesh(
             &dir.join(format!("written_by_dispr_sphere.{ext}")),
             &mesh,
         )
@@ -173,7 +173,7 @@ fn dispr_written_files_for_tifffile() {
 fn metrics_match_the_reference_pipeline() {
     let reference = load_json("metrics.json");
     let check = |name: &str, shape: &Volume<bool>, want: &Value| {
-        let (m, mesh) = dispr_core::metrics::measure_with_mesh(shape);
+        let (m, mesh) = dispr_core::shape::metrics::measure_with_mesh(shape);
         assert_eq!(m.volume, want["volume"].as_u64().unwrap(), "{name} volume");
         assert_eq!(
             m.roughness,
@@ -205,7 +205,7 @@ fn metrics_match_the_reference_pipeline() {
     };
     let mut worst = (0.0f64, 0.0f64);
     for (name, want) in reference["analytic"].as_object().unwrap() {
-        let shape = tiff_io::read_volume(&fixture(&format!("shape_{name}.tif")))
+        let shape = tiff::read_volume(&fixture(&format!("shape_{name}.tif")))
             .unwrap()
             .binarize();
         let (a, c) = check(name, &shape, want);
@@ -215,7 +215,7 @@ fn metrics_match_the_reference_pipeline() {
         let real = reference["real"].as_object().unwrap();
         assert_eq!(real.len(), 108);
         for (name, want) in real {
-            let shape = tiff_io::read_volume(&sample.join("obj").join(name))
+            let shape = tiff::read_volume(&sample.join("obj").join(name))
                 .unwrap()
                 .binarize();
             let (a, c) = check(name, &shape, want);
@@ -236,7 +236,7 @@ fn ellipse_fit_matches_scikit_image() {
     };
     let reference = load_json("metrics.json");
     for (name, want) in reference["ellipse"].as_object().unwrap() {
-        let mask = tiff_io::read_image(&sample.join("mask").join(name))
+        let mask = tiff::read_image(&sample.join("mask").join(name))
             .unwrap()
             .binarize()
             .slice_z(0);
@@ -265,7 +265,7 @@ fn ellipse_fit_matches_scikit_image() {
 /// Euler characteristic, inertia eigenvalues (analytic shapes and every real cell).
 #[test]
 fn features_match_trimesh_and_numpy() {
-    use dispr_core::features::{feature_names, features};
+    use dispr_core::experiment::features::{feature_names, features};
     use rayon::prelude::*;
     let reference = load_json("metrics.json");
     let names = feature_names();
@@ -288,7 +288,7 @@ fn features_match_trimesh_and_numpy() {
         }
     }
     cases.par_iter().for_each(|(name, path, want)| {
-        let shape = tiff_io::read_volume(path).unwrap().binarize();
+        let shape = tiff::read_volume(path).unwrap().binarize();
         let f = features(&shape).unwrap();
         let rel = |got: f64, key: &str| {
             let w = want[key].as_f64().unwrap();
@@ -320,8 +320,8 @@ fn features_match_trimesh_and_numpy() {
 /// in the same order, the same mask IoUs and the same majority shape (voxels per slice).
 #[test]
 fn nearest_baseline_matches_numpy() {
-    use dispr_core::dataset::load_cell;
-    use dispr_core::nearest::{Reference, predict};
+    use dispr_core::baseline::nearest::{Reference, predict};
+    use dispr_core::data::dataset::load_cell;
     let Some(dir) = real_sample_or_skip("nearest_baseline_matches_numpy") else {
         return;
     };

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use dispr_core::grid::Volume;
-use dispr_core::persistence::persistence;
+use dispr_core::topology::persistence::persistence;
 
 fn fixture() -> serde_json::Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/persistence.json");
@@ -85,7 +85,7 @@ fn wasserstein_matching_equals_gudhi() {
     for case in cases {
         let (a, b) = (points(&case["a"]), points(&case["b"]));
         let expected = case["w2_squared"].as_f64().unwrap();
-        let m = dispr_core::wasserstein::matching(&a, &b);
+        let m = dispr_core::topology::wasserstein::matching(&a, &b);
         assert!(
             (m.cost - expected).abs() < 1e-5 * (1.0 + expected),
             "{} vs {} points: {} vs gudhi {expected}",
@@ -93,7 +93,7 @@ fn wasserstein_matching_equals_gudhi() {
             b.len(),
             m.cost
         );
-        let reversed = dispr_core::wasserstein::matching(&b, &a);
+        let reversed = dispr_core::topology::wasserstein::matching(&b, &a);
         assert!((reversed.cost - m.cost).abs() < 1e-9 * (1.0 + expected));
     }
 }

@@ -4,12 +4,12 @@
 //! generated cells must agree within tolerances justified below; the classes the sample
 //! lacks are checked against published dimensions.
 
-use dispr_core::class::CellClass;
-use dispr_core::dataset::{Dataset, load_cell};
+use dispr_core::data::class::CellClass;
+use dispr_core::data::dataset::{Dataset, load_cell};
+use dispr_core::data::sample::real_sample_or_skip;
+use dispr_core::io::tiff::read_image;
 use dispr_core::phantom::generate;
 use dispr_core::phantom::stats::{CellStats, cell_stats, median_stats};
-use dispr_core::sample::real_sample_or_skip;
-use dispr_core::tiff_io::read_image;
 use rayon::prelude::*;
 
 const PER_CLASS: usize = 24;
@@ -34,7 +34,7 @@ fn real(sample: &std::path::Path, class: CellClass) -> CellStats {
         .map(|files| {
             let cell = load_cell(files).unwrap();
             let image = read_image(&files.image).unwrap();
-            let dispr_core::tiff_io::Stack::U8(image) = image else {
+            let dispr_core::io::tiff::Stack::U8(image) = image else {
                 panic!("uint8 images")
             };
             cell_stats(&image.slice_z(0), &cell.mask, &cell.shape.unwrap())

@@ -11,10 +11,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use dispr_core::classify::read_features;
-use dispr_core::dataset::Dataset;
+use dispr_core::data::dataset::Dataset;
+use dispr_core::experiment::classify::read_features;
 use dispr_core::grid::{Image, Volume};
-use dispr_core::tiff_io::{self, MAX_DECODED_BYTES, MAX_PAGES};
+use dispr_core::io::tiff::{self, MAX_DECODED_BYTES, MAX_PAGES};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
@@ -23,15 +23,15 @@ fn seed_tiffs(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let img = Image::from_fn([9, 7], |[y, x]| (y * 7 + x) as u8);
     let p = dir.join("u8_2d.tif");
-    tiff_io::write_image(&p, &img).unwrap();
+    tiff::write_image(&p, &img).unwrap();
     out.push(p);
     let vol16 = Volume::from_fn([3, 5, 6], |[z, y, x]| (z * 1000 + y * 10 + x) as u16);
     let p = dir.join("u16_3d.tif");
-    tiff_io::write_volume(&p, &vol16).unwrap();
+    tiff::write_volume(&p, &vol16).unwrap();
     out.push(p);
     let volf = Volume::from_fn([4, 4, 4], |[z, y, x]| (z + y + x) as f32 / 9.0);
     let p = dir.join("f32_3d.tif");
-    tiff_io::write_volume(&p, &volf).unwrap();
+    tiff::write_volume(&p, &volf).unwrap();
     out.push(p);
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     for name in ["tifffile_u16_3d_deflate.tif", "tifffile_u16_imagej.tif"] {
@@ -58,7 +58,7 @@ fn mutate(bytes: &[u8], edits: &[(usize, u8)], cut: Option<usize>) -> Vec<u8> {
 /// The promise for one decoded file: a bounded stack (`Ok(true)`), or a one-line error
 /// naming it (`Ok(false)`).
 fn check_tiff(path: &Path) -> Result<bool, String> {
-    match tiff_io::read_stack(path) {
+    match tiff::read_stack(path) {
         Ok(stack) => {
             let [pages, h, w] = stack.shape();
             let bytes = (pages * h * w) as u64 * 4;
@@ -117,8 +117,8 @@ fn small_dataset(dir: &Path) {
                 0
             }
         });
-        tiff_io::write_image(&dir.join("image").join(format!("{name}.tif")), &img).unwrap();
-        tiff_io::write_image(&dir.join("mask").join(format!("{name}.tif")), &mask).unwrap();
+        tiff::write_image(&dir.join("image").join(format!("{name}.tif")), &img).unwrap();
+        tiff::write_image(&dir.join("mask").join(format!("{name}.tif")), &mask).unwrap();
     }
 }
 
@@ -224,7 +224,7 @@ fn long_fuzz_of_real_tiffs() {
         .unwrap_or(1200);
     let dir = tempfile::tempdir().unwrap();
     let mut seeds = seed_tiffs(dir.path());
-    if let Some(sample) = dispr_core::sample::real_sample_dir() {
+    if let Some(sample) = dispr_core::data::sample::real_sample_dir() {
         for folder in ["image", "mask", "obj"] {
             let mut files: Vec<PathBuf> = std::fs::read_dir(sample.join(folder))
                 .unwrap()

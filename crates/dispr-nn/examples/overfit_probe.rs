@@ -9,17 +9,18 @@
 //! Arguments: prediction (epsilon|v), learning rate, batch, steps.
 
 use burn::prelude::*;
-use dispr_core::class::{CellClass, Label};
-use dispr_core::dataset::Cell;
+use dispr_core::data::class::{CellClass, Label};
+use dispr_core::data::dataset::Cell;
 use dispr_core::grid::Volume;
-use dispr_core::metrics::overlap;
 use dispr_core::phantom;
+use dispr_core::shape::metrics::overlap;
 use dispr_nn::config::preset;
 use dispr_nn::data::{batch, example};
 use dispr_nn::diffusion::{Prediction, q_sample, reverse_step};
+use dispr_nn::model::Model;
 use dispr_nn::predict::{Sampling, predict_cell};
 use dispr_nn::sampler::{self, SamplerKind};
-use dispr_nn::train::{Learner, Model, Trainer};
+use dispr_nn::training::{Learner, Trainer};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -105,6 +106,7 @@ fn main() {
             &mut |_, _| {},
         );
         let ious: Vec<String> = pred
+            .shapes
             .samples
             .iter()
             .map(|s| format!("{:.3}", overlap(s, truth).iou))

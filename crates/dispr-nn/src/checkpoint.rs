@@ -15,6 +15,9 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use burn::module::Module;
+use burn::store::ModuleRecord;
+
 use crate::config::{Network, TrainConfig};
 
 /// First line of every checkpoint.
@@ -126,7 +129,7 @@ impl Checkpoint {
             ..self.header.clone()
         };
         let header = serde_json::to_string(&header).expect("header serializes");
-        dispr_core::fsio::write_atomic(path, |w| {
+        dispr_core::io::atomic::write_atomic(path, |w| {
             let io = |e: std::io::Error| e.to_string();
             w.write_all(MAGIC).map_err(io)?;
             w.write_all(header.as_bytes()).map_err(io)?;
@@ -257,6 +260,38 @@ pub fn resolve(path: &Path) -> std::path::PathBuf {
     } else {
         path.to_path_buf()
     }
+}
+
+/// Serializes a network's weights.
+pub fn weights_to_bytes<M: Module>(net: &M) -> Vec<u8> {
+    let bytes = net
+        .clone()
+        .into_record()
+        .into_bytes()
+        .expect("weights serialize");
+    bytes.to_vec()
+}
+
+/// Loads weights into a network built from the same config.
+pub fn weights_from_bytes<M: Module>(net: M, bytes: &[u8]) -> Result<M, String> {
+    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes.to_vec()))
+        .map_err(|e| format!("corrupt weights: {e}"))?;
+    net.try_load_record(record)
+        .map_err(|e| format!("weights do not fit the model config: {e}"))
+}
+
+/// The `ema` weights of a checkpoint (or its `model` weights when it has no EMA) loaded
+/// into `net`; errors name the file.
+pub fn load_weights<M: Module>(
+    c: &Checkpoint,
+    file: &Path,
+    net: M,
+) -> Result<M, dispr_core::error::Error> {
+    let bytes = c
+        .section("ema")
+        .or_else(|| c.section("model"))
+        .ok_or_else(|| dispr_core::error::Error::new(file, "checkpoint holds no weights"))?;
+    weights_from_bytes(net, bytes).map_err(|e| dispr_core::error::Error::new(file, e))
 }
 
 #[cfg(test)]

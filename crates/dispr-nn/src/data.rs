@@ -1,11 +1,11 @@
 //! Training and prediction inputs on the model's working grid: conditioning channels
-//! (mask, masked image — [`dispr_core::conditioning`]) repeated along z, and targets in
+//! (mask, masked image — [`dispr_core::data::conditioning`]) repeated along z, and targets in
 //! [-1, 1] (+1 inside the shape). Plain `f32` arrays; tensors are made per batch. Data
 //! augmentation applies the same xy flip/rotation to image, mask and volume.
 
 use burn::prelude::*;
-use dispr_core::conditioning::{CONDITIONING_CHANNELS, Conditioning};
-use dispr_core::dataset::Cell;
+use dispr_core::data::conditioning::{CONDITIONING_CHANNELS, Conditioning};
+use dispr_core::data::dataset::Cell;
 use dispr_core::grid::{Image, Volume};
 
 /// One cell on the working grid.

@@ -1,9 +1,16 @@
-//! dispr's neural parts on burn: the conditional 3D U-Net ([`unet`]), the diffusion
-//! process ([`diffusion`]) and its samplers ([`sampler`]) as separate pieces, training
-//! with checkpoints and exact resume ([`train`], [`checkpoint`]), and the prediction
-//! pipeline ([`predict`]), and the trained model that ships inside the binary
-//! ([`shipped`]). Numbers that need no tensors (schedules, metrics, data) live in
-//! `dispr-core`.
+//! dispr's neural parts on burn, and the pipeline every front end calls.
+//!
+//! * the conditional 3D U-Net ([`unet`]), the diffusion process ([`diffusion`]) and its
+//!   samplers ([`sampler`]) as separate pieces; SHAPR's network and losses ([`shapr`]);
+//! * model and training settings with their presets ([`config`]), the trained networks
+//!   ready to predict ([`model`]) and the one file format they live in
+//!   ([`checkpoint`]), including the model built into dispr ([`shipped`]);
+//! * training with exact resume ([`training`]) on examples made from cells ([`data`]);
+//! * one cell's prediction ([`predict`]) and the pipeline from datasets to prediction
+//!   folders and training sets ([`pipeline`]);
+//! * where tensors live ([`device`]) and the crate's [`Error`].
+//!
+//! Numbers that need no tensors (schedules, metrics, data) live in `dispr-core`.
 #![warn(missing_docs)]
 
 pub mod checkpoint;
@@ -11,13 +18,17 @@ pub mod config;
 pub mod data;
 pub mod device;
 pub mod diffusion;
+pub mod error;
+pub mod model;
 pub mod noise;
+pub mod pipeline;
 pub mod predict;
 pub mod sampler;
 pub mod shapr;
 pub mod shipped;
-pub mod train;
+pub mod training;
 pub mod unet;
 
 pub use burn;
 pub use burn::prelude::{Device, Tensor};
+pub use error::{Error, Result};

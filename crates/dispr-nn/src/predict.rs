@@ -1,29 +1,24 @@
-//! The prediction pipeline: conditioning → sampler(model) → samples on the working grid →
-//! resampled to the data grid → thresholded shapes, their voxel-wise mean and standard
-//! deviation, and the majority ensemble. All samples of a cell run as one batch.
+//! One cell's prediction: conditioning → sampler(model) → samples on the working grid →
+//! resampled to the data grid → thresholded shapes, and their distribution
+//! ([`ShapeDistribution`]: voxel-wise mean and standard deviation, majority ensemble).
+//! All samples of a cell run as one batch.
 
 use std::time::Instant;
 
 use burn::prelude::*;
-use dispr_core::conditioning::CONDITIONING_CHANNELS;
-use dispr_core::evaluation::ensemble;
+use dispr_core::data::conditioning::CONDITIONING_CHANNELS;
 use dispr_core::grid::Volume;
+pub use dispr_core::io::prediction_dir::ShapeDistribution;
 
 use crate::data::Example;
+use crate::model::{Model, ShaprModel};
 use crate::sampler::Sampler;
-use crate::train::{Model, ShaprModel};
 
-/// The predicted distribution of one cell's shape.
+/// The predicted distribution of one cell's shape, and the time it took.
 pub struct CellPrediction {
-    /// The sampled shapes on the data grid.
-    pub samples: Vec<Volume<bool>>,
-    /// Fraction of samples containing each voxel.
-    pub probability: Volume<f32>,
-    /// Voxel-wise standard deviation of the binary samples, √(p(1 − p)).
-    pub std: Volume<f32>,
-    /// The voxel-wise majority of the samples.
-    pub ensemble: Volume<bool>,
-    /// Seconds spent sampling.
+    /// The shapes on the data grid and their distribution.
+    pub shapes: ShapeDistribution,
+    /// Seconds spent predicting.
     pub seconds: f64,
 }
 
@@ -105,23 +100,14 @@ pub fn predict_cell(
             v.map(|x| x > 0.0)
         })
         .collect();
-    let probability = Volume::from_fn(data_grid, |i| {
-        samples.iter().filter(|s| s.at(i)).count() as f32 / n as f32
-    });
-    let std = probability.map(|p| (p * (1.0 - p)).max(0.0).sqrt());
-    let (ensemble, _) = ensemble(&samples);
     CellPrediction {
-        samples,
-        probability,
-        std,
-        ensemble,
+        shapes: ShapeDistribution::from_samples(samples),
         seconds: began.elapsed().as_secs_f64(),
     }
 }
 
 /// SHAPR's prediction of one cell: one deterministic shape, the network's sigmoid output
-/// resampled to `data_grid` as the probability and thresholded at ½. The standard
-/// deviation is zero (one sample).
+/// resampled to `data_grid` as the probability and thresholded at ½.
 pub fn predict_shapr(
     model: &ShaprModel,
     example: &Example,
@@ -143,12 +129,8 @@ pub fn predict_shapr(
     } else {
         p.resample(data_grid)
     };
-    let shape = probability.map(|v| v > 0.5);
     CellPrediction {
-        samples: vec![shape.clone()],
-        std: Volume::filled(data_grid, 0.0),
-        probability,
-        ensemble: shape,
+        shapes: ShapeDistribution::deterministic(probability),
         seconds: began.elapsed().as_secs_f64(),
     }
 }

@@ -7,8 +7,8 @@ use dispr_nn::diffusion::{
     DiffusionConfig, LossKind, Prediction, ScheduleKind, q_posterior, q_sample, reverse_step,
     training_loss,
 };
+use dispr_nn::model::Model;
 use dispr_nn::sampler::{self, SamplerKind};
-use dispr_nn::train::Model;
 
 fn device() -> Device {
     Device::flex()

@@ -5,14 +5,15 @@ mod common;
 
 use burn::prelude::*;
 use common::{device, phantom_cell};
-use dispr_core::class::CellClass;
-use dispr_core::metrics::overlap;
+use dispr_core::data::class::CellClass;
+use dispr_core::shape::metrics::overlap;
 use dispr_nn::checkpoint::Checkpoint;
 use dispr_nn::config::Network;
 use dispr_nn::data::{Example, example};
+use dispr_nn::model::ShaprModel;
 use dispr_nn::predict::predict_shapr;
 use dispr_nn::shapr::{AdversarialConfig, ShaprConfig, topo_loss};
-use dispr_nn::train::{Run, ShaprModel, read_losses};
+use dispr_nn::training::{Run, read_losses};
 
 fn run(dir: &std::path::Path, steps: usize, topo: f64) -> Run {
     run_with(dir, steps, topo, None)
@@ -82,7 +83,7 @@ fn a_resumed_shapr_run_with_topological_loss_repeats_the_uninterrupted_one() {
         .unwrap();
     assert!(topo >= 0.0 && topo.is_finite(), "{topo}");
     // A SHAPR checkpoint is refused as a DISPR model, with the reason.
-    let err = dispr_nn::train::Model::load(whole.path(), &device()).unwrap_err();
+    let err = dispr_nn::model::Model::load(whole.path(), &device()).unwrap_err();
     assert!(err.to_string().contains("holds a shapr model"), "{err}");
 }
 
@@ -179,8 +180,8 @@ fn a_tiny_shapr_overfits_one_cell() {
     let cell = phantom_cell(0, CellClass::Knizocyte);
     let truth = cell.shape.unwrap();
     let p = predict_shapr(&model, &data[0], truth.shape(), &device());
-    assert_eq!(p.samples.len(), 1);
-    let iou = overlap(&p.ensemble, &truth).iou;
+    assert_eq!(p.shapes.samples.len(), 1);
+    let iou = overlap(&p.shapes.ensemble, &truth).iou;
     eprintln!("SHAPR tiny overfit: IoU {iou:.3}");
     assert!(iou >= 0.8, "IoU {iou}");
 }

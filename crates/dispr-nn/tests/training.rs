@@ -5,14 +5,17 @@ mod common;
 
 use burn::prelude::*;
 use common::{device, phantom_cell};
-use dispr_core::class::CellClass;
-use dispr_core::metrics::overlap;
+use dispr_core::data::class::CellClass;
+use dispr_core::shape::metrics::overlap;
+use dispr_nn::Error as TrainError;
 use dispr_nn::checkpoint::Checkpoint;
+use dispr_nn::checkpoint::weights_from_bytes;
 use dispr_nn::config::{ModelConfig, Network, TrainConfig, preset};
 use dispr_nn::data::{Example, example};
+use dispr_nn::model::Model;
 use dispr_nn::predict::{Sampling, predict_cell};
 use dispr_nn::sampler::{self, SamplerKind};
-use dispr_nn::train::{Model, Run, TrainError, read_losses, weights_from_bytes};
+use dispr_nn::training::{Run, read_losses};
 
 /// The network output of `weights` on a fixed input.
 fn outputs(model: &ModelConfig, weights: &[u8]) -> Vec<f32> {
@@ -214,7 +217,7 @@ fn a_tiny_model_overfits_one_cell_and_samples_it_back() {
         &device(),
         &mut |_, _| {},
     );
-    for (k, sample) in p.samples.iter().enumerate() {
+    for (k, sample) in p.shapes.samples.iter().enumerate() {
         let iou = overlap(sample, truth).iou;
         eprintln!("sample {k}: IoU {iou:.3}");
         assert!(iou >= 0.8, "sample {k}: IoU {iou:.3}");
@@ -238,7 +241,7 @@ fn the_ema_weights_stay_outside_the_autodiff_graph() {
     // backward pass consumes: the run slows down step after step (it did, 0.19 → 0.59 s
     // per tiny step over 600 steps, until this was fixed).
     let (model, train) = tiny();
-    let mut weights = dispr_nn::train::Weights::new(&train, &device(), |d| model.unet.init(d));
+    let mut weights = dispr_nn::training::Weights::new(&train, &device(), |d| model.unet.init(d));
     let [d, h, w] = model.grid;
     for _ in 0..3 {
         let x = Tensor::<5>::ones([1, 3, d, h, w], weights.device()).mul_scalar(0.3);

@@ -185,14 +185,14 @@ pub struct BaselineArgs {
     pub out: PathBuf,
     /// Number of z slices of the output [default: the dataset's obj depth, else 64]
     /// (cylinder, ellipsoid; at most 4096, as for any stack dispr reads).
-    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=dispr_core::tiff_io::MAX_PAGES as i64))]
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=dispr_core::io::tiff::MAX_PAGES as i64))]
     pub depth: Option<u16>,
     /// nearest: the dataset with 3D shapes to look up [default: --data, cross-validated
     /// over its folds].
     #[arg(long)]
     pub reference: Option<PathBuf>,
     /// nearest: number of neighbours whose shapes vote.
-    #[arg(long, default_value_t = dispr_core::nearest::DEFAULT_K as u32, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, default_value_t = dispr_core::baseline::nearest::DEFAULT_K as u32, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub k: u32,
     /// nearest: write the N nearest shapes themselves as samples NAME_0.tif …
     /// NAME_{N-1}.tif instead of the majority of --k (a retrieval distribution, to

@@ -61,7 +61,7 @@ fn one_line(err: &anyhow::Error) -> String {
 /// definition, from the one table that also names the CSV columns.
 fn parse_command_line() -> cli::Cli {
     let mut table = String::from("Features (voxel units):\n");
-    for (name, definition) in dispr_core::features::FEATURES {
+    for (name, definition) in dispr_core::experiment::features::FEATURES {
         table.push_str(&format!("  {name:<28} {definition}\n"));
     }
     let command = cli::Cli::command().mut_subcommand("features", |c| c.after_long_help(table));

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use dispr_core::dataset::load_cell;
+use dispr_core::data::dataset::load_cell;
 use dispr_core::grid::{Image, Volume};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use anyhow::Context;
-use dispr_core::calibration::Calibration;
-use dispr_core::evaluation::{
+use dispr_core::experiment::calibration::Calibration;
+use dispr_core::experiment::evaluation::{
     ENSEMBLE_SUFFIX, Record, SampleSpread, Summary, TABLE_METRICS, column_title,
 };
-use dispr_core::fsio::write_text_atomic;
-use dispr_core::paired::PairedComparison;
+use dispr_core::experiment::paired::PairedComparison;
+use dispr_core::io::atomic::write_text_atomic;
 use dispr_nn::sampler::SamplerKind;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -469,7 +469,7 @@ pub fn steps_plot(rows: &[Summary], out: &Path) -> anyhow::Result<bool> {
 
 /// Writes RGB pixels as a PNG, atomically.
 pub fn encode_png(path: &Path, rgb: &[u8], width: u32, height: u32) -> anyhow::Result<()> {
-    dispr_core::fsio::write_atomic(path, |w| {
+    dispr_core::io::atomic::write_atomic(path, |w| {
         let mut encoder = png::Encoder::new(w, width, height);
         encoder.set_color(png::ColorType::Rgb);
         encoder.set_depth(png::BitDepth::Eight);
@@ -621,7 +621,7 @@ pub fn write_html(out: &Path, tables: &ReportTables) -> anyhow::Result<()> {
     h.push_str("</table>");
     if !spreads.is_empty() {
         let mut geds: Vec<f64> = spreads.iter().map(|s| s.ged).collect();
-        let (median, mean, _) = dispr_core::evaluation::describe(&mut geds);
+        let (median, mean, _) = dispr_core::experiment::evaluation::describe(&mut geds);
         let _ = write!(
             h,
             "<p>Spread of samples: generalized energy distance (d = 1 − IoU) median {median:.3}, mean {mean:.3} over {} cells (spread.csv).</p>",
@@ -706,7 +706,7 @@ pub fn write_html(out: &Path, tables: &ReportTables) -> anyhow::Result<()> {
 pub fn draw_confusion(
     path: &Path,
     title: &str,
-    outcome: &dispr_core::classify::Outcome,
+    outcome: &dispr_core::experiment::classify::Outcome,
 ) -> anyhow::Result<()> {
     register_font();
     let k = outcome.classes.len();

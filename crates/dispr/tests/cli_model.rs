@@ -357,7 +357,8 @@ fn shapr_with_topological_loss_trains_predicts_and_evaluates() {
 /// real 64³ grid and evaluated.
 #[test]
 fn real_sample_trains_and_predicts() {
-    let Some(data) = dispr_core::sample::real_sample_or_skip("real_sample_trains_and_predicts")
+    let Some(data) =
+        dispr_core::data::sample::real_sample_or_skip("real_sample_trains_and_predicts")
     else {
         return;
     };
@@ -412,7 +413,7 @@ fn real_sample_trains_and_predicts() {
         "--steps",
         "2",
     ]);
-    let shape = dispr_core::tiff_io::read_volume(&pred.join(format!("{name}_0.tif"))).unwrap();
+    let shape = dispr_core::io::tiff::read_volume(&pred.join(format!("{name}_0.tif"))).unwrap();
     assert_eq!(shape.shape(), [64, 64, 64]);
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(pred.join("predict.json")).unwrap()).unwrap();
@@ -531,7 +532,7 @@ fn extra_data_is_trained_on_in_every_fold_and_the_built_in_model_predicts() {
 #[test]
 fn built_in_model_predictions_are_unchanged() {
     let Some(data) =
-        dispr_core::sample::real_sample_or_skip("built_in_model_predictions_are_unchanged")
+        dispr_core::data::sample::real_sample_or_skip("built_in_model_predictions_are_unchanged")
     else {
         return;
     };
@@ -539,8 +540,18 @@ fn built_in_model_predictions_are_unchanged() {
     let pred = tmp.path().join("pred");
     let cells = ["A_cell_clusters000604", "B_keratocytes000673"];
     let mut args = vec![
-        "predict", "--data", s(&data), "--out", s(&pred), "--samples", "2", "--steps", "10",
-        "--seed", "7", "--all-cells",
+        "predict",
+        "--data",
+        s(&data),
+        "--out",
+        s(&pred),
+        "--samples",
+        "2",
+        "--steps",
+        "10",
+        "--seed",
+        "7",
+        "--all-cells",
     ];
     for c in cells {
         args.extend(["--cells", c]);
@@ -555,7 +566,7 @@ fn built_in_model_predictions_are_unchanged() {
             format!("std/{cell}.tif"),
             format!("ensemble/{cell}.tif"),
         ] {
-            let stack = dispr_core::tiff_io::read_volume(&pred.join(&file)).unwrap();
+            let stack = dispr_core::io::tiff::read_volume(&pred.join(&file)).unwrap();
             let values = stack.to_f32();
             // FNV-1a over the values' bits, and the count of non-zero voxels for a
             // readable difference.

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use common::{assert_fails, dispr, ok, s, text};
 use dispr_core::grid::{Image, Volume};
-use dispr_core::tiff_io::{write_image, write_volume};
+use dispr_core::io::tiff::{write_image, write_volume};
 
 /// A little-endian grayscale TIFF of `pages` pages of `h`×`w` 8-bit pixels whose pages
 /// all point at one strip `strip` (compression 1 = none, 8 = deflate).
@@ -124,7 +124,7 @@ fn an_overwritten_compression_tag_is_refused() {
     let strip = deflate(&[7u8; 64 * 64]);
     let good = tmp.path().join("good.tif");
     std::fs::write(&good, shared_strip_tiff(4, 64, 64, 8, &strip)).unwrap();
-    let stack = dispr_core::tiff_io::read_stack(&good).unwrap();
+    let stack = dispr_core::io::tiff::read_stack(&good).unwrap();
     assert_eq!(stack.shape(), [4, 64, 64]);
     let bad = tmp.path().join("bad.tif");
     std::fs::write(&bad, shared_strip_tiff(4, 64, 64, 1, &strip)).unwrap();

@@ -5,9 +5,9 @@ mod common;
 use common::{assert_fails, dispr, ok, s, text};
 use std::path::{Path, PathBuf};
 
+use dispr_core::data::sample::real_sample_or_skip;
 use dispr_core::grid::{Image, Volume};
-use dispr_core::sample::real_sample_or_skip;
-use dispr_core::tiff_io::{write_image, write_shape, write_volume};
+use dispr_core::io::tiff::{write_image, write_shape, write_volume};
 
 fn core_fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -201,7 +201,7 @@ fn baseline_and_evaluate_on_the_real_sample() {
     }
     let cells = std::fs::read_to_string(report.join("cells.csv")).unwrap();
     assert_eq!(cells.lines().count(), 1 + 2 * 108);
-    for metric in dispr_core::evaluation::TABLE_METRICS {
+    for metric in dispr_core::experiment::evaluation::TABLE_METRICS {
         let png = std::fs::read(report.join(format!("{metric}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{metric}.png");
     }

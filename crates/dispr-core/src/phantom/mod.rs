@@ -14,7 +14,7 @@ pub mod stats;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use crate::class::{CellClass, SdeShape};
+use crate::data::class::{CellClass, SdeShape};
 use crate::grid::{Image, Volume};
 use render::{Imaging, render};
 use shapes::{sample_cell, sample_sde_shape};

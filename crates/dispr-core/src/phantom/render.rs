@@ -8,8 +8,8 @@ use rand::{Rng, RngExt};
 
 use super::sdf::V3;
 use super::shapes::{CellShape, normal, uniform};
-use crate::filters::{fill_holes_3d, gaussian_filter_axes_owned};
 use crate::grid::{Grid, Image, Volume};
+use crate::shape::filters::{fill_holes_3d, gaussian_filter_axes_owned};
 
 /// Voxel size of the reference data (µm): cells are 40–55 voxels across.
 pub const VOXEL_UM: f64 = 0.17;

@@ -7,7 +7,7 @@ use super::sdf::{
     M3, V3, add, ellipsoid, euler_zxz, frame_along, length, normalize, rotate, round_cone, scale,
     smooth_subtract, smooth_union, sphere, sub,
 };
-use crate::class::{CellClass, SdeShape};
+use crate::data::class::{CellClass, SdeShape};
 
 /// Uniform sample in [lo, hi).
 pub fn uniform(rng: &mut impl Rng, lo: f64, hi: f64) -> f64 {

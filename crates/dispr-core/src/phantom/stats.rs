@@ -112,7 +112,7 @@ pub fn cell_stats(image: &Image<u8>, mask: &Image<bool>, obj: &Volume<bool>) -> 
 pub fn median_stats(cells: &[CellStats]) -> CellStats {
     let med = |f: &dyn Fn(&CellStats) -> f64| {
         let mut v: Vec<f64> = cells.iter().map(f).collect();
-        crate::evaluation::describe(&mut v).0
+        crate::experiment::evaluation::describe(&mut v).0
     };
     CellStats {
         volume: med(&|c| c.volume),

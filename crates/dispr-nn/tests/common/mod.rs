@@ -1,8 +1,8 @@
 //! Helpers shared by the dispr-nn integration tests.
 
 use burn::prelude::*;
-use dispr_core::class::CellClass;
-use dispr_core::dataset::Cell;
+use dispr_core::data::class::CellClass;
+use dispr_core::data::dataset::Cell;
 use dispr_core::phantom;
 
 /// The CPU device the tests run on.
@@ -15,7 +15,7 @@ pub fn phantom_cell(index: usize, class: CellClass) -> Cell {
     let p = phantom::generate(2023, index, class);
     Cell {
         name: p.name.clone(),
-        label: dispr_core::class::Label::Class {
+        label: dispr_core::data::class::Label::Class {
             class,
             sde_score: None,
         },

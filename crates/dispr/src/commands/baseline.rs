@@ -1,12 +1,11 @@
 //! `dispr baseline cylinder|ellipsoid|nearest`: shapes that need no training.
 
 use anyhow::{Context, bail};
-use dispr_core::baseline::{Baseline, predict};
-use dispr_core::dataset::{Dataset, load_cell};
-use dispr_core::fsio::write_text_atomic;
-use dispr_core::nearest::{self, Reference};
-use dispr_core::outdir::{OutputDir, check_not_input, same_path, sample_name_clash};
-use dispr_core::tiff_io::{read_volume, write_shape};
+use dispr_core::baseline::nearest::{self, Reference};
+use dispr_core::baseline::{Baseline, depth_of, predict_dataset};
+use dispr_core::data::dataset::Dataset;
+use dispr_core::io::outdir::same_path;
+use dispr_core::io::prediction_dir::PredictionDir;
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 
@@ -24,43 +23,20 @@ pub fn run(args: &BaselineArgs) -> anyhow::Result<()> {
     let out = lock_output(args)?;
     let depth = match args.depth {
         Some(d) => d as usize,
-        None => match dataset.cells.iter().find_map(|c| c.obj.as_ref()) {
-            Some(obj) => read_volume(obj)?.shape()[0],
-            None => 64,
-        },
+        None => depth_of(&dataset)?,
     };
     let bar = progress::bar(dataset.cells.len(), "cells");
     bar.set_message(baseline.name());
-    let failures: Vec<String> = dataset
-        .cells
-        .par_iter()
-        .progress_with(bar.clone())
-        .filter_map(|files| {
-            let result = load_cell(files)
-                .map_err(|e| e.to_string())
-                .and_then(|cell| {
-                    let shape = predict(baseline, &cell.mask, depth)
-                        .map_err(|p| format!("{}: {p}", files.mask.display()))?;
-                    let file = out
-                        .file(format!("{}.tif", cell.name))
-                        .map_err(|e| e.to_string())?;
-                    write_shape(&file, &shape).map_err(|e| e.to_string())?;
-                    out.remove_stale_samples(&cell.name, 0)
-                        .map_err(|e| e.to_string())
-                });
-            result.err()
-        })
-        .collect();
+    let failures = predict_dataset(baseline, &dataset, depth, &out, &|| bar.inc(1));
     bar.finish_and_clear();
     report(args, &dataset, &failures, &format!("({depth} slices deep)"))
 }
 
 /// Refuses an output folder that is (or holds) an input, and locks it for this run.
-fn lock_output(args: &BaselineArgs) -> anyhow::Result<OutputDir> {
+fn lock_output(args: &BaselineArgs) -> anyhow::Result<PredictionDir> {
     let mut inputs = vec![args.data.as_path()];
     inputs.extend(args.reference.as_deref());
-    check_not_input(&args.out, &inputs)?;
-    Ok(OutputDir::acquire(&args.out)?)
+    Ok(PredictionDir::create(&args.out, &inputs)?)
 }
 
 /// Prints what was written and fails if any cell failed.
@@ -90,7 +66,7 @@ fn report(
     Ok(())
 }
 
-/// `dispr baseline nearest`: the retrieval baseline ([`dispr_core::nearest`]).
+/// `dispr baseline nearest`: the retrieval baseline ([`dispr_core::baseline::nearest`]).
 fn run_nearest(args: &BaselineArgs) -> anyhow::Result<()> {
     if args.depth.is_some() {
         bail!("--depth applies to cylinder and ellipsoid; nearest takes the references' depth");
@@ -108,12 +84,7 @@ fn run_nearest(args: &BaselineArgs) -> anyhow::Result<()> {
     let out = lock_output(args)?;
     if args.samples.is_some() {
         let names: Vec<&str> = dataset.cells.iter().map(|c| c.name.as_str()).collect();
-        if let Some((a, b)) = sample_name_clash(&names) {
-            bail!(
-                "{}: cells '{a}' and '{b}' cannot share one folder of samples: '{b}.tif' would read as a sample of '{a}'",
-                args.data.display()
-            );
-        }
+        PredictionDir::check_names(&args.data, &names)?;
     }
     let reference_dir = args.reference.as_deref().unwrap_or(&args.data);
     let cross_validated = same_path(reference_dir, &args.data);
@@ -132,7 +103,9 @@ fn run_nearest(args: &BaselineArgs) -> anyhow::Result<()> {
             reference_dir.display()
         );
     }
-    let all = |d: &Dataset| super::train::load_cells(d, &(0..d.cells.len()).collect::<Vec<_>>());
+    let all = |d: &Dataset| {
+        dispr_nn::pipeline::plan::load_cells(d, &(0..d.cells.len()).collect::<Vec<_>>())
+    };
     let queries = all(&dataset)?;
     let ref_cells = match &reference {
         Some(r) => all(r)?,
@@ -169,23 +142,14 @@ fn run_nearest(args: &BaselineArgs) -> anyhow::Result<()> {
                 .map_err(|p| format!("{}: {p}", files.mask.display()))?;
             let name = &cell.name;
             let written = match args.samples {
-                None => out.file(format!("{name}.tif")).and_then(|f| {
-                    write_shape(&f, &shape)?;
-                    out.remove_stale_samples(name, 0)
-                }),
-                Some(n) => {
-                    let n = n as usize;
+                None => out.write_single(name, &shape),
+                Some(n) => out.write_samples(
+                    name,
                     neighbours
                         .iter()
-                        .take(n)
-                        .enumerate()
-                        .try_for_each(|(s, nb)| {
-                            let f = out.file(format!("{name}_{s}.tif"))?;
-                            write_shape(&f, candidates[nb.index].shape)
-                        })
-                        .and_then(|_| out.remove_stale_samples(name, n))
-                        .and_then(|_| out.remove_if_ours(format!("{name}.tif")).map(|_| ()))
-                }
+                        .take(n as usize)
+                        .map(|nb| candidates[nb.index].shape),
+                ),
             };
             written.map_err(|e| e.to_string())?;
             let row: Vec<String> = neighbours
@@ -203,7 +167,7 @@ fn run_nearest(args: &BaselineArgs) -> anyhow::Result<()> {
             csv.push_str(row);
             csv.push('\n');
         }
-        write_text_atomic(&out.file("neighbours.csv")?, &csv)
+        out.write_text("neighbours.csv", &csv)
             .context("cannot write the neighbour list")?;
     }
     let detail = if cross_validated {

@@ -4,10 +4,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::Context;
-use dispr_core::dataset::load_cell;
+use dispr_core::data::dataset::load_cell;
 use dispr_core::grid::Volume;
-use dispr_core::mesh::marching_cubes;
-use dispr_core::metrics::{measure, roughness};
+use dispr_core::shape::mesh::marching_cubes;
+use dispr_core::shape::metrics::{measure, roughness};
 use rayon::prelude::*;
 use serde_json::json;
 
@@ -18,7 +18,7 @@ use crate::output::print;
 fn bench_data(data: &Option<PathBuf>) -> anyhow::Result<PathBuf> {
     match data {
         Some(dir) => Ok(dir.clone()),
-        None => dispr_core::sample::real_sample_dir().context(
+        None => dispr_core::data::sample::real_sample_dir().context(
             "no dataset given and the real sample was not found at ../shared/data/rbc-sample; pass --data DIR",
         ),
     }
@@ -112,7 +112,13 @@ pub fn synth(args: &BenchSynthArgs) -> anyhow::Result<()> {
     let dir = tempfile::tempdir().context("cannot create a temporary folder")?;
     let n = args.n as usize;
     let started = Instant::now();
-    super::synth::synthesize(dir.path(), n, 0, &dispr_core::class::CellClass::ALL, false)?;
+    super::synth::synthesize(
+        dir.path(),
+        n,
+        0,
+        &dispr_core::data::class::CellClass::ALL,
+        false,
+    )?;
     let total = started.elapsed().as_secs_f64();
     let report = json!({
         "benchmark": "synth",

@@ -3,11 +3,11 @@
 use std::fmt::Write as _;
 
 use anyhow::Context;
-use dispr_core::classify::{
+use dispr_core::experiment::classify::{
     ClassifyConfig, Outcome, cross_validate, folds, read_features, smallest_classes,
 };
-use dispr_core::evaluation::describe;
-use dispr_core::fsio::write_text_atomic;
+use dispr_core::experiment::evaluation::describe;
+use dispr_core::io::atomic::write_text_atomic;
 use serde_json::json;
 
 use crate::cli::ClassifyArgs;

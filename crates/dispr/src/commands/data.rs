@@ -3,10 +3,10 @@
 use std::fmt::Write as _;
 
 use anyhow::{Context, bail};
-use dispr_core::dataset::Dataset;
-use dispr_core::fsio::write_text_atomic;
+use dispr_core::data::dataset::Dataset;
+use dispr_core::data::inspect::{DatasetReport, inspect_cell};
 use dispr_core::grid::format_shape;
-use dispr_core::inspect::{DatasetReport, inspect_cell};
+use dispr_core::io::atomic::write_text_atomic;
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 
@@ -43,8 +43,8 @@ pub fn info(args: &InfoArgs) -> anyhow::Result<()> {
 fn render_info(r: &DatasetReport) -> String {
     let mut s = String::new();
     let layout = match r.layout {
-        dispr_core::dataset::Layout::Flat => "image/ mask/ obj/",
-        dispr_core::dataset::Layout::TrainTest => "train/ test/",
+        dispr_core::data::dataset::Layout::Flat => "image/ mask/ obj/",
+        dispr_core::data::dataset::Layout::TrainTest => "train/ test/",
     };
     let shapes = if r.has_shapes {
         "with 3D shapes"

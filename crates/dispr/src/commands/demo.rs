@@ -3,15 +3,21 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::bail;
-use dispr_core::class::CellClass;
-use dispr_core::dataset::{Dataset, load_cell};
-use dispr_core::fsio::write_text_atomic;
+use dispr_core::data::class::CellClass;
+use dispr_core::data::dataset::{Dataset, load_cell};
 use dispr_core::grid::Volume;
-use dispr_core::mesh::io::write_mesh;
-use dispr_core::mesh::marching_cubes;
-use dispr_core::tiff_io::read_shape;
+use dispr_core::io::atomic::write_text_atomic;
+use dispr_core::io::tiff::read_shape;
+use dispr_core::shape::mesh::io::write_mesh;
+use dispr_core::shape::mesh::marching_cubes;
 
-use crate::cli::{BaselineArgs, DemoArgs, EvaluateArgs, PredictArgs};
+use dispr_core::baseline::Baseline;
+use dispr_core::io::prediction_dir::{PredictionDir, ensemble_file};
+use dispr_nn::pipeline::{
+    CellSelection, LoadedModel, PredictSettings, SamplerSettings, predict_dataset, select_cells,
+};
+
+use crate::cli::{DemoArgs, EvaluateArgs};
 use crate::output::print;
 use crate::preview::Tile;
 
@@ -72,36 +78,30 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         args.samples
     ))?;
     let predictions = out.join("predictions");
-    super::predict::run(&PredictArgs {
-        model: None,
-        data: data.clone(),
-        out: predictions.join("dispr"),
-        samples: args.samples,
-        sampler: "ddim".into(),
-        steps: args.steps,
-        eta: 0.0,
-        seed: args.seed,
-        // The shipped model never saw these cells (other seeds), but synthetic names
-        // repeat across seeds.
-        all_cells: true,
-        cells: Vec::new(),
-        device: "cpu".into(),
-    })?;
-    let mut preds = vec![format!("dispr={}", predictions.join("dispr").display())];
-    for kind in ["cylinder", "ellipsoid"] {
-        let dir = predictions.join(kind);
-        super::baseline::run(&BaselineArgs {
-            kind: kind.into(),
-            data: data.clone(),
-            out: dir.clone(),
-            depth: None,
-            reference: None,
-            k: dispr_core::nearest::DEFAULT_K as u32,
-            samples: None,
-            folds: 5,
-            split_seed: 0,
-        })?;
-        preds.push(format!("{kind}={}", dir.display()));
+    let dispr_dir = predictions.join("dispr");
+    predict_built_in(&data, &dispr_dir, args)?;
+    let mut preds = vec![format!("dispr={}", dispr_dir.display())];
+    let dataset = Dataset::scan(&data)?;
+    let depth = dispr_core::baseline::depth_of(&dataset)?;
+    for baseline in [Baseline::Cylinder, Baseline::Ellipsoid] {
+        let dir = predictions.join(baseline.name());
+        let failures = dispr_core::baseline::predict_dataset(
+            baseline,
+            &dataset,
+            depth,
+            &PredictionDir::create(&dir, &[&data])?,
+            &|| {},
+        );
+        if let Some(first) = failures.first() {
+            bail!("{first}");
+        }
+        print(&format!(
+            "wrote {} {} shapes ({depth} slices deep) to {}\n",
+            dataset.cells.len(),
+            baseline.name(),
+            dir.display()
+        ))?;
+        preds.push(format!("{}={}", baseline.name(), dir.display()));
     }
 
     // 3. Meshes of the true shapes, one per class, for any 3D viewer (the predicted
@@ -141,6 +141,43 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     ))
 }
 
+/// The built-in DISPR model's samples of every cell of `data`, written to `out`.
+fn predict_built_in(data: &Path, out: &Path, args: &DemoArgs) -> anyhow::Result<()> {
+    let sampling = SamplerSettings {
+        steps: args.steps as usize,
+        ..SamplerSettings::default()
+    };
+    let model = LoadedModel::load(None, sampling, "cpu")?;
+    let dataset = Dataset::scan(data)?;
+    // The shipped model never saw these cells (other seeds), but synthetic names repeat
+    // across seeds: every cell is predicted.
+    let selection = CellSelection {
+        names: Vec::new(),
+        include_trained: true,
+    };
+    let selected = select_cells(&dataset, &model.header.train_cells, &selection)?;
+    let settings = PredictSettings {
+        samples: args.samples as usize,
+        seed: args.seed,
+    };
+    let dir = PredictionDir::create(out, &[data])?;
+    let bar = crate::progress::bar(
+        selected.indices.len() * model.predictor.evaluations(),
+        "network evaluations",
+    );
+    let report = predict_dataset(
+        &model,
+        &dataset,
+        &selected.indices,
+        settings,
+        &dir,
+        &mut |n| bar.set_position(n as u64),
+    );
+    bar.finish_and_clear();
+    let report = report?;
+    print(&format!("{}\n", report.summary(out)))
+}
+
 /// The predictions gallery: per cell (the first of each class) its image and mask, then
 /// side views (xz sum projections) of the true shape, of up to three DISPR samples, of
 /// their ensemble and of the cylinder baseline.
@@ -170,10 +207,7 @@ fn draw_predictions(
                 1,
             ));
         }
-        tiles.push(Tile::projection(
-            &read(dispr.join("ensemble").join(format!("{name}.tif")))?,
-            1,
-        ));
+        tiles.push(Tile::projection(&read(ensemble_file(&dispr, name))?, 1));
         tiles.push(Tile::projection(
             &read(predictions.join("cylinder").join(format!("{name}.tif")))?,
             1,

@@ -4,15 +4,16 @@ use std::collections::HashSet;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use dispr_core::calibration::{Calibration, calibration, calibration_markdown};
-use dispr_core::dataset::load_cell;
-use dispr_core::evaluation::{
-    CellEvaluation, Record, SampleSpread, evaluate_cell, prediction_files, summarize,
-    summarize_by_class, table_markdown,
+use dispr_core::data::dataset::load_cell;
+use dispr_core::experiment::calibration::{Calibration, calibration, calibration_markdown};
+use dispr_core::experiment::evaluation::{
+    CellEvaluation, Record, SampleSpread, evaluate_cell, summarize, summarize_by_class,
+    table_markdown,
 };
-use dispr_core::fsio::write_text_atomic;
-use dispr_core::metrics::{Measurements, measure};
-use dispr_core::paired::{PairedComparison, compare_all, paired_markdown};
+use dispr_core::experiment::paired::{PairedComparison, compare_all, paired_markdown};
+use dispr_core::io::atomic::write_text_atomic;
+use dispr_core::io::prediction_dir::prediction_files;
+use dispr_core::shape::metrics::{Measurements, measure};
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 
@@ -234,7 +235,7 @@ fn distribution_checks(
     let mut compared: Vec<String> = Vec::new();
     for n in &names {
         compared.push(n.to_string());
-        let ens = format!("{n}{}", dispr_core::evaluation::ENSEMBLE_SUFFIX);
+        let ens = format!("{n}{}", dispr_core::experiment::evaluation::ENSEMBLE_SUFFIX);
         if records.iter().any(|r| r.method == ens) {
             compared.push(ens);
         }

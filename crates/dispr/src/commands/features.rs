@@ -3,11 +3,11 @@
 use std::fmt::Write as _;
 
 use anyhow::{Context, bail};
-use dispr_core::dataset::{CellFiles, load_cell};
-use dispr_core::evaluation::prediction_files;
-use dispr_core::features::{feature_names, features};
-use dispr_core::fsio::write_text_atomic;
-use dispr_core::tiff_io::read_shape;
+use dispr_core::data::dataset::{CellFiles, load_cell};
+use dispr_core::experiment::features::{feature_names, features};
+use dispr_core::io::atomic::write_text_atomic;
+use dispr_core::io::prediction_dir::prediction_files;
+use dispr_core::io::tiff::read_shape;
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 

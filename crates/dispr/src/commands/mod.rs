@@ -15,7 +15,7 @@ mod train;
 
 use std::path::Path;
 
-use dispr_core::dataset::Dataset;
+use dispr_core::data::dataset::Dataset;
 
 use crate::cli::{BenchCommand, Cli, Command, DataCommand, ModelCommand};
 

@@ -5,10 +5,11 @@ use anyhow::Context;
 use dispr_nn::burn::module::Module;
 use dispr_nn::config::{ModelConfig, NETWORKS, Network, PRESETS, TrainConfig, preset_description};
 use dispr_nn::data::Example;
+use dispr_nn::model::{Model, ShaprModel};
 use dispr_nn::predict::{Sampling, predict_cell, predict_shapr};
 use dispr_nn::sampler::{self, SamplerKind};
 use dispr_nn::shapr::ShaprConfig;
-use dispr_nn::train::{Model, ShaprModel, new_learner};
+use dispr_nn::training::new_learner;
 use serde_json::json;
 
 use crate::cli::{BenchModelArgs, ModelExportArgs, ModelInfoArgs};
@@ -59,7 +60,7 @@ fn describe(config: &Network) -> String {
 pub fn export(args: &ModelExportArgs) -> anyhow::Result<()> {
     use dispr_nn::checkpoint::{self, Checkpoint};
     let file = checkpoint::resolve(&args.model);
-    dispr_core::outdir::check_not_input(&args.out, &[&file])?;
+    dispr_core::io::outdir::check_not_input(&args.out, &[&file])?;
     let c = Checkpoint::load(&file)?;
     let weights = c
         .section("ema")
@@ -96,7 +97,7 @@ pub fn export(args: &ModelExportArgs) -> anyhow::Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let sha = dispr_nn::shipped::sha256_hex(&bytes);
-    dispr_core::fsio::write_text_atomic(
+    dispr_core::io::atomic::write_text_atomic(
         std::path::Path::new(&sum_file),
         &format!("{sha}  {name}\n"),
     )?;

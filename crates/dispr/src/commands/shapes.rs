@@ -4,12 +4,13 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use dispr_core::class::Label;
-use dispr_core::dataset::shape_files;
-use dispr_core::evaluation::{Record, evaluate_cell, prediction_files};
-use dispr_core::mesh::io::write_mesh;
-use dispr_core::metrics::{Measurements, measure as measure_shape, measure_with_mesh};
-use dispr_core::tiff_io::read_shape;
+use dispr_core::data::class::Label;
+use dispr_core::data::dataset::shape_files;
+use dispr_core::experiment::evaluation::{Record, evaluate_cell};
+use dispr_core::io::prediction_dir::prediction_files;
+use dispr_core::io::tiff::read_shape;
+use dispr_core::shape::mesh::io::write_mesh;
+use dispr_core::shape::metrics::{Measurements, measure as measure_shape, measure_with_mesh};
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 use serde_json::json;
@@ -156,7 +157,7 @@ fn kind(p: &Path) -> &'static str {
 
 /// `dispr mesh`.
 pub fn mesh(args: &MeshArgs) -> anyhow::Result<()> {
-    dispr_core::mesh::io::MeshFormat::from_path(&args.out)?;
+    dispr_core::shape::mesh::io::MeshFormat::from_path(&args.out)?;
     let shape = read_shape(&args.volume)?;
     if shape.count() == 0 {
         bail!(

@@ -4,11 +4,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::bail;
-use dispr_core::class::CellClass;
-use dispr_core::dataset::{IMAGE_DIR, MASK_DIR, OBJ_DIR};
-use dispr_core::fsio::write_text_atomic;
+use dispr_core::data::class::CellClass;
+use dispr_core::data::dataset::{IMAGE_DIR, MASK_DIR, OBJ_DIR};
+use dispr_core::io::atomic::write_text_atomic;
+use dispr_core::io::tiff::{write_image, write_shape};
 use dispr_core::phantom::{Phantom, class_counts, generate};
-use dispr_core::tiff_io::{write_image, write_shape};
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 

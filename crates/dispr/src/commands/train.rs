@@ -1,75 +1,23 @@
 //! `dispr train`: train (or resume) a DISPR diffusion model or a SHAPR model on a dataset.
+//! The flags become validated settings here ([`settings`]); the library plans the run
+//! ([`dispr_nn::pipeline::plan`]) and trains it ([`Run`]).
 
 use anyhow::{Context, bail};
-use dispr_core::dataset::{Cell, CellFiles, Dataset, load_cell};
+use dispr_core::data::dataset::Dataset;
+use dispr_core::io::outdir::{OutputDir, check_not_input};
 use dispr_nn::checkpoint::{self, Checkpoint};
 use dispr_nn::config::{Network, TrainConfig};
-use dispr_nn::data::{Example, example};
+use dispr_nn::pipeline::plan::{check_extra_dirs, plan};
 use dispr_nn::shapr::AdversarialConfig;
-use dispr_nn::train::Run;
-use rayon::prelude::*;
+use dispr_nn::training::Run;
 
 use crate::cli::TrainArgs;
 use crate::output::print;
 use crate::progress;
 
-/// The cells a run trains on: all, or all but the held-out fold.
-pub fn training_cells(dataset: &Dataset, train: &TrainConfig) -> anyhow::Result<Vec<usize>> {
-    let Some(fold) = train.fold else {
-        return Ok((0..dataset.cells.len()).collect());
-    };
-    if fold >= train.folds {
-        bail!("--fold {fold} is out of range for --folds {}", train.folds);
-    }
-    let folds = dataset
-        .folds(train.folds, train.split_seed)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", dataset.root.display()))?;
-    Ok((0..dataset.cells.len())
-        .filter(|&i| folds[i] != fold)
-        .collect())
-}
-
-/// Loads cells (in parallel), failing on the first unreadable one.
-pub fn load_cells(dataset: &Dataset, indices: &[usize]) -> anyhow::Result<Vec<Cell>> {
-    indices
-        .par_iter()
-        .map(|&i| load_cell(&dataset.cells[i]).map_err(anyhow::Error::from))
-        .collect()
-}
-
-/// Checks every cell fits the model's data grid and makes the examples (`files` are the
-/// cells' files, for the messages).
-pub fn examples(
-    cells: &[Cell],
-    files: &[&CellFiles],
-    model: &Network,
-) -> anyhow::Result<Vec<Example>> {
-    let [_, h, w] = model.data_grid();
-    cells
-        .iter()
-        .zip(files)
-        .map(|(cell, files)| {
-            if cell.image.shape() != [h, w] {
-                bail!(
-                    "{}: image is {}×{} but the model works on {h}×{w} images",
-                    files.image.display(),
-                    cell.image.shape()[0],
-                    cell.image.shape()[1]
-                );
-            }
-            example(cell, model.grid()).map_err(|e| anyhow::anyhow!("cell '{}': {e}", cell.name))
-        })
-        .collect()
-}
-
-/// Runs `dispr train`.
-pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
-    let device = dispr_nn::device::parse(&args.device).map_err(anyhow::Error::msg)?;
-    let mut inputs = vec![args.data.as_path()];
-    inputs.extend(args.extra_data.iter().map(|p| p.as_path()));
-    dispr_core::outdir::check_not_input(&args.out, &inputs)?;
-    // One run per folder; temporary files a killed run left are removed here.
-    let _lock = dispr_core::outdir::OutputDir::acquire(&args.out)?;
+/// The model and training settings the flags ask for: a new run's preset with the
+/// flags applied, or a resumed run's own settings, of which only the length may change.
+fn settings(args: &TrainArgs) -> anyhow::Result<(Network, TrainConfig)> {
     let ckpt_path = args.out.join(checkpoint::FILE_NAME);
     let (mut model, mut train) = if args.resume {
         let c = Checkpoint::load(&ckpt_path).context("cannot resume")?;
@@ -129,6 +77,11 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         if let Some(seed) = args.seed {
             train.seed = seed;
         }
+        if let Some(fold) = args.fold
+            && fold >= args.folds
+        {
+            bail!("--fold {fold} is out of range for --folds {}", args.folds);
+        }
         train.fold = args.fold.map(|f| f as usize);
         train.folds = args.folds as usize;
         train.split_seed = args.split_seed;
@@ -165,117 +118,35 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         train.checkpoint_every = every as usize;
     }
 
+    Ok((model, train))
+}
+
+/// Runs `dispr train`.
+pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
+    let device = dispr_nn::device::parse(&args.device).map_err(anyhow::Error::msg)?;
+    let mut inputs = vec![args.data.as_path()];
+    inputs.extend(args.extra_data.iter().map(|p| p.as_path()));
+    check_not_input(&args.out, &inputs)?;
+    // One run per folder; temporary files a killed run left are removed here.
+    let _lock = OutputDir::acquire(&args.out)?;
+    let (mut model, train) = settings(args)?;
     let dataset = super::open_dataset(&args.data)?;
-    if !dataset.has_shapes() {
-        bail!(
-            "{}: training needs 3D shapes in obj/ for every cell",
-            args.data.display()
-        );
-    }
-    let indices = training_cells(&dataset, &train)?;
-    let mut cells = load_cells(&dataset, &indices)?;
-    let mut files: Vec<&CellFiles> = indices.iter().map(|&i| &dataset.cells[i]).collect();
+    check_extra_dirs(&args.data, &train.extra_data)?;
     let extra: Vec<Dataset> = train
         .extra_data
         .iter()
-        .enumerate()
-        .map(|(i, dir)| {
-            // The main data again would put its held-out fold into training.
-            let same = dispr_core::outdir::same_path;
-            if same(dir, &args.data) {
-                bail!(
-                    "{}: --extra-data is the training data itself (--data); its held-out cells would be trained on",
-                    dir.display()
-                );
-            }
-            if train.extra_data[..i].iter().any(|d| same(d, dir)) {
-                bail!("{}: --extra-data is given twice", dir.display());
-            }
-            let extra = super::open_dataset(dir)?;
-            if !extra.has_shapes() {
-                bail!(
-                    "{}: --extra-data needs 3D shapes in obj/ for every cell",
-                    dir.display()
-                );
-            }
-            Ok(extra)
-        })
+        .map(|dir| super::open_dataset(dir))
         .collect::<anyhow::Result<_>>()?;
-    for extra in &extra {
-        let all: Vec<usize> = (0..extra.cells.len()).collect();
-        cells.extend(load_cells(extra, &all)?);
-        files.extend(extra.cells.iter());
-    }
-    let grid = cells[0]
-        .shape
-        .as_ref()
-        .map(|s| s.shape())
-        .context("no shape")?;
-    if let Some(other) = cells
-        .iter()
-        .find(|c| c.shape.as_ref().map(|s| s.shape()) != Some(grid))
-    {
-        bail!(
-            "cell '{}': its shape is not {}×{}×{} like the others'",
-            other.name,
-            grid[0],
-            grid[1],
-            grid[2]
-        );
-    }
-    if args.resume && model.data_grid() != grid {
-        bail!(
-            "the run was trained on {:?} volumes, this data has {:?}",
-            model.data_grid(),
-            grid
-        );
-    }
-    *model.data_grid_mut() = grid;
-    model.validate().map_err(anyhow::Error::msg)?;
-    let mut examples = examples(&cells, &files, &model)?;
-    // Extra cells are listed in the checkpoint as `extra:NAME`, so that `dispr predict`
-    // never skips a user's cell because a synthetic cell of the same name was trained on
-    // (synthetic names repeat across seeds).
-    for e in &mut examples[indices.len()..] {
-        e.name = format!("{}{}", dispr_nn::checkpoint::EXTRA_PREFIX, e.name);
-    }
-
+    let set = plan(&dataset, &extra, &mut model, &train, args.resume)?;
     let run = Run {
         dir: args.out.clone(),
         model,
         train,
     };
-    let held_out = dataset.cells.len() - indices.len();
-    let extra_note = if cells.len() > indices.len() {
-        format!(
-            ", {} of them from --extra-data",
-            cells.len() - indices.len()
-        )
-    } else {
-        String::new()
-    };
-    let start_note = if args.resume { "resuming" } else { "training" };
-    eprintln!(
-        "{start_note} {} preset '{}' on {} cells{extra_note}{} ({}³ working grid, batch {}, {} steps) on {}",
-        run.model.kind(),
-        run.model.preset(),
-        examples.len(),
-        if held_out > 0 {
-            format!(
-                " (fold {} held out: {held_out} cells)",
-                run.train.fold.unwrap_or(0)
-            )
-        } else {
-            String::new()
-        },
-        run.model.grid()[1],
-        run.train.batch,
-        run.train.steps,
-        args.device
-    );
+    eprintln!("{}", start_line(args, &run, &set));
     let bar = progress::bar(run.train.steps, "steps");
     let mut started = false;
-    let summary = run.train(&examples, args.resume, &device, &mut |r| {
+    let summary = run.train(&set.examples, args.resume, &device, &mut |r| {
         if !started {
             bar.set_position(r.step as u64 - 1);
             bar.reset_eta();
@@ -295,4 +166,35 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         summary.checkpoint.display()
     ))?;
     Ok(())
+}
+
+/// What the run is about to do, e.g. `training dispr preset 'small' on 176 cells, 90 of
+/// them from --extra-data (fold 0 held out: 22 cells) (32³ working grid, …) on cpu`.
+fn start_line(args: &TrainArgs, run: &Run, set: &dispr_nn::pipeline::TrainingSet) -> String {
+    let extra = set.examples.len() - set.main;
+    let extra_note = if extra > 0 {
+        format!(", {extra} of them from --extra-data")
+    } else {
+        String::new()
+    };
+    let held_out = if set.held_out > 0 {
+        format!(
+            " (fold {} held out: {} cells)",
+            run.train.fold.unwrap_or(0),
+            set.held_out
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "{} {} preset '{}' on {} cells{extra_note}{held_out} ({}³ working grid, batch {}, {} steps) on {}",
+        if args.resume { "resuming" } else { "training" },
+        run.model.kind(),
+        run.model.preset(),
+        set.examples.len(),
+        run.model.grid()[1],
+        run.train.batch,
+        run.train.steps,
+        args.device
+    )
 }

@@ -15,8 +15,8 @@ use smartcore::ensemble::random_forest_classifier::{
 };
 use smartcore::linalg::basic::matrix::DenseMatrix;
 
+use crate::data::split::{fold_indices, stratified_folds};
 use crate::error::{Error, Result};
-use crate::split::{fold_indices, stratified_folds};
 
 /// One row of a features CSV (`dispr features`).
 #[derive(Clone, Debug, PartialEq)]
@@ -98,7 +98,7 @@ pub fn read_features(path: &Path) -> Result<FeatureTable> {
         let class = if record[1].eq_ignore_ascii_case("unlabeled") {
             "unlabeled"
         } else {
-            match record[1].parse::<crate::class::CellClass>() {
+            match record[1].parse::<crate::data::class::CellClass>() {
                 Ok(c) => c.name(),
                 Err(_) => {
                     return Err(Error::new(
@@ -106,7 +106,9 @@ pub fn read_features(path: &Path) -> Result<FeatureTable> {
                         format!(
                             "line {line}: unknown class '{}' (expected one of: {}, or unlabeled)",
                             record[1].escape_debug(),
-                            crate::class::CellClass::ALL.map(|c| c.name()).join(", ")
+                            crate::data::class::CellClass::ALL
+                                .map(|c| c.name())
+                                .join(", ")
                         ),
                     ));
                 }

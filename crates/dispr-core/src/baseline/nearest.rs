@@ -7,10 +7,10 @@
 //! name (alphabetical); a cell is never its own neighbour (a reference of the same name
 //! and the same mask is skipped; synthetic names repeat across datasets, so a name alone
 //! is not enough); the shapes are binarized at half their maximum as everywhere in dispr,
-//! and the majority is the [`crate::evaluation::ensemble`] rule (more than half of the
+//! and the majority is the [`crate::experiment::evaluation::ensemble`] rule (more than half of the
 //! `k` shapes contain the voxel).
 
-use crate::evaluation::ensemble;
+use crate::experiment::evaluation::ensemble;
 use crate::grid::{Image, Volume, format_shape};
 
 /// The default number of neighbours.

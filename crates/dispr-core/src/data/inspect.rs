@@ -4,11 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::class::Label;
-use crate::dataset::{CellFiles, Dataset, Layout, read_cell};
+use crate::data::class::Label;
+use crate::data::dataset::{CellFiles, Dataset, Layout, read_cell};
 use crate::error::Error;
 use crate::grid::{Dtype, format_shape};
-use crate::tiff_io::Stack;
+use crate::io::tiff::Stack;
 
 /// Summary of one file's pixels.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -140,7 +140,7 @@ pub struct DatasetReport {
     pub cell_count: usize,
     /// True when every cell has a 3D shape.
     pub has_shapes: bool,
-    /// Cells per class, in [`crate::class::CellClass::ALL`] order, `unlabeled` last.
+    /// Cells per class, in [`crate::data::class::CellClass::ALL`] order, `unlabeled` last.
     pub classes: Vec<ClassCount>,
     /// Grid sizes of the 2D images (most common first).
     pub image_grids: Vec<ShapeCount>,

@@ -9,7 +9,7 @@ use crate::error::{Error, Result, describe_io};
 
 /// Name prefix of the temporary files [`write_atomic`] writes before renaming them; a run
 /// that is killed can leave one behind, and the next run in that folder removes it
-/// ([`crate::outdir::OutputDir::acquire`]).
+/// ([`crate::io::outdir::OutputDir::acquire`]).
 pub const PARTIAL_PREFIX: &str = ".dispr-partial-";
 
 /// Writes `path` atomically: `fill` writes the whole content into a buffered temporary

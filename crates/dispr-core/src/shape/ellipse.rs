@@ -2,8 +2,8 @@
 //! numerically stable form of Halíř & Flusser 1998 — the method of scikit-image's
 //! `EllipseModel`), and the outline of a mask to fit it to.
 
-use crate::filters::fill_holes;
 use crate::grid::Image;
+use crate::shape::filters::fill_holes;
 
 /// An ellipse in pixel coordinates (x = column, y = row, pixel centres at integers).
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]

@@ -3,10 +3,10 @@
 //! `dispr features --help` come from that one table). Every feature is finite for a
 //! non-empty shape and invariant to translation. Units: voxels.
 
-use crate::filters::fill_holes;
 use crate::grid::{Image, Volume};
-use crate::mesh::Mesh;
-use crate::metrics::measure_with_mesh;
+use crate::shape::filters::fill_holes;
+use crate::shape::mesh::Mesh;
+use crate::shape::metrics::measure_with_mesh;
 
 /// Bins of the histograms of radial distance and of vertex curvature.
 pub const HISTOGRAM_BINS: usize = 24;

@@ -1,19 +1,20 @@
 //! Evaluating predicted shapes against ground truth: per-cell records and the paper's
 //! Table 1 (median, mean ± sd, n per method and measurement).
 //!
-//! A method's predictions live in one folder: `NAME.tif` (one shape per cell) or
-//! `NAME_0.tif`, `NAME_1.tif`, … (samples of a generative model). Samples are pooled, as
+//! A method's predictions live in one folder ([`crate::io::prediction_dir`]): `NAME.tif`
+//! (one shape per cell) or `NAME_0.tif`, `NAME_1.tif`, … (samples of a generative
+//! model). Samples are pooled, as
 //! the paper pools its 5 samples per cell; their ensemble (voxel-wise mean > 0.5) is
 //! reported as a method of its own, `METHOD ensemble`, together with the spread across
 //! samples (generalized energy distance with d = 1 − IoU, mean voxel-wise sd).
 
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use crate::error::{Error, Result};
 use crate::grid::{Volume, format_shape};
-use crate::metrics::{Comparison, Measure, Measurements, compare, measure, overlap};
-use crate::tiff_io;
+use crate::io::tiff;
+use crate::shape::metrics::{Comparison, Measure, Measurements, compare, measure, overlap};
 
 /// The columns of Table 1: four relative errors, then overlap.
 pub const TABLE_METRICS: [&str; 6] = [
@@ -27,35 +28,6 @@ pub const TABLE_METRICS: [&str; 6] = [
 
 /// What a method's name gets for the records of its ensemble: `METHOD ensemble`.
 pub const ENSEMBLE_SUFFIX: &str = " ensemble";
-
-/// The prediction files of cell `name` in `dir`: `NAME.tif` alone, or the samples
-/// `NAME_0.tif`, `NAME_1.tif`, … (numbered from 0 without gaps).
-pub fn prediction_files(dir: &Path, name: &str) -> Result<Vec<PathBuf>> {
-    let existing = |stem: &str| {
-        ["tif", "tiff"]
-            .iter()
-            .map(|ext| dir.join(format!("{stem}.{ext}")))
-            .find(|p| p.is_file())
-    };
-    let mut samples = Vec::new();
-    while let Some(path) = existing(&format!("{name}_{}", samples.len())) {
-        samples.push(path);
-    }
-    match (existing(name), samples.is_empty()) {
-        (Some(single), true) => Ok(vec![single]),
-        (None, false) => Ok(samples),
-        (Some(single), false) => Err(Error::new(
-            single,
-            format!("ambiguous: both {name}.tif and samples {name}_0.tif … exist"),
-        )),
-        (None, true) => Err(Error::new(
-            dir,
-            format!(
-                "no prediction for cell '{name}' (expected {name}.tif or {name}_0.tif, {name}_1.tif, …)"
-            ),
-        )),
-    }
-}
 
 /// Which prediction of a cell a record is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -150,7 +122,7 @@ pub fn evaluate_cell(
     let shapes: Vec<Volume<bool>> = files
         .iter()
         .map(|path| {
-            let shape = tiff_io::read_shape(path)?;
+            let shape = tiff::read_shape(path)?;
             if shape.shape() != truth.shape() {
                 return Err(Error::new(
                     path,
@@ -405,27 +377,6 @@ mod tests {
     }
 
     #[test]
-    fn finds_single_and_sample_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let touch = |n: &str| std::fs::write(dir.path().join(n), b"x").unwrap();
-        touch("a.tif");
-        touch("b_0.tif");
-        touch("b_1.tif");
-        touch("b_3.tif");
-        assert_eq!(prediction_files(dir.path(), "a").unwrap().len(), 1);
-        assert_eq!(prediction_files(dir.path(), "b").unwrap().len(), 2);
-        let err = prediction_files(dir.path(), "c").unwrap_err().to_string();
-        assert!(err.contains("no prediction for cell 'c'"), "{err}");
-        touch("a_0.tif");
-        assert!(
-            prediction_files(dir.path(), "a")
-                .unwrap_err()
-                .to_string()
-                .contains("ambiguous")
-        );
-    }
-
-    #[test]
     fn ensemble_and_spread() {
         let truth = Volume::from_fn([2, 1, 4], |[_, _, x]| x < 2);
         let samples = [
@@ -443,7 +394,7 @@ mod tests {
             .enumerate()
             .map(|(k, s)| {
                 let p = dir.path().join(format!("c_{k}.tif"));
-                tiff_io::write_shape(&p, s).unwrap();
+                tiff::write_shape(&p, s).unwrap();
                 p
             })
             .collect();

@@ -19,7 +19,7 @@ pub struct Conditioning {
 
 impl Conditioning {
     /// Builds the channels from an image scaled to [0, 1] (see
-    /// [`crate::tiff_io::Stack::to_unit_intensity`]) and a binary mask of the same size.
+    /// [`crate::io::tiff::Stack::to_unit_intensity`]) and a binary mask of the same size.
     pub fn new(image: &Image<f32>, mask: &Image<bool>) -> Result<Self, String> {
         if image.shape() != mask.shape() {
             return Err(format!(

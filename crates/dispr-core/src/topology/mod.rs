@@ -5,10 +5,16 @@
 //! loss is Σ (f[voxel] − target)² over those voxels: the neural crate gathers them from
 //! the prediction tensor, so the gradient flows to exactly the voxels that create and
 //! destroy the features.
+//!
+//! Its parts: persistence diagrams of cubical complexes ([`persistence`]) and their
+//! q-Wasserstein matching ([`wasserstein`]).
+
+pub mod persistence;
+pub mod wasserstein;
 
 use crate::grid::Volume;
-use crate::persistence::persistence;
-use crate::wasserstein::{Partner, diagonal_cost, matching};
+use crate::topology::persistence::persistence;
+use crate::topology::wasserstein::{Partner, diagonal_cost, matching};
 
 /// The most persistent predicted pairs matched per dimension; shorter ones go to the
 /// diagonal directly. Bounds the O(n³) matching on noisy early predictions; pairs

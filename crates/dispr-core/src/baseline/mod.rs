@@ -1,11 +1,14 @@
 //! The geometric baselines of the SHAPR and DISPR papers: 3D shapes guessed from the 2D
 //! mask alone, following the reference notebooks (the full z extent equals the mean
-//! semi-axis of the ellipse fitted to the mask outline).
+//! semi-axis of the ellipse fitted to the mask outline), and the retrieval baseline
+//! that learns nothing ([`nearest`]).
+
+pub mod nearest;
 
 use std::str::FromStr;
 
-use crate::ellipse::{Ellipse, fit_ellipse, mask_outline};
 use crate::grid::{Image, Volume};
+use crate::shape::ellipse::{Ellipse, fit_ellipse, mask_outline};
 
 /// A geometric baseline.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -82,6 +85,48 @@ pub fn predict(
             })
         }
     })
+}
+
+/// Slices of a baseline shape when the dataset has no 3D shapes to take the depth from
+/// (the real sample's depth).
+pub const DEFAULT_DEPTH: usize = 64;
+
+/// The depth of the baselines' shapes for `dataset`: that of its 3D shapes, or
+/// [`DEFAULT_DEPTH`] without any.
+pub fn depth_of(dataset: &crate::data::dataset::Dataset) -> crate::Result<usize> {
+    match dataset.cells.iter().find_map(|c| c.obj.as_ref()) {
+        Some(obj) => Ok(crate::io::tiff::read_volume(obj)?.shape()[0]),
+        None => Ok(DEFAULT_DEPTH),
+    }
+}
+
+/// Predicts every cell of `dataset` with a geometric baseline (in parallel) into
+/// `out`, `depth` slices deep; `on_cell` is called after each cell. Returns one line per
+/// cell that failed (the others are written).
+pub fn predict_dataset(
+    baseline: Baseline,
+    dataset: &crate::data::dataset::Dataset,
+    depth: usize,
+    out: &crate::io::prediction_dir::PredictionDir,
+    on_cell: &(dyn Fn() + Sync),
+) -> Vec<String> {
+    use rayon::prelude::*;
+    dataset
+        .cells
+        .par_iter()
+        .filter_map(|files| {
+            let result = crate::data::dataset::load_cell(files)
+                .map_err(|e| e.to_string())
+                .and_then(|cell| {
+                    let shape = predict(baseline, &cell.mask, depth)
+                        .map_err(|p| format!("{}: {p}", files.mask.display()))?;
+                    out.write_single(&cell.name, &shape)
+                        .map_err(|e| e.to_string())
+                });
+            on_cell();
+            result.err()
+        })
+        .collect()
 }
 
 #[cfg(test)]

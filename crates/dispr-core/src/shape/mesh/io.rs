@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::{Mesh, cross, norm, sub};
 use crate::error::{Error, Result, describe_io};
-use crate::fsio::write_atomic;
+use crate::io::atomic::write_atomic;
 
 /// The mesh formats dispr writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,7 +109,7 @@ fn write_obj(w: &mut impl Write, mesh: &Mesh) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mesh::tests::unit_cube;
+    use crate::shape::mesh::tests::unit_cube;
 
     #[test]
     fn writes_each_format() {

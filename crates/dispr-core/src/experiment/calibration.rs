@@ -9,11 +9,11 @@
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::evaluation::{Prediction, Record};
+use crate::experiment::evaluation::{Prediction, Record};
 
 /// Seed of the random placement of ties (fixed: the same report twice is the same).
 const TIE_SEED: u64 = 0;
-use crate::metrics::Measure;
+use crate::shape::metrics::Measure;
 
 /// Calibration of one method on one measure.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -144,7 +144,7 @@ pub fn calibration_markdown(rows: &[Calibration]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::{Comparison, Measurements};
+    use crate::shape::metrics::{Comparison, Measurements};
 
     fn m(volume: u64) -> Measurements {
         Measurements {

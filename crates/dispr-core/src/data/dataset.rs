@@ -11,17 +11,17 @@
 //! `class`, optional `sde_score`) overrides them.
 //!
 //! Scanning ([`Dataset::scan`]) only lists folders; reading pixels happens in
-//! [`crate::inspect`] (statistics and every problem, for `dispr data info`) and
+//! [`crate::data::inspect`] (statistics and every problem, for `dispr data info`) and
 //! [`load_cell`] (the arrays, for training and prediction).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use crate::class::{CellClass, Label};
+use crate::data::class::{CellClass, Label};
+use crate::data::split;
 use crate::error::{Error, Result, describe_io};
 use crate::grid::{Image, Volume, format_shape};
-use crate::split;
-use crate::tiff_io::{self, Stack};
+use crate::io::tiff::{self, Stack};
 
 /// The folder holding 2D fluorescence images.
 pub const IMAGE_DIR: &str = "image";
@@ -418,18 +418,15 @@ pub(crate) struct CellStacks {
 pub(crate) fn read_cell(cell: &CellFiles) -> CellStacks {
     let mut problems = Vec::new();
     let mut keep = |r: Result<Stack>| r.map_err(|e| problems.push(e)).ok();
-    let image = keep(tiff_io::read_image(&cell.image));
-    let mask = keep(tiff_io::read_image(&cell.mask));
-    let obj = cell
-        .obj
-        .as_ref()
-        .and_then(|p| keep(tiff_io::read_volume(p)));
+    let image = keep(tiff::read_image(&cell.image));
+    let mask = keep(tiff::read_image(&cell.mask));
+    let obj = cell.obj.as_ref().and_then(|p| keep(tiff::read_volume(p)));
     if let Some(img) = &image
         && img.has_non_finite()
     {
         problems.push(Error::new(&cell.image, "contains NaN or infinite values"));
     }
-    if let Some(problem) = mask.as_ref().and_then(tiff_io::mask_problem) {
+    if let Some(problem) = mask.as_ref().and_then(tiff::mask_problem) {
         problems.push(Error::new(&cell.mask, problem));
     }
     if let (Some(img), Some(m)) = (&image, &mask)
@@ -510,8 +507,8 @@ pub fn load_cell(files: &CellFiles) -> Result<Cell> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::inspect::inspect_cell;
-    use crate::tiff_io::{write_image, write_volume};
+    use crate::data::inspect::inspect_cell;
+    use crate::io::tiff::{write_image, write_volume};
 
     /// Writes a small valid cell `name` under `dir`.
     fn write_cell(dir: &Path, name: &str, with_obj: bool) {

@@ -11,9 +11,9 @@
 //! Comparisons: relative error `|m(P) − m(G)| / m(G)` (undefined when m(G) = 0), IoU,
 //! Dice.
 
-use crate::filters::gaussian_filter_in_place;
 use crate::grid::Volume;
-use crate::mesh::{Mesh, marching_cubes};
+use crate::shape::filters::gaussian_filter_in_place;
+use crate::shape::mesh::{Mesh, marching_cubes};
 
 /// σ of the roughness smoothing, in voxels.
 pub const ROUGHNESS_SIGMA: f64 = 2.0;

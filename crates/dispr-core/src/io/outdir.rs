@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result, describe_io};
-use crate::fsio::PARTIAL_PREFIX;
+use crate::io::atomic::PARTIAL_PREFIX;
 
 /// File name of the lock inside an output folder.
 pub const LOCK_FILE: &str = ".dispr-lock";

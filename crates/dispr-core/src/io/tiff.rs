@@ -19,8 +19,8 @@ use tiff::decoder::{Decoder, DecodingResult};
 use tiff::encoder::{TiffEncoder, colortype};
 
 use crate::error::{Error, Result, describe_io};
-use crate::fsio::write_atomic;
 use crate::grid::{Dtype, Element, Image, Volume, format_shape};
+use crate::io::atomic::write_atomic;
 
 /// A TIFF's content: a (z, y, x) stack in the file's own pixel type. A 2D file is a
 /// stack of depth 1.

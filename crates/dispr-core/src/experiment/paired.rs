@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::evaluation::Record;
+use crate::experiment::evaluation::Record;
 
 /// Bootstrap rounds of the interval.
 pub const BOOTSTRAP_ROUNDS: usize = 2000;
@@ -74,7 +74,7 @@ pub fn per_cell(records: &[Record], method: &str, metric: &str) -> BTreeMap<Stri
 
 /// The median of `values` (sorted in place), as Table 1 computes it.
 fn median(values: &mut [f64]) -> f64 {
-    crate::evaluation::describe(values).0
+    crate::experiment::evaluation::describe(values).0
 }
 
 /// Two-sided p of the Wilcoxon signed-rank test of `d` against 0 (see the module docs);
@@ -174,7 +174,7 @@ pub fn compare_all(
     let mut out = Vec::new();
     for m in methods.iter().filter(|m| !baselines.contains(m)) {
         for b in baselines {
-            for metric in crate::evaluation::TABLE_METRICS {
+            for metric in crate::experiment::evaluation::TABLE_METRICS {
                 out.extend(compare(records, m, b, metric));
             }
         }

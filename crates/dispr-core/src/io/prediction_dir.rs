@@ -1,0 +1,343 @@
+//! The folder of predicted shapes: the one definition of its layout, used by everything
+//! that writes one (`dispr predict`, the baselines) and everything that reads one
+//! (`evaluate`, `metrics`, `features`, the demo).
+//!
+//! ```text
+//! OUT/NAME_0.tif, NAME_1.tif, …   the samples of cell NAME (binary z×y×x), or
+//! OUT/NAME.tif                     the one shape of a deterministic method
+//! OUT/probability/NAME.tif         fraction of samples holding each voxel (float)
+//! OUT/std/NAME.tif                 voxel-wise standard deviation √(p(1 − p)) (samplers)
+//! OUT/ensemble/NAME.tif            the voxel-wise majority of the samples (binary)
+//! OUT/mesh/NAME.stl                the ensemble's surface
+//! OUT/predict.json                 the run: model, sampler, seed, timings ([`PredictReport`])
+//! ```
+//!
+//! A folder belongs to one run at a time ([`OutputDir`]): a cell keeps exactly the samples
+//! of the run that wrote it last, and files dispr did not write are never removed.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::grid::Volume;
+use crate::io::atomic::write_text_atomic;
+use crate::io::outdir::{OutputDir, check_not_input, sample_name_clash};
+use crate::io::tiff::{write_shape, write_volume};
+use crate::shape::mesh::io::write_mesh;
+use crate::shape::mesh::marching_cubes;
+
+/// Sub-folder of the probability volumes.
+pub const PROBABILITY_DIR: &str = "probability";
+/// Sub-folder of the standard-deviation volumes.
+pub const STD_DIR: &str = "std";
+/// Sub-folder of the ensembles (majority shapes).
+pub const ENSEMBLE_DIR: &str = "ensemble";
+/// Sub-folder of the ensembles' surface meshes.
+pub const MESH_DIR: &str = "mesh";
+/// The run's report.
+pub const REPORT_FILE: &str = "predict.json";
+
+/// The predicted distribution of one cell's shape, on the data grid.
+#[derive(Clone, Debug)]
+pub struct ShapeDistribution {
+    /// The sampled shapes (one for a deterministic method).
+    pub samples: Vec<Volume<bool>>,
+    /// Fraction of samples holding each voxel (a deterministic method's own
+    /// probability).
+    pub probability: Volume<f32>,
+    /// Voxel-wise standard deviation of the binary samples, √(p(1 − p)); `None` for a
+    /// deterministic method, which has one shape and no spread.
+    pub std: Option<Volume<f32>>,
+    /// The voxel-wise majority of the samples.
+    pub ensemble: Volume<bool>,
+}
+
+impl ShapeDistribution {
+    /// The distribution of binary samples (at least one, all on one grid).
+    pub fn from_samples(samples: Vec<Volume<bool>>) -> Self {
+        let n = samples.len();
+        let grid = samples[0].shape();
+        let probability = Volume::from_fn(grid, |i| {
+            samples.iter().filter(|s| s.at(i)).count() as f32 / n as f32
+        });
+        let std = probability.map(|p| (p * (1.0 - p)).max(0.0).sqrt());
+        let (ensemble, _) = crate::experiment::evaluation::ensemble(&samples);
+        Self {
+            samples,
+            probability,
+            std: Some(std),
+            ensemble,
+        }
+    }
+
+    /// A deterministic method's prediction: its probability, thresholded at ½.
+    pub fn deterministic(probability: Volume<f32>) -> Self {
+        let shape = probability.map(|v| v > 0.5);
+        Self {
+            samples: vec![shape.clone()],
+            probability,
+            std: None,
+            ensemble: shape,
+        }
+    }
+
+    /// True for one deterministic shape (written as `NAME.tif`).
+    pub fn is_deterministic(&self) -> bool {
+        self.std.is_none()
+    }
+}
+
+/// Seconds one cell took.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CellTiming {
+    /// Cell name.
+    pub cell: String,
+    /// Seconds spent predicting it.
+    pub seconds: f64,
+}
+
+/// What `predict.json` records about a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PredictReport {
+    /// The model file, or the built-in model's label.
+    pub model: String,
+    /// `dispr` or `shapr`.
+    pub model_kind: String,
+    /// The preset the model was trained from.
+    pub preset: String,
+    /// Its training steps.
+    pub trained_steps: usize,
+    /// The sampler (e.g. `ddim-10 (η = 0)`), or SHAPR's description.
+    pub sampler: String,
+    /// Network evaluations per cell (all samples run as one batch).
+    pub network_evaluations_per_cell: usize,
+    /// Samples per cell.
+    pub samples: usize,
+    /// The run seed.
+    pub seed: u64,
+    /// The device it ran on.
+    pub device: String,
+    /// CPU threads.
+    pub threads: usize,
+    /// Cells predicted.
+    pub cells: usize,
+    /// Seconds in all.
+    pub seconds_total: f64,
+    /// Seconds per cell.
+    pub seconds_per_cell: f64,
+    /// Each cell's time.
+    pub per_cell: Vec<CellTiming>,
+}
+
+impl PredictReport {
+    /// One line about the run, e.g. `predicted 12 cells × 5 samples with ddim-10-eta0 in
+    /// 139.3 s (11.6 s per cell); wrote OUT`.
+    pub fn summary(&self, out: &Path) -> String {
+        format!(
+            "predicted {} cells × {} samples with {} in {:.1} s ({:.1} s per cell); wrote {}",
+            self.cells,
+            self.samples,
+            self.sampler,
+            self.seconds_total,
+            self.seconds_per_cell,
+            out.display()
+        )
+    }
+}
+
+/// A prediction folder being written by this run.
+pub struct PredictionDir {
+    out: OutputDir,
+}
+
+impl PredictionDir {
+    /// Takes `dir` for this run (created if needed, locked against other runs), refusing
+    /// a folder that is or holds one of `inputs`.
+    pub fn create(dir: &Path, inputs: &[&Path]) -> Result<Self> {
+        check_not_input(dir, inputs)?;
+        Ok(Self {
+            out: OutputDir::acquire(dir)?,
+        })
+    }
+
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        self.out.path()
+    }
+
+    /// Refuses cell names whose files would mix: `A` and `A_K` (K a number), since
+    /// `A_K.tif` is also sample K of `A`. `data` names the dataset in the error.
+    pub fn check_names(data: &Path, names: &[&str]) -> Result<()> {
+        match sample_name_clash(names) {
+            Some((a, b)) => Err(Error::new(
+                data,
+                format!(
+                    "cells '{a}' and '{b}' cannot share one prediction folder: '{b}.tif' would read as sample {} of '{a}'; rename one of them",
+                    &b[a.len() + 1..]
+                ),
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes the one shape of a deterministic method, `NAME.tif`, removing samples of
+    /// the cell that an earlier run wrote here.
+    pub fn write_single(&self, name: &str, shape: &Volume<bool>) -> Result<()> {
+        write_shape(&self.out.file(format!("{name}.tif"))?, shape)?;
+        self.out.remove_stale_samples(name, 0)
+    }
+
+    /// Writes samples `NAME_0.tif` … of a cell, removing an earlier run's further samples
+    /// and single shape of it (either would be read with these).
+    pub fn write_samples<'a>(
+        &self,
+        name: &str,
+        samples: impl IntoIterator<Item = &'a Volume<bool>>,
+    ) -> Result<()> {
+        let mut n = 0;
+        for s in samples {
+            write_shape(&self.out.file(format!("{name}_{n}.tif"))?, s)?;
+            n += 1;
+        }
+        self.out.remove_stale_samples(name, n)?;
+        self.out.remove_if_ours(format!("{name}.tif"))?;
+        Ok(())
+    }
+
+    /// Writes everything about one cell: its shapes, probability, standard deviation
+    /// (samplers only), ensemble and the ensemble's mesh.
+    pub fn write_distribution(&self, name: &str, d: &ShapeDistribution) -> Result<()> {
+        if d.is_deterministic() {
+            self.write_single(name, &d.ensemble)?;
+        } else {
+            self.write_samples(name, &d.samples)?;
+        }
+        let file = format!("{name}.tif");
+        write_volume(
+            &self.out.file(Path::new(PROBABILITY_DIR).join(&file))?,
+            &d.probability,
+        )?;
+        if let Some(std) = &d.std {
+            write_volume(&self.out.file(Path::new(STD_DIR).join(&file))?, std)?;
+        }
+        write_shape(
+            &self.out.file(Path::new(ENSEMBLE_DIR).join(&file))?,
+            &d.ensemble,
+        )?;
+        let mesh = marching_cubes(&d.ensemble);
+        write_mesh(
+            &self
+                .out
+                .file(Path::new(MESH_DIR).join(format!("{name}.stl")))?,
+            &mesh,
+        )
+    }
+
+    /// Writes `predict.json`.
+    pub fn write_report(&self, report: &PredictReport) -> Result<()> {
+        let text = serde_json::to_string_pretty(report).expect("the report serializes");
+        write_text_atomic(&self.out.file(REPORT_FILE)?, &text)
+    }
+
+    /// Writes a text file of the run (e.g. the neighbour list of the retrieval baseline).
+    pub fn write_text(&self, relative: &str, text: &str) -> Result<()> {
+        write_text_atomic(&self.out.file(relative)?, text)
+    }
+}
+
+/// The ensemble file of cell `name` in prediction folder `dir`.
+pub fn ensemble_file(dir: &Path, name: &str) -> PathBuf {
+    dir.join(ENSEMBLE_DIR).join(format!("{name}.tif"))
+}
+
+/// The prediction files of cell `name` in `dir`: `NAME.tif` alone, or the samples
+/// `NAME_0.tif`, `NAME_1.tif`, … (numbered from 0 without gaps).
+pub fn prediction_files(dir: &Path, name: &str) -> Result<Vec<PathBuf>> {
+    let existing = |stem: &str| {
+        ["tif", "tiff"]
+            .iter()
+            .map(|ext| dir.join(format!("{stem}.{ext}")))
+            .find(|p| p.is_file())
+    };
+    let mut samples = Vec::new();
+    while let Some(path) = existing(&format!("{name}_{}", samples.len())) {
+        samples.push(path);
+    }
+    match (existing(name), samples.is_empty()) {
+        (Some(single), true) => Ok(vec![single]),
+        (None, false) => Ok(samples),
+        (Some(single), false) => Err(Error::new(
+            single,
+            format!("ambiguous: both {name}.tif and samples {name}_0.tif … exist"),
+        )),
+        (None, true) => Err(Error::new(
+            dir,
+            format!(
+                "no prediction for cell '{name}' (expected {name}.tif or {name}_0.tif, {name}_1.tif, …)"
+            ),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_single_and_sample_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let touch = |n: &str| std::fs::write(dir.path().join(n), b"x").unwrap();
+        touch("a.tif");
+        touch("b_0.tif");
+        touch("b_1.tif");
+        touch("b_3.tif");
+        assert_eq!(prediction_files(dir.path(), "a").unwrap().len(), 1);
+        assert_eq!(prediction_files(dir.path(), "b").unwrap().len(), 2);
+        let err = prediction_files(dir.path(), "c").unwrap_err().to_string();
+        assert!(err.contains("no prediction for cell 'c'"), "{err}");
+        touch("a_0.tif");
+        assert!(
+            prediction_files(dir.path(), "a")
+                .unwrap_err()
+                .to_string()
+                .contains("ambiguous")
+        );
+    }
+
+    #[test]
+    fn a_written_cell_reads_back_and_a_rerun_keeps_only_its_own_samples() {
+        let tmp = tempfile::tempdir().unwrap();
+        let grid = [4, 4, 4];
+        let shape = |k: usize| Volume::from_fn(grid, |[z, y, x]| (z + y + x + k).is_multiple_of(3));
+        let d = ShapeDistribution::from_samples((0..3).map(shape).collect());
+        assert_eq!(d.probability.at([0, 0, 0]), 1.0 / 3.0);
+        let out = PredictionDir::create(tmp.path(), &[]).unwrap();
+        out.write_distribution("cell", &d).unwrap();
+        assert_eq!(prediction_files(tmp.path(), "cell").unwrap().len(), 3);
+        for sub in [PROBABILITY_DIR, STD_DIR, ENSEMBLE_DIR] {
+            assert!(tmp.path().join(sub).join("cell.tif").is_file(), "{sub}");
+        }
+        assert!(tmp.path().join(MESH_DIR).join("cell.stl").is_file());
+        assert_eq!(
+            crate::io::tiff::read_shape(&ensemble_file(tmp.path(), "cell")).unwrap(),
+            d.ensemble
+        );
+        // A second run with fewer samples, then a deterministic one: each leaves only
+        // its own shapes of the cell.
+        out.write_samples("cell", &d.samples[..1]).unwrap();
+        assert_eq!(prediction_files(tmp.path(), "cell").unwrap().len(), 1);
+        let single = ShapeDistribution::deterministic(d.probability.clone());
+        out.write_distribution("cell", &single).unwrap();
+        assert_eq!(
+            prediction_files(tmp.path(), "cell").unwrap(),
+            vec![tmp.path().join("cell.tif")]
+        );
+        let err = PredictionDir::check_names(tmp.path(), &["a", "a_1"]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("cannot share one prediction folder"),
+            "{err}"
+        );
+    }
+}

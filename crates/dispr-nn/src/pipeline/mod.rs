@@ -1,0 +1,14 @@
+//! The pipeline as library code, what every front end (command line, Python) calls:
+//!
+//! * [`plan`]: the cells a training run uses, checked and made into examples;
+//! * [`predictor`]: a trained DISPR or SHAPR model that turns a cell into the
+//!   distribution of its shape;
+//! * [`run_predict`]: a whole dataset predicted into a prediction folder.
+
+pub mod plan;
+pub mod predictor;
+pub mod run_predict;
+
+pub use plan::{TrainingSet, plan};
+pub use predictor::{LoadedModel, Predictor, SamplerSettings};
+pub use run_predict::{CellSelection, PredictSettings, predict_dataset, select_cells};

@@ -1,0 +1,157 @@
+//! The training plan: which cells a run trains on (all, or all but a held-out fold, plus
+//! every cell of the extra datasets), loaded and checked against the model, and turned
+//! into examples. Prediction prepares its cells with the same [`examples`].
+
+use std::path::{Path, PathBuf};
+
+use dispr_core::data::dataset::{Cell, CellFiles, Dataset, load_cell};
+use dispr_core::io::outdir::same_path;
+use rayon::prelude::*;
+
+use crate::checkpoint::EXTRA_PREFIX;
+use crate::config::{Network, TrainConfig};
+use crate::data::{Example, example};
+use crate::error::{Error, Result};
+
+/// The indices of the cells a run trains on: all, or all but the held-out fold.
+pub fn training_cells(dataset: &Dataset, train: &TrainConfig) -> Result<Vec<usize>> {
+    let Some(fold) = train.fold else {
+        return Ok((0..dataset.cells.len()).collect());
+    };
+    if fold >= train.folds {
+        return Err(Error::Invalid(format!(
+            "fold {fold} is out of range for {} folds",
+            train.folds
+        )));
+    }
+    let folds = dataset
+        .folds(train.folds, train.split_seed)
+        .map_err(|e| dispr_core::Error::new(&dataset.root, e))?;
+    Ok((0..dataset.cells.len())
+        .filter(|&i| folds[i] != fold)
+        .collect())
+}
+
+/// Loads cells (in parallel), failing on the first unreadable one.
+pub fn load_cells(dataset: &Dataset, indices: &[usize]) -> Result<Vec<Cell>> {
+    indices
+        .par_iter()
+        .map(|&i| load_cell(&dataset.cells[i]).map_err(Error::from))
+        .collect()
+}
+
+/// Checks every cell fits the model's data grid and makes the examples (`files` are the
+/// cells' files, for the messages).
+pub fn examples(cells: &[Cell], files: &[&CellFiles], model: &Network) -> Result<Vec<Example>> {
+    let [_, h, w] = model.data_grid();
+    cells
+        .iter()
+        .zip(files)
+        .map(|(cell, files)| {
+            if cell.image.shape() != [h, w] {
+                return Err(dispr_core::Error::new(
+                    &files.image,
+                    format!(
+                        "image is {}×{} but the model works on {h}×{w} images",
+                        cell.image.shape()[0],
+                        cell.image.shape()[1]
+                    ),
+                )
+                .into());
+            }
+            example(cell, model.grid())
+                .map_err(|e| Error::Invalid(format!("cell '{}': {e}", cell.name)))
+        })
+        .collect()
+}
+
+/// Refuses extra datasets that are the training data itself (its held-out cells would be
+/// trained on) or that are named twice.
+pub fn check_extra_dirs(data: &Path, extra: &[PathBuf]) -> Result<()> {
+    for (i, dir) in extra.iter().enumerate() {
+        if same_path(dir, data) {
+            return Err(dispr_core::Error::new(
+                dir,
+                "the extra data is the training data itself; its held-out cells would be trained on",
+            )
+            .into());
+        }
+        if extra[..i].iter().any(|d| same_path(d, dir)) {
+            return Err(dispr_core::Error::new(dir, "extra data is given twice").into());
+        }
+    }
+    Ok(())
+}
+
+/// The examples of a run, ready to train on.
+pub struct TrainingSet {
+    /// Examples: the main dataset's training cells, then the extra cells (named
+    /// `extra:NAME`, so that prediction never skips a user's cell because a synthetic
+    /// cell of the same name was trained on).
+    pub examples: Vec<Example>,
+    /// How many of them come from the main dataset.
+    pub main: usize,
+    /// Cells of the main dataset held out.
+    pub held_out: usize,
+}
+
+/// Plans a run on `dataset` plus every cell of `extra`: picks the training cells, loads
+/// them, checks they share one 3D grid (the model's, when `resume`), sets the model's
+/// data grid from them, validates the model and makes the examples.
+pub fn plan(
+    dataset: &Dataset,
+    extra: &[Dataset],
+    model: &mut Network,
+    train: &TrainConfig,
+    resume: bool,
+) -> Result<TrainingSet> {
+    for d in std::iter::once(dataset).chain(extra) {
+        if !d.has_shapes() {
+            return Err(dispr_core::Error::new(
+                &d.root,
+                "training needs 3D shapes in obj/ for every cell",
+            )
+            .into());
+        }
+    }
+    let indices = training_cells(dataset, train)?;
+    let mut cells = load_cells(dataset, &indices)?;
+    let mut files: Vec<&CellFiles> = indices.iter().map(|&i| &dataset.cells[i]).collect();
+    for d in extra {
+        let all: Vec<usize> = (0..d.cells.len()).collect();
+        cells.extend(load_cells(d, &all)?);
+        files.extend(d.cells.iter());
+    }
+    let grid = cells
+        .first()
+        .and_then(|c| c.shape.as_ref())
+        .map(|s| s.shape())
+        .ok_or_else(|| Error::Invalid("no training cells".into()))?;
+    if let Some(other) = cells
+        .iter()
+        .find(|c| c.shape.as_ref().map(|s| s.shape()) != Some(grid))
+    {
+        return Err(Error::Invalid(format!(
+            "cell '{}': its shape is not {}×{}×{} like the others'",
+            other.name, grid[0], grid[1], grid[2]
+        )));
+    }
+    if resume && model.data_grid() != grid {
+        return Err(Error::Invalid(format!(
+            "the run was trained on {:?} volumes, this data has {:?}",
+            model.data_grid(),
+            grid
+        )));
+    }
+    *model.data_grid_mut() = grid;
+    model.validate().map_err(Error::Invalid)?;
+    let mut examples = examples(&cells, &files, model)?;
+    for e in &mut examples[indices.len()..] {
+        e.name = format!("{EXTRA_PREFIX}{}", e.name);
+    }
+    Ok(TrainingSet {
+        examples,
+        main: indices.len(),
+        held_out: dataset.cells.len() - indices.len(),
+    })
+}

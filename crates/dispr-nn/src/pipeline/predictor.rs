@@ -1,0 +1,177 @@
+//! A trained model ready to predict: DISPR with its sampler, or SHAPR. It turns a cell's
+//! example into the distribution of its 3D shape.
+
+use std::path::{Path, PathBuf};
+
+use burn::prelude::Device;
+
+use crate::checkpoint::{self, Checkpoint, Header};
+use crate::config::Network;
+use crate::data::Example;
+use crate::error::Result;
+use crate::model::{Model, ShaprModel};
+use crate::predict::{CellPrediction, Sampling, predict_cell, predict_shapr};
+use crate::sampler::{self, Sampler, SamplerKind};
+
+/// How a DISPR model samples (SHAPR ignores it: it predicts one shape).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SamplerSettings {
+    /// The sampler.
+    pub kind: SamplerKind,
+    /// Respaced sampling steps.
+    pub steps: usize,
+    /// DDIM's η (0: deterministic given the starting noise).
+    pub eta: f64,
+}
+
+impl Default for SamplerSettings {
+    /// DDIM with 10 steps and η = 0, the shipped model's setting.
+    fn default() -> Self {
+        Self {
+            kind: SamplerKind::Ddim,
+            steps: 10,
+            eta: 0.0,
+        }
+    }
+}
+
+/// Which network predicts, loaded and ready.
+pub enum Predictor {
+    /// DISPR: the diffusion model and its sampler.
+    Dispr(Box<Model>, Box<dyn Sampler>),
+    /// SHAPR: one deterministic shape per cell.
+    Shapr(Box<ShaprModel>),
+}
+
+/// A model file (or the built-in model) with its predictor and what its header says.
+pub struct LoadedModel {
+    /// The file it came from, or the built-in model's label.
+    pub source: PathBuf,
+    /// The checkpoint's header: settings, training cells, steps.
+    pub header: Header,
+    /// The predictor.
+    pub predictor: Predictor,
+    /// The device its tensors live on.
+    pub device: Device,
+    /// The device's name (`cpu`, `cuda`, `wgpu`).
+    pub device_name: String,
+}
+
+impl LoadedModel {
+    /// Loads a checkpoint file or run folder (`None`: the model built into dispr) onto
+    /// the device called `device_name`.
+    pub fn load(
+        model: Option<&Path>,
+        sampling: SamplerSettings,
+        device_name: &str,
+    ) -> Result<Self> {
+        let device = crate::device::parse(device_name)?;
+        let (source, ckpt) = match model {
+            Some(path) => {
+                let file = checkpoint::resolve(path);
+                let c = Checkpoint::load(&file)?;
+                (file, c)
+            }
+            None => (
+                crate::shipped::label().to_path_buf(),
+                crate::shipped::checkpoint()?,
+            ),
+        };
+        let predictor = Predictor::from_checkpoint(&ckpt, &source, sampling, &device)?;
+        Ok(Self {
+            source,
+            header: ckpt.header,
+            predictor,
+            device,
+            device_name: device_name.to_string(),
+        })
+    }
+}
+
+impl Predictor {
+    /// The predictor of a loaded checkpoint; `file` names it in errors.
+    pub fn from_checkpoint(
+        ckpt: &Checkpoint,
+        file: &Path,
+        sampling: SamplerSettings,
+        device: &Device,
+    ) -> Result<Self> {
+        Ok(match &ckpt.header.model {
+            Network::Dispr(_) => {
+                let model = Model::from_checkpoint(ckpt, file, device)?;
+                let sampler = sampler::build(
+                    sampling.kind,
+                    &model.config.diffusion,
+                    sampling.steps,
+                    sampling.eta,
+                )?;
+                Self::Dispr(Box::new(model), sampler)
+            }
+            Network::Shapr(_) => {
+                Self::Shapr(Box::new(ShaprModel::from_checkpoint(ckpt, file, device)?))
+            }
+        })
+    }
+
+    /// What predicts, e.g. `ddim-10 (η = 0)` or SHAPR's description.
+    pub fn method(&self) -> String {
+        match self {
+            Self::Dispr(_, sampler) => sampler.name(),
+            Self::Shapr(_) => "shapr (deterministic, one shape)".to_string(),
+        }
+    }
+
+    /// Network evaluations per cell (all samples of a cell run as one batch).
+    pub fn evaluations(&self) -> usize {
+        match self {
+            Self::Dispr(_, sampler) => sampler.evaluations(),
+            Self::Shapr(_) => 1,
+        }
+    }
+
+    /// The samples a cell gets when `requested` are asked for (SHAPR: always one).
+    pub fn samples(&self, requested: usize) -> usize {
+        match self {
+            Self::Dispr(..) => requested,
+            Self::Shapr(_) => 1,
+        }
+    }
+
+    /// True for a method with one deterministic shape per cell.
+    pub fn is_deterministic(&self) -> bool {
+        matches!(self, Self::Shapr(_))
+    }
+
+    /// Predicts one cell: `samples` shapes (one for SHAPR) on `data_grid`, the run
+    /// `seed` mixed with the cell's name. `on_step(done, total)` follows the network
+    /// evaluations.
+    pub fn predict(
+        &self,
+        example: &Example,
+        samples: usize,
+        seed: u64,
+        data_grid: [usize; 3],
+        device: &Device,
+        on_step: &mut dyn FnMut(usize, usize),
+    ) -> CellPrediction {
+        match self {
+            Self::Dispr(model, sampler) => predict_cell(
+                model,
+                example,
+                Sampling {
+                    sampler: sampler.as_ref(),
+                    samples,
+                    seed,
+                },
+                data_grid,
+                device,
+                on_step,
+            ),
+            Self::Shapr(model) => {
+                let p = predict_shapr(model, example, data_grid, device);
+                on_step(1, 1);
+                p
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Predicting a dataset: choose its cells, prepare them as the model was trained, predict
+//! each and write the prediction folder ([`PredictionDir`]).
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use dispr_core::data::dataset::Dataset;
+use dispr_core::io::prediction_dir::{CellTiming, PredictReport, PredictionDir};
+
+use crate::error::{Error, Result};
+use crate::pipeline::plan::{examples, load_cells};
+use crate::pipeline::predictor::LoadedModel;
+
+/// Which cells of a dataset to predict.
+#[derive(Clone, Debug, Default)]
+pub struct CellSelection {
+    /// Only these cells (all when empty).
+    pub names: Vec<String>,
+    /// Also the cells the model was trained on (skipped otherwise).
+    pub include_trained: bool,
+}
+
+/// The cells chosen: their indices in the dataset and how many trained-on cells were
+/// skipped.
+#[derive(Clone, Debug)]
+pub struct Selected {
+    /// Indices into the dataset's cells.
+    pub indices: Vec<usize>,
+    /// Cells skipped because the model trained on them.
+    pub skipped_trained: usize,
+}
+
+/// Chooses the cells of `dataset` to predict with a model trained on `trained`.
+pub fn select_cells(
+    dataset: &Dataset,
+    trained: &[String],
+    selection: &CellSelection,
+) -> Result<Selected> {
+    let trained: HashSet<&str> = trained.iter().map(String::as_str).collect();
+    let wanted: HashSet<&str> = selection.names.iter().map(String::as_str).collect();
+    if let Some(missing) = selection
+        .names
+        .iter()
+        .find(|n| !dataset.cells.iter().any(|c| &c.name == *n))
+    {
+        return Err(
+            dispr_core::Error::new(&dataset.root, format!("no cell named '{missing}'")).into(),
+        );
+    }
+    let mut skipped_trained = 0;
+    let indices: Vec<usize> = (0..dataset.cells.len())
+        .filter(|&i| {
+            let name = dataset.cells[i].name.as_str();
+            if !wanted.is_empty() && !wanted.contains(name) {
+                return false;
+            }
+            if !selection.include_trained && trained.contains(name) {
+                skipped_trained += 1;
+                return false;
+            }
+            true
+        })
+        .collect();
+    if indices.is_empty() {
+        return Err(Error::AllTrained(dataset.root.clone()));
+    }
+    let names: Vec<&str> = indices
+        .iter()
+        .map(|&i| dataset.cells[i].name.as_str())
+        .collect();
+    PredictionDir::check_names(&dataset.root, &names)?;
+    Ok(Selected {
+        indices,
+        skipped_trained,
+    })
+}
+
+/// How to predict: samples per cell and the run seed.
+#[derive(Clone, Copy, Debug)]
+pub struct PredictSettings {
+    /// Samples per cell (SHAPR: always one).
+    pub samples: usize,
+    /// Run seed, mixed with each cell's name.
+    pub seed: u64,
+}
+
+/// Predicts the `indices` cells of `dataset` with `model` and writes them to `out`,
+/// with its `predict.json`. `on_progress(done)` counts network evaluations over all
+/// cells (`indices.len() × model.predictor.evaluations()` in all).
+pub fn predict_dataset(
+    model: &LoadedModel,
+    dataset: &Dataset,
+    indices: &[usize],
+    settings: PredictSettings,
+    out: &PredictionDir,
+    on_progress: &mut dyn FnMut(usize),
+) -> Result<PredictReport> {
+    let cells = load_cells(dataset, indices)?;
+    let files: Vec<_> = indices.iter().map(|&i| &dataset.cells[i]).collect();
+    let examples = examples(&cells, &files, &model.header.model)?;
+    let predictor = &model.predictor;
+    let data_grid = model.header.model.data_grid();
+    let evaluations = predictor.evaluations();
+    let samples = predictor.samples(settings.samples);
+    let began = Instant::now();
+    let mut per_cell = Vec::new();
+    for (i, example) in examples.iter().enumerate() {
+        let base = i * evaluations;
+        let prediction = predictor.predict(
+            example,
+            samples,
+            settings.seed,
+            data_grid,
+            &model.device,
+            &mut |done, _| on_progress(base + done),
+        );
+        out.write_distribution(&example.name, &prediction.shapes)?;
+        per_cell.push(CellTiming {
+            cell: example.name.clone(),
+            seconds: prediction.seconds,
+        });
+    }
+    let seconds = began.elapsed().as_secs_f64();
+    let header = &model.header;
+    let report = PredictReport {
+        model: model.source.display().to_string(),
+        model_kind: header.model.kind().to_string(),
+        preset: header.model.preset().to_string(),
+        trained_steps: header.step,
+        sampler: predictor.method(),
+        network_evaluations_per_cell: evaluations,
+        samples,
+        seed: settings.seed,
+        device: model.device_name.clone(),
+        threads: crate::device::cpu_threads(),
+        cells: per_cell.len(),
+        seconds_total: seconds,
+        seconds_per_cell: seconds / per_cell.len() as f64,
+        per_cell,
+    };
+    out.write_report(&report)?;
+    Ok(report)
+}
