@@ -3,6 +3,41 @@
 
 use burn::prelude::Device;
 
+/// Where a network runs, as `--device` names it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum DeviceKind {
+    /// burn's pure-Rust flex backend on the CPU (always available).
+    #[default]
+    Cpu,
+    /// The first CUDA GPU (builds with `--features cuda`).
+    Cuda,
+    /// The default wgpu adapter: Vulkan, Metal, DX12 (builds with `--features wgpu`).
+    Wgpu,
+}
+
+impl DeviceKind {
+    /// `cpu`, `cuda` or `wgpu`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Cpu => "cpu",
+            Self::Cuda => "cuda",
+            Self::Wgpu => "wgpu",
+        }
+    }
+
+    /// The device; the error says when this build lacks its backend.
+    pub fn open(self) -> Result<Device, String> {
+        parse(self.name())
+    }
+}
+
+impl std::fmt::Display for DeviceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// The device names this build accepts.
 pub fn available() -> Vec<&'static str> {
     let mut names = vec!["cpu"];

@@ -46,12 +46,14 @@ pub trait Sampler {
 /// Which sampler, as the command line and configs name it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum SamplerKind {
     /// Ancestral DDPM.
     Ddpm,
     /// DDIM.
     Ddim,
     /// DPM-Solver++(2M).
+    #[cfg_attr(feature = "clap", value(name = "dpm++2m", alias = "dpmpp2m"))]
     DpmSolver2M,
 }
 
@@ -81,7 +83,7 @@ pub fn build(
     let (prediction, learned_variance) = (diffusion.prediction, diffusion.learned_variance);
     if steps < 2 || steps > schedule.len() {
         return Err(format!(
-            "--steps must be between 2 and the model's {} diffusion steps, got {steps}",
+            "sampling steps must be between 2 and the model's {} diffusion steps, got {steps}",
             schedule.len()
         ));
     }
@@ -98,7 +100,7 @@ pub fn build(
         }),
         SamplerKind::Ddim => {
             if !(0.0..=1.0).contains(&eta) {
-                return Err(format!("--eta must be in [0, 1], got {eta}"));
+                return Err(format!("DDIM's η must be in [0, 1], got {eta}"));
             }
             Box::new(Ddim {
                 schedule: respaced,

@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use dispr_nn::device::DeviceKind;
+use dispr_nn::sampler::SamplerKind;
 
 /// Predict the 3D shape of a cell from a single 2D microscopy image (DISPR).
 ///
@@ -518,8 +520,8 @@ pub struct TrainArgs {
     #[arg(long, conflicts_with = "resume")]
     pub overwrite: bool,
     /// Device: cpu, or cuda/wgpu in builds with those features.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    pub device: DeviceKind,
 }
 
 /// Flags of `dispr predict`.
@@ -540,8 +542,8 @@ pub struct PredictArgs {
     pub samples: u32,
     /// Sampler: ddpm (ancestral, the paper), ddim, or dpm++2m (DPM-Solver++(2M)). DDIM
     /// with 10 steps is the default because it measured best at that cost (docs/fast.md).
-    #[arg(long, default_value = "ddim", value_parser = ["ddpm", "ddim", "dpm++2m"])]
-    pub sampler: String,
+    #[arg(long, value_enum, default_value_t = SamplerKind::Ddim)]
+    pub sampler: SamplerKind,
     /// Network evaluations (respaced steps; the paper: ddpm with 1000).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..=1000))]
     pub steps: u32,
@@ -558,8 +560,8 @@ pub struct PredictArgs {
     #[arg(long, value_delimiter = ',')]
     pub cells: Vec<String>,
     /// Device: cpu, or cuda/wgpu in builds with those features.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    pub device: DeviceKind,
 }
 
 /// Flags of `dispr bench model`.
@@ -585,8 +587,8 @@ pub struct BenchModelArgs {
     #[arg(long, value_parser = clap::value_parser!(u32).range(2..))]
     pub predict_steps: Option<u32>,
     /// Sampler of that prediction: ddpm, ddim or dpm++2m.
-    #[arg(long, default_value = "ddim", value_parser = ["ddpm", "ddim", "dpm++2m"])]
-    pub sampler: String,
+    #[arg(long, value_enum, default_value_t = SamplerKind::Ddim)]
+    pub sampler: SamplerKind,
     /// Samples of that prediction.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub samples: u32,
@@ -600,7 +602,7 @@ pub struct BenchModelArgs {
     /// ancestral steps on that batch), computed from that measured time.
     #[arg(long)]
     pub paper_protocol: bool,
-    /// Device.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    /// Device: cpu, or cuda/wgpu in builds with those features.
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    pub device: DeviceKind,
 }

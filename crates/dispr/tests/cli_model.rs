@@ -205,7 +205,12 @@ fn train_resume_predict_evaluate_and_refusals() {
         2,
         &["invalid value 'euler'", "--sampler"],
     );
-    assert_fails(&predict(&["--device", "tpu"]), 1, &["unknown device 'tpu'"]);
+    // A device name is a flag value clap checks (exit 2), like the sampler's.
+    assert_fails(
+        &predict(&["--device", "tpu"]),
+        2,
+        &["invalid value 'tpu'", "--device"],
+    );
     assert_fails(&predict(&["--device", "cuda"]), 1, &["--features cuda"]);
     assert_fails(
         &predict(&["--steps", "5000"]),

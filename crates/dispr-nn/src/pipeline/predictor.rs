@@ -8,6 +8,7 @@ use burn::prelude::Device;
 use crate::checkpoint::{self, Checkpoint, Header};
 use crate::config::Network;
 use crate::data::Example;
+use crate::device::DeviceKind;
 use crate::error::Result;
 use crate::model::{Model, ShaprModel};
 use crate::predict::{CellPrediction, Sampling, predict_cell, predict_shapr};
@@ -53,19 +54,19 @@ pub struct LoadedModel {
     pub predictor: Predictor,
     /// The device its tensors live on.
     pub device: Device,
-    /// The device's name (`cpu`, `cuda`, `wgpu`).
-    pub device_name: String,
+    /// Which device that is.
+    pub device_kind: DeviceKind,
 }
 
 impl LoadedModel {
     /// Loads a checkpoint file or run folder (`None`: the model built into dispr) onto
-    /// the device called `device_name`.
+    /// `device`.
     pub fn load(
         model: Option<&Path>,
         sampling: SamplerSettings,
-        device_name: &str,
+        device_kind: DeviceKind,
     ) -> Result<Self> {
-        let device = crate::device::parse(device_name)?;
+        let device = device_kind.open()?;
         let (source, ckpt) = match model {
             Some(path) => {
                 let file = checkpoint::resolve(path);
@@ -83,7 +84,7 @@ impl LoadedModel {
             header: ckpt.header,
             predictor,
             device,
-            device_name: device_name.to_string(),
+            device_kind,
         })
     }
 }

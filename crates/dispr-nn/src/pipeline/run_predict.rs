@@ -131,7 +131,7 @@ pub fn predict_dataset(
         network_evaluations_per_cell: evaluations,
         samples,
         seed: settings.seed,
-        device: model.device_name.clone(),
+        device: model.device_kind.to_string(),
         threads: crate::device::cpu_threads(),
         cells: per_cell.len(),
         seconds_total: seconds,

@@ -304,8 +304,8 @@ fn probe_example(grid: [usize; 3]) -> Example {
 
 /// Runs `dispr bench model`.
 pub fn bench(args: &BenchModelArgs) -> anyhow::Result<()> {
-    let device = dispr_nn::device::parse(&args.device).map_err(anyhow::Error::msg)?;
-    let sampler_kind: SamplerKind = args.sampler.parse().map_err(anyhow::Error::msg)?;
+    let device = args.device.open().map_err(anyhow::Error::msg)?;
+    let sampler_kind = args.sampler;
     let mut networks = Vec::new();
     for kind in &args.models {
         for name in &args.presets {
@@ -358,7 +358,7 @@ pub fn bench(args: &BenchModelArgs) -> anyhow::Result<()> {
     }
     let mut report = json!({
         "machine": super::bench::machine(),
-        "device": args.device,
+        "device": args.device.name(),
         "results": results,
     });
     if args.paper_protocol {

@@ -5,7 +5,6 @@ use dispr_core::io::prediction_dir::PredictionDir;
 use dispr_nn::pipeline::{
     CellSelection, LoadedModel, PredictSettings, SamplerSettings, predict_dataset, select_cells,
 };
-use dispr_nn::sampler::SamplerKind;
 
 use crate::cli::PredictArgs;
 use crate::output::print;
@@ -13,13 +12,12 @@ use crate::progress;
 
 /// Runs `dispr predict`.
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
-    let kind: SamplerKind = args.sampler.parse().map_err(anyhow::Error::msg)?;
     let sampling = SamplerSettings {
-        kind,
+        kind: args.sampler,
         steps: args.steps as usize,
         eta: args.eta,
     };
-    let model = LoadedModel::load(args.model.as_deref(), sampling, &args.device)?;
+    let model = LoadedModel::load(args.model.as_deref(), sampling, args.device)?;
     let dataset = super::open_dataset(&args.data)?;
     let mut inputs = vec![args.data.as_path()];
     if args.model.is_some() {

@@ -123,7 +123,7 @@ fn settings(args: &TrainArgs) -> anyhow::Result<(Network, TrainConfig)> {
 
 /// Runs `dispr train`.
 pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
-    let device = dispr_nn::device::parse(&args.device).map_err(anyhow::Error::msg)?;
+    let device = args.device.open().map_err(anyhow::Error::msg)?;
     let mut inputs = vec![args.data.as_path()];
     inputs.extend(args.extra_data.iter().map(|p| p.as_path()));
     check_not_input(&args.out, &inputs)?;
