@@ -19,15 +19,94 @@ pub enum Network {
     Shapr(ShaprConfig),
 }
 
-/// The network kinds, as `dispr train --model` names them.
-pub const NETWORKS: [&str; 2] = ["dispr", "shapr"];
+/// Which network a model is, as `dispr train --model` names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum ModelKind {
+    /// The DISPR diffusion model.
+    Dispr,
+    /// SHAPR, the deterministic baseline.
+    Shapr,
+}
+
+impl ModelKind {
+    /// Every kind.
+    pub const ALL: [ModelKind; 2] = [ModelKind::Dispr, ModelKind::Shapr];
+
+    /// `dispr` or `shapr`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Dispr => "dispr",
+            Self::Shapr => "shapr",
+        }
+    }
+}
+
+impl std::fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// A named preset: a network and its training settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
+pub enum Preset {
+    /// The DISPR paper's U-Net at 64³, for GPUs.
+    Paper,
+    /// A CPU-sized model at 32³.
+    Small,
+    /// The shipped CPU-fast model (DISPR only).
+    Fast,
+    /// For tests: 16³, seconds to train.
+    Tiny,
+}
+
+impl Preset {
+    /// Every preset.
+    pub const ALL: [Preset; 4] = [Preset::Paper, Preset::Small, Preset::Fast, Preset::Tiny];
+
+    /// Its name, as presets are spelled on the command line and in configs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Paper => "paper",
+            Self::Small => "small",
+            Self::Fast => "fast",
+            Self::Tiny => "tiny",
+        }
+    }
+}
+
+impl std::fmt::Display for Preset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+impl std::str::FromStr for Preset {
+    type Err = String;
+    fn from_str(name: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|p| p.name() == name)
+            .ok_or_else(|| {
+                let names: Vec<_> = Self::ALL.iter().map(|p| p.name()).collect();
+                format!(
+                    "unknown preset '{name}' (expected one of: {})",
+                    names.join(", ")
+                )
+            })
+    }
+}
 
 impl Network {
-    /// `dispr` or `shapr`.
-    pub fn kind(&self) -> &'static str {
+    /// DISPR or SHAPR.
+    pub fn kind(&self) -> ModelKind {
         match self {
-            Self::Dispr(_) => "dispr",
-            Self::Shapr(_) => "shapr",
+            Self::Dispr(_) => ModelKind::Dispr,
+            Self::Shapr(_) => ModelKind::Shapr,
         }
     }
 
@@ -78,32 +157,28 @@ impl Network {
         }
     }
 
-    /// The preset names of a network kind (dispr or shapr).
-    pub fn presets(kind: &str) -> &'static [&'static str] {
+    /// The presets a network kind has (SHAPR has no `fast`).
+    pub fn presets(kind: ModelKind) -> &'static [Preset] {
         match kind {
-            "shapr" => &crate::shapr::PRESETS,
-            _ => &PRESETS,
+            ModelKind::Shapr => &crate::shapr::PRESETS,
+            ModelKind::Dispr => &Preset::ALL,
         }
     }
 
     /// A network kind's preset and its training settings.
-    pub fn preset_for(kind: &str, name: &str) -> Result<(Self, TrainConfig), String> {
-        let (dispr, train) = preset(name)?;
+    pub fn preset_for(kind: ModelKind, preset: Preset) -> Result<(Self, TrainConfig), String> {
+        let (dispr, train) = settings(preset);
         match kind {
-            "dispr" => Ok((Self::Dispr(dispr), train)),
-            "shapr" => Ok((
-                Self::Shapr(crate::shapr::preset(name)?),
+            ModelKind::Dispr => Ok((Self::Dispr(dispr), train)),
+            ModelKind::Shapr => Ok((
+                Self::Shapr(crate::shapr::preset(preset)?),
                 TrainConfig {
                     lr: 5e-4,
                     batch: 4,
                     ema_decay: 0.99,
-                    steps: if name == "tiny" { 200 } else { 3000 },
+                    steps: if preset == Preset::Tiny { 200 } else { 3000 },
                     ..train
                 },
-            )),
-            other => Err(format!(
-                "unknown model '{other}' (expected one of: {})",
-                NETWORKS.join(", ")
             )),
         }
     }
@@ -162,9 +237,6 @@ pub struct TrainConfig {
     pub extra_data: Vec<std::path::PathBuf>,
 }
 
-/// The named presets.
-pub const PRESETS: [&str; 4] = ["paper", "small", "fast", "tiny"];
-
 /// One-line description of each preset, for `--help` and `dispr model info`.
 pub fn preset_description(name: &str) -> &'static str {
     match name {
@@ -182,8 +254,14 @@ pub fn preset_description(name: &str) -> &'static str {
     }
 }
 
-/// The model and training settings of a preset.
+/// The model and training settings of the preset called `name`.
 pub fn preset(name: &str) -> Result<(ModelConfig, TrainConfig), String> {
+    Ok(settings(name.parse()?))
+}
+
+/// The model and training settings of a preset.
+pub fn settings(preset: Preset) -> (ModelConfig, TrainConfig) {
+    let name = preset.name();
     let paper_diffusion = DiffusionConfig {
         schedule: ScheduleKind::Linear,
         steps: 1000,
@@ -247,7 +325,7 @@ pub fn preset(name: &str) -> Result<(ModelConfig, TrainConfig), String> {
             },
             train(5e-4, 4, 0.999, 3_000),
         ),
-        "tiny" => (
+        _ => (
             [16, 16, 16],
             UNetConfig {
                 in_channels: 3,
@@ -263,12 +341,6 @@ pub fn preset(name: &str) -> Result<(ModelConfig, TrainConfig), String> {
             },
             train(1e-3, 2, 0.99, 200),
         ),
-        other => {
-            return Err(format!(
-                "unknown preset '{other}' (expected one of: {})",
-                PRESETS.join(", ")
-            ));
-        }
     };
     let mut diffusion = paper_diffusion;
     if name != "paper" {
@@ -276,7 +348,7 @@ pub fn preset(name: &str) -> Result<(ModelConfig, TrainConfig), String> {
         // conditioning only slowly, because at high noise ε carries almost none of x₀.
         diffusion.prediction = Prediction::V;
     }
-    Ok((
+    (
         ModelConfig {
             preset: name.to_string(),
             grid,
@@ -285,7 +357,7 @@ pub fn preset(name: &str) -> Result<(ModelConfig, TrainConfig), String> {
             diffusion,
         },
         train,
-    ))
+    )
 }
 
 impl ModelConfig {
@@ -315,7 +387,7 @@ mod tests {
 
     #[test]
     fn every_preset_is_valid_and_unknown_names_are_refused() {
-        for name in PRESETS {
+        for name in Preset::ALL.map(Preset::name) {
             let (model, train) = preset(name).unwrap();
             model.validate().unwrap();
             assert!(train.batch >= 1 && train.lr > 0.0);

@@ -23,6 +23,8 @@ use dispr_core::grid::Volume;
 use dispr_core::topology;
 use serde::{Deserialize, Serialize};
 
+use crate::config::Preset;
+
 /// GroupNorm groups of every SHAPR layer.
 const GROUPS: usize = 4;
 
@@ -76,19 +78,19 @@ impl AdversarialConfig {
     }
 }
 
-/// The named SHAPR presets (SHAPR is fast already: it has no `fast` preset).
-pub const PRESETS: [&str; 3] = ["paper", "small", "tiny"];
+/// The SHAPR presets (SHAPR is fast already: it has no `fast` preset).
+pub const PRESETS: [Preset; 3] = [Preset::Paper, Preset::Small, Preset::Tiny];
 
 /// The SHAPR presets: the same names as DISPR's.
-pub fn preset(name: &str) -> Result<ShaprConfig, String> {
-    let (grid, filters) = match name {
-        "paper" => (64, 16),
-        "small" => (32, 16),
-        "tiny" => (16, 4),
-        other => {
+pub fn preset(preset: Preset) -> Result<ShaprConfig, String> {
+    let name = preset.name();
+    let (grid, filters) = match preset {
+        Preset::Paper => (64, 16),
+        Preset::Small => (32, 16),
+        Preset::Tiny => (16, 4),
+        Preset::Fast => {
             return Err(format!(
-                "unknown preset '{other}' for SHAPR (expected one of: {})",
-                PRESETS.join(", ")
+                "SHAPR has no preset '{name}' (it has: paper, small, tiny)"
             ));
         }
     };
@@ -426,14 +428,18 @@ mod tests {
     #[test]
     fn output_has_the_grid_shape_for_every_preset() {
         let device = Device::flex();
-        for name in ["tiny", "small"] {
+        for name in [Preset::Tiny, Preset::Small] {
             let cfg = preset(name).unwrap();
             let net = cfg.init(&device);
             let [d, h, w] = cfg.grid;
             let out = net.forward(Tensor::zeros([2, 2, h, w], &device));
             assert_eq!(out.dims(), [2, 1, d, h, w], "{name}");
         }
-        assert!(preset("huge").unwrap_err().contains("unknown preset"));
+        assert!(
+            preset(Preset::Fast)
+                .unwrap_err()
+                .contains("no preset 'fast'")
+        );
     }
 
     #[test]

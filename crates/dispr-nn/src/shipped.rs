@@ -51,7 +51,7 @@ mod tests {
     #[test]
     fn shipped_model_matches_its_checksum_and_is_the_fast_preset() {
         let c = checkpoint().unwrap();
-        assert_eq!(c.header.model.kind(), "dispr");
+        assert_eq!(c.header.model.kind(), crate::config::ModelKind::Dispr);
         assert_eq!(c.header.model.preset(), "fast");
         assert!(BYTES.len() <= 20 << 20, "keep the shipped model ≤ 20 MB");
         // A flipped byte is caught.

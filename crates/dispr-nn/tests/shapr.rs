@@ -8,7 +8,7 @@ use common::{device, phantom_cell};
 use dispr_core::data::class::CellClass;
 use dispr_core::shape::metrics::overlap;
 use dispr_nn::checkpoint::Checkpoint;
-use dispr_nn::config::Network;
+use dispr_nn::config::{ModelKind, Network, Preset};
 use dispr_nn::data::{Example, example};
 use dispr_nn::model::ShaprModel;
 use dispr_nn::predict::predict_shapr;
@@ -25,7 +25,7 @@ fn run_with(
     topo: f64,
     adversarial_after: Option<usize>,
 ) -> Run {
-    let (mut model, mut train) = Network::preset_for("shapr", "tiny").unwrap();
+    let (mut model, mut train) = Network::preset_for(ModelKind::Shapr, Preset::Tiny).unwrap();
     if let Network::Shapr(m) = &mut model {
         m.topo_weight = topo;
         m.adversarial = adversarial_after.map(AdversarialConfig::starting_at);
@@ -46,7 +46,10 @@ fn examples(n: usize, grid: [usize; 3]) -> Vec<Example> {
 }
 
 fn tiny_config() -> ShaprConfig {
-    match Network::preset_for("shapr", "tiny").unwrap().0 {
+    match Network::preset_for(ModelKind::Shapr, Preset::Tiny)
+        .unwrap()
+        .0
+    {
         Network::Shapr(m) => m,
         _ => unreachable!(),
     }

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use dispr_nn::config::{ModelKind, Preset};
 use dispr_nn::device::DeviceKind;
 use dispr_nn::sampler::SamplerKind;
 
@@ -441,9 +442,9 @@ pub struct ModelExportArgs {
 /// Flags of `dispr model info`.
 #[derive(Debug, Args)]
 pub struct ModelInfoArgs {
-    /// Preset: paper, small, fast or tiny.
-    #[arg(long)]
-    pub preset: Option<String>,
+    /// Preset.
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
     /// A trained model (run folder or checkpoint file, or `builtin` for the model that
     /// ships inside dispr) instead of a preset: also prints what it was trained on, for
     /// how long, and its SHA-256.
@@ -465,13 +466,13 @@ pub struct TrainArgs {
     pub out: PathBuf,
     /// Which model: dispr (the diffusion model) or shapr (the deterministic baseline)
     /// [default: dispr; when resuming, the run's].
-    #[arg(long, value_parser = ["dispr", "shapr"])]
-    pub model: Option<String>,
+    #[arg(long, value_enum)]
+    pub model: Option<ModelKind>,
     /// Model preset: paper (the paper's U-Net at 64³, for GPUs), small (CPU-sized, 32³),
     /// fast (the shipped CPU-fast model, DISPR only), tiny (tests) [default: small; when
     /// resuming, the run's].
-    #[arg(long, value_parser = ["paper", "small", "fast", "tiny"])]
-    pub preset: Option<String>,
+    #[arg(long, value_enum)]
+    pub preset: Option<Preset>,
     /// SHAPR only: weight λ of the topological loss (the MICCAI 2022 paper: 0.1).
     #[arg(long)]
     pub topo_weight: Option<f64>,
@@ -567,12 +568,17 @@ pub struct PredictArgs {
 /// Flags of `dispr bench model`.
 #[derive(Debug, Args)]
 pub struct BenchModelArgs {
-    /// Models to time (comma-separated): dispr, shapr.
-    #[arg(long, value_delimiter = ',', default_value = "dispr,shapr")]
-    pub models: Vec<String>,
+    /// Models to time (comma-separated).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "dispr,shapr")]
+    pub models: Vec<ModelKind>,
     /// Presets to time (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "tiny,small,paper")]
-    pub presets: Vec<String>,
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "tiny,small,paper"
+    )]
+    pub presets: Vec<Preset>,
     /// Batch size of the timed passes (at most 64).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     pub batch: u32,

@@ -29,10 +29,11 @@ fn model_info_prints_the_paper_parameter_count() {
         card.contains("on 86 cells of the main data and 90 extra (synthetic) cells"),
         "{card}"
     );
+    // Presets are a flag value clap checks (exit 2), the same list as in `train --help`.
     assert_fails(
         &dispr(&["model", "info", "--preset", "huge"]),
-        1,
-        &["unknown preset 'huge'"],
+        2,
+        &["invalid value 'huge'", "--preset"],
     );
 }
 

@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use dispr_nn::burn::module::Module;
-use dispr_nn::config::{ModelConfig, NETWORKS, Network, PRESETS, TrainConfig, preset_description};
+use dispr_nn::config::{ModelConfig, ModelKind, Network, Preset, TrainConfig, preset_description};
 use dispr_nn::data::Example;
 use dispr_nn::model::{Model, ShaprModel};
 use dispr_nn::predict::{Sampling, predict_cell, predict_shapr};
@@ -134,30 +134,21 @@ pub fn info(args: &ModelInfoArgs) -> anyhow::Result<()> {
             card = Some(model_card(&c, &name, &sha));
             vec![(c.header.model, Some(c.header.step))]
         }
-        (None, Some(name)) => {
-            let found: Vec<_> = NETWORKS
-                .iter()
-                .filter(|kind| Network::presets(kind).contains(&name.as_str()))
-                .map(|kind| {
-                    Network::preset_for(kind, name)
-                        .map(|(n, _)| (n, None))
-                        .map_err(anyhow::Error::msg)
-                })
-                .collect::<anyhow::Result<_>>()?;
-            if found.is_empty() {
-                anyhow::bail!(
-                    "unknown preset '{name}' (expected one of: {})",
-                    PRESETS.join(", ")
-                );
-            }
-            found
-        }
-        (None, None) => NETWORKS
-            .iter()
+        (None, Some(preset)) => ModelKind::ALL
+            .into_iter()
+            .filter(|&kind| Network::presets(kind).contains(preset))
+            .map(|kind| {
+                Network::preset_for(kind, *preset)
+                    .map(|(n, _)| (n, None))
+                    .map_err(anyhow::Error::msg)
+            })
+            .collect::<anyhow::Result<_>>()?,
+        (None, None) => ModelKind::ALL
+            .into_iter()
             .flat_map(|kind| {
-                Network::presets(kind).iter().map(move |n| {
+                Network::presets(kind).iter().map(move |&p| {
                     (
-                        Network::preset_for(kind, n).expect("built-in preset").0,
+                        Network::preset_for(kind, p).expect("built-in preset").0,
                         None,
                     )
                 })
@@ -307,15 +298,15 @@ pub fn bench(args: &BenchModelArgs) -> anyhow::Result<()> {
     let device = args.device.open().map_err(anyhow::Error::msg)?;
     let sampler_kind = args.sampler;
     let mut networks = Vec::new();
-    for kind in &args.models {
-        for name in &args.presets {
+    for &kind in &args.models {
+        for &preset in &args.presets {
             // A preset only some models have (`fast`) is timed for those.
             let elsewhere = args
                 .models
                 .iter()
-                .any(|k| Network::presets(k).contains(&name.as_str()));
-            if Network::presets(kind).contains(&name.as_str()) || !elsewhere {
-                networks.push(Network::preset_for(kind, name).map_err(anyhow::Error::msg)?);
+                .any(|&k| Network::presets(k).contains(&preset));
+            if Network::presets(kind).contains(&preset) || !elsewhere {
+                networks.push(Network::preset_for(kind, preset).map_err(anyhow::Error::msg)?);
             }
         }
     }
@@ -328,7 +319,7 @@ pub fn bench(args: &BenchModelArgs) -> anyhow::Result<()> {
             .validate()
             .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
         let (_, train) =
-            Network::preset_for(network.kind(), "small").map_err(anyhow::Error::msg)?;
+            Network::preset_for(network.kind(), Preset::Small).map_err(anyhow::Error::msg)?;
         networks.push((network, train));
     }
     let mut results = Vec::new();
@@ -377,7 +368,7 @@ fn paper_protocol(
     results: &mut serde_json::Value,
 ) -> anyhow::Result<serde_json::Value> {
     let (Network::Dispr(config), _) =
-        Network::preset_for("dispr", "paper").map_err(anyhow::Error::msg)?
+        Network::preset_for(ModelKind::Dispr, Preset::Paper).map_err(anyhow::Error::msg)?
     else {
         unreachable!("preset_for(\"dispr\", …) gives a DISPR model")
     };

@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use dispr_core::data::dataset::Dataset;
 use dispr_core::io::outdir::{OutputDir, check_not_input};
 use dispr_nn::checkpoint::{self, Checkpoint};
-use dispr_nn::config::{Network, TrainConfig};
+use dispr_nn::config::{ModelKind, Network, Preset, TrainConfig};
 use dispr_nn::pipeline::plan::{check_extra_dirs, plan};
 use dispr_nn::shapr::AdversarialConfig;
 use dispr_nn::training::Run;
@@ -35,20 +35,17 @@ fn settings(args: &TrainArgs) -> anyhow::Result<(Network, TrainConfig)> {
             );
         }
         Network::preset_for(
-            args.model.as_deref().unwrap_or("dispr"),
-            args.preset.as_deref().unwrap_or("small"),
+            args.model.unwrap_or(ModelKind::Dispr),
+            args.preset.unwrap_or(Preset::Small),
         )
         .map_err(anyhow::Error::msg)?
     };
     if args.resume {
         // Only the length of a run may change when resuming.
         let fixed = [
+            (args.model.is_some_and(|m| m != model.kind()), "--model"),
             (
-                args.model.as_deref().is_some_and(|m| m != model.kind()),
-                "--model",
-            ),
-            (
-                args.preset.as_deref().is_some_and(|p| p != model.preset()),
+                args.preset.is_some_and(|p| p.name() != model.preset()),
                 "--preset",
             ),
             (args.topo_weight.is_some(), "--topo-weight"),
