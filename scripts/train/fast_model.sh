@@ -3,7 +3,7 @@
 # synthetic cells of all six classes (fold 0 stays held out, so that its evaluation in
 # scripts/train/fast_fold_eval.sh is honest). Resumable: rerun the script and training
 # continues from the checkpoint. Then ship it (docs/fast.md):
-#   dispr model export --model runs/fast --out models/dispr-fast.dispr
+#   dispr model export --model runs/fast --out models/dispr-fast.safetensors
 # Usage: scripts/train/fast_model.sh [STEPS]   (from the repository root)
 # Environment: FOLD (held-out fold, default 0), RUN (run folder), SYNTH (folder of the
 # synthetic cells, default RUN; scripts/train/fast_cv.sh shares one between its folds),

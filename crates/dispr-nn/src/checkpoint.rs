@@ -16,14 +16,15 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use burn::module::Module;
-use burn::store::ModuleRecord;
+use burn::store::{ModuleRecord, ModuleSnapshot, SafetensorsStore};
 
 use crate::config::{Network, TrainConfig};
 
 /// First line of every checkpoint.
 pub const MAGIC: &[u8] = b"DISPR-CHECKPOINT\n";
-/// Format version written: 2 adds the header's checksum line.
-pub const FORMAT: u32 = 2;
+/// Format version written: 2 adds the header's checksum line, 3 stores weights as
+/// safetensors ([`WeightEncoding`]).
+pub const FORMAT: u32 = 3;
 /// The oldest format still read (format 1: no checksum of the header line).
 pub const OLDEST_FORMAT: u32 = 1;
 /// Start of the line after the header that holds the header's CRC-32 (format ≥ 2).
@@ -172,11 +173,12 @@ impl Checkpoint {
         Ok(checkpoint)
     }
 
-    /// Parses checkpoint bytes.
+    /// Parses checkpoint bytes: a dispr checkpoint, or a model shared as a safetensors
+    /// file ([`to_safetensors_model`]).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
-        let rest = bytes
-            .strip_prefix(MAGIC)
-            .ok_or("not a dispr checkpoint (missing DISPR-CHECKPOINT header)")?;
+        let Some(rest) = bytes.strip_prefix(MAGIC) else {
+            return from_safetensors_model(bytes);
+        };
         let end = rest
             .iter()
             .position(|&b| b == b'\n')
@@ -262,22 +264,92 @@ pub fn resolve(path: &Path) -> std::path::PathBuf {
     }
 }
 
-/// Serializes a network's weights.
-pub fn weights_to_bytes<M: Module>(net: &M) -> Vec<u8> {
-    let bytes = net
-        .clone()
-        .into_record()
-        .into_bytes()
-        .expect("weights serialize");
-    bytes.to_vec()
+/// How a checkpoint's weight sections are encoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightEncoding {
+    /// burn's own record bytes: readable only by the burn version that wrote them, but
+    /// they keep each parameter's burn id, which the optimizer's state refers to. The
+    /// training state (`model`, `optimizer`) is stored so.
+    BurnRecord,
+    /// safetensors: named f32 tensors any safetensors reader opens, e.g. Python's
+    /// `safetensors.numpy.load_file`. The EMA weights, the ones a model predicts with,
+    /// are stored so from format 3 on.
+    Safetensors,
+}
+
+impl WeightEncoding {
+    /// The encoding of weight section `name` (`ema`, `model`, `discriminator.ema`, …) in a
+    /// checkpoint of `format`.
+    pub fn of_section(format: u32, name: &str) -> Self {
+        if format >= SAFETENSORS_SINCE && name.ends_with("ema") {
+            Self::Safetensors
+        } else {
+            Self::BurnRecord
+        }
+    }
+}
+
+/// The first format whose EMA weights are safetensors.
+pub const SAFETENSORS_SINCE: u32 = 3;
+
+/// Serializes a network's weights (safetensors tensor names are the module's field
+/// paths, e.g. `input.weight`, `down.0.res.conv1.weight`).
+pub fn weights_to_bytes<M: Module>(net: &M, encoding: WeightEncoding) -> Vec<u8> {
+    match encoding {
+        WeightEncoding::BurnRecord => net
+            .clone()
+            .into_record()
+            .into_bytes()
+            .expect("weights serialize")
+            .to_vec(),
+        WeightEncoding::Safetensors => {
+            let mut store = SafetensorsStore::from_bytes(None);
+            net.save_into(&mut store).expect("weights serialize");
+            store.get_bytes().expect("an in-memory store has bytes")
+        }
+    }
+}
+
+impl Checkpoint {
+    /// The weights to predict with: the `ema` section (the `model` section when there is
+    /// no EMA), with their encoding.
+    pub fn weights(&self) -> Option<(&[u8], WeightEncoding)> {
+        let format = self.header.format;
+        ["ema", "model"].into_iter().find_map(|name| {
+            self.section(name)
+                .map(|bytes| (bytes, WeightEncoding::of_section(format, name)))
+        })
+    }
 }
 
 /// Loads weights into a network built from the same config.
-pub fn weights_from_bytes<M: Module>(net: M, bytes: &[u8]) -> Result<M, String> {
-    let record = ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes.to_vec()))
-        .map_err(|e| format!("corrupt weights: {e}"))?;
-    net.try_load_record(record)
-        .map_err(|e| format!("weights do not fit the model config: {e}"))
+pub fn weights_from_bytes<M: Module>(
+    net: M,
+    bytes: &[u8],
+    encoding: WeightEncoding,
+) -> Result<M, String> {
+    match encoding {
+        WeightEncoding::BurnRecord => {
+            let record =
+                ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes.to_vec()))
+                    .map_err(|e| format!("corrupt weights: {e}"))?;
+            net.try_load_record(record)
+                .map_err(|e| format!("weights do not fit the model config: {e}"))
+        }
+        WeightEncoding::Safetensors => {
+            let mut net = net;
+            let mut store = SafetensorsStore::from_bytes(Some(bytes.to_vec()));
+            let applied = net
+                .load_from(&mut store)
+                .map_err(|e| format!("weights do not fit the model config: {e}"))?;
+            if let Some(extra) = applied.unused.first() {
+                return Err(format!(
+                    "weights do not fit the model config: the file has tensor '{extra}', which the model lacks"
+                ));
+            }
+            Ok(net)
+        }
+    }
 }
 
 /// The `ema` weights of a checkpoint (or its `model` weights when it has no EMA) loaded
@@ -287,11 +359,116 @@ pub fn load_weights<M: Module>(
     file: &Path,
     net: M,
 ) -> Result<M, dispr_core::error::Error> {
-    let bytes = c
-        .section("ema")
-        .or_else(|| c.section("model"))
+    let (bytes, encoding) = c
+        .weights()
         .ok_or_else(|| dispr_core::error::Error::new(file, "checkpoint holds no weights"))?;
-    weights_from_bytes(net, bytes).map_err(|e| dispr_core::error::Error::new(file, e))
+    weights_from_bytes(net, bytes, encoding).map_err(|e| dispr_core::error::Error::new(file, e))
+}
+
+/// Metadata key of a model file's [`Header`] (JSON) in a safetensors file.
+pub const SAFETENSORS_HEADER_KEY: &str = "dispr.header";
+
+/// A model for sharing as one standard safetensors file: the checkpoint's EMA weights
+/// (re-encoded if they are burn records of an older format) as named tensors, and its
+/// header (model config, steps, training cells; no training state) as metadata under
+/// [`SAFETENSORS_HEADER_KEY`]. `Checkpoint::load` reads it back.
+pub fn to_safetensors_model(c: &Checkpoint) -> Result<Vec<u8>, String> {
+    let (weights, encoding) = c.weights().ok_or("checkpoint holds no weights")?;
+    let weights = match encoding {
+        WeightEncoding::Safetensors => weights.to_vec(),
+        WeightEncoding::BurnRecord => {
+            // Through a network on the CPU: burn's records have no other reader.
+            let device = burn::prelude::Device::flex();
+            let to = WeightEncoding::Safetensors;
+            match &c.header.model {
+                Network::Dispr(m) => weights_to_bytes(
+                    &weights_from_bytes(m.unet.init(&device), weights, encoding)?,
+                    to,
+                ),
+                Network::Shapr(m) => {
+                    weights_to_bytes(&weights_from_bytes(m.init(&device), weights, encoding)?, to)
+                }
+            }
+        }
+    };
+    let tensors = safetensors::SafeTensors::deserialize(&weights)
+        .map_err(|e| format!("corrupt weights: {e}"))?;
+    let header = Header {
+        format: FORMAT,
+        train: None,
+        sections: Vec::new(),
+        ..c.header.clone()
+    };
+    let mut metadata = std::collections::HashMap::from([(
+        SAFETENSORS_HEADER_KEY.to_string(),
+        serde_json::to_string(&header).expect("header serializes"),
+    )]);
+    let encode = |metadata| {
+        safetensors::serialize(tensors.tensors(), Some(metadata))
+            .map_err(|e| format!("cannot encode the weights: {e}"))
+    };
+    // The tensor bytes do not depend on the metadata: encode once to checksum them, then
+    // again with the checksum, so a damaged weight is refused like in a checkpoint.
+    let unsigned = encode(metadata.clone())?;
+    let (_, data) = safetensors_data(&unsigned)?;
+    metadata.insert(
+        SAFETENSORS_CRC_KEY.to_string(),
+        format!("{:08x}", crc32fast::hash(data)),
+    );
+    encode(metadata)
+}
+
+/// Metadata key of the CRC-32 of a model file's tensor bytes.
+pub const SAFETENSORS_CRC_KEY: &str = "dispr.weights-crc32";
+
+/// A safetensors file's metadata and its tensor bytes (everything after the header).
+fn safetensors_data(bytes: &[u8]) -> Result<(safetensors::tensor::Metadata, &[u8]), String> {
+    let (n, metadata) = safetensors::SafeTensors::read_metadata(bytes).map_err(|_| {
+        "not a dispr checkpoint (missing DISPR-CHECKPOINT header) nor a safetensors model"
+            .to_string()
+    })?;
+    let start = n
+        .checked_add(8)
+        .filter(|&s| s <= bytes.len())
+        .ok_or("truncated safetensors file")?;
+    Ok((metadata, &bytes[start..]))
+}
+
+/// A safetensors model file ([`to_safetensors_model`]) as a checkpoint with one `ema`
+/// section holding the whole file.
+fn from_safetensors_model(bytes: &[u8]) -> Result<Checkpoint, String> {
+    let (metadata, data) = safetensors_data(bytes)?;
+    let entries = metadata.metadata().clone().unwrap_or_default();
+    let header = entries
+        .get(SAFETENSORS_HEADER_KEY)
+        .ok_or("a safetensors file without dispr's model header (not a dispr model)")?;
+    let crc = entries
+        .get(SAFETENSORS_CRC_KEY)
+        .ok_or("a dispr safetensors model without its weights checksum (damaged)")?;
+    if *crc != format!("{:08x}", crc32fast::hash(data)) {
+        return Err("corrupt model: the weights fail their checksum (edited or damaged)".into());
+    }
+    let mut header: Header = serde_json::from_str(header)
+        .map_err(|e| format!("corrupt model header in the safetensors metadata: {e}"))?;
+    if header.format < SAFETENSORS_SINCE || header.format > FORMAT {
+        return Err(format!(
+            "model format {} in a safetensors file is not supported (this dispr reads formats {SAFETENSORS_SINCE}–{FORMAT} there)",
+            header.format
+        ));
+    }
+    header
+        .model
+        .validate()
+        .map_err(|e| format!("invalid model config: {e}"))?;
+    header.sections = vec![SectionInfo {
+        name: "ema".into(),
+        bytes: bytes.len() as u64,
+        crc32: crc32fast::hash(bytes),
+    }];
+    Ok(Checkpoint {
+        header,
+        sections: vec![bytes.to_vec()],
+    })
 }
 
 #[cfg(test)]
@@ -364,5 +541,41 @@ mod tests {
         let back = Checkpoint::from_bytes(&old).unwrap();
         assert_eq!(back.sections, c.sections);
         assert_eq!(back.header.step, 7);
+    }
+
+    /// A format-2 checkpoint (burn record weights), the committed state of a real
+    /// training run, still loads; exported as safetensors it gives the same network,
+    /// and a damaged byte in the exported weights is refused.
+    #[test]
+    fn format_2_checkpoints_load_and_export_to_the_same_safetensors_network() {
+        use crate::model::Model;
+        let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../models/training/teacher-small-f0/checkpoint.dispr");
+        let old = Checkpoint::load(&file).unwrap();
+        assert_eq!(old.header.format, 2);
+        let device = burn::prelude::Device::flex();
+        let before = Model::from_checkpoint(&old, &file, &device).unwrap();
+        let bytes = to_safetensors_model(&old).unwrap();
+        let exported = Checkpoint::from_bytes(&bytes).unwrap();
+        assert_eq!(exported.header.format, FORMAT);
+        assert_eq!(exported.header.train, None);
+        assert_eq!(exported.header.train_cells, old.header.train_cells);
+        let after = Model::from_checkpoint(&exported, &file, &device).unwrap();
+        let values = |m: &Model| -> Vec<f32> {
+            let [d, h, w] = m.config.grid;
+            let x = burn::prelude::Tensor::<5>::ones([1, 3, d, h, w], &device).mul_scalar(0.3);
+            m.net
+                .forward(x, &[500])
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap()
+        };
+        assert_eq!(values(&before), values(&after));
+        // Exporting twice writes the same bytes.
+        assert_eq!(to_safetensors_model(&exported).unwrap(), bytes);
+        let mut damaged = bytes.clone();
+        *damaged.last_mut().unwrap() ^= 1;
+        let err = Checkpoint::from_bytes(&damaged).unwrap_err();
+        assert!(err.contains("weights fail their checksum"), "{err}");
     }
 }

@@ -1,5 +1,6 @@
 //! The trained model that ships with dispr: the `fast` preset, trained by
-//! `scripts/train/fast_model.sh` (docs/fast.md), kept in git as `models/dispr-fast.dispr`
+//! `scripts/train/fast_model.sh` (docs/fast.md), kept in git as `models/dispr-fast.safetensors`
+//! (safetensors: named f32 tensors, the model card in its metadata)
 //! beside its SHA-256 and built into the binary, so that `dispr predict` and `dispr demo`
 //! work without `--model`, without files and without a network.
 
@@ -10,13 +11,13 @@ use sha2::{Digest, Sha256};
 use crate::checkpoint::Checkpoint;
 
 /// How the shipped model is named in messages and reports.
-pub const NAME: &str = "built-in model models/dispr-fast.dispr";
+pub const NAME: &str = "built-in model models/dispr-fast.safetensors";
 
 /// The checkpoint's bytes, as committed.
-pub const BYTES: &[u8] = include_bytes!("../../../models/dispr-fast.dispr");
+pub const BYTES: &[u8] = include_bytes!("../../../models/dispr-fast.safetensors");
 
-/// Its SHA-256, as `sha256sum` prints it (`models/dispr-fast.dispr.sha256`).
-pub const SHA256_FILE: &str = include_str!("../../../models/dispr-fast.dispr.sha256");
+/// Its SHA-256, as `sha256sum` prints it (`models/dispr-fast.safetensors.sha256`).
+pub const SHA256_FILE: &str = include_str!("../../../models/dispr-fast.safetensors.sha256");
 
 /// The SHA-256 of `bytes` in lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -33,7 +34,7 @@ pub fn checkpoint() -> Result<Checkpoint, String> {
     let actual = sha256_hex(BYTES);
     if actual != expected {
         return Err(format!(
-            "{NAME}: SHA-256 {actual} does not match models/dispr-fast.dispr.sha256 ({expected})"
+            "{NAME}: SHA-256 {actual} does not match models/dispr-fast.safetensors.sha256 ({expected})"
         ));
     }
     Checkpoint::from_bytes(BYTES).map_err(|e| format!("{NAME}: {e}"))
@@ -60,5 +61,45 @@ mod tests {
         bytes[last] ^= 1;
         assert_ne!(sha256_hex(&bytes), sha256_hex(BYTES));
         assert!(Checkpoint::from_bytes(&bytes).is_err());
+    }
+
+    /// Python's safetensors reader (scripts/fixtures/make_safetensors_fixtures.py) found
+    /// the same named tensors, with the same shapes and sums, that dispr loads.
+    #[test]
+    fn shipped_model_opens_in_python_with_named_tensors() {
+        let fixture: serde_json::Value =
+            serde_json::from_str(include_str!("../tests/fixtures/shipped_safetensors.json"))
+                .unwrap();
+        let expected = fixture["tensors"].as_object().unwrap();
+        let file = safetensors::SafeTensors::deserialize(BYTES).unwrap();
+        let tensors = file.tensors();
+        assert_eq!(tensors.len(), expected.len());
+        for (name, view) in tensors {
+            let want = &expected[&name];
+            let shape: Vec<usize> = serde_json::from_value(want["shape"].clone()).unwrap();
+            assert_eq!(view.shape(), shape.as_slice(), "{name}");
+            assert_eq!(view.dtype(), safetensors::Dtype::F32, "{name}");
+            let sum: f64 = view
+                .data()
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]) as f64)
+                .sum();
+            let want_sum = want["sum"].as_f64().unwrap();
+            assert!(
+                (sum - want_sum).abs() <= 1e-9 * want_sum.abs().max(1.0),
+                "{name}"
+            );
+        }
+        let model = crate::model::Model::from_checkpoint(
+            &checkpoint().unwrap(),
+            label(),
+            &burn::prelude::Device::flex(),
+        )
+        .unwrap();
+        assert_eq!(
+            burn::module::Module::num_params(&model.net) as u64,
+            fixture["parameters"].as_u64().unwrap()
+        );
+        assert_eq!(fixture["preset"], "fast");
     }
 }

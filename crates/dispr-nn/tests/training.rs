@@ -9,7 +9,7 @@ use dispr_core::data::class::CellClass;
 use dispr_core::shape::metrics::overlap;
 use dispr_nn::Error as TrainError;
 use dispr_nn::checkpoint::Checkpoint;
-use dispr_nn::checkpoint::weights_from_bytes;
+use dispr_nn::checkpoint::{WeightEncoding, weights_from_bytes};
 use dispr_nn::config::{ModelConfig, Network, TrainConfig, preset};
 use dispr_nn::data::{Example, example};
 use dispr_nn::model::Model;
@@ -18,8 +18,8 @@ use dispr_nn::sampler::{self, SamplerKind};
 use dispr_nn::training::{Run, read_losses};
 
 /// The network output of `weights` on a fixed input.
-fn outputs(model: &ModelConfig, weights: &[u8]) -> Vec<f32> {
-    let net = weights_from_bytes(model.unet.init(&device()), weights).unwrap();
+fn outputs(model: &ModelConfig, weights: &[u8], encoding: WeightEncoding) -> Vec<f32> {
+    let net = weights_from_bytes(model.unet.init(&device()), weights, encoding).unwrap();
     let [d, h, w] = model.grid;
     let x = Tensor::<5>::ones([1, 3, d, h, w], &device()).mul_scalar(0.3);
     net.forward(x, &[123])
@@ -78,7 +78,10 @@ fn a_resumed_run_repeats_the_uninterrupted_one_exactly() {
     let cb = Checkpoint::load(&parts.path().join("checkpoint.dispr")).unwrap();
     assert_eq!(cb.header.step, 8);
     for section in ["ema", "model"] {
-        let out = |c: &Checkpoint| outputs(&model, c.section(section).unwrap());
+        let out = |c: &Checkpoint| {
+            let encoding = WeightEncoding::of_section(c.header.format, section);
+            outputs(&model, c.section(section).unwrap(), encoding)
+        };
         assert!(out(&ca) == out(&cb), "{section} weights differ");
     }
 }

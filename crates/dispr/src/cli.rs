@@ -424,7 +424,7 @@ pub enum ModelCommand {
     /// Settings and parameter count of a preset (all presets without --preset).
     Info(ModelInfoArgs),
     /// Write a trained model for sharing: its EMA weights only (no optimizer state), and
-    /// its SHA-256 beside it as FILE.sha256 (how models/dispr-fast.dispr is made).
+    /// its SHA-256 beside it as FILE.sha256 (how models/dispr-fast.safetensors is made).
     Export(ModelExportArgs),
 }
 
@@ -529,7 +529,7 @@ pub struct TrainArgs {
 #[derive(Debug, Args)]
 pub struct PredictArgs {
     /// Trained model: run folder or checkpoint file [default: the built-in `fast` model,
-    /// models/dispr-fast.dispr].
+    /// models/dispr-fast.safetensors].
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Dataset folder with image/ and mask/.

@@ -4,7 +4,7 @@
 use burn::optim::{AdamWConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 
-use crate::checkpoint::{Checkpoint, weights_from_bytes, weights_to_bytes};
+use crate::checkpoint::{Checkpoint, WeightEncoding, weights_from_bytes, weights_to_bytes};
 use crate::config::TrainConfig;
 use crate::training::ema::ema_update;
 
@@ -54,8 +54,9 @@ impl<M: Module> Weights<M> {
                 .ok_or_else(|| format!("checkpoint has no '{name}' section"))
         };
         let autodiff = device.clone().autodiff();
-        let net = weights_from_bytes(init(&autodiff), section("model")?)?;
-        let ema = weights_from_bytes(init(device), section("ema")?)?;
+        let encoding = |name| WeightEncoding::of_section(c.header.format, name);
+        let net = weights_from_bytes(init(&autodiff), section("model")?, encoding("model"))?;
+        let ema = weights_from_bytes(init(device), section("ema")?, encoding("ema"))?;
         let optim = Self::adamw(train)
             .init()
             .from_bytes(burn::tensor::Bytes::from_bytes_vec(
@@ -101,8 +102,14 @@ impl<M: Module> Weights<M> {
     /// `prefix`.
     pub fn sections(&self, prefix: &str) -> Vec<(String, Vec<u8>)> {
         vec![
-            (format!("{prefix}model"), weights_to_bytes(&self.net)),
-            (format!("{prefix}ema"), weights_to_bytes(&self.ema)),
+            (
+                format!("{prefix}model"),
+                weights_to_bytes(&self.net, WeightEncoding::BurnRecord),
+            ),
+            (
+                format!("{prefix}ema"),
+                weights_to_bytes(&self.ema, WeightEncoding::Safetensors),
+            ),
             (
                 format!("{prefix}optimizer"),
                 self.optim

@@ -62,18 +62,8 @@ pub fn export(args: &ModelExportArgs) -> anyhow::Result<()> {
     let file = checkpoint::resolve(&args.model);
     dispr_core::io::outdir::check_not_input(&args.out, &[&file])?;
     let c = Checkpoint::load(&file)?;
-    let weights = c
-        .section("ema")
-        .or_else(|| c.section("model"))
-        .with_context(|| format!("{}: checkpoint holds no weights", file.display()))?;
-    let exported = Checkpoint::new(
-        c.header.model.clone(),
-        None,
-        c.header.step,
-        c.header.train_cells.clone(),
-        vec![("ema", weights.to_vec())],
-    )
-    .with_seconds(c.header.seconds);
+    let bytes = checkpoint::to_safetensors_model(&c)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     // The old checksum goes first: a crash before the new one is written leaves a model
     // without a checksum, never one with a wrong checksum.
     let mut sum_file = args.out.clone().into_os_string();
@@ -88,9 +78,9 @@ pub fn export(args: &ModelExportArgs) -> anyhow::Result<()> {
         }
         _ => {}
     }
-    exported.save(&args.out)?;
-    let bytes = std::fs::read(&args.out)
-        .with_context(|| format!("{}: cannot read back", args.out.display()))?;
+    dispr_core::io::atomic::write_atomic(&args.out, |w| {
+        std::io::Write::write_all(w, &bytes).map_err(|e| e.to_string())
+    })?;
     let name = args
         .out
         .file_name()
