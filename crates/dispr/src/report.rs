@@ -1,6 +1,5 @@
 //! Report files: CSV tables, box plots (PNG) and the HTML page that shows them.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
@@ -14,6 +13,7 @@ use dispr_core::io::atomic::write_text_atomic;
 use dispr_nn::sampler::SamplerKind;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use serde_json::json;
 
 /// Table 1 as CSV (`method,metric,median,mean,sd,n`).
 pub fn summary_csv(rows: &[Summary]) -> anyhow::Result<String> {
@@ -479,14 +479,6 @@ pub fn encode_png(path: &Path, rgb: &[u8], width: u32, height: u32) -> anyhow::R
     Ok(())
 }
 
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// The report's front page: Table 1 and the plots.
 /// Everything an evaluation report page shows.
 pub struct ReportTables<'a> {
     /// The ground truth's dataset folder.
@@ -505,67 +497,24 @@ pub struct ReportTables<'a> {
     pub calibration: &'a [Calibration],
 }
 
-/// The paired comparisons as an HTML table (empty when there are none).
-fn paired_html(rows: &[PairedComparison]) -> String {
-    if rows.is_empty() {
-        return String::new();
-    }
-    let mut h = String::from(
-        "<h2>Per cell, paired with the baselines</h2><p>n = cells (a method's samples averaged per cell).          Median over cells of method − baseline, its 95 % bootstrap interval over cells, the share of cells          where the method is better and the two-sided Wilcoxon signed-rank p; <b>bold</b>: the interval          excludes zero on the method's better side (paired.csv).</p><table><tr><th>method</th><th>baseline</th>         <th>metric</th><th>cells</th><th>median difference [95 % interval]</th><th>better in</th><th>Wilcoxon p</th></tr>",
-    );
-    for r in rows {
-        let diff = format!(
-            "{:+.3} [{:+.3}, {:+.3}]",
-            r.median_difference, r.ci_low, r.ci_high
-        );
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.0} %</td><td>{:.2e}</td></tr>",
-            html_escape(&r.method),
-            html_escape(&r.baseline),
-            column_title(&r.metric),
-            r.cells,
-            if r.significantly_better() {
-                format!("<b>{diff}</b>")
-            } else {
-                diff
-            },
-            100.0 * r.better_share,
-            r.wilcoxon_p
-        );
-    }
-    h.push_str("</table>");
-    h
-}
+/// The report page's template (minijinja; auto-escaped as HTML).
+const PAGE_TEMPLATE: &str = include_str!("../templates/report.html");
 
-/// The calibration of sample sets as an HTML table (empty when there is none).
-fn calibration_html(rows: &[Calibration]) -> String {
-    if rows.is_empty() {
-        return String::new();
-    }
-    let mut h = String::from(
-        "<h2>Calibration of the samples</h2><p>n = cells. Coverage: the share of cells whose true value          lies within the range of their samples ((S − 1)/(S + 1) if calibrated). Rank histogram: cells with          0 … S samples below the truth (flat if calibrated; piled at one end if the samples sit to one side)          (calibration.csv).</p><table><tr><th>method</th><th>measure</th><th>cells</th><th>samples</th>         <th>coverage</th><th>calibrated</th><th>rank histogram</th></tr>",
-    );
-    for r in rows {
-        let ranks: Vec<String> = r.ranks.iter().map(usize::to_string).collect();
-        let _ = write!(
-            h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.2}</td><td>{:.2}</td><td>{}</td></tr>",
-            html_escape(&r.method),
-            html_escape(&r.measure),
-            r.cells,
-            r.samples,
-            r.coverage,
-            r.expected,
-            ranks.join(" ")
-        );
-    }
-    h.push_str("</table>");
-    h
-}
-
-/// Writes the report page `index.html`.
+/// Writes the report page `index.html` from [`PAGE_TEMPLATE`].
 pub fn write_html(out: &Path, tables: &ReportTables) -> anyhow::Result<()> {
+    let mut env = minijinja::Environment::new();
+    env.add_template("report.html", PAGE_TEMPLATE)
+        .context("the report template")?;
+    let html = env
+        .get_template("report.html")
+        .and_then(|t| t.render(page(out, tables)))
+        .context("rendering the report")?;
+    write_text_atomic(&out.join("index.html"), &html)?;
+    Ok(())
+}
+
+/// What the report template shows, as numbers formatted for reading.
+fn page(out: &Path, tables: &ReportTables) -> serde_json::Value {
     let ReportTables {
         data,
         rows,
@@ -575,59 +524,33 @@ pub fn write_html(out: &Path, tables: &ReportTables) -> anyhow::Result<()> {
         paired,
         calibration,
     } = *tables;
+    let num = |x: f64| format!("{x:.3}");
     let mut methods: Vec<&str> = Vec::new();
     for r in rows {
         if !methods.contains(&r.method.as_str()) {
             methods.push(&r.method);
         }
     }
-    let mut h = String::new();
-    let _ = write!(
-        h,
-        "<!doctype html><html><head><meta charset=\"utf-8\"><title>dispr evaluation</title>\
-         <style>body{{font-family:sans-serif;max-width:1200px;margin:2em auto;color:#222}}\
-         table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}\
-         th:first-child,td:first-child{{text-align:left}}img{{max-width:100%;margin:1em 0}}\
-         .plot{{display:inline-block;width:49%;vertical-align:top}}.plot img{{width:100%}}</style></head><body>\
-         <h1>dispr evaluation</h1><p>Ground truth: <code>{}</code>. Relative errors |pred − truth| / truth \
-         (lower is better); IoU and Dice (higher is better). Cells: median (mean ± sd); samples pooled.</p>\
-         <table><tr><th>method</th><th>n</th>",
-        html_escape(&data.display().to_string())
-    );
-    for m in TABLE_METRICS {
-        let _ = write!(h, "<th>{}</th>", column_title(m));
-    }
-    h.push_str("</tr>");
-    for method in &methods {
-        let n = rows.iter().find(|r| r.method == *method).map_or(0, |r| r.n);
-        let _ = write!(h, "<tr><td>{}</td><td>{n}</td>", html_escape(method));
-        for metric in TABLE_METRICS {
-            match rows
+    let method_rows: Vec<_> = methods
+        .iter()
+        .map(|method| {
+            let values: Vec<_> = TABLE_METRICS
                 .iter()
-                .find(|r| r.method == *method && r.metric == metric)
-            {
-                Some(r) => {
-                    let _ = write!(
-                        h,
-                        "<td><b>{:.3}</b> ({:.3} ± {:.3})</td>",
-                        r.median, r.mean, r.sd
-                    );
-                }
-                None => h.push_str("<td>–</td>"),
-            }
-        }
-        h.push_str("</tr>");
-    }
-    h.push_str("</table>");
-    if !spreads.is_empty() {
+                .map(|metric| {
+                    rows.iter()
+                        .find(|r| r.method == *method && r.metric == *metric)
+                        .map(|r| json!({"median": num(r.median), "mean": num(r.mean), "sd": num(r.sd)}))
+                })
+                .collect();
+            let n = rows.iter().find(|r| r.method == *method).map_or(0, |r| r.n);
+            json!({"name": method, "n": n, "values": values})
+        })
+        .collect();
+    let spread = (!spreads.is_empty()).then(|| {
         let mut geds: Vec<f64> = spreads.iter().map(|s| s.ged).collect();
         let (median, mean, _) = dispr_core::experiment::evaluation::describe(&mut geds);
-        let _ = write!(
-            h,
-            "<p>Spread of samples: generalized energy distance (d = 1 − IoU) median {median:.3}, mean {mean:.3} over {} cells (spread.csv).</p>",
-            spreads.len()
-        );
-    }
+        json!({"median": num(median), "mean": num(mean), "cells": spreads.len()})
+    });
     // Medians per class: where a method works and where it does not.
     let mut classes: Vec<&str> = Vec::new();
     for (c, _) in by_class {
@@ -635,70 +558,76 @@ pub fn write_html(out: &Path, tables: &ReportTables) -> anyhow::Result<()> {
             classes.push(c);
         }
     }
+    let mut class_rows = Vec::new();
     if classes.len() > 1 {
-        h.push_str(
-            "<h2>Per class (medians)</h2><table><tr><th>class</th><th>method</th><th>n</th>",
-        );
-        for m in TABLE_METRICS {
-            let _ = write!(h, "<th>{}</th>", column_title(m));
-        }
-        h.push_str("</tr>");
         for class in &classes {
             for method in &methods {
                 let cell = |metric: &str| {
                     by_class
                         .iter()
                         .find(|(c, r)| c == class && r.method == *method && r.metric == metric)
+                        .map(|(_, r)| r)
                 };
-                let Some((_, first)) = cell("iou") else {
+                let Some(first) = cell("iou") else {
                     continue;
                 };
-                let _ = write!(
-                    h,
-                    "<tr><td>{}</td><td>{}</td><td>{}</td>",
-                    html_escape(class),
-                    html_escape(method),
-                    first.n
+                let medians: Vec<_> = TABLE_METRICS
+                    .iter()
+                    .map(|m| cell(m).map(|r| num(r.median)))
+                    .collect();
+                class_rows.push(
+                    json!({"class": class, "method": method, "n": first.n, "medians": medians}),
                 );
-                for metric in TABLE_METRICS {
-                    match cell(metric) {
-                        Some((_, r)) => {
-                            let _ = write!(h, "<td>{:.3}</td>", r.median);
-                        }
-                        None => h.push_str("<td>–</td>"),
-                    }
-                }
-                h.push_str("</tr>");
             }
         }
-        h.push_str("</table><p>All values per class: table_by_class.csv.</p>");
     }
-    h.push_str(&paired_html(paired));
-    h.push_str(&calibration_html(calibration));
-    if out.join("predictions.png").is_file() {
-        h.push_str("<h2>Predictions</h2><img src=\"predictions.png\" alt=\"side views of the true and predicted shapes\">");
-    }
-    if out.join("cells.png").is_file() {
-        h.push_str("<h2>Cells</h2><img src=\"cells.png\" alt=\"cells: image, mask and shape projections\">");
-    }
-    if out.join(STEPS_PLOT).is_file() {
-        let _ = write!(
-            h,
-            "<h2>Sampler steps</h2><p>Medians against network evaluations; dashed: the other methods.</p><img src=\"{STEPS_PLOT}\" alt=\"medians against network evaluations\">"
-        );
-    }
-    h.push_str("<h2>Distributions</h2>");
-    for (metric, file) in plots {
-        let _ = write!(
-            h,
-            "<div class=\"plot\"><img src=\"{}\" alt=\"{}\"></div>",
-            file.display(),
-            column_title(metric)
-        );
-    }
-    h.push_str("<p>Files: table.csv, table.json, table.md, cells.csv (one line per prediction).</p></body></html>\n");
-    write_text_atomic(&out.join("index.html"), &h)?;
-    Ok(())
+    let paired_rows: Vec<_> = paired
+        .iter()
+        .map(|r| {
+            json!({
+                "method": r.method,
+                "baseline": r.baseline,
+                "metric": column_title(&r.metric),
+                "cells": r.cells,
+                "difference": format!("{:+.3} [{:+.3}, {:+.3}]", r.median_difference, r.ci_low, r.ci_high),
+                "significant": r.significantly_better(),
+                "better": format!("{:.0}", 100.0 * r.better_share),
+                "p": format!("{:.2e}", r.wilcoxon_p),
+            })
+        })
+        .collect();
+    let calibration_rows: Vec<_> = calibration
+        .iter()
+        .map(|r| {
+            let ranks: Vec<String> = r.ranks.iter().map(usize::to_string).collect();
+            json!({
+                "method": r.method,
+                "measure": r.measure,
+                "cells": r.cells,
+                "samples": r.samples,
+                "coverage": format!("{:.2}", r.coverage),
+                "expected": format!("{:.2}", r.expected),
+                "ranks": ranks.join(" "),
+            })
+        })
+        .collect();
+    let plots: Vec<_> = plots
+        .iter()
+        .map(|(metric, file)| json!({"file": file.display().to_string(), "alt": column_title(metric)}))
+        .collect();
+    json!({
+        "data": data.display().to_string(),
+        "columns": TABLE_METRICS.map(column_title),
+        "methods": method_rows,
+        "spread": spread,
+        "classes": class_rows,
+        "paired": paired_rows,
+        "calibration": calibration_rows,
+        "predictions_png": out.join("predictions.png").is_file(),
+        "cells_png": out.join("cells.png").is_file(),
+        "steps_plot": out.join(STEPS_PLOT).is_file().then_some(STEPS_PLOT),
+        "plots": plots,
+    })
 }
 
 /// A confusion matrix as a heatmap PNG: cells shaded by the row-normalised fraction,
@@ -776,6 +705,47 @@ pub fn draw_confusion(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The page lists every method and escapes names, so a cell or method name never
+    /// becomes markup.
+    #[test]
+    fn the_report_page_shows_table_1_and_escapes_names() {
+        let tmp = tempfile::tempdir().unwrap();
+        let rows: Vec<Summary> = ["<b>dispr</b>", "cylinder"]
+            .iter()
+            .flat_map(|m| {
+                TABLE_METRICS.iter().map(move |metric| Summary {
+                    method: m.to_string(),
+                    metric: metric.to_string(),
+                    median: 0.25,
+                    mean: 0.5,
+                    sd: 0.125,
+                    n: 7,
+                })
+            })
+            .collect();
+        let tables = ReportTables {
+            data: Path::new("data & co"),
+            rows: &rows,
+            by_class: &[],
+            plots: &[("iou".to_string(), PathBuf::from("box_iou.png"))],
+            spreads: &[],
+            paired: &[],
+            calibration: &[],
+        };
+        write_html(tmp.path(), &tables).unwrap();
+        let html = std::fs::read_to_string(tmp.path().join("index.html")).unwrap();
+        assert!(
+            html.contains("&lt;b&gt;dispr&lt;&#x2f;b&gt;")
+                || html.contains("&lt;b&gt;dispr&lt;/b&gt;"),
+            "{html}"
+        );
+        assert!(!html.contains("<b>dispr</b>"));
+        assert!(html.contains("data &amp; co"));
+        assert!(html.contains("<b>0.250</b> (0.500 ± 0.125)"));
+        assert!(html.contains("<img src=\"box_iou.png\""));
+        assert!(!html.contains("Per cell, paired"), "no empty sections");
+    }
 
     fn row(method: &str, metric: &str, median: f64) -> Summary {
         Summary {
