@@ -216,8 +216,7 @@ impl Checkpoint {
             }
             offset += line_end + 1;
         }
-        let header: Header = serde_json::from_slice(header_line)
-            .map_err(|e| format!("corrupt checkpoint header: {e}"))?;
+        let header = parse_header(header_line, format)?;
         header
             .model
             .validate()
@@ -253,6 +252,26 @@ impl Checkpoint {
         }
         Ok(Self { header, sections })
     }
+}
+
+/// The first format whose header tags the network (`"network": "dispr"`).
+pub const TAGGED_NETWORK_SINCE: u32 = 3;
+
+/// Parses a checkpoint's header line of `format`; before [`TAGGED_NETWORK_SINCE`] the
+/// network settings are untagged.
+fn parse_header(line: &[u8], format: u32) -> Result<Header, String> {
+    let corrupt = |e: String| format!("corrupt checkpoint header: {e}");
+    let mut value: serde_json::Value =
+        serde_json::from_slice(line).map_err(|e| corrupt(e.to_string()))?;
+    if format < TAGGED_NETWORK_SINCE {
+        let model = value
+            .get_mut("model")
+            .map(serde_json::Value::take)
+            .ok_or_else(|| corrupt("no model settings".into()))?;
+        let network = Network::from_json(model).map_err(corrupt)?;
+        value["model"] = serde_json::to_value(network).expect("settings serialize");
+    }
+    serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))
 }
 
 /// Resolves `--model`: a run folder (its `checkpoint.dispr`) or a checkpoint file.
@@ -541,6 +560,25 @@ mod tests {
         let back = Checkpoint::from_bytes(&old).unwrap();
         assert_eq!(back.sections, c.sections);
         assert_eq!(back.header.step, 7);
+
+        // Formats 1 and 2 wrote the network settings untagged; a SHAPR run's still read
+        // as SHAPR.
+        let (shapr, _) =
+            Network::preset_for(crate::config::ModelKind::Shapr, crate::config::Preset::Tiny)
+                .unwrap();
+        let Network::Shapr(settings) = &shapr else {
+            unreachable!()
+        };
+        let mut json = serde_json::to_value(&header).unwrap();
+        json["model"] = serde_json::to_value(settings).unwrap();
+        assert!(json["model"].get("network").is_none());
+        let mut old = MAGIC.to_vec();
+        old.extend(serde_json::to_vec(&json).unwrap());
+        old.push(b'\n');
+        for s in &c.sections {
+            old.extend(s);
+        }
+        assert_eq!(Checkpoint::from_bytes(&old).unwrap().header.model, shapr);
     }
 
     /// A format-2 checkpoint (burn record weights), the committed state of a real

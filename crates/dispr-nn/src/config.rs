@@ -9,14 +9,39 @@ use crate::shapr::ShaprConfig;
 use crate::unet::UNetConfig;
 
 /// Which network a model is, with its settings: what a checkpoint's header holds.
-/// Serialized without a tag, so DISPR checkpoints keep their plain [`ModelConfig`] JSON.
+/// Serialized with an explicit tag, `{"network": "dispr", …settings}` (checkpoint format
+/// 3 on); [`Network::from_json`] also reads the untagged settings of older files.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(tag = "network", rename_all = "lowercase")]
 pub enum Network {
     /// The DISPR diffusion model.
     Dispr(ModelConfig),
     /// SHAPR, with or without the topological loss.
     Shapr(ShaprConfig),
+}
+
+/// [`Network`] as checkpoint formats 1 and 2 (and hand-written configs) spell it: the
+/// settings alone, the kind told by their fields.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum UntaggedNetwork {
+    Dispr(ModelConfig),
+    Shapr(ShaprConfig),
+}
+
+impl Network {
+    /// A network from JSON: tagged (`{"network": "dispr", …}`), or untagged as older
+    /// checkpoints and hand-written configs have it.
+    pub fn from_json(value: serde_json::Value) -> Result<Self, String> {
+        if value.get("network").is_some() {
+            return serde_json::from_value(value).map_err(|e| e.to_string());
+        }
+        match serde_json::from_value(value) {
+            Ok(UntaggedNetwork::Dispr(m)) => Ok(Self::Dispr(m)),
+            Ok(UntaggedNetwork::Shapr(m)) => Ok(Self::Shapr(m)),
+            Err(_) => Err("neither DISPR nor SHAPR settings".into()),
+        }
+    }
 }
 
 /// Which network a model is, as `dispr train --model` names it.

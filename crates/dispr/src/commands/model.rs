@@ -303,7 +303,9 @@ pub fn bench(args: &BenchModelArgs) -> anyhow::Result<()> {
     for file in &args.config {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("{}: cannot read", file.display()))?;
-        let network: Network = serde_json::from_str(&text)
+        let network = serde_json::from_str(&text)
+            .map_err(|e| e.to_string())
+            .and_then(Network::from_json)
             .map_err(|e| anyhow::anyhow!("{}: not a model config: {e}", file.display()))?;
         network
             .validate()
