@@ -20,6 +20,21 @@
 //!   neural crate.
 //!
 //! Every failure is an [`Error`] naming the file it is about.
+//!
+//! A synthetic cell's true 3D shape against the cylinder guessed from its 2D mask, with
+//! the paper's measures:
+//!
+//! ```
+//! use dispr_core::baseline::{Baseline, predict};
+//! use dispr_core::data::class::CellClass;
+//! use dispr_core::phantom;
+//! use dispr_core::shape::metrics::{compare, measure};
+//!
+//! let cell = phantom::generate(7, 0, CellClass::Knizocyte);
+//! let cylinder = predict(Baseline::Cylinder, &cell.mask, 64).expect("a cell in the mask");
+//! let errors = compare(&cylinder, &measure(&cylinder), &cell.obj, &measure(&cell.obj));
+//! assert!(errors.iou > 0.2 && errors.volume.unwrap() < 1.0);
+//! ```
 
 #![warn(missing_docs)]
 

@@ -5,9 +5,9 @@
 use std::path::{Path, PathBuf};
 
 use dispr_core::data::dataset::Dataset;
-use dispr_core::data::sample::real_sample_or_skip;
 use dispr_core::grid::{Dtype, Grid, Volume};
 use dispr_core::io::tiff::{self, Stack};
+use dispr_testkit::real_sample_or_skip;
 use serde_json::Value;
 
 fn fixture(name: &str) -> PathBuf {

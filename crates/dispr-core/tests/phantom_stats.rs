@@ -6,10 +6,10 @@
 
 use dispr_core::data::class::CellClass;
 use dispr_core::data::dataset::{Dataset, load_cell};
-use dispr_core::data::sample::real_sample_or_skip;
 use dispr_core::io::tiff::read_image;
 use dispr_core::phantom::generate;
 use dispr_core::phantom::stats::{CellStats, cell_stats, median_stats};
+use dispr_testkit::real_sample_or_skip;
 use rayon::prelude::*;
 
 const PER_CLASS: usize = 24;

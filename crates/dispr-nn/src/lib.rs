@@ -11,6 +11,25 @@
 //! * where tensors live ([`device`]) and the crate's [`Error`].
 //!
 //! Numbers that need no tensors (schedules, metrics, data) live in `dispr-core`.
+//!
+//! Predicting a cell's 3D shape with the model built into dispr, from a 2D image and
+//! mask (here a synthetic cell):
+//!
+//! ```
+//! use dispr_core::data::class::CellClass;
+//! use dispr_core::phantom;
+//! use dispr_nn::device::DeviceKind;
+//! use dispr_nn::pipeline::{LoadedModel, SamplerSettings};
+//!
+//! let model = LoadedModel::load(None, SamplerSettings::default(), DeviceKind::Cpu)?;
+//! let cell = phantom::generate(7, 0, CellClass::Knizocyte);
+//! let image = cell.image.map(|v| v as f32 / 255.0);
+//! let prediction = model.predict_image(&cell.name, &image, &cell.mask, 3, 0)?;
+//! let shapes = &prediction.shapes; // samples, probability, std, ensemble (64³)
+//! assert_eq!(shapes.samples.len(), 3);
+//! assert!(shapes.ensemble.count() > 0);
+//! # Ok::<(), dispr_nn::Error>(())
+//! ```
 #![warn(missing_docs)]
 
 pub mod checkpoint;

@@ -6,9 +6,9 @@ mod common;
 use common::{assert_fails, dispr, ok, s, text};
 use std::path::Path;
 
-use dispr_core::data::sample::real_sample_or_skip;
 use dispr_core::grid::{Image, Volume};
 use dispr_core::io::tiff::{write_image, write_volume};
+use dispr_testkit::real_sample_or_skip;
 
 /// A valid 16×16 cell named `name` in the flat layout under `dir`.
 fn write_cell(dir: &Path, name: &str) {

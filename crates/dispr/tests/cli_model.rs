@@ -363,9 +363,7 @@ fn shapr_with_topological_loss_trains_predicts_and_evaluates() {
 /// real 64³ grid and evaluated.
 #[test]
 fn real_sample_trains_and_predicts() {
-    let Some(data) =
-        dispr_core::data::sample::real_sample_or_skip("real_sample_trains_and_predicts")
-    else {
+    let Some(data) = dispr_testkit::real_sample_or_skip("real_sample_trains_and_predicts") else {
         return;
     };
     let tmp = tempfile::tempdir().unwrap();
@@ -537,8 +535,7 @@ fn extra_data_is_trained_on_in_every_fold_and_the_built_in_model_predicts() {
 /// predictions on purpose re-records them with `scripts/fixtures/bless_golden.sh`.
 #[test]
 fn built_in_model_predictions_are_unchanged() {
-    let Some(data) =
-        dispr_core::data::sample::real_sample_or_skip("built_in_model_predictions_are_unchanged")
+    let Some(data) = dispr_testkit::real_sample_or_skip("built_in_model_predictions_are_unchanged")
     else {
         return;
     };

@@ -5,9 +5,9 @@ mod common;
 use common::{assert_fails, dispr, ok, s, text};
 use std::path::{Path, PathBuf};
 
-use dispr_core::data::sample::real_sample_or_skip;
 use dispr_core::grid::{Image, Volume};
 use dispr_core::io::tiff::{write_image, write_shape, write_volume};
+use dispr_testkit::real_sample_or_skip;
 
 fn core_fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

@@ -1,9 +1,10 @@
-//! Where the real red-blood-cell sample lives, for tests, benchmarks and examples.
+//! Where the real red-blood-cell sample lives, for benchmarks (`dispr bench` takes it
+//! when no data is given).
 //!
 //! The sample (108 cells, BSD licence) is not part of the project; it sits at
 //! `../shared/data/rbc-sample` beside the checkout, or wherever `DISPR_REAL_SAMPLE`
-//! points. Tests that need it call [`real_sample_or_skip`]: they skip with a message
-//! when it is absent, except under `CI=true`, where its absence fails the test.
+//! points. Tests find it through the `dispr-testkit` crate, which skips (or, under
+//! `CI=true`, fails) without it.
 
 use std::path::PathBuf;
 
@@ -26,25 +27,4 @@ pub fn real_sample_dir() -> Option<PathBuf> {
     ]
     .into_iter()
     .find(|p| p.join("obj").is_dir())
-}
-
-/// For tests: the sample's folder, or `None` after printing
-/// "skipped: real sample not found". Under `CI=true` a missing sample panics, so that
-/// CI can never pass by skipping the real-data tests.
-pub fn real_sample_or_skip(test: &str) -> Option<PathBuf> {
-    match real_sample_dir() {
-        Some(dir) => Some(dir),
-        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!(
-                "{test}: real sample not found at {REAL_SAMPLE_RELATIVE} (required under CI=true)"
-            )
-        }
-        None => {
-            // Straight to the stream: the test harness captures eprintln!, and a skip
-            // must be visible in `cargo test` output (and to .ci/run).
-            use std::io::Write;
-            let _ = writeln!(std::io::stderr(), "{test}: skipped: real sample not found");
-            None
-        }
-    }
 }

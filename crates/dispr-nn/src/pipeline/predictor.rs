@@ -7,9 +7,13 @@ use burn::prelude::Device;
 
 use crate::checkpoint::{self, Checkpoint, Header};
 use crate::config::Network;
-use crate::data::Example;
+use dispr_core::data::class::Label;
+use dispr_core::data::dataset::Cell;
+use dispr_core::grid::Image;
+
+use crate::data::{Example, example};
 use crate::device::DeviceKind;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::model::{Model, ShaprModel};
 use crate::predict::{CellPrediction, Sampling, predict_cell, predict_shapr};
 use crate::sampler::{self, Sampler, SamplerKind};
@@ -86,6 +90,47 @@ impl LoadedModel {
             device,
             device_kind,
         })
+    }
+}
+
+impl LoadedModel {
+    /// Predicts one cell from its image (intensities in [0, 1]) and mask, as
+    /// `dispr predict` predicts a dataset's cell: `samples` shapes (one for SHAPR) on the
+    /// model's data grid, the `seed` mixed with `name`.
+    pub fn predict_image(
+        &self,
+        name: &str,
+        image: &Image<f32>,
+        mask: &Image<bool>,
+        samples: usize,
+        seed: u64,
+    ) -> Result<CellPrediction> {
+        let network = &self.header.model;
+        let [_, h, w] = network.data_grid();
+        for shape in [image.shape(), mask.shape()] {
+            if shape != [h, w] {
+                return Err(Error::Invalid(format!(
+                    "cell '{name}': image is {}×{} but the model works on {h}×{w} images",
+                    shape[0], shape[1]
+                )));
+            }
+        }
+        let cell = Cell {
+            name: name.to_string(),
+            label: Label::Unlabeled,
+            image: image.clone(),
+            mask: mask.clone(),
+            shape: None,
+        };
+        let example = example(&cell, network.grid())?;
+        Ok(self.predictor.predict(
+            &example,
+            self.predictor.samples(samples),
+            seed,
+            network.data_grid(),
+            &self.device,
+            &mut |_, _| {},
+        ))
     }
 }
 
