@@ -412,33 +412,36 @@ pub fn to_safetensors_model(c: &Checkpoint) -> Result<Vec<u8>, String> {
     };
     let tensors = safetensors::SafeTensors::deserialize(&weights)
         .map_err(|e| format!("corrupt weights: {e}"))?;
-    let header = Header {
+    // One metadata entry, the header (a map of several would be written in a random
+    // order). The tensor bytes do not depend on it: encode once to checksum them, then
+    // again with the checksum in the header, so a damaged weight is refused like in a
+    // checkpoint.
+    let encode = |header: &Header| {
+        let metadata = std::collections::HashMap::from([(
+            SAFETENSORS_HEADER_KEY.to_string(),
+            serde_json::to_string(header).expect("header serializes"),
+        )]);
+        safetensors::serialize(tensors.tensors(), Some(metadata))
+            .map_err(|e| format!("cannot encode the weights: {e}"))
+    };
+    let mut header = Header {
         format: FORMAT,
         train: None,
         sections: Vec::new(),
         ..c.header.clone()
     };
-    let mut metadata = std::collections::HashMap::from([(
-        SAFETENSORS_HEADER_KEY.to_string(),
-        serde_json::to_string(&header).expect("header serializes"),
-    )]);
-    let encode = |metadata| {
-        safetensors::serialize(tensors.tensors(), Some(metadata))
-            .map_err(|e| format!("cannot encode the weights: {e}"))
-    };
-    // The tensor bytes do not depend on the metadata: encode once to checksum them, then
-    // again with the checksum, so a damaged weight is refused like in a checkpoint.
-    let unsigned = encode(metadata.clone())?;
+    let unsigned = encode(&header)?;
     let (_, data) = safetensors_data(&unsigned)?;
-    metadata.insert(
-        SAFETENSORS_CRC_KEY.to_string(),
-        format!("{:08x}", crc32fast::hash(data)),
-    );
-    encode(metadata)
+    header.sections = vec![SectionInfo {
+        name: SAFETENSORS_WEIGHTS.into(),
+        bytes: data.len() as u64,
+        crc32: crc32fast::hash(data),
+    }];
+    encode(&header)
 }
 
-/// Metadata key of the CRC-32 of a model file's tensor bytes.
-pub const SAFETENSORS_CRC_KEY: &str = "dispr.weights-crc32";
+/// The one section a safetensors model's header lists: its tensor bytes.
+const SAFETENSORS_WEIGHTS: &str = "tensors";
 
 /// A safetensors file's metadata and its tensor bytes (everything after the header).
 fn safetensors_data(bytes: &[u8]) -> Result<(safetensors::tensor::Metadata, &[u8]), String> {
@@ -461,12 +464,7 @@ fn from_safetensors_model(bytes: &[u8]) -> Result<Checkpoint, String> {
     let header = entries
         .get(SAFETENSORS_HEADER_KEY)
         .ok_or("a safetensors file without dispr's model header (not a dispr model)")?;
-    let crc = entries
-        .get(SAFETENSORS_CRC_KEY)
-        .ok_or("a dispr safetensors model without its weights checksum (damaged)")?;
-    if *crc != format!("{:08x}", crc32fast::hash(data)) {
-        return Err("corrupt model: the weights fail their checksum (edited or damaged)".into());
-    }
+
     let mut header: Header = serde_json::from_str(header)
         .map_err(|e| format!("corrupt model header in the safetensors metadata: {e}"))?;
     if header.format < SAFETENSORS_SINCE || header.format > FORMAT {
@@ -479,6 +477,23 @@ fn from_safetensors_model(bytes: &[u8]) -> Result<Checkpoint, String> {
         .model
         .validate()
         .map_err(|e| format!("invalid model config: {e}"))?;
+    match header.sections.as_slice() {
+        [s] if s.name == SAFETENSORS_WEIGHTS => {
+            if s.bytes != data.len() as u64 {
+                return Err(format!(
+                    "truncated or padded model: {} bytes of weights expected, {} present",
+                    s.bytes,
+                    data.len()
+                ));
+            }
+            if s.crc32 != crc32fast::hash(data) {
+                return Err(
+                    "corrupt model: the weights fail their checksum (edited or damaged)".into(),
+                );
+            }
+        }
+        _ => return Err("a dispr safetensors model without its weights checksum".into()),
+    }
     header.sections = vec![SectionInfo {
         name: "ema".into(),
         bytes: bytes.len() as u64,

@@ -101,7 +101,7 @@ impl OutputDir {
             return Err(Error::new(
                 dir,
                 format!(
-                    "in use by another dispr run ({holder}); wait for it to finish, or choose another --out"
+                    "in use by another dispr run ({holder}); wait for it to finish, or choose another output folder"
                 ),
             ));
         };
@@ -312,7 +312,7 @@ pub fn check_not_input(output: &Path, inputs: &[&Path]) -> Result<()> {
             return Err(Error::new(
                 output,
                 format!(
-                    "the output would overwrite an input ({}); choose another --out",
+                    "the output would overwrite an input ({}); choose another output folder",
                     input.display()
                 ),
             ));

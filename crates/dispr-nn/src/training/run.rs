@@ -75,7 +75,7 @@ impl Run {
         }
         if cfg.batch == 0 || cfg.checkpoint_every == 0 {
             return Err(Error::Invalid(
-                "--batch and --checkpoint-every must be at least 1".into(),
+                "the batch size and the checkpoint interval must be at least 1".into(),
             ));
         }
         let ckpt_path = self.checkpoint_path();
@@ -84,13 +84,13 @@ impl Run {
             let c = Checkpoint::load(&ckpt_path)?;
             if c.header.model != self.model {
                 return Err(Error::Invalid(format!(
-                    "{}: the run was trained with another model config; resume without changing --preset",
+                    "{}: the run was trained with another model config; resume it with its own preset",
                     ckpt_path.display()
                 )));
             }
             if c.header.train_cells != names {
                 return Err(Error::Invalid(format!(
-                    "{}: the run was trained on other cells ({} then, {} now); resume with the same --data and --fold",
+                    "{}: the run was trained on other cells ({} then, {} now); resume it on the same data and fold",
                     ckpt_path.display(),
                     c.header.train_cells.len(),
                     names.len()
@@ -105,7 +105,7 @@ impl Run {
         let start = trainer.steps_done();
         if start > cfg.steps {
             return Err(Error::Invalid(format!(
-                "{}: the run is already at step {start}, beyond --steps {}",
+                "{}: the run is already at step {start}, beyond the {} steps asked for",
                 ckpt_path.display(),
                 cfg.steps
             )));
