@@ -596,16 +596,16 @@ mod tests {
         assert_eq!(Checkpoint::from_bytes(&old).unwrap().header.model, shapr);
     }
 
-    /// A format-2 checkpoint (burn record weights), the committed state of a real
-    /// training run, still loads; exported as safetensors it gives the same network,
-    /// and a damaged byte in the exported weights is refused.
+    /// A format-1 model (burn record weights, untagged header, no header checksum: the
+    /// shipped model as it was until format 3) still loads; exported, it is byte for byte the shipped
+    /// safetensors model, gives the same network, and a damaged weight byte is refused.
     #[test]
-    fn format_2_checkpoints_load_and_export_to_the_same_safetensors_network() {
+    fn old_models_load_and_export_to_the_shipped_safetensors_model() {
         use crate::model::Model;
-        let file = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../models/training/teacher-small-f0/checkpoint.dispr");
+        let file =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dispr-fast-format1.dispr");
         let old = Checkpoint::load(&file).unwrap();
-        assert_eq!(old.header.format, 2);
+        assert_eq!(old.header.format, 1);
         let device = burn::prelude::Device::flex();
         let before = Model::from_checkpoint(&old, &file, &device).unwrap();
         let bytes = to_safetensors_model(&old).unwrap();
@@ -624,7 +624,9 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(values(&before), values(&after));
-        // Exporting twice writes the same bytes.
+        // Exporting is reproducible: the shipped model is this export, and exporting an
+        // export writes the same bytes.
+        assert!(bytes == crate::shipped::BYTES);
         assert_eq!(to_safetensors_model(&exported).unwrap(), bytes);
         let mut damaged = bytes.clone();
         *damaged.last_mut().unwrap() ^= 1;
