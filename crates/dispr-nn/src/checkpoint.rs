@@ -1,14 +1,20 @@
-//! The one checkpoint format: a single file, written atomically, holding the model
-//! config, the training state (step, seed, settings) and named binary sections (weights,
-//! EMA weights, optimizer state), each with its length and CRC-32 so a truncated or
-//! corrupt file is named as such instead of loading garbage.
+//! Model files: the checkpoint of a run, and the safetensors file a model is shared as.
+//!
+//! A checkpoint is a single file, written atomically, holding the model config, the
+//! training state (step, seed, settings) and named binary sections (weights, EMA
+//! weights, optimizer state), each with its length and CRC-32 so a truncated or corrupt
+//! file is named as such instead of loading garbage.
 //!
 //! Layout: `DISPR-CHECKPOINT\n`, one line of JSON ([`Header`]), one line
 //! `header-crc32 XXXXXXXX` (the CRC-32 of the JSON line, since format 2), then the
 //! sections' bytes back to back in the header's order. So every byte of the file is
-//! checksummed: an edited grid or schedule is refused, not run. A shipped model is the
-//! same file with only the `ema` section. Format 1 files (no header line checksum) still
-//! load.
+//! checksummed: an edited grid or schedule is refused, not run. Format 3 tags the network
+//! in the header and stores the EMA weights as safetensors ([`WeightEncoding`]); formats
+//! 1 (no header checksum) and 2 still load.
+//!
+//! A shared model ([`to_safetensors_model`], `dispr model export`, the built-in model) is
+//! a standard safetensors file: named f32 tensors, and the header as its one metadata
+//! entry (`dispr.header`) with a CRC-32 over the tensors and the header.
 
 use std::io::Write;
 use std::path::Path;
@@ -22,8 +28,8 @@ use crate::config::{Network, TrainConfig};
 
 /// First line of every checkpoint.
 pub const MAGIC: &[u8] = b"DISPR-CHECKPOINT\n";
-/// Format version written: 2 adds the header's checksum line, 3 stores weights as
-/// safetensors ([`WeightEncoding`]).
+/// Format version written: 2 adds the header's checksum line, 3 tags the network and
+/// stores the EMA weights as safetensors ([`WeightEncoding`]).
 pub const FORMAT: u32 = 3;
 /// The oldest format still read (format 1: no checksum of the header line).
 pub const OLDEST_FORMAT: u32 = 1;
@@ -124,9 +130,16 @@ impl Checkpoint {
     /// Writes the checkpoint atomically (a crash leaves the previous file intact), in
     /// format [`FORMAT`].
     pub fn save(&self, path: &Path) -> Result<(), dispr_core::error::Error> {
-        // Always written in the current format, whatever format it was read from.
+        // Written with the header checksum (format ≥ 2) and the network tagged; the format
+        // number stays what the sections' encoding is (a format-1 or -2 file read and
+        // saved again keeps its burn-record weights readable as format 2).
+        let format = if self.header.format >= SAFETENSORS_SINCE {
+            FORMAT
+        } else {
+            2
+        };
         let header = Header {
-            format: FORMAT,
+            format,
             ..self.header.clone()
         };
         let header = serde_json::to_string(&header).expect("header serializes");
@@ -216,7 +229,7 @@ impl Checkpoint {
             }
             offset += line_end + 1;
         }
-        let header = parse_header(header_line, format)?;
+        let header = parse_header(header_line)?;
         header
             .model
             .validate()
@@ -257,13 +270,15 @@ impl Checkpoint {
 /// The first format whose header tags the network (`"network": "dispr"`).
 pub const TAGGED_NETWORK_SINCE: u32 = 3;
 
-/// Parses a checkpoint's header line of `format`; before [`TAGGED_NETWORK_SINCE`] the
-/// network settings are untagged.
-fn parse_header(line: &[u8], format: u32) -> Result<Header, String> {
+/// Parses a checkpoint's header line; before [`TAGGED_NETWORK_SINCE`] the network
+/// settings were written untagged.
+fn parse_header(line: &[u8]) -> Result<Header, String> {
     let corrupt = |e: String| format!("corrupt checkpoint header: {e}");
     let mut value: serde_json::Value =
         serde_json::from_slice(line).map_err(|e| corrupt(e.to_string()))?;
-    if format < TAGGED_NETWORK_SINCE {
+    // Formats 1 and 2 wrote the settings untagged, and early format-3 builds did too;
+    // `Network::from_json` reads both spellings.
+    {
         let model = value
             .get_mut("model")
             .map(serde_json::Value::take)
@@ -424,20 +439,44 @@ pub fn to_safetensors_model(c: &Checkpoint) -> Result<Vec<u8>, String> {
         safetensors::serialize(tensors.tensors(), Some(metadata))
             .map_err(|e| format!("cannot encode the weights: {e}"))
     };
-    let mut header = Header {
+    let unsigned = encode(&Header {
         format: FORMAT,
         train: None,
         sections: Vec::new(),
         ..c.header.clone()
-    };
-    let unsigned = encode(&header)?;
+    })?;
     let (_, data) = safetensors_data(&unsigned)?;
-    header.sections = vec![SectionInfo {
-        name: SAFETENSORS_WEIGHTS.into(),
-        bytes: data.len() as u64,
-        crc32: crc32fast::hash(data),
-    }];
+    let mut header = Header {
+        format: FORMAT,
+        train: None,
+        sections: vec![SectionInfo {
+            name: SAFETENSORS_WEIGHTS.into(),
+            bytes: data.len() as u64,
+            crc32: 0,
+        }],
+        ..c.header.clone()
+    };
+    header.sections[0].crc32 = safetensors_crc(&tensors, &header)?;
     encode(&header)
+}
+
+/// The CRC-32 a safetensors model's header records: over the tensors (names, dtypes,
+/// shapes and bytes, as safetensors encodes them without metadata) and the header itself
+/// with its checksum field zero, so no byte of the file that matters goes unchecked.
+fn safetensors_crc(tensors: &safetensors::SafeTensors, header: &Header) -> Result<u32, String> {
+    let mut unsigned = header.clone();
+    unsigned.sections.iter_mut().for_each(|s| s.crc32 = 0);
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(
+        &safetensors::serialize(tensors.tensors(), None)
+            .map_err(|e| format!("cannot encode the weights: {e}"))?,
+    );
+    crc.update(
+        serde_json::to_string(&unsigned)
+            .expect("header serializes")
+            .as_bytes(),
+    );
+    Ok(crc.finalize())
 }
 
 /// The one section a safetensors model's header lists: its tensor bytes.
@@ -446,8 +485,13 @@ const SAFETENSORS_WEIGHTS: &str = "tensors";
 /// A safetensors file's metadata and its tensor bytes (everything after the header).
 fn safetensors_data(bytes: &[u8]) -> Result<(safetensors::tensor::Metadata, &[u8]), String> {
     let (n, metadata) = safetensors::SafeTensors::read_metadata(bytes).map_err(|_| {
-        "not a dispr checkpoint (missing DISPR-CHECKPOINT header) nor a safetensors model"
-            .to_string()
+        // A safetensors file starts with its header's length and then `{`.
+        if bytes.len() > 8 && bytes[8] == b'{' {
+            "truncated or damaged safetensors model".to_string()
+        } else {
+            "not a dispr checkpoint (missing DISPR-CHECKPOINT header) nor a safetensors model"
+                .to_string()
+        }
     })?;
     let start = n
         .checked_add(8)
@@ -465,8 +509,8 @@ fn from_safetensors_model(bytes: &[u8]) -> Result<Checkpoint, String> {
         .get(SAFETENSORS_HEADER_KEY)
         .ok_or("a safetensors file without dispr's model header (not a dispr model)")?;
 
-    let mut header: Header = serde_json::from_str(header)
-        .map_err(|e| format!("corrupt model header in the safetensors metadata: {e}"))?;
+    let mut header =
+        parse_header(header.as_bytes()).map_err(|e| format!("in the safetensors metadata: {e}"))?;
     if header.format < SAFETENSORS_SINCE || header.format > FORMAT {
         return Err(format!(
             "model format {} in a safetensors file is not supported (this dispr reads formats {SAFETENSORS_SINCE}–{FORMAT} there)",
@@ -486,9 +530,12 @@ fn from_safetensors_model(bytes: &[u8]) -> Result<Checkpoint, String> {
                     data.len()
                 ));
             }
-            if s.crc32 != crc32fast::hash(data) {
+            let tensors = safetensors::SafeTensors::deserialize(bytes)
+                .map_err(|e| format!("corrupt safetensors model: {e}"))?;
+            if s.crc32 != safetensors_crc(&tensors, &header)? {
                 return Err(
-                    "corrupt model: the weights fail their checksum (edited or damaged)".into(),
+                    "corrupt model: the weights or header fail their checksum (edited or damaged)"
+                        .into(),
                 );
             }
         }
@@ -631,6 +678,17 @@ mod tests {
         let mut damaged = bytes.clone();
         *damaged.last_mut().unwrap() ^= 1;
         let err = Checkpoint::from_bytes(&damaged).unwrap_err();
-        assert!(err.contains("weights fail their checksum"), "{err}");
+        assert!(err.contains("fail their checksum"), "{err}");
+        // An edited header (same length) and a cut file are refused too.
+        let at = bytes
+            .windows(13)
+            .position(|w| w == b"\\\"step\\\":3000")
+            .expect("the step in the header");
+        let mut edited = bytes.clone();
+        edited[at + 12] = b'1';
+        let err = Checkpoint::from_bytes(&edited).unwrap_err();
+        assert!(err.contains("fail their checksum"), "{err}");
+        let err = Checkpoint::from_bytes(&bytes[..bytes.len() / 2]).unwrap_err();
+        assert!(err.contains("truncated"), "{err}");
     }
 }

@@ -3,8 +3,9 @@
 //! * the conditional 3D U-Net ([`unet`]), the diffusion process ([`diffusion`]) and its
 //!   samplers ([`sampler`]) as separate pieces; SHAPR's network and losses ([`shapr`]);
 //! * model and training settings with their presets ([`config`]), the trained networks
-//!   ready to predict ([`model`]) and the one file format they live in
-//!   ([`checkpoint`]), including the model built into dispr ([`shipped`]);
+//!   ready to predict ([`model`]) and their files — a run's checkpoint and the
+//!   safetensors file a model is shared as ([`checkpoint`]), like the model built into
+//!   dispr ([`shipped`]);
 //! * training with exact resume ([`training`]) on examples made from cells ([`data`]);
 //! * one cell's prediction ([`predict`]) and the pipeline from datasets to prediction
 //!   folders and training sets ([`pipeline`]);

@@ -67,3 +67,59 @@ fn any_changed_byte_or_cut_is_refused() {
         )
         .unwrap();
 }
+
+/// The shipped model as the safetensors file it is: any changed byte or cut is refused,
+/// except a change the format ignores (the spaces that pad its JSON header): such a file
+/// must then load as exactly the same model.
+#[test]
+fn any_changed_byte_or_cut_of_a_safetensors_model_is_refused_or_harmless() {
+    let original = dispr_nn::shipped::BYTES;
+    let tensors = |bytes: &[u8]| -> Vec<(String, Vec<usize>, Vec<u8>)> {
+        let file = safetensors::SafeTensors::deserialize(bytes).unwrap();
+        let mut t: Vec<_> = file
+            .tensors()
+            .into_iter()
+            .map(|(n, v)| (n, v.shape().to_vec(), v.data().to_vec()))
+            .collect();
+        t.sort();
+        t
+    };
+    let reference = Checkpoint::from_bytes(original).unwrap();
+    let reference_tensors = tensors(original);
+    let mut runner = TestRunner::new(Config {
+        cases: 300,
+        failure_persistence: None,
+        ..Config::default()
+    });
+    runner
+        .run(
+            &(any::<usize>(), 1..=255u8, any::<bool>()),
+            |(pos, x, cut)| {
+                let mut bytes = original.to_vec();
+                let i = pos % bytes.len();
+                if cut {
+                    bytes.truncate(i);
+                } else {
+                    bytes[i] ^= x;
+                }
+                match Checkpoint::from_bytes(&bytes) {
+                    Ok(c) => {
+                        prop_assert_eq!(&c.header.model, &reference.header.model);
+                        prop_assert_eq!(c.header.step, reference.header.step);
+                        prop_assert_eq!(&c.header.train_cells, &reference.header.train_cells);
+                        prop_assert!(
+                            tensors(&bytes) == reference_tensors,
+                            "byte {} changed the weights",
+                            i
+                        );
+                        Ok(())
+                    }
+                    Err(e) => {
+                        prop_assert!(!e.contains('\n'), "{}", e);
+                        Ok(())
+                    }
+                }
+            },
+        )
+        .unwrap();
+}

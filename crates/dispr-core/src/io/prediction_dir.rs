@@ -108,7 +108,7 @@ pub struct PredictReport {
     pub preset: String,
     /// Its training steps.
     pub trained_steps: usize,
-    /// The sampler (e.g. `ddim-10 (η = 0)`), or SHAPR's description.
+    /// The sampler (e.g. `ddim-10-eta0`), or SHAPR's description.
     pub sampler: String,
     /// Network evaluations per cell (all samples run as one batch).
     pub network_evaluations_per_cell: usize,

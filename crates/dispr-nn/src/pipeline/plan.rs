@@ -83,6 +83,18 @@ pub fn check_extra_dirs(data: &Path, extra: &[PathBuf]) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a dataset without 3D shapes for every cell; `what` names its role.
+pub fn require_shapes(dataset: &Dataset, what: &str) -> Result<()> {
+    if dataset.has_shapes() {
+        return Ok(());
+    }
+    Err(dispr_core::Error::new(
+        &dataset.root,
+        format!("{what} needs 3D shapes in obj/ for every cell"),
+    )
+    .into())
+}
+
 /// The examples of a run, ready to train on.
 pub struct TrainingSet {
     /// Examples: the main dataset's training cells, then the extra cells (named
@@ -105,14 +117,9 @@ pub fn plan(
     train: &TrainConfig,
     resume: bool,
 ) -> Result<TrainingSet> {
-    for d in std::iter::once(dataset).chain(extra) {
-        if !d.has_shapes() {
-            return Err(dispr_core::Error::new(
-                &d.root,
-                "training needs 3D shapes in obj/ for every cell",
-            )
-            .into());
-        }
+    require_shapes(dataset, "training")?;
+    for d in extra {
+        require_shapes(d, "extra training data")?;
     }
     let indices = training_cells(dataset, train)?;
     let mut cells = load_cells(dataset, &indices)?;

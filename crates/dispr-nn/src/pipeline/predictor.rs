@@ -105,6 +105,11 @@ impl LoadedModel {
         samples: usize,
         seed: u64,
     ) -> Result<CellPrediction> {
+        if samples == 0 {
+            return Err(Error::Invalid(
+                "at least one sample per cell is needed".into(),
+            ));
+        }
         let network = &self.header.model;
         let [_, h, w] = network.data_grid();
         for shape in [image.shape(), mask.shape()] {
@@ -159,7 +164,7 @@ impl Predictor {
         })
     }
 
-    /// What predicts, e.g. `ddim-10 (η = 0)` or SHAPR's description.
+    /// What predicts, e.g. `ddim-10-eta0` or SHAPR's description.
     pub fn method(&self) -> String {
         match self {
             Self::Dispr(_, sampler) => sampler.name(),

@@ -95,6 +95,11 @@ pub fn predict_dataset(
     out: &PredictionDir,
     on_progress: &mut dyn FnMut(usize),
 ) -> Result<PredictReport> {
+    if settings.samples == 0 {
+        return Err(Error::Invalid(
+            "at least one sample per cell is needed".into(),
+        ));
+    }
     let cells = load_cells(dataset, indices)?;
     let files: Vec<_> = indices.iter().map(|&i| &dataset.cells[i]).collect();
     let examples = examples(&cells, &files, &model.header.model)?;

@@ -81,7 +81,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let dispr_dir = predictions.join("dispr");
     predict_built_in(&data, &dispr_dir, args)?;
     let mut preds = vec![format!("dispr={}", dispr_dir.display())];
-    let dataset = Dataset::scan(&data)?;
+    let dataset = super::open_dataset(&data)?;
     let depth = dispr_core::baseline::depth_of(&dataset)?;
     for baseline in [Baseline::Cylinder, Baseline::Ellipsoid] {
         let dir = predictions.join(baseline.name());
@@ -93,7 +93,12 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
             &|| {},
         );
         if let Some(first) = failures.first() {
-            bail!("{first}");
+            bail!(
+                "{} of {} cells failed for the {} baseline; the first: {first}",
+                failures.len(),
+                dataset.cells.len(),
+                baseline.name()
+            );
         }
         print(&format!(
             "wrote {} {} shapes ({depth} slices deep) to {}\n",
@@ -148,7 +153,7 @@ fn predict_built_in(data: &Path, out: &Path, args: &DemoArgs) -> anyhow::Result<
         ..SamplerSettings::default()
     };
     let model = LoadedModel::load(None, sampling, dispr_nn::device::DeviceKind::Cpu)?;
-    let dataset = Dataset::scan(data)?;
+    let dataset = super::open_dataset(data)?;
     // The shipped model never saw these cells (other seeds), but synthetic names repeat
     // across seeds: every cell is predicted.
     let selection = CellSelection {

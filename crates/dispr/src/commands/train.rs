@@ -7,7 +7,7 @@ use dispr_core::data::dataset::Dataset;
 use dispr_core::io::outdir::{OutputDir, check_not_input};
 use dispr_nn::checkpoint::{self, Checkpoint};
 use dispr_nn::config::{ModelKind, Network, Preset, TrainConfig};
-use dispr_nn::pipeline::plan::{check_extra_dirs, plan};
+use dispr_nn::pipeline::plan::{check_extra_dirs, plan, require_shapes};
 use dispr_nn::shapr::AdversarialConfig;
 use dispr_nn::training::Run;
 
@@ -128,6 +128,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
     let _lock = OutputDir::acquire(&args.out)?;
     let (mut model, train) = settings(args)?;
     let dataset = super::open_dataset(&args.data)?;
+    require_shapes(&dataset, "training")?;
     check_extra_dirs(&args.data, &train.extra_data)?;
     let extra: Vec<Dataset> = train
         .extra_data
