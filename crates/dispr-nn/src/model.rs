@@ -19,6 +19,15 @@ pub struct Model {
     pub net: UNet,
 }
 
+/// Loads a model from a checkpoint file or run folder with `from_checkpoint`.
+fn load_file<T>(
+    path: &Path,
+    from_checkpoint: impl FnOnce(&Checkpoint, &Path) -> Result<T, dispr_core::error::Error>,
+) -> Result<T, dispr_core::error::Error> {
+    let file = checkpoint::resolve(path);
+    from_checkpoint(&Checkpoint::load(&file)?, &file)
+}
+
 /// The error for a checkpoint that holds another kind of model than `wanted`.
 fn wrong_kind(c: &Checkpoint, file: &Path, wanted: &str) -> dispr_core::error::Error {
     dispr_core::error::Error::new(
@@ -40,8 +49,7 @@ impl Model {
 
     /// Loads the EMA weights (the ones to sample from) of a checkpoint file or run folder.
     pub fn load(path: &Path, device: &Device) -> Result<Self, dispr_core::error::Error> {
-        let file = checkpoint::resolve(path);
-        Self::from_checkpoint(&Checkpoint::load(&file)?, &file, device)
+        load_file(path, |c, file| Self::from_checkpoint(c, file, device))
     }
 
     /// The EMA weights of a loaded checkpoint; `file` names it in errors.
@@ -75,8 +83,7 @@ pub struct ShaprModel {
 impl ShaprModel {
     /// Loads the EMA weights of a SHAPR checkpoint file or run folder.
     pub fn load(path: &Path, device: &Device) -> Result<Self, dispr_core::error::Error> {
-        let file = checkpoint::resolve(path);
-        Self::from_checkpoint(&Checkpoint::load(&file)?, &file, device)
+        load_file(path, |c, file| Self::from_checkpoint(c, file, device))
     }
 
     /// The EMA weights of a loaded SHAPR checkpoint; `file` names it in errors.

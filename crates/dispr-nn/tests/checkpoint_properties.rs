@@ -30,17 +30,22 @@ fn checkpoints() -> Vec<Vec<u8>> {
     ]
 }
 
+/// A property runner of `cases` cases that keeps no failure files.
+fn runner(cases: u32) -> TestRunner {
+    TestRunner::new(Config {
+        cases,
+        failure_persistence: None,
+        ..Config::default()
+    })
+}
+
 #[test]
 fn any_changed_byte_or_cut_is_refused() {
     let files = checkpoints();
     for f in &files {
         Checkpoint::from_bytes(f).expect("the originals load");
     }
-    let mut runner = TestRunner::new(Config {
-        cases: 500,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = runner(500);
     runner
         .run(
             &(0..files.len(), any::<usize>(), 1..=255u8, any::<bool>()),
@@ -86,11 +91,7 @@ fn any_changed_byte_or_cut_of_a_safetensors_model_is_refused_or_harmless() {
     };
     let reference = Checkpoint::from_bytes(original).unwrap();
     let reference_tensors = tensors(original);
-    let mut runner = TestRunner::new(Config {
-        cases: 300,
-        failure_persistence: None,
-        ..Config::default()
-    });
+    let mut runner = runner(300);
     runner
         .run(
             &(any::<usize>(), 1..=255u8, any::<bool>()),

@@ -40,24 +40,27 @@ pub fn load_cells(dataset: &Dataset, indices: &[usize]) -> Result<Vec<Cell>> {
         .collect()
 }
 
+/// What is wrong with an image of `shape` (y, x) for `model`, if anything: the model
+/// works on images of its data grid's (y, x).
+pub fn image_size_problem(shape: [usize; 2], model: &Network) -> Option<String> {
+    let [_, h, w] = model.data_grid();
+    (shape != [h, w]).then(|| {
+        format!(
+            "image is {}×{} but the model works on {h}×{w} images",
+            shape[0], shape[1]
+        )
+    })
+}
+
 /// Checks every cell fits the model's data grid and makes the examples (`files` are the
 /// cells' files, for the messages).
 pub fn examples(cells: &[Cell], files: &[&CellFiles], model: &Network) -> Result<Vec<Example>> {
-    let [_, h, w] = model.data_grid();
     cells
         .iter()
         .zip(files)
         .map(|(cell, files)| {
-            if cell.image.shape() != [h, w] {
-                return Err(dispr_core::Error::new(
-                    &files.image,
-                    format!(
-                        "image is {}×{} but the model works on {h}×{w} images",
-                        cell.image.shape()[0],
-                        cell.image.shape()[1]
-                    ),
-                )
-                .into());
+            if let Some(problem) = image_size_problem(cell.image.shape(), model) {
+                return Err(dispr_core::Error::new(&files.image, problem).into());
             }
             example(cell, model.grid())
                 .map_err(|e| Error::Invalid(format!("cell '{}': {e}", cell.name)))

@@ -15,6 +15,7 @@ use crate::data::{Example, example};
 use crate::device::DeviceKind;
 use crate::error::{Error, Result};
 use crate::model::{Model, ShaprModel};
+use crate::pipeline::plan::image_size_problem;
 use crate::predict::{CellPrediction, Sampling, predict_cell, predict_shapr};
 use crate::sampler::{self, Sampler, SamplerKind};
 
@@ -111,13 +112,9 @@ impl LoadedModel {
             ));
         }
         let network = &self.header.model;
-        let [_, h, w] = network.data_grid();
         for shape in [image.shape(), mask.shape()] {
-            if shape != [h, w] {
-                return Err(Error::Invalid(format!(
-                    "cell '{name}': image is {}×{} but the model works on {h}×{w} images",
-                    shape[0], shape[1]
-                )));
+            if let Some(problem) = image_size_problem(shape, network) {
+                return Err(Error::Invalid(format!("cell '{name}': {problem}")));
             }
         }
         let cell = Cell {
