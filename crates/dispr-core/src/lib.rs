@@ -13,13 +13,15 @@
 //! * [`baseline`]: shapes without learning — cylinder and ellipsoid from the mask, and
 //!   the retrieval of similar training cells ([`baseline::nearest`]);
 //! * [`experiment`]: Table 1, paired per-cell comparisons, calibration of sample sets,
-//!   and the classification experiment (features, random forest);
+//!   and the classification experiment (features, random forest); a whole evaluation of
+//!   several methods and the tables it writes ([`experiment::study`]);
 //! * [`topology`]: SHAPR's topological loss — persistence diagrams and their matching;
 //! * [`phantom`]: synthetic cells of all six classes;
 //! * [`schedule`]: the diffusion process's noise schedules as numbers, shared with the
 //!   neural crate.
 //!
-//! Every failure is an [`Error`] naming the file it is about.
+//! Every failure is an [`Error`] naming the file it is about (or the setting at fault),
+//! with the I/O or TIFF error underneath kept as its source.
 //!
 //! A synthetic cell's true 3D shape against the cylinder guessed from its 2D mask, with
 //! the paper's measures:

@@ -144,14 +144,13 @@ impl Checkpoint {
         };
         let header = serde_json::to_string(&header).expect("header serializes");
         dispr_core::io::atomic::write_atomic(path, |w| {
-            let io = |e: std::io::Error| e.to_string();
-            w.write_all(MAGIC).map_err(io)?;
-            w.write_all(header.as_bytes()).map_err(io)?;
-            w.write_all(b"\n").map_err(io)?;
-            w.write_all(HEADER_CRC_PREFIX).map_err(io)?;
-            writeln!(w, "{:08x}", crc32fast::hash(header.as_bytes())).map_err(io)?;
+            w.write_all(MAGIC)?;
+            w.write_all(header.as_bytes())?;
+            w.write_all(b"\n")?;
+            w.write_all(HEADER_CRC_PREFIX)?;
+            writeln!(w, "{:08x}", crc32fast::hash(header.as_bytes()))?;
             for s in &self.sections {
-                w.write_all(s).map_err(io)?;
+                w.write_all(s)?;
             }
             Ok(())
         })
@@ -160,18 +159,14 @@ impl Checkpoint {
     /// Reads and verifies a checkpoint; the error says what is wrong with the file.
     pub fn load(path: &Path) -> Result<Self, dispr_core::error::Error> {
         let fail = |problem: String| dispr_core::error::Error::new(path, problem);
-        let bytes = std::fs::read(path).map_err(|e| {
-            fail(format!(
-                "cannot read checkpoint: {}",
-                dispr_core::error::describe_io(&e)
-            ))
-        })?;
+        let bytes = std::fs::read(path)
+            .map_err(|e| dispr_core::error::Error::io(path, "cannot read checkpoint", e))?;
         // A model exported with `dispr model export` has its SHA-256 beside it
         // (`FILE.sha256`, as sha256sum writes it): when present, it must match. A run's
         // own checkpoint changes at every save, so only exported models are checked.
         let mut sum_path = path.as_os_str().to_owned();
         sum_path.push(".sha256");
-        let checkpoint = Self::from_bytes(&bytes).map_err(fail)?;
+        let checkpoint = Self::from_bytes(&bytes).map_err(|e| fail(e.to_string()))?;
         let exported = checkpoint.header.train.is_none();
         if let Some(sum) = std::fs::read_to_string(&sum_path).ok().filter(|_| exported) {
             let expected = sum.split_whitespace().next().unwrap_or("").to_lowercase();
@@ -188,7 +183,7 @@ impl Checkpoint {
 
     /// Parses checkpoint bytes: a dispr checkpoint, or a model shared as a safetensors
     /// file ([`to_safetensors_model`]).
-    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+    pub fn from_bytes(bytes: &[u8]) -> crate::Result<Self> {
         let Some(rest) = bytes.strip_prefix(MAGIC) else {
             return from_safetensors_model(bytes);
         };
@@ -210,7 +205,7 @@ impl Checkpoint {
         if !(OLDEST_FORMAT..=FORMAT).contains(&format) {
             return Err(format!(
                 "checkpoint format {format} is not supported (this dispr reads formats {OLDEST_FORMAT}–{FORMAT})"
-            ));
+            ).into());
         }
         if format >= 2 {
             let line_end = rest[offset..]
@@ -243,13 +238,15 @@ impl Checkpoint {
         if available < expected {
             return Err(format!(
                 "truncated checkpoint: {expected} bytes of weights expected, {available} present"
-            ));
+            )
+            .into());
         }
         if available > expected {
             return Err(format!(
                 "corrupt checkpoint: {} unexpected bytes after the weights",
                 available - expected
-            ));
+            )
+            .into());
         }
         let mut sections = Vec::new();
         for info in &header.sections {
@@ -258,7 +255,8 @@ impl Checkpoint {
                 return Err(format!(
                     "corrupt checkpoint: section '{}' fails its checksum",
                     info.name
-                ));
+                )
+                .into());
             }
             sections.push(data.to_vec());
             offset += info.bytes as usize;
@@ -272,7 +270,7 @@ pub const TAGGED_NETWORK_SINCE: u32 = 3;
 
 /// Parses a checkpoint's header line; before [`TAGGED_NETWORK_SINCE`] the network
 /// settings were written untagged.
-fn parse_header(line: &[u8]) -> Result<Header, String> {
+fn parse_header(line: &[u8]) -> crate::Result<Header> {
     let corrupt = |e: String| format!("corrupt checkpoint header: {e}");
     let mut value: serde_json::Value =
         serde_json::from_slice(line).map_err(|e| corrupt(e.to_string()))?;
@@ -283,10 +281,10 @@ fn parse_header(line: &[u8]) -> Result<Header, String> {
             .get_mut("model")
             .map(serde_json::Value::take)
             .ok_or_else(|| corrupt("no model settings".into()))?;
-        let network = Network::from_json(model).map_err(corrupt)?;
+        let network = Network::from_json(model).map_err(|e| corrupt(e.to_string()))?;
         value["model"] = serde_json::to_value(network).expect("settings serialize");
     }
-    serde_json::from_value(value).map_err(|e| corrupt(e.to_string()))
+    serde_json::from_value(value).map_err(|e| corrupt(e.to_string()).into())
 }
 
 /// Resolves `--model`: a run folder (its `checkpoint.dispr`) or a checkpoint file.
@@ -361,14 +359,14 @@ pub fn weights_from_bytes<M: Module>(
     net: M,
     bytes: &[u8],
     encoding: WeightEncoding,
-) -> Result<M, String> {
+) -> crate::Result<M> {
     match encoding {
         WeightEncoding::BurnRecord => {
             let record =
                 ModuleRecord::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes.to_vec()))
                     .map_err(|e| format!("corrupt weights: {e}"))?;
             net.try_load_record(record)
-                .map_err(|e| format!("weights do not fit the model config: {e}"))
+                .map_err(|e| format!("weights do not fit the model config: {e}").into())
         }
         WeightEncoding::Safetensors => {
             let mut net = net;
@@ -379,7 +377,7 @@ pub fn weights_from_bytes<M: Module>(
             if let Some(extra) = applied.unused.first() {
                 return Err(format!(
                     "weights do not fit the model config: the file has tensor '{extra}', which the model lacks"
-                ));
+                ).into());
             }
             Ok(net)
         }
@@ -396,7 +394,8 @@ pub fn load_weights<M: Module>(
     let (bytes, encoding) = c
         .weights()
         .ok_or_else(|| dispr_core::error::Error::new(file, "checkpoint holds no weights"))?;
-    weights_from_bytes(net, bytes, encoding).map_err(|e| dispr_core::error::Error::new(file, e))
+    weights_from_bytes(net, bytes, encoding)
+        .map_err(|e| dispr_core::error::Error::new(file, e.to_string()))
 }
 
 /// Metadata key of a model file's [`Header`] (JSON) in a safetensors file.
@@ -406,7 +405,7 @@ pub const SAFETENSORS_HEADER_KEY: &str = "dispr.header";
 /// (re-encoded if they are burn records of an older format) as named tensors, and its
 /// header (model config, steps, training cells; no training state) as metadata under
 /// [`SAFETENSORS_HEADER_KEY`]. `Checkpoint::load` reads it back.
-pub fn to_safetensors_model(c: &Checkpoint) -> Result<Vec<u8>, String> {
+pub fn to_safetensors_model(c: &Checkpoint) -> crate::Result<Vec<u8>> {
     let (weights, encoding) = c.weights().ok_or("checkpoint holds no weights")?;
     let weights = match encoding {
         WeightEncoding::Safetensors => weights.to_vec(),
@@ -457,13 +456,13 @@ pub fn to_safetensors_model(c: &Checkpoint) -> Result<Vec<u8>, String> {
         ..c.header.clone()
     };
     header.sections[0].crc32 = safetensors_crc(&tensors, &header)?;
-    encode(&header)
+    encode(&header).map_err(crate::Error::from)
 }
 
 /// The CRC-32 a safetensors model's header records: over the tensors (names, dtypes,
 /// shapes and bytes, as safetensors encodes them without metadata) and the header itself
 /// with its checksum field zero, so no byte of the file that matters goes unchecked.
-fn safetensors_crc(tensors: &safetensors::SafeTensors, header: &Header) -> Result<u32, String> {
+fn safetensors_crc(tensors: &safetensors::SafeTensors, header: &Header) -> crate::Result<u32> {
     let mut unsigned = header.clone();
     unsigned.sections.iter_mut().for_each(|s| s.crc32 = 0);
     let mut crc = crc32fast::Hasher::new();
@@ -483,7 +482,7 @@ fn safetensors_crc(tensors: &safetensors::SafeTensors, header: &Header) -> Resul
 const SAFETENSORS_WEIGHTS: &str = "tensors";
 
 /// A safetensors file's metadata and its tensor bytes (everything after the header).
-fn safetensors_data(bytes: &[u8]) -> Result<(safetensors::tensor::Metadata, &[u8]), String> {
+fn safetensors_data(bytes: &[u8]) -> crate::Result<(safetensors::tensor::Metadata, &[u8])> {
     let (n, metadata) = safetensors::SafeTensors::read_metadata(bytes).map_err(|_| {
         // A safetensors file starts with its header's length and then `{`.
         if bytes.len() > 8 && bytes[8] == b'{' {
@@ -502,7 +501,7 @@ fn safetensors_data(bytes: &[u8]) -> Result<(safetensors::tensor::Metadata, &[u8
 
 /// A safetensors model file ([`to_safetensors_model`]) as a checkpoint with one `ema`
 /// section holding the whole file.
-fn from_safetensors_model(bytes: &[u8]) -> Result<Checkpoint, String> {
+fn from_safetensors_model(bytes: &[u8]) -> crate::Result<Checkpoint> {
     let (metadata, data) = safetensors_data(bytes)?;
     let entries = metadata.metadata().clone().unwrap_or_default();
     let header = entries
@@ -515,7 +514,7 @@ fn from_safetensors_model(bytes: &[u8]) -> Result<Checkpoint, String> {
         return Err(format!(
             "model format {} in a safetensors file is not supported (this dispr reads formats {SAFETENSORS_SINCE}–{FORMAT} there)",
             header.format
-        ));
+        ).into());
     }
     header
         .model
@@ -528,7 +527,8 @@ fn from_safetensors_model(bytes: &[u8]) -> Result<Checkpoint, String> {
                     "truncated or padded model: {} bytes of weights expected, {} present",
                     s.bytes,
                     data.len()
-                ));
+                )
+                .into());
             }
             let tensors = safetensors::SafeTensors::deserialize(bytes)
                 .map_err(|e| format!("corrupt safetensors model: {e}"))?;
@@ -580,18 +580,24 @@ mod tests {
         assert_eq!(back.section("optimizer"), None);
 
         let bytes = std::fs::read(&path).unwrap();
-        let truncated = Checkpoint::from_bytes(&bytes[..bytes.len() - 1]).unwrap_err();
+        let truncated = Checkpoint::from_bytes(&bytes[..bytes.len() - 1])
+            .unwrap_err()
+            .to_string();
         assert!(truncated.contains("truncated"), "{truncated}");
         let mut flipped = bytes.clone();
         *flipped.last_mut().unwrap() ^= 1;
-        let corrupt = Checkpoint::from_bytes(&flipped).unwrap_err();
+        let corrupt = Checkpoint::from_bytes(&flipped).unwrap_err().to_string();
         assert!(
             corrupt.contains("section 'ema' fails its checksum"),
             "{corrupt}"
         );
-        let other = Checkpoint::from_bytes(b"II*\0 a tiff").unwrap_err();
+        let other = Checkpoint::from_bytes(b"II*\0 a tiff")
+            .unwrap_err()
+            .to_string();
         assert!(other.contains("not a dispr checkpoint"), "{other}");
-        let cut_header = Checkpoint::from_bytes(&bytes[..MAGIC.len() + 10]).unwrap_err();
+        let cut_header = Checkpoint::from_bytes(&bytes[..MAGIC.len() + 10])
+            .unwrap_err()
+            .to_string();
         assert!(cut_header.contains("truncated"), "{cut_header}");
     }
 
@@ -607,7 +613,9 @@ mod tests {
         let text = String::from_utf8_lossy(&bytes).to_string();
         let edited = text.replacen("\"step\":7", "\"step\":9", 1);
         assert_ne!(edited, text);
-        let err = Checkpoint::from_bytes(edited.as_bytes()).unwrap_err();
+        let err = Checkpoint::from_bytes(edited.as_bytes())
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("header fails its checksum"), "{err}");
 
         // Format 1: magic, header line, sections.
@@ -677,7 +685,7 @@ mod tests {
         assert_eq!(to_safetensors_model(&exported).unwrap(), bytes);
         let mut damaged = bytes.clone();
         *damaged.last_mut().unwrap() ^= 1;
-        let err = Checkpoint::from_bytes(&damaged).unwrap_err();
+        let err = Checkpoint::from_bytes(&damaged).unwrap_err().to_string();
         assert!(err.contains("fail their checksum"), "{err}");
         // An edited header (same length) and a cut file are refused too.
         let at = bytes
@@ -686,9 +694,11 @@ mod tests {
             .expect("the step in the header");
         let mut edited = bytes.clone();
         edited[at + 12] = b'1';
-        let err = Checkpoint::from_bytes(&edited).unwrap_err();
+        let err = Checkpoint::from_bytes(&edited).unwrap_err().to_string();
         assert!(err.contains("fail their checksum"), "{err}");
-        let err = Checkpoint::from_bytes(&bytes[..bytes.len() / 2]).unwrap_err();
+        let err = Checkpoint::from_bytes(&bytes[..bytes.len() / 2])
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("truncated"), "{err}");
     }
 }

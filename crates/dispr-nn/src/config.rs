@@ -32,9 +32,9 @@ enum UntaggedNetwork {
 impl Network {
     /// A network from JSON: tagged (`{"network": "dispr", …}`), or untagged as older
     /// checkpoints and hand-written configs have it.
-    pub fn from_json(value: serde_json::Value) -> Result<Self, String> {
+    pub fn from_json(value: serde_json::Value) -> crate::Result<Self> {
         if value.get("network").is_some() {
-            return serde_json::from_value(value).map_err(|e| e.to_string());
+            return serde_json::from_value(value).map_err(|e| e.to_string().into());
         }
         match serde_json::from_value(value) {
             Ok(UntaggedNetwork::Dispr(m)) => Ok(Self::Dispr(m)),
@@ -168,12 +168,13 @@ impl Network {
     }
 
     /// Checks the settings.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> crate::Result<()> {
         for grid in [self.grid(), self.data_grid()] {
             if grid.iter().any(|&n| n > MAX_GRID) {
                 return Err(format!(
                     "grid {grid:?} is larger than dispr's limit of {MAX_GRID} voxels per axis"
-                ));
+                )
+                .into());
             }
         }
         match self {
@@ -191,7 +192,7 @@ impl Network {
     }
 
     /// A network kind's preset and its training settings.
-    pub fn preset_for(kind: ModelKind, preset: Preset) -> Result<(Self, TrainConfig), String> {
+    pub fn preset_for(kind: ModelKind, preset: Preset) -> crate::Result<(Self, TrainConfig)> {
         let (dispr, train) = settings(preset);
         match kind {
             ModelKind::Dispr => Ok((Self::Dispr(dispr), train)),
@@ -280,7 +281,7 @@ pub fn preset_description(name: &str) -> &'static str {
 }
 
 /// The model and training settings of the preset called `name`.
-pub fn preset(name: &str) -> Result<(ModelConfig, TrainConfig), String> {
+pub fn preset(name: &str) -> crate::Result<(ModelConfig, TrainConfig)> {
     Ok(settings(name.parse()?))
 }
 
@@ -387,7 +388,7 @@ pub fn settings(preset: Preset) -> (ModelConfig, TrainConfig) {
 
 impl ModelConfig {
     /// Checks the parts and that the grid suits the network's downsampling.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> crate::Result<()> {
         self.unet.validate()?;
         self.diffusion.validate()?;
         let m = self.unet.grid_multiple();
@@ -396,7 +397,8 @@ impl ModelConfig {
                 return Err(format!(
                     "grid {:?} is not divisible by the network's downsampling {:?}",
                     self.grid, m
-                ));
+                )
+                .into());
             }
         }
         if self.diffusion.learned_variance != (self.unet.out_channels == 2) {
@@ -418,7 +420,7 @@ mod tests {
             assert!(train.batch >= 1 && train.lr > 0.0);
             assert_ne!(preset_description(name), "unknown preset");
         }
-        let err = preset("huge").unwrap_err();
+        let err = preset("huge").unwrap_err().to_string();
         assert!(
             err.contains("unknown preset 'huge'") && err.contains("paper"),
             "{err}"

@@ -20,7 +20,7 @@ pub struct Example {
 }
 
 /// Resamples a cell to `grid` (z, y, x) and builds its example.
-pub fn example(cell: &Cell, grid: [usize; 3]) -> Result<Example, String> {
+pub fn example(cell: &Cell, grid: [usize; 3]) -> crate::Result<Example> {
     let [d, h, w] = grid;
     let image: Image<f32> = if cell.image.shape() == [h, w] {
         cell.image.clone()

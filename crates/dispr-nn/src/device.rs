@@ -27,7 +27,7 @@ impl DeviceKind {
     }
 
     /// The device; the error says when this build lacks its backend.
-    pub fn open(self) -> Result<Device, String> {
+    pub fn open(self) -> crate::Result<Device> {
         parse(self.name())
     }
 }
@@ -51,7 +51,7 @@ pub fn available() -> Vec<&'static str> {
 }
 
 /// The device called `name`; the error says which names this build supports.
-pub fn parse(name: &str) -> Result<Device, String> {
+pub fn parse(name: &str) -> crate::Result<Device> {
     match name {
         "cpu" => Ok(Device::flex()),
         #[cfg(feature = "cuda")]
@@ -61,11 +61,13 @@ pub fn parse(name: &str) -> Result<Device, String> {
         "cuda" | "wgpu" => Err(format!(
             "device '{name}' needs dispr built with `--features {name}` (this build has: {})",
             available().join(", ")
-        )),
+        )
+        .into()),
         other => Err(format!(
             "unknown device '{other}' (expected one of: {})",
             available().join(", ")
-        )),
+        )
+        .into()),
     }
 }
 

@@ -75,12 +75,9 @@ impl DiffusionConfig {
     }
 
     /// Checks the settings fit together.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> crate::Result<()> {
         if !(2..=100_000).contains(&self.steps) {
-            return Err(format!(
-                "a diffusion needs 2 to 100000 steps, got {}",
-                self.steps
-            ));
+            return Err(format!("a diffusion needs 2 to 100000 steps, got {}", self.steps).into());
         }
         if self.loss == LossKind::Hybrid && !self.learned_variance {
             return Err("the hybrid loss needs a learned variance".into());

@@ -39,3 +39,9 @@ impl From<String> for Error {
         Self::Invalid(problem)
     }
 }
+
+impl From<&str> for Error {
+    fn from(problem: &str) -> Self {
+        Self::Invalid(problem.to_string())
+    }
+}

@@ -1,7 +1,8 @@
 //! dispr's neural parts on burn, and the pipeline every front end calls.
 //!
 //! * the conditional 3D U-Net ([`unet`]), the diffusion process ([`diffusion`]) and its
-//!   samplers ([`sampler`]) as separate pieces; SHAPR's network and losses ([`shapr`]);
+//!   samplers ([`sampler`], one file each) as separate pieces; SHAPR's settings, network
+//!   and losses ([`shapr`]);
 //! * model and training settings with their presets ([`config`]), the trained networks
 //!   ready to predict ([`model`]) and their files — a run's checkpoint and the
 //!   safetensors file a model is shared as ([`checkpoint`]), like the model built into

@@ -29,15 +29,15 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The shipped checkpoint, after checking its bytes against the committed SHA-256 (a
 /// mismatch means the file in the repository was changed without its checksum).
-pub fn checkpoint() -> Result<Checkpoint, String> {
+pub fn checkpoint() -> crate::Result<Checkpoint> {
     let expected = SHA256_FILE.split_whitespace().next().unwrap_or_default();
     let actual = sha256_hex(BYTES);
     if actual != expected {
         return Err(format!(
             "{NAME}: SHA-256 {actual} does not match models/dispr-fast.safetensors.sha256 ({expected})"
-        ));
+        ).into());
     }
-    Checkpoint::from_bytes(BYTES).map_err(|e| format!("{NAME}: {e}"))
+    Checkpoint::from_bytes(BYTES).map_err(|e| format!("{NAME}: {e}").into())
 }
 
 /// The path-like label of the shipped model, for errors raised while loading it.

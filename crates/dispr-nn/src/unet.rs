@@ -51,7 +51,7 @@ impl UNetConfig {
     }
 
     /// Checks that the numbers fit together; the message says which does not.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> crate::Result<()> {
         if self.channel_mult.is_empty() {
             return Err("channel_mult is empty".into());
         }
@@ -61,7 +61,8 @@ impl UNetConfig {
                 self.channel_mult.len(),
                 self.channel_mult.len() - 1,
                 self.strides.len()
-            ));
+            )
+            .into());
         }
         if !(1..=2).contains(&self.out_channels) {
             return Err("out_channels must be 1 or 2".into());
@@ -71,10 +72,11 @@ impl UNetConfig {
                 return Err(format!(
                     "{} GroupNorm groups do not divide {c} channels",
                     self.groups
-                ));
+                )
+                .into());
             }
             if self.heads == 0 || c % self.heads != 0 {
-                return Err(format!("{} heads do not divide {c} channels", self.heads));
+                return Err(format!("{} heads do not divide {c} channels", self.heads).into());
             }
         }
         if self

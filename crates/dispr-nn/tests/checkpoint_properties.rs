@@ -64,7 +64,7 @@ fn any_changed_byte_or_cut_is_refused() {
                         files[k].len()
                     ))),
                     Err(e) => {
-                        prop_assert!(!e.contains('\n'), "{}", e);
+                        prop_assert!(!e.to_string().contains('\n'), "{}", e);
                         Ok(())
                     }
                 }
@@ -116,7 +116,7 @@ fn any_changed_byte_or_cut_of_a_safetensors_model_is_refused_or_harmless() {
                         Ok(())
                     }
                     Err(e) => {
-                        prop_assert!(!e.contains('\n'), "{}", e);
+                        prop_assert!(!e.to_string().contains('\n'), "{}", e);
                         Ok(())
                     }
                 }

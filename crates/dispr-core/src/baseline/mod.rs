@@ -7,6 +7,7 @@ pub mod nearest;
 
 use std::str::FromStr;
 
+use crate::error::{Error, Result};
 use crate::grid::{Image, Volume};
 use crate::shape::ellipse::{Ellipse, fit_ellipse, mask_outline};
 
@@ -45,26 +46,22 @@ impl FromStr for Baseline {
 }
 
 /// The ellipse fitted to the mask's (hole-filled) outline.
-pub fn mask_ellipse(mask: &Image<bool>) -> Result<Ellipse, String> {
+pub fn mask_ellipse(mask: &Image<bool>) -> Result<Ellipse> {
     let outline = mask_outline(mask);
     if outline.is_empty() {
-        return Err("mask is empty".into());
+        return Err(Error::invalid("mask is empty"));
     }
     fit_ellipse(&outline).ok_or_else(|| {
-        format!(
+        Error::invalid(format!(
             "no ellipse fits the mask outline ({} points)",
             outline.len()
-        )
+        ))
     })
 }
 
 /// The baseline's 3D shape for `mask` on a grid `depth` slices deep, centred on slice
 /// `depth / 2` (z = 32 for the reference 64³ data).
-pub fn predict(
-    baseline: Baseline,
-    mask: &Image<bool>,
-    depth: usize,
-) -> Result<Volume<bool>, String> {
+pub fn predict(baseline: Baseline, mask: &Image<bool>, depth: usize) -> Result<Volume<bool>> {
     let e = mask_ellipse(mask)?;
     let [h, w] = mask.shape();
     let zc = (depth / 2) as f64;
@@ -101,28 +98,25 @@ pub fn depth_of(dataset: &crate::data::dataset::Dataset) -> crate::Result<usize>
 }
 
 /// Predicts every cell of `dataset` with a geometric baseline (in parallel) into
-/// `out`, `depth` slices deep; `on_cell` is called after each cell. Returns one line per
-/// cell that failed (the others are written).
+/// `out`, `depth` slices deep; `on_cell` is called after each cell. Returns the error of
+/// every cell that failed (the others are written).
 pub fn predict_dataset(
     baseline: Baseline,
     dataset: &crate::data::dataset::Dataset,
     depth: usize,
     out: &crate::io::prediction_dir::PredictionDir,
     on_cell: &(dyn Fn() + Sync),
-) -> Vec<String> {
+) -> Vec<Error> {
     use rayon::prelude::*;
     dataset
         .cells
         .par_iter()
         .filter_map(|files| {
-            let result = crate::data::dataset::load_cell(files)
-                .map_err(|e| e.to_string())
-                .and_then(|cell| {
-                    let shape = predict(baseline, &cell.mask, depth)
-                        .map_err(|p| format!("{}: {p}", files.mask.display()))?;
-                    out.write_single(&cell.name, &shape)
-                        .map_err(|e| e.to_string())
-                });
+            let result = crate::data::dataset::load_cell(files).and_then(|cell| {
+                let shape = predict(baseline, &cell.mask, depth)
+                    .map_err(|e| Error::new(&files.mask, e.problem()))?;
+                out.write_single(&cell.name, &shape)
+            });
             on_cell();
             result.err()
         })

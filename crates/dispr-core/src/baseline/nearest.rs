@@ -10,8 +10,13 @@
 //! and the majority is the [`crate::experiment::evaluation::ensemble`] rule (more than half of the
 //! `k` shapes contain the voxel).
 
+use rayon::prelude::*;
+
+use crate::data::dataset::{Cell, Dataset, load_cell};
+use crate::error::{Error, Result};
 use crate::experiment::evaluation::ensemble;
 use crate::grid::{Image, Volume, format_shape};
+use crate::io::prediction_dir::PredictionDir;
 
 /// The default number of neighbours.
 pub const DEFAULT_K: usize = 9;
@@ -58,22 +63,22 @@ pub fn nearest(
     mask: &Image<bool>,
     references: &[Reference],
     k: usize,
-) -> Result<Vec<Neighbour>, String> {
+) -> Result<Vec<Neighbour>> {
     if k == 0 {
-        return Err("k must be at least 1".into());
+        return Err(Error::invalid("k must be at least 1"));
     }
     if mask.count() == 0 {
-        return Err("mask is empty".into());
+        return Err(Error::invalid("mask is empty"));
     }
     let mut scored = Vec::with_capacity(references.len());
     for (index, r) in references.iter().enumerate() {
         if r.mask.shape() != mask.shape() {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "mask is {} but the reference cell '{}' has a {} mask",
                 format_shape(&mask.shape()),
                 r.name,
                 format_shape(&r.mask.shape())
-            ));
+            )));
         }
         let iou = mask_iou(mask, r.mask);
         if r.name == name && iou == 1.0 {
@@ -82,10 +87,10 @@ pub fn nearest(
         scored.push(Neighbour { index, iou });
     }
     if scored.len() < k {
-        return Err(format!(
+        return Err(Error::invalid(format!(
             "{} reference cells are fewer than the {k} neighbours asked for",
             scored.len()
-        ));
+        )));
     }
     scored.sort_by(|a, b| {
         b.iou
@@ -104,7 +109,7 @@ pub fn predict(
     mask: &Image<bool>,
     references: &[Reference],
     k: usize,
-) -> Result<(Volume<bool>, Vec<Neighbour>), String> {
+) -> Result<(Volume<bool>, Vec<Neighbour>)> {
     let neighbours = nearest(name, mask, references, k)?;
     let grid = references[neighbours[0].index].shape.shape();
     let shapes: Vec<Volume<bool>> = neighbours
@@ -112,17 +117,182 @@ pub fn predict(
         .map(|n| {
             let r = &references[n.index];
             if r.shape.shape() != grid {
-                return Err(format!(
+                return Err(Error::invalid(format!(
                     "reference cell '{}' has a {} shape, not {} like the others",
                     r.name,
                     format_shape(&r.shape.shape()),
                     format_shape(&grid)
-                ));
+                )));
             }
             Ok(r.shape.clone())
         })
         .collect::<Result<_, _>>()?;
     Ok((ensemble(&shapes).0, neighbours))
+}
+
+/// Where a cell's neighbours come from.
+#[derive(Clone, Copy, Debug)]
+pub enum References<'a> {
+    /// Cross-validation: the cells of the dataset's own stratified split
+    /// ([`Dataset::folds`]) that are not in the cell's test fold.
+    OtherFolds {
+        /// Number of folds.
+        folds: usize,
+        /// Seed of the split.
+        seed: u64,
+    },
+    /// Every cell of another dataset (which needs 3D shapes).
+    Dataset(&'a Dataset),
+}
+
+/// A cell and the neighbours it was given, as `neighbours.csv` lists them.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct NeighbourRow {
+    /// The cell.
+    pub name: String,
+    /// Its neighbours, best first: `NAME:IoU` (mask IoU to 4 places), space-separated.
+    pub neighbours: String,
+}
+
+/// What [`predict_dataset`] did.
+#[derive(Debug)]
+pub struct NearestRun {
+    /// The neighbours of every cell written (all cells when nothing failed).
+    pub rows: Vec<NeighbourRow>,
+    /// The error of every cell that failed (the others are written).
+    pub failures: Vec<Error>,
+    /// How many reference cells there were.
+    pub references: usize,
+}
+
+/// Name of the neighbour list [`predict_dataset`] writes into the prediction folder.
+pub const NEIGHBOURS_FILE: &str = "neighbours.csv";
+
+/// Predicts every cell of `dataset` (in parallel) as the majority of its `k` nearest
+/// `references` into `out`: one shape per cell, or with `samples = Some(n)` the `n`
+/// nearest shapes themselves as samples (`n ≤ k`). When no cell fails, the neighbours
+/// are listed in [`NEIGHBOURS_FILE`]. `on_cell` is called after each cell.
+pub fn predict_dataset(
+    dataset: &Dataset,
+    references: References,
+    k: usize,
+    samples: Option<usize>,
+    out: &PredictionDir,
+    on_cell: &(dyn Fn() + Sync),
+) -> Result<NearestRun> {
+    if samples.is_some_and(|n| n > k) {
+        return Err(Error::invalid(format!(
+            "{} samples need at least as many neighbours, but k is {k}",
+            samples.unwrap_or(0)
+        )));
+    }
+    let reference_set = match references {
+        References::OtherFolds { .. } => dataset,
+        References::Dataset(r) => r,
+    };
+    if !reference_set.has_shapes() {
+        return Err(Error::new(
+            &reference_set.root,
+            "the reference needs 3D shapes in obj/ for every cell",
+        ));
+    }
+    let load = |d: &Dataset| -> Result<Vec<Cell>> { d.cells.par_iter().map(load_cell).collect() };
+    let queries = load(dataset)?;
+    let (ref_cells, folds) = match references {
+        References::OtherFolds { folds, seed } => (None, Some(dataset.folds(folds, seed)?)),
+        References::Dataset(r) => (Some(load(r)?), None),
+    };
+    let ref_cells = ref_cells.as_ref().unwrap_or(&queries);
+    let all: Vec<Reference> = ref_cells
+        .iter()
+        .filter_map(|c| {
+            Some(Reference {
+                name: &c.name,
+                mask: &c.mask,
+                shape: c.shape.as_ref()?,
+            })
+        })
+        .collect();
+    let results: Vec<Result<NeighbourRow>> = queries
+        .par_iter()
+        .enumerate()
+        .map(|(i, cell)| {
+            // Cross-validated: only the training folds of the cell's test fold.
+            let candidates: Vec<Reference> = match &folds {
+                Some(folds) => (0..all.len())
+                    .filter(|&j| folds[j] != folds[i])
+                    .map(|j| all[j])
+                    .collect(),
+                None => all.clone(),
+            };
+            let mask_file = &dataset.cells[i].mask;
+            let result = predict_cell(cell, mask_file, &candidates, k, samples, out);
+            on_cell();
+            result
+        })
+        .collect();
+    let mut run = NearestRun {
+        rows: Vec::new(),
+        failures: Vec::new(),
+        references: all.len(),
+    };
+    for r in results {
+        match r {
+            Ok(row) => run.rows.push(row),
+            Err(e) => run.failures.push(e),
+        }
+    }
+    if run.failures.is_empty() {
+        write_neighbours(out, &run.rows)?;
+    }
+    Ok(run)
+}
+
+/// One cell's shape (or its `samples` nearest shapes) written into `out`, and its row of
+/// the neighbour list; an error names the cell's mask file.
+fn predict_cell(
+    cell: &Cell,
+    mask_file: &std::path::Path,
+    candidates: &[Reference],
+    k: usize,
+    samples: Option<usize>,
+    out: &PredictionDir,
+) -> Result<NeighbourRow> {
+    let (shape, neighbours) = predict(&cell.name, &cell.mask, candidates, k)
+        .map_err(|e| Error::new(mask_file, e.problem()))?;
+    match samples {
+        None => out.write_single(&cell.name, &shape)?,
+        Some(n) => out.write_samples(
+            &cell.name,
+            neighbours
+                .iter()
+                .take(n)
+                .map(|nb| candidates[nb.index].shape),
+        )?,
+    }
+    let listed: Vec<String> = neighbours
+        .iter()
+        .map(|n| format!("{}:{:.4}", candidates[n.index].name, n.iou))
+        .collect();
+    Ok(NeighbourRow {
+        name: cell.name.clone(),
+        neighbours: listed.join(" "),
+    })
+}
+
+/// Writes [`NEIGHBOURS_FILE`].
+fn write_neighbours(out: &PredictionDir, rows: &[NeighbourRow]) -> Result<()> {
+    let path = out.path().join(NEIGHBOURS_FILE);
+    let fail = |e: csv::Error| Error::new(&path, format!("cannot write CSV: {e}"));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        w.serialize(row).map_err(fail)?;
+    }
+    let bytes = w.into_inner().map_err(|e| fail(e.into_error().into()))?;
+    out.write_text(
+        NEIGHBOURS_FILE,
+        &String::from_utf8(bytes).expect("CSV of UTF-8 fields is UTF-8"),
+    )
 }
 
 #[cfg(test)]
@@ -175,16 +345,24 @@ mod tests {
             shape: &shapes[0],
         }];
         assert_eq!(
-            nearest("q", &Image::filled([8, 8], false), &refs, 1).unwrap_err(),
+            nearest("q", &Image::filled([8, 8], false), &refs, 1)
+                .unwrap_err()
+                .to_string(),
             "mask is empty"
         );
         assert!(
             nearest("q", &square(1, 3), &refs, 2)
                 .unwrap_err()
+                .to_string()
                 .contains("fewer than the 2")
         );
         let other = Image::filled([8, 9], true);
-        assert!(nearest("q", &other, &refs, 1).unwrap_err().contains("8×9"));
+        assert!(
+            nearest("q", &other, &refs, 1)
+                .unwrap_err()
+                .to_string()
+                .contains("8×9")
+        );
         assert!(nearest("q", &square(1, 3), &refs, 0).is_err());
     }
 }

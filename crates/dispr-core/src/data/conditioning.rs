@@ -3,6 +3,7 @@
 //! (`image/255 · mask/255`), both repeated along z. The reference code puts these first
 //! and the noisy volume last on the channel axis. Plain arrays: no ML framework here.
 
+use crate::error::{Error, Result};
 use crate::grid::{Image, format_shape};
 
 /// Number of conditioning channels the model sees besides the noisy volume.
@@ -20,13 +21,13 @@ pub struct Conditioning {
 impl Conditioning {
     /// Builds the channels from an image scaled to [0, 1] (see
     /// [`crate::io::tiff::Stack::to_unit_intensity`]) and a binary mask of the same size.
-    pub fn new(image: &Image<f32>, mask: &Image<bool>) -> Result<Self, String> {
+    pub fn new(image: &Image<f32>, mask: &Image<bool>) -> Result<Self> {
         if image.shape() != mask.shape() {
-            return Err(format!(
+            return Err(Error::invalid(format!(
                 "mask is {} but image is {}",
                 format_shape(&mask.shape()),
                 format_shape(&image.shape())
-            ));
+            )));
         }
         let mask_f = mask.map(|m| if m { 1.0f32 } else { 0.0 });
         let data = image
@@ -87,6 +88,6 @@ mod tests {
     fn shapes_must_agree() {
         let err = Conditioning::new(&Image::filled([4, 4], 0.5), &Image::filled([4, 5], true))
             .unwrap_err();
-        assert_eq!(err, "mask is 4×5 but image is 4×4");
+        assert_eq!(err.to_string(), "mask is 4×5 but image is 4×4");
     }
 }

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use crate::data::class::{CellClass, Label};
 use crate::data::split;
-use crate::error::{Error, Result, describe_io};
+use crate::error::{Error, Result};
 use crate::grid::{Image, Volume, format_shape};
 use crate::io::tiff::{self, Stack};
 
@@ -87,7 +87,7 @@ impl Dataset {
     /// not a dataset at all (missing, no image/mask folders, no cells) or `labels.csv` is
     /// invalid; files that cannot be paired become [`Dataset::problems`].
     pub fn scan(root: &Path) -> Result<Dataset> {
-        let meta = std::fs::metadata(root).map_err(|e| Error::new(root, describe_io(&e)))?;
+        let meta = std::fs::metadata(root).map_err(|e| Error::io(root, "", e))?;
         if !meta.is_dir() {
             return Err(Error::new(root, "is a file; expected a dataset folder"));
         }
@@ -154,13 +154,13 @@ impl Dataset {
 
     /// Stratified k-fold test-fold index of every cell (see [`split::stratified_folds`]),
     /// stratified by class; unlabeled cells form their own stratum.
-    pub fn folds(&self, k: usize, seed: u64) -> std::result::Result<Vec<usize>, String> {
+    pub fn folds(&self, k: usize, seed: u64) -> Result<Vec<usize>> {
         let keys: Vec<(&str, &str)> = self
             .cells
             .iter()
             .map(|c| (c.name.as_str(), c.label.name()))
             .collect();
-        split::stratified_folds(&keys, k, seed)
+        split::stratified_folds(&keys, k, seed).map_err(|e| Error::new(&self.root, e.problem()))
     }
 
     /// Number of cells per label name (`unlabeled` included when present), in
@@ -185,7 +185,7 @@ impl Dataset {
 /// The 3D shape files a path names: the file itself, or the TIFFs of a folder (its
 /// `obj/` when it is a dataset), sorted by name. Other files in the folder are ignored.
 pub fn shape_files(path: &Path) -> Result<Vec<PathBuf>> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::new(path, describe_io(&e)))?;
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, "", e))?;
     if meta.is_file() {
         return Ok(vec![path.to_path_buf()]);
     }
@@ -212,10 +212,10 @@ fn list_tiffs(dir: &Path, problems: &mut Vec<Error>) -> Result<Option<BTreeMap<S
     if !dir.exists() {
         return Ok(None);
     }
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::new(dir, describe_io(&e)))?;
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, "", e))?;
     let mut found = BTreeMap::new();
     for entry in entries {
-        let path = entry.map_err(|e| Error::new(dir, describe_io(&e)))?.path();
+        let path = entry.map_err(|e| Error::io(dir, "", e))?.path();
         let file_name = path
             .file_name()
             .and_then(|n| n.to_str())

@@ -253,8 +253,10 @@ impl DatasetReport {
             problems: problems
                 .into_iter()
                 .map(|e| ProblemEntry {
-                    path: e.path.display().to_string(),
-                    problem: e.problem,
+                    path: e
+                        .path()
+                        .map_or_else(String::new, |p| p.display().to_string()),
+                    problem: e.problem(),
                 })
                 .collect(),
         }

@@ -8,16 +8,21 @@
 use std::collections::BTreeMap;
 
 use rand::SeedableRng;
+
+use crate::error::{Error, Result};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
 /// The test-fold index (0..k) of each item, given as `(name, stratum)` pairs.
-pub fn stratified_folds(items: &[(&str, &str)], k: usize, seed: u64) -> Result<Vec<usize>, String> {
+pub fn stratified_folds(items: &[(&str, &str)], k: usize, seed: u64) -> Result<Vec<usize>> {
     if k < 2 {
-        return Err(format!("need at least 2 folds, got {k}"));
+        return Err(Error::invalid(format!("need at least 2 folds, got {k}")));
     }
     if items.len() < k {
-        return Err(format!("cannot split {} cells into {k} folds", items.len()));
+        return Err(Error::invalid(format!(
+            "cannot split {} cells into {k} folds",
+            items.len()
+        )));
     }
     let mut strata: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (index, (_, stratum)) in items.iter().enumerate() {
@@ -118,11 +123,13 @@ mod tests {
         assert!(
             stratified_folds(&refs(&v), 1, 0)
                 .unwrap_err()
+                .to_string()
                 .contains("at least 2")
         );
         assert!(
             stratified_folds(&refs(&v), 5, 0)
                 .unwrap_err()
+                .to_string()
                 .contains("cannot split 2 cells")
         );
     }

@@ -281,10 +281,7 @@ pub fn smallest_classes(table: &FeatureTable, n: usize) -> Vec<String> {
 }
 
 /// Test fold of every row of `table` (stratified by class, by row name and seed).
-pub fn folds(
-    table: &FeatureTable,
-    config: &ClassifyConfig,
-) -> std::result::Result<Vec<usize>, String> {
+pub fn folds(table: &FeatureTable, config: &ClassifyConfig) -> Result<Vec<usize>> {
     let keys: Vec<(&str, &str)> = table
         .rows
         .iter()
@@ -299,11 +296,13 @@ pub fn cross_validate(
     table: &FeatureTable,
     augment: Option<&FeatureTable>,
     config: &ClassifyConfig,
-) -> std::result::Result<Outcome, String> {
+) -> Result<Outcome> {
     if let Some(a) = augment
         && a.names != table.names
     {
-        return Err("the augmentation CSV has other feature columns than the features CSV".into());
+        return Err(Error::invalid(
+            "the augmentation CSV has other feature columns than the features CSV",
+        ));
     }
     let classes: Vec<String> = {
         let mut c: Vec<String> = table.rows.iter().map(|r| r.class.clone()).collect();
@@ -312,10 +311,14 @@ pub fn cross_validate(
         c
     };
     if classes.len() < 2 {
-        return Err(format!("need at least two classes, found {classes:?}"));
+        return Err(Error::invalid(format!(
+            "need at least two classes, found {classes:?}"
+        )));
     }
     if classes.iter().any(|c| c == "unlabeled") {
-        return Err("some rows are unlabeled; label them (labels.csv) or leave them out".into());
+        return Err(Error::invalid(
+            "some rows are unlabeled; label them (labels.csv) or leave them out",
+        ));
     }
     let augment_classes = config
         .augment_classes
@@ -358,7 +361,7 @@ pub fn cross_validate(
         outcome.augmented.push(extra.len());
         train_rows.extend(extra);
         let x = DenseMatrix::from_2d_vec(&train_rows.iter().map(|r| r.values.clone()).collect())
-            .map_err(|e| format!("fold {fold}: {e}"))?;
+            .map_err(|e| Error::invalid(format!("fold {fold}: {e}")))?;
         let y: Vec<u32> = train_rows
             .iter()
             .map(|r| index(&r.class).expect("known class") as u32)
@@ -367,14 +370,14 @@ pub fn cross_validate(
             .with_n_trees(config.trees)
             .with_max_depth(config.depth)
             .with_seed(config.seed.wrapping_add(fold as u64));
-        let forest =
-            RandomForestClassifier::fit(&x, &y, params).map_err(|e| format!("fold {fold}: {e}"))?;
+        let forest = RandomForestClassifier::fit(&x, &y, params)
+            .map_err(|e| Error::invalid(format!("fold {fold}: {e}")))?;
         let test_x =
             DenseMatrix::from_2d_vec(&test.iter().map(|&i| table.rows[i].values.clone()).collect())
-                .map_err(|e| format!("fold {fold}: {e}"))?;
+                .map_err(|e| Error::invalid(format!("fold {fold}: {e}")))?;
         let predicted: Vec<u32> = forest
             .predict(&test_x)
-            .map_err(|e| format!("fold {fold}: {e}"))?;
+            .map_err(|e| Error::invalid(format!("fold {fold}: {e}")))?;
         let mut confusion = vec![vec![0usize; k]; k];
         for (&i, &p) in test.iter().zip(&predicted) {
             let truth = index(&table.rows[i].class).expect("known class");

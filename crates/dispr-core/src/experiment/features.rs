@@ -187,24 +187,25 @@ pub fn feature_names() -> Vec<String> {
 pub fn features(shape: &Volume<bool>) -> Option<Vec<f64>> {
     let (lo, hi) = shape.bounding_box()?;
     let (m, mesh) = measure_with_mesh(shape);
-    let mut f = Vec::with_capacity(128);
+    let mut f = Named::default();
     let (v, a) = (m.mesh_volume.max(1e-9), m.surface_area.max(1e-9));
     let pi = std::f64::consts::PI;
-    f.extend([
-        m.volume as f64,
-        m.surface_area,
-        m.roughness as f64,
-        m.curvature.unwrap_or(0.0),
-        m.mesh_volume,
+    f.put([
+        ("volume", m.volume as f64),
+        ("surface_area", m.surface_area),
+        ("roughness", m.roughness as f64),
+        ("curvature", m.curvature.unwrap_or(0.0)),
+        ("mesh_volume", m.mesh_volume),
     ]);
     let edges = mesh_edges(&mesh);
-    f.extend([
-        pi.cbrt() * (6.0 * v).powf(2.0 / 3.0) / a,
-        36.0 * pi * v * v / (a * a * a),
-        a / v,
-        (6.0 * v / pi).cbrt(),
-        mesh.vertices.len() as f64 - edges.len() as f64 + mesh.faces.len() as f64,
-        m.roughness as f64 / m.volume as f64,
+    let euler = mesh.vertices.len() as f64 - edges.len() as f64 + mesh.faces.len() as f64;
+    f.put([
+        ("sphericity", pi.cbrt() * (6.0 * v).powf(2.0 / 3.0) / a),
+        ("compactness", 36.0 * pi * v * v / (a * a * a)),
+        ("surface_to_volume", a / v),
+        ("equivalent_diameter", (6.0 * v / pi).cbrt()),
+        ("euler_characteristic", euler),
+        ("roughness_fraction", m.roughness as f64 / m.volume as f64),
     ]);
     // Mesh statistics.
     let lengths: Vec<f64> = edges
@@ -216,20 +217,59 @@ pub fn features(shape: &Volume<bool>) -> Option<Vec<f64>> {
         .collect();
     let (dihedral, vertex_curvature) = dihedrals(&mesh, &face_areas);
     let abs_dihedral: Vec<f64> = dihedral.iter().map(|d| d.abs()).collect();
-    f.extend([
-        mesh.vertices.len() as f64,
-        mesh.faces.len() as f64,
-        mean(&lengths),
-        sd(&lengths),
-        mean(&face_areas),
-        sd(&face_areas),
-        mean(&abs_dihedral),
-        sd(&dihedral),
+    f.put([
+        ("n_vertices", mesh.vertices.len() as f64),
+        ("n_faces", mesh.faces.len() as f64),
+        ("edge_length_mean", mean(&lengths)),
+        ("edge_length_sd", sd(&lengths)),
+        ("face_area_mean", mean(&face_areas)),
+        ("face_area_sd", sd(&face_areas)),
+        ("dihedral_abs_mean", mean(&abs_dihedral)),
+        ("dihedral_sd", sd(&dihedral)),
     ]);
     // Inertia of the voxel centres.
     let voxels: Vec<[f64; 3]> = voxel_centres(shape);
     let centroid = centroid3(&voxels);
     let eig = symmetric_eigenvalues(covariance3(&voxels, centroid));
+    put_inertia(&mut f, eig);
+    // Extents.
+    let ext = [
+        (hi[0] - lo[0]) as f64,
+        (hi[1] - lo[1]) as f64,
+        (hi[2] - lo[2]) as f64,
+    ];
+    f.put([
+        ("extent_z", ext[0]),
+        ("extent_y", ext[1]),
+        ("extent_x", ext[2]),
+        ("aspect_z_xy", ext[0] / ext[1].max(ext[2])),
+        ("aspect_xy", ext[1].min(ext[2]) / ext[1].max(ext[2])),
+        ("bbox_fill", m.volume as f64 / (ext[0] * ext[1] * ext[2])),
+    ]);
+    // Convex hull.
+    let (hull_volume, hull_area) = convex_hull(&mesh).unwrap_or((v, a));
+    f.put([
+        ("hull_volume", hull_volume),
+        ("hull_area", hull_area),
+        ("solidity", v / hull_volume.max(1e-9)),
+        ("hull_area_ratio", hull_area / a),
+    ]);
+    // Slices through the centroid.
+    put_slices(&mut f, shape, centroid);
+    // Radial distances from the voxel centroid to the surface.
+    put_radial(&mut f, &mesh, centroid, &vertex_curvature);
+    // z-sum projection and its texture.
+    let [nz, ny, nx] = shape.shape();
+    let proj = Image::from_fn([ny, nx], |[y, x]| {
+        (0..nz).filter(|&z| shape.at([z, y, x])).count() as f64
+    });
+    f.put(projection_features(&proj));
+    f.put(texture(&proj));
+    Some(f.into_values())
+}
+
+/// Principal axes of the voxel centres, from the covariance eigenvalues (descending).
+fn put_inertia(f: &mut Named, eig: [f64; 3]) {
     let ratio = |a: f64, b: f64| {
         if b > 0.0 {
             (a / b).max(0.0).sqrt()
@@ -237,89 +277,120 @@ pub fn features(shape: &Volume<bool>) -> Option<Vec<f64>> {
             1.0
         }
     };
-    f.extend([
-        eig[0],
-        eig[1],
-        eig[2],
-        4.0 * eig[0].max(0.0).sqrt(),
-        4.0 * eig[1].max(0.0).sqrt(),
-        4.0 * eig[2].max(0.0).sqrt(),
-        ratio(eig[1], eig[0]),
-        ratio(eig[2], eig[1]),
-        ratio(eig[2], eig[0]),
+    f.put([
+        ("inertia_1", eig[0]),
+        ("inertia_2", eig[1]),
+        ("inertia_3", eig[2]),
+        ("axis_1", 4.0 * eig[0].max(0.0).sqrt()),
+        ("axis_2", 4.0 * eig[1].max(0.0).sqrt()),
+        ("axis_3", 4.0 * eig[2].max(0.0).sqrt()),
+        ("elongation", ratio(eig[1], eig[0])),
+        ("flatness", ratio(eig[2], eig[1])),
+        ("axis_ratio_31", ratio(eig[2], eig[0])),
     ]);
-    // Extents.
-    let ext = [
-        (hi[0] - lo[0]) as f64,
-        (hi[1] - lo[1]) as f64,
-        (hi[2] - lo[2]) as f64,
-    ];
-    f.extend([
-        ext[0],
-        ext[1],
-        ext[2],
-        ext[0] / ext[1].max(ext[2]),
-        ext[1].min(ext[2]) / ext[1].max(ext[2]),
-        m.volume as f64 / (ext[0] * ext[1] * ext[2]),
-    ]);
-    // Convex hull.
-    let (hull_volume, hull_area) = convex_hull(&mesh).unwrap_or((v, a));
-    f.extend([
-        hull_volume,
-        hull_area,
-        v / hull_volume.max(1e-9),
-        hull_area / a,
-    ]);
-    // Slices through the centroid.
+}
+
+/// Area, solidity and holes of the three axis slices through the centroid.
+fn put_slices(f: &mut Named, shape: &Volume<bool>, centroid: [f64; 3]) {
     let c = centroid.map(|x| x.round() as usize);
     let [nz, ny, nx] = shape.shape();
     let xy = shape.slice_z(c[0].min(nz - 1));
     let xz = Image::from_fn([nz, nx], |[z, x]| shape.at([z, c[1].min(ny - 1), x]));
     let yz = Image::from_fn([nz, ny], |[z, y]| shape.at([z, y, c[2].min(nx - 1)]));
-    for slice in [&xy, &xz, &yz] {
+    for (plane, slice) in [("xy", &xy), ("xz", &xz), ("yz", &yz)] {
         let area = slice.count() as f64;
         let hull = pixel_hull_area(slice);
         let holes = fill_holes(slice).count() as f64 - area;
-        f.extend([
-            area,
-            if hull > 0.0 { area / hull } else { 0.0 },
-            if area > 0.0 { holes / area } else { 0.0 },
+        f.put([
+            (format!("slice_{plane}_area"), area),
+            (
+                format!("slice_{plane}_solidity"),
+                if hull > 0.0 { area / hull } else { 0.0 },
+            ),
+            (
+                format!("slice_{plane}_holes"),
+                if area > 0.0 { holes / area } else { 0.0 },
+            ),
         ]);
     }
-    // Radial distances from the voxel centroid to the surface.
+}
+
+/// Radial distances from the voxel centroid to the surface, and vertex curvature.
+fn put_radial(f: &mut Named, mesh: &Mesh, centroid: [f64; 3], vertex_curvature: &[f64]) {
     let radial: Vec<f64> = mesh
         .vertices
         .iter()
         .map(|p| dist(*p, [centroid[2], centroid[1], centroid[0]]))
         .collect();
     let r_max = radial.iter().copied().fold(0.0, f64::max).max(1e-9);
-    f.extend([
-        mean(&radial),
-        sd(&radial),
-        radial.iter().copied().fold(f64::INFINITY, f64::min),
-        r_max,
-        skewness(&radial),
-        kurtosis(&radial),
+    f.put([
+        ("radial_mean", mean(&radial)),
+        ("radial_sd", sd(&radial)),
+        (
+            "radial_min",
+            radial.iter().copied().fold(f64::INFINITY, f64::min),
+        ),
+        ("radial_max", r_max),
+        ("radial_skew", skewness(&radial)),
+        ("radial_kurtosis", kurtosis(&radial)),
     ]);
-    f.extend(histogram(radial.iter().map(|r| r / r_max), 0.0, 1.0));
-    f.extend([mean(&vertex_curvature), sd(&vertex_curvature)]);
-    f.extend(histogram(
-        vertex_curvature.iter().copied(),
-        -CURVATURE_RANGE,
-        CURVATURE_RANGE,
-    ));
-    // z-sum projection and its texture.
-    let proj = Image::from_fn([ny, nx], |[y, x]| {
-        (0..nz).filter(|&z| shape.at([z, y, x])).count() as f64
-    });
-    f.extend(projection_features(&proj));
-    f.extend(texture(&proj));
-    debug_assert_eq!(f.len(), feature_names().len());
-    Some(
-        f.into_iter()
+    f.put_histogram(
+        "radial_hist",
+        histogram(radial.iter().map(|r| r / r_max), 0.0, 1.0),
+    );
+    f.put([
+        ("vertex_curvature_mean", mean(vertex_curvature)),
+        ("vertex_curvature_sd", sd(vertex_curvature)),
+    ]);
+    f.put_histogram(
+        "vertex_curvature_hist",
+        histogram(
+            vertex_curvature.iter().copied(),
+            -CURVATURE_RANGE,
+            CURVATURE_RANGE,
+        ),
+    );
+}
+
+/// Feature values, each pushed with its name: a value cannot land in another's column
+/// unnoticed, because [`Named::into_values`] checks the names against [`FEATURES`].
+#[derive(Default)]
+struct Named {
+    names: Vec<String>,
+    values: Vec<f64>,
+}
+
+impl Named {
+    /// Appends named values.
+    fn put<N: Into<String>>(&mut self, items: impl IntoIterator<Item = (N, f64)>) {
+        for (name, value) in items {
+            self.names.push(name.into());
+            self.values.push(value);
+        }
+    }
+
+    /// Appends a histogram's bins as `PREFIX_0`, `PREFIX_1`, ….
+    fn put_histogram(&mut self, prefix: &str, bins: Vec<f64>) {
+        self.put(
+            bins.into_iter()
+                .enumerate()
+                .map(|(i, v)| (format!("{prefix}_{i}"), v)),
+        );
+    }
+
+    /// The values in [`feature_names`] order, non-finite ones as 0. Panics when the
+    /// names differ from the table (a programming error, caught by the tests).
+    fn into_values(self) -> Vec<f64> {
+        assert_eq!(
+            self.names,
+            feature_names(),
+            "features are computed in another order than FEATURES lists them"
+        );
+        self.values
+            .into_iter()
             .map(|x| if x.is_finite() { x } else { 0.0 })
-            .collect(),
-    )
+            .collect()
+    }
 }
 
 fn dist(a: [f64; 3], b: [f64; 3]) -> f64 {
@@ -603,7 +674,7 @@ fn histogram(values: impl Iterator<Item = f64>, lo: f64, hi: f64) -> Vec<f64> {
         .collect()
 }
 
-fn projection_features(proj: &Image<f64>) -> Vec<f64> {
+fn projection_features(proj: &Image<f64>) -> [(&'static str, f64); 10] {
     let [h, w] = proj.shape();
     let mut values = Vec::new();
     let (mut pts, mut cells) = (Vec::new(), Vec::new());
@@ -641,26 +712,30 @@ fn projection_features(proj: &Image<f64>) -> Vec<f64> {
     let root = ((syy - sxx).powi(2) / 4.0 + sxy * sxy).sqrt();
     let (l1, l2) = ((syy + sxx) / 2.0 + root, (syy + sxx) / 2.0 - root);
     let max = values.iter().copied().fold(0.0, f64::max);
-    vec![
-        n,
-        mean(&values),
-        sd(&values),
-        max,
-        skewness(&values),
-        kurtosis(&values),
-        mean(&values) / max,
-        if l1 > 0.0 {
-            (1.0 - l2 / l1).max(0.0).sqrt()
-        } else {
-            0.0
-        },
-        n / hull_area_2d(pts).max(1.0),
-        ((wy / wsum - cy).powi(2) + (wx / wsum - cx).powi(2)).sqrt(),
+    let eccentricity = if l1 > 0.0 {
+        (1.0 - l2 / l1).max(0.0).sqrt()
+    } else {
+        0.0
+    };
+    [
+        ("proj_area", n),
+        ("proj_mean", mean(&values)),
+        ("proj_sd", sd(&values)),
+        ("proj_max", max),
+        ("proj_skew", skewness(&values)),
+        ("proj_kurtosis", kurtosis(&values)),
+        ("proj_fill", mean(&values) / max),
+        ("proj_eccentricity", eccentricity),
+        ("proj_solidity", n / hull_area_2d(pts).max(1.0)),
+        (
+            "proj_centroid_shift",
+            ((wy / wsum - cy).powi(2) + (wx / wsum - cx).powi(2)).sqrt(),
+        ),
     ]
 }
 
 /// Grey-level co-occurrence statistics of an image quantised to 8 levels by its maximum.
-fn texture(image: &Image<f64>) -> Vec<f64> {
+fn texture(image: &Image<f64>) -> [(&'static str, f64); 6] {
     const LEVELS: usize = 8;
     let [h, w] = image.shape();
     let max = image.data().iter().copied().fold(0.0, f64::max).max(1e-9);
@@ -703,7 +778,14 @@ fn texture(image: &Image<f64>) -> Vec<f64> {
         }
     }
     let correlation = if var > 0.0 { cov / var } else { 0.0 };
-    vec![contrast, dissim, homog, energy, correlation, entropy]
+    [
+        ("texture_contrast", contrast),
+        ("texture_dissimilarity", dissim),
+        ("texture_homogeneity", homog),
+        ("texture_energy", energy),
+        ("texture_correlation", correlation),
+        ("texture_entropy", entropy),
+    ]
 }
 
 #[cfg(test)]

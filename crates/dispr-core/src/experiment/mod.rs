@@ -1,10 +1,13 @@
 //! The paper's experiments as numbers: Table 1 ([`evaluation`]), per-cell paired
 //! comparisons ([`paired`]), the calibration of sample sets ([`calibration`]), and the
 //! classification experiment's features ([`features`]) and random forest
-//! ([`classify`]).
+//! ([`classify`]); [`study`] runs a whole evaluation of several methods and writes its
+//! tables.
 
 pub mod calibration;
 pub mod classify;
+pub mod classify_study;
 pub mod evaluation;
 pub mod features;
 pub mod paired;
+pub mod study;

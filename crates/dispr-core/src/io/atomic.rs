@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use crate::error::{Error, Result, describe_io};
+use crate::error::{Error, Result};
 
 /// Name prefix of the temporary files [`write_atomic`] writes before renaming them; a run
 /// that is killed can leave one behind, and the next run in that folder removes it
@@ -17,14 +17,13 @@ pub const PARTIAL_PREFIX: &str = ".dispr-partial-";
 /// are created. On any error the target is left untouched.
 pub fn write_atomic(
     path: &Path,
-    fill: impl FnOnce(&mut BufWriter<File>) -> std::result::Result<(), String>,
+    fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
 ) -> Result<()> {
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    std::fs::create_dir_all(parent)
-        .map_err(|e| Error::new(parent, format!("cannot create folder: {}", describe_io(&e))))?;
+    std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, "cannot create folder", e))?;
     let mut builder = tempfile::Builder::new();
     builder.prefix(PARTIAL_PREFIX);
     // Temporary files are private (0600) by default; the result is an ordinary output
@@ -33,29 +32,24 @@ pub fn write_atomic(
     builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o666));
     let tmp = builder
         .tempfile_in(parent)
-        .map_err(|e| Error::new(parent, format!("cannot write here: {}", describe_io(&e))))?;
-    let mut writer = BufWriter::new(
-        tmp.reopen()
-            .map_err(|e| Error::new(path, describe_io(&e)))?,
-    );
-    fill(&mut writer).map_err(|problem| Error::new(path, problem))?;
+        .map_err(|e| Error::io(parent, "cannot write here", e))?;
+    let mut writer = BufWriter::new(tmp.reopen().map_err(|e| Error::io(path, "", e))?);
+    fill(&mut writer).map_err(|e| Error::io(path, "cannot write", e))?;
     writer
         .flush()
-        .map_err(|e| Error::new(path, format!("cannot write: {}", describe_io(&e))))?;
+        .map_err(|e| Error::io(path, "cannot write", e))?;
     writer
         .get_ref()
         .sync_all()
-        .map_err(|e| Error::new(path, format!("cannot write: {}", describe_io(&e))))?;
+        .map_err(|e| Error::io(path, "cannot write", e))?;
     tmp.persist(path)
-        .map_err(|e| Error::new(path, format!("cannot write: {}", describe_io(&e.error))))?;
+        .map_err(|e| Error::io(path, "cannot write", e.error))?;
     Ok(())
 }
 
 /// Writes a text (CSV, JSON, Markdown) atomically.
 pub fn write_text_atomic(path: &Path, text: &str) -> Result<()> {
-    write_atomic(path, |w| {
-        w.write_all(text.as_bytes()).map_err(|e| describe_io(&e))
-    })
+    write_atomic(path, |w| w.write_all(text.as_bytes()))
 }
 
 #[cfg(test)]
@@ -69,10 +63,13 @@ mod tests {
         write_text_atomic(&target, "first").unwrap();
         let err = write_atomic(&target, |w| {
             w.write_all(b"half").unwrap();
-            Err("simulated failure".into())
+            Err(std::io::Error::other("simulated failure"))
         })
         .unwrap_err();
-        assert!(err.to_string().ends_with("out.txt: simulated failure"));
+        assert!(
+            err.to_string()
+                .ends_with("out.txt: cannot write: simulated failure")
+        );
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "first");
         // No temporary file is left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);

@@ -7,7 +7,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result, describe_io};
+use crate::error::{Error, Result};
 use crate::io::atomic::PARTIAL_PREFIX;
 
 /// File name of the lock inside an output folder.
@@ -40,12 +40,7 @@ struct Manifest {
 /// Tries to take the lock file `lock`: `Ok(Some(file))` when taken, `Ok(None)` when
 /// another process holds it.
 fn try_lock(lock: &Path) -> Result<Option<File>> {
-    let fail = |e: std::io::Error| {
-        Error::new(
-            lock,
-            format!("cannot lock the output folder: {}", describe_io(&e)),
-        )
-    };
+    let fail = |e: std::io::Error| Error::io(lock, "cannot lock the output folder", e);
     loop {
         let file = OpenOptions::new()
             .read(true)
@@ -87,8 +82,7 @@ impl OutputDir {
     /// subfolders that no other run holds). A folder another process holds is an error
     /// naming that run.
     pub fn acquire(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::new(dir, format!("cannot create folder: {}", describe_io(&e))))?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "cannot create folder", e))?;
         let lock_path = dir.join(LOCK_FILE);
         let Some(mut lock) = try_lock(&lock_path)? else {
             let text = std::fs::read_to_string(&lock_path).unwrap_or_default();
@@ -118,7 +112,7 @@ impl OutputDir {
         lock.set_len(0)
             .and_then(|_| lock.write_all(info.as_bytes()))
             .and_then(|_| lock.flush())
-            .map_err(|e| Error::new(&lock_path, describe_io(&e)))?;
+            .map_err(|e| Error::io(&lock_path, "", e))?;
         let listed = std::fs::read_to_string(dir.join(MANIFEST_FILE))
             .unwrap_or_default()
             .lines()
@@ -147,8 +141,7 @@ impl OutputDir {
         let mut m = self.manifest.lock().expect("manifest lock");
         if !m.listed.contains(&key) {
             let path = self.dir.join(MANIFEST_FILE);
-            let fail =
-                |e: std::io::Error| Error::new(&path, format!("cannot write: {}", describe_io(&e)));
+            let fail = |e: std::io::Error| Error::io(&path, "cannot write", e);
             if m.file.is_none() {
                 let file = OpenOptions::new()
                     .create(true)
@@ -187,10 +180,7 @@ impl OutputDir {
         match std::fs::remove_file(&path) {
             Ok(()) => Ok(true),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
-            Err(e) => Err(Error::new(
-                &path,
-                format!("cannot remove an old output: {}", describe_io(&e)),
-            )),
+            Err(e) => Err(Error::io(&path, "cannot remove an old output", e)),
         }
     }
 
@@ -261,13 +251,7 @@ fn remove_partials(dir: &Path) -> Result<()> {
                 .is_some_and(|n| n.starts_with(PARTIAL_PREFIX));
             if is_partial && entry.file_type().is_ok_and(|t| t.is_file()) {
                 std::fs::remove_file(entry.path()).map_err(|e| {
-                    Error::new(
-                        entry.path(),
-                        format!(
-                            "cannot remove a leftover temporary file: {}",
-                            describe_io(&e)
-                        ),
-                    )
+                    Error::io(entry.path(), "cannot remove a leftover temporary file", e)
                 })?;
             }
         }

@@ -98,13 +98,13 @@ impl Stack {
 /// Reads a TIFF of any supported pixel type and any number of pages.
 pub fn read_stack(path: &Path) -> Result<Stack> {
     let file = open_tiff(path)?;
-    decode(BufReader::new(file), MAX_PAGES).map_err(|problem| Error::new(path, problem))
+    decode(BufReader::new(file), MAX_PAGES).map_err(|e| e.at(path))
 }
 
 /// Opens a file to decode; anything but a regular file (a folder, a FIFO that would
 /// block, a device) is refused before it is opened.
 fn open_tiff(path: &Path) -> Result<File> {
-    let meta = std::fs::metadata(path).map_err(|e| Error::new(path, describe_io(&e)))?;
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, "", e))?;
     if meta.is_dir() {
         return Err(Error::new(path, "is a folder, not a TIFF file"));
     }
@@ -114,7 +114,7 @@ fn open_tiff(path: &Path) -> Result<File> {
             "is not a regular file (a pipe, socket or device?); dispr reads TIFF files",
         ));
     }
-    File::open(path).map_err(|e| Error::new(path, describe_io(&e)))
+    File::open(path).map_err(|e| Error::io(path, "", e))
 }
 
 /// The most pages dispr reads from one TIFF (a 3D stack's z slices).
@@ -207,16 +207,16 @@ pub fn read_image(path: &Path) -> Result<Stack> {
     let file = open_tiff(path)?;
     // Only the first page is decoded: a 2D file with more pages is refused before
     // anything else is read.
-    decode(BufReader::new(file), 1).map_err(|problem| Error::new(path, problem))
+    decode(BufReader::new(file), 1).map_err(|e| e.at(path))
 }
 
 /// Decodes up to `max_pages` pages; the error is a one-line description without the
 /// path. A first pass reads only the page directories: the page count, the sizes, the
 /// pixel types and the total decoded size ([`MAX_DECODED_BYTES`]) are all checked before
 /// any pixel is decoded.
-fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, String> {
-    let mut decoder = Decoder::new(reader).map_err(describe_tiff)?;
-    let (width, height) = decoder.dimensions().map_err(describe_tiff)?;
+fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, DecodeError> {
+    let mut decoder = Decoder::new(reader)?;
+    let (width, height) = decoder.dimensions()?;
     let mut count = 0usize;
     let mut decoded_bytes: u64 = 0;
     loop {
@@ -228,22 +228,22 @@ fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, String> 
             if !decoder.more_images() || count > MAX_PAGES {
                 break;
             }
-            decoder.next_image().map_err(describe_tiff)?;
+            decoder.next_image()?;
             continue;
         }
-        let dims = decoder.dimensions().map_err(describe_tiff)?;
+        let dims = decoder.dimensions()?;
         if dims != (width, height) {
-            return Err(format!(
+            return Err(DecodeError::Problem(format!(
                 "page {page} is {}×{} but page 0 is {height}×{width}",
                 dims.1, dims.0
-            ));
+            )));
         }
-        let color = decoder.colortype().map_err(describe_tiff)?;
+        let color = decoder.colortype()?;
         let ColorType::Gray(bits @ (8 | 16 | 32)) = color else {
-            return Err(format!(
+            return Err(DecodeError::Problem(format!(
                 "unsupported pixel type {color:?} on page {page}; dispr reads grayscale \
                  uint8, uint16 or float32 TIFFs"
-            ));
+            )));
         };
         let page_bytes = u64::from(width) * u64::from(height) * u64::from(bits / 8);
         check_uncompressed_size(&mut decoder, page, page_bytes)?;
@@ -252,7 +252,7 @@ fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, String> 
         if !decoder.more_images() || count > MAX_PAGES {
             break;
         }
-        decoder.next_image().map_err(describe_tiff)?;
+        decoder.next_image()?;
     }
     let shape = [count, height as usize, width as usize];
     if count > max_pages {
@@ -261,35 +261,35 @@ fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, String> 
         } else {
             count.to_string()
         };
-        return Err(if max_pages == 1 {
+        return Err(DecodeError::Problem(if max_pages == 1 {
             format!(
                 "expected a single 2D image, found a 3D stack of {pages} pages ({})",
                 format_shape(&shape)
             )
         } else {
             format!("more than {max_pages} pages; dispr reads stacks of at most {max_pages} slices")
-        });
+        }));
     }
     if decoded_bytes > MAX_DECODED_BYTES {
-        return Err(format!(
+        return Err(DecodeError::Problem(format!(
             "TIFF too large: {count} pages of {height}×{width} decode to {} MiB, more than dispr's limit of {} MiB",
             decoded_bytes >> 20,
             MAX_DECODED_BYTES >> 20
-        ));
+        )));
     }
-    decoder.seek_to_image(0).map_err(describe_tiff)?;
+    decoder.seek_to_image(0)?;
     let mut pages: Vec<DecodingResult> = Vec::with_capacity(count);
     for page in 0..count {
         if page > 0 {
-            decoder.next_image().map_err(describe_tiff)?;
+            decoder.next_image()?;
         }
-        let data = decoder.read_image().map_err(describe_tiff)?;
+        let data = decoder.read_image()?;
         if let Some(prev) = pages.first()
             && std::mem::discriminant(prev) != std::mem::discriminant(&data)
         {
-            return Err(format!(
+            return Err(DecodeError::Problem(format!(
                 "page {page} has a different pixel type than page 0"
-            ));
+            )));
         }
         pages.push(data);
     }
@@ -310,12 +310,12 @@ fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, String> 
         Some(DecodingResult::U16(_)) => Stack::U16(concat_pages!(U16)),
         Some(DecodingResult::F32(_)) => Stack::F32(concat_pages!(F32)),
         Some(other) => {
-            return Err(format!(
+            return Err(DecodeError::Problem(format!(
                 "unsupported sample format {}; dispr reads uint8, uint16 or float32",
                 sample_format_name(other)
-            ));
+            )));
         }
-        None => return Err("contains no image".into()),
+        None => return Err(DecodeError::Problem("contains no image".into())),
     })
 }
 
@@ -325,32 +325,24 @@ fn check_uncompressed_size<R: Read + Seek>(
     decoder: &mut Decoder<R>,
     page: usize,
     page_bytes: u64,
-) -> Result<(), String> {
+) -> Result<(), DecodeError> {
     use tiff::tags::Tag;
-    let compression: u16 = decoder
-        .find_tag_unsigned(Tag::Compression)
-        .map_err(describe_tiff)?
-        .unwrap_or(1);
+    let compression: u16 = decoder.find_tag_unsigned(Tag::Compression)?.unwrap_or(1);
     if compression != 1 {
         return Ok(());
     }
-    let counts: Option<Vec<u64>> = match decoder
-        .find_tag_unsigned_vec(Tag::StripByteCounts)
-        .map_err(describe_tiff)?
-    {
+    let counts: Option<Vec<u64>> = match decoder.find_tag_unsigned_vec(Tag::StripByteCounts)? {
         Some(v) => Some(v),
-        None => decoder
-            .find_tag_unsigned_vec(Tag::TileByteCounts)
-            .map_err(describe_tiff)?,
+        None => decoder.find_tag_unsigned_vec(Tag::TileByteCounts)?,
     };
     let Some(counts) = counts else {
         return Ok(());
     };
     let stored: u64 = counts.iter().sum();
     if stored < page_bytes {
-        return Err(format!(
+        return Err(DecodeError::Problem(format!(
             "corrupt TIFF: page {page} is uncompressed but stores {stored} bytes for {page_bytes} bytes of pixels (a damaged Compression tag, or a cut file)"
-        ));
+        )));
     }
     Ok(())
 }
@@ -372,7 +364,40 @@ fn sample_format_name(data: &DecodingResult) -> &'static str {
 }
 
 /// Turns a decoder error into words: not a TIFF, truncated, or corrupt.
-fn describe_tiff(err: tiff::TiffError) -> String {
+/// Why a TIFF did not decode: the decoder's error, or one of dispr's checks.
+#[derive(Debug)]
+enum DecodeError {
+    Tiff(tiff::TiffError),
+    Problem(String),
+}
+
+impl From<tiff::TiffError> for DecodeError {
+    fn from(e: tiff::TiffError) -> Self {
+        Self::Tiff(e)
+    }
+}
+
+impl From<String> for DecodeError {
+    fn from(problem: String) -> Self {
+        Self::Problem(problem)
+    }
+}
+
+impl DecodeError {
+    /// The error about the file at `path`.
+    fn at(self, path: &Path) -> Error {
+        match self {
+            Self::Tiff(source) => Error::Tiff {
+                path: path.to_path_buf(),
+                problem: describe_tiff(&source),
+                source: std::sync::Arc::new(source),
+            },
+            Self::Problem(problem) => Error::new(path, problem),
+        }
+    }
+}
+
+fn describe_tiff(err: &tiff::TiffError) -> String {
     use tiff::TiffError;
     use tiff::TiffFormatError;
     match err {
@@ -383,7 +408,7 @@ fn describe_tiff(err: tiff::TiffError) -> String {
         TiffError::IoError(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
             "truncated TIFF: the file ends before its image data".into()
         }
-        TiffError::IoError(e) => format!("cannot read: {}", describe_io(&e)),
+        TiffError::IoError(e) => format!("cannot read: {}", describe_io(e)),
         TiffError::FormatError(e) => format!("corrupt TIFF: {e}"),
         TiffError::UnsupportedError(e) => format!("unsupported TIFF: {e}"),
         TiffError::LimitsExceeded => "TIFF too large for the decoder's memory limits".into(),
@@ -440,14 +465,14 @@ where
         u32::try_from(height).map_err(|_| Error::new(path, "image too tall for TIFF"))?,
     );
     write_atomic(path, |out| {
-        let mut encoder = TiffEncoder::new(out).map_err(|e| e.to_string())?;
+        let mut encoder = TiffEncoder::new(out).map_err(std::io::Error::other)?;
         let plane = height * width;
         for page in 0..pages {
             encoder
                 .new_image::<T::Color>(w, h)
-                .map_err(|e| e.to_string())?
+                .map_err(std::io::Error::other)?
                 .write_data(&data[page * plane..(page + 1) * plane])
-                .map_err(|e| e.to_string())?;
+                .map_err(std::io::Error::other)?;
         }
         Ok(())
     })

@@ -24,9 +24,7 @@ pub fn training_cells(dataset: &Dataset, train: &TrainConfig) -> Result<Vec<usiz
             train.folds
         )));
     }
-    let folds = dataset
-        .folds(train.folds, train.split_seed)
-        .map_err(|e| dispr_core::Error::new(&dataset.root, e))?;
+    let folds = dataset.folds(train.folds, train.split_seed)?;
     Ok((0..dataset.cells.len())
         .filter(|&i| folds[i] != fold)
         .collect())
@@ -154,7 +152,7 @@ pub fn plan(
         )));
     }
     *model.data_grid_mut() = grid;
-    model.validate().map_err(Error::Invalid)?;
+    model.validate()?;
     let mut examples = examples(&cells, &files, model)?;
     for e in &mut examples[indices.len()..] {
         e.name = format!("{EXTRA_PREFIX}{}", e.name);

@@ -41,7 +41,7 @@ impl Trainer {
         c: &Checkpoint,
         train: TrainConfig,
         device: &Device,
-    ) -> Result<Self, String> {
+    ) -> crate::Result<Self> {
         let Network::Dispr(model) = c.header.model.clone() else {
             return Err("not a DISPR checkpoint".into());
         };

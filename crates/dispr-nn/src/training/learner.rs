@@ -97,7 +97,7 @@ pub fn learner_from_checkpoint(
     c: &Checkpoint,
     train: TrainConfig,
     device: &Device,
-) -> Result<Box<dyn Learner>, String> {
+) -> crate::Result<Box<dyn Learner>> {
     Ok(match c.header.model {
         Network::Dispr(_) => Box::new(Trainer::from_checkpoint(c, train, device)?),
         Network::Shapr(_) => Box::new(ShaprTrainer::from_checkpoint(c, train, device)?),

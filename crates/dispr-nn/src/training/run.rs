@@ -97,7 +97,7 @@ impl Run {
                 )));
             }
             let trainer = learner_from_checkpoint(&c, cfg.clone(), device)
-                .map_err(|e| dispr_core::error::Error::new(&ckpt_path, e))?;
+                .map_err(|e| dispr_core::error::Error::new(&ckpt_path, e.to_string()))?;
             (trainer, c.header.seconds)
         } else {
             (new_learner(&self.model, cfg.clone(), device), 0.0)
@@ -117,9 +117,13 @@ impl Run {
             }))
             .expect("config serializes"),
         )?;
-        let header = format!("step,loss,{},seconds", loss_columns(&self.model).join(","));
+        let mut header = vec!["step".to_string(), "loss".to_string()];
+        header.extend(loss_columns(&self.model).iter().map(|c| c.to_string()));
+        header.push("seconds".into());
         let (mut losses, earlier) = open_losses(&losses_path, &header, start)?;
-        let write_err = |e: std::io::Error| {
+        let write_err =
+            |e: std::io::Error| dispr_core::error::Error::io(&losses_path, "cannot write", e);
+        let csv_err = |e: csv::Error| {
             dispr_core::error::Error::new(&losses_path, format!("cannot write: {e}"))
         };
         let mut kept = start;
@@ -134,9 +138,10 @@ impl Run {
             })?;
             seconds += began.elapsed().as_secs_f64();
             let done = trainer.steps_done();
-            let parts: Vec<String> = l.parts.iter().map(f32::to_string).collect();
-            writeln!(losses, "{done},{},{},{seconds:.3}", l.loss, parts.join(","))
-                .map_err(write_err)?;
+            let mut row = vec![done.to_string(), l.loss.to_string()];
+            row.extend(l.parts.iter().map(f32::to_string));
+            row.push(format!("{seconds:.3}"));
+            losses.write_record(&row).map_err(csv_err)?;
             recent.push(l.loss as f64);
             if done % cfg.checkpoint_every == 0 || done == cfg.steps {
                 losses.flush().map_err(write_err)?;
@@ -178,55 +183,56 @@ impl Run {
 /// Opens the losses CSV for appending, keeping only the whole rows up to `step` (a
 /// resumed run rewrites what the killed one logged after its last checkpoint, and drops a
 /// row the kill cut short); returns the writer and the kept rows' losses.
-type LossesLog = (std::io::BufWriter<std::fs::File>, Vec<f64>);
-fn open_losses(path: &Path, header: &str, step: usize) -> Result<LossesLog, Error> {
-    let err =
-        |e: std::io::Error| dispr_core::error::Error::new(path, dispr_core::error::describe_io(&e));
-    let mut kept = String::from(header);
-    kept.push('\n');
+type LossesLog = (csv::Writer<std::io::BufWriter<std::fs::File>>, Vec<f64>);
+fn open_losses(path: &Path, header: &[String], step: usize) -> Result<LossesLog, Error> {
+    let csv_err = |e: csv::Error| dispr_core::error::Error::new(path, format!("cannot write: {e}"));
+    let mut kept = csv::Writer::from_writer(Vec::new());
+    kept.write_record(header).map_err(csv_err)?;
     let mut losses = Vec::new();
     if step > 0 {
-        let columns = header.split(',').count();
         let text = std::fs::read_to_string(path).unwrap_or_default();
         // Only whole rows, each ending in a line break: a kill can cut the last one short.
-        for line in text
-            .split_inclusive('\n')
-            .skip(1)
-            .filter_map(|l| l.strip_suffix('\n'))
-        {
-            let fields: Vec<&str> = line.split(',').collect();
-            let (Some(row_step), Some(loss)) = (
-                fields[0].parse::<usize>().ok(),
-                fields.get(1).and_then(|l| l.parse::<f64>().ok()),
-            ) else {
-                continue;
-            };
-            let whole =
-                fields.len() == columns && fields[1..].iter().all(|f| f.parse::<f64>().is_ok());
-            if whole && row_step <= step {
-                kept.push_str(line);
-                kept.push('\n');
+        let whole = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(whole.as_bytes());
+        for record in reader.records().flatten() {
+            let numbers =
+                record.len() == header.len() && record.iter().all(|f| f.parse::<f64>().is_ok());
+            let row_step = record.get(0).and_then(|f| f.parse::<usize>().ok());
+            let loss = record.get(1).and_then(|f| f.parse::<f64>().ok());
+            if let (true, Some(row_step), Some(loss)) = (numbers, row_step, loss)
+                && row_step <= step
+            {
+                kept.write_record(&record).map_err(csv_err)?;
                 losses.push(loss);
             }
         }
     }
-    dispr_core::io::atomic::write_text_atomic(path, &kept)?;
+    let kept = kept
+        .into_inner()
+        .map_err(|e| dispr_core::error::Error::new(path, format!("cannot write: {e}")))?;
+    dispr_core::io::atomic::write_atomic(path, |w| w.write_all(&kept))?;
     let file = std::fs::OpenOptions::new()
         .append(true)
         .open(path)
-        .map_err(err)?;
-    Ok((std::io::BufWriter::new(file), losses))
+        .map_err(|e| dispr_core::error::Error::io(path, "", e))?;
+    Ok((
+        csv::Writer::from_writer(std::io::BufWriter::new(file)),
+        losses,
+    ))
 }
 
 /// Reads a run's losses CSV: (step, loss) rows.
-pub fn read_losses(dir: &Path) -> Result<Vec<(usize, f32)>, String> {
-    let text = std::fs::read_to_string(dir.join(LOSSES_FILE)).map_err(|e| e.to_string())?;
-    Ok(text
-        .lines()
-        .skip(1)
-        .filter_map(|l| {
-            let mut it = l.split(',');
-            Some((it.next()?.parse().ok()?, it.next()?.parse().ok()?))
-        })
+pub fn read_losses(dir: &Path) -> crate::Result<Vec<(usize, f32)>> {
+    let path = dir.join(LOSSES_FILE);
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_path(&path)
+        .map_err(|e| dispr_core::error::Error::new(&path, format!("cannot read: {e}")))?;
+    Ok(reader
+        .records()
+        .flatten()
+        .filter_map(|r| Some((r.get(0)?.parse().ok()?, r.get(1)?.parse().ok()?)))
         .collect())
 }

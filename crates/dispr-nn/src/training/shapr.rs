@@ -48,7 +48,7 @@ impl ShaprTrainer {
         c: &Checkpoint,
         train: TrainConfig,
         device: &Device,
-    ) -> Result<Self, String> {
+    ) -> crate::Result<Self> {
         let Network::Shapr(model) = c.header.model.clone() else {
             return Err("not a SHAPR checkpoint".into());
         };

@@ -47,7 +47,7 @@ impl<M: Module> Weights<M> {
         train: &TrainConfig,
         device: &Device,
         init: impl Fn(&Device) -> M,
-    ) -> Result<Self, String> {
+    ) -> crate::Result<Self> {
         let section = |name: &str| {
             let name = format!("{prefix}{name}");
             c.section(&name)

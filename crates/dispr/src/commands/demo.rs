@@ -12,12 +12,13 @@ use dispr_core::shape::mesh::io::write_mesh;
 use dispr_core::shape::mesh::marching_cubes;
 
 use dispr_core::baseline::Baseline;
+use dispr_core::experiment::study::Method;
 use dispr_core::io::prediction_dir::{PredictionDir, ensemble_file};
 use dispr_nn::pipeline::{
     CellSelection, LoadedModel, PredictSettings, SamplerSettings, predict_dataset, select_cells,
 };
 
-use crate::cli::{DemoArgs, EvaluateArgs};
+use crate::cli::DemoArgs;
 use crate::output::print;
 use crate::preview::Tile;
 
@@ -27,6 +28,42 @@ const MARKER: &str = ".dispr-demo";
 /// `dispr demo`.
 pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
     let out = &args.out;
+    take_folder(out)?;
+    let started = std::time::Instant::now();
+    let data = out.join("cells");
+    let report = out.join("report");
+    let predictions = out.join("predictions");
+    let gallery = report.join("cells.png");
+    synthesize(&data, &gallery, args)?;
+    let (dataset, methods) = predict(&data, &predictions, args)?;
+    // Meshes of the true shapes, one per class, for any 3D viewer (the predicted ones are
+    // in predictions/dispr/mesh).
+    print("3/5 writing meshes …\n")?;
+    write_meshes(&data, &out.join("meshes"))?;
+    print("4/5 drawing the predictions …\n")?;
+    draw_predictions(
+        &data,
+        &predictions,
+        args.samples as usize,
+        &report.join("predictions.png"),
+    )?;
+    print("5/5 evaluating …\n")?;
+    let study = super::evaluate::evaluate_into(&dataset, &methods, None, &report)?;
+    print(&study.summary(&report))?;
+    print(&format!(
+        "\ndemo finished in {:.1} s. Open {} (cells: {}, predictions: {}, meshes: {} and {})\n",
+        started.elapsed().as_secs_f64(),
+        report.join(crate::report::page::PAGE).display(),
+        gallery.display(),
+        report.join("predictions.png").display(),
+        out.join("meshes").display(),
+        predictions.join("dispr").join("mesh").display()
+    ))
+}
+
+/// Takes `out` for the demo: a new or empty folder, or one an earlier demo made (whose
+/// outputs, and only those, are replaced).
+fn take_folder(out: &Path) -> anyhow::Result<()> {
     let reused = out.join(MARKER).is_file();
     if out.exists()
         && !reused
@@ -40,7 +77,6 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         );
     }
     if reused {
-        // Only what an earlier demo wrote is replaced.
         for sub in ["cells", "predictions", "meshes", "report"] {
             let dir = out.join(sub);
             if dir.exists() {
@@ -49,10 +85,11 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         }
     }
     write_text_atomic(&out.join(MARKER), "made by dispr demo\n")?;
-    let started = std::time::Instant::now();
+    Ok(())
+}
 
-    // 1. Synthetic cells of every class.
-    let data = out.join("cells");
+/// Step 1: synthetic cells of every class into `data`, and their gallery.
+fn synthesize(data: &Path, gallery: &Path, args: &DemoArgs) -> anyhow::Result<()> {
     let plan: Vec<CellClass> = CellClass::ALL
         .iter()
         .flat_map(|&c| std::iter::repeat_n(c, args.per_class as usize))
@@ -62,26 +99,31 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
         plan.len(),
         args.per_class
     ))?;
-    let csv = super::synth::synthesize_plan(&data, &plan, args.seed, true)?;
+    let csv = super::synth::synthesize_plan(data, &plan, args.seed, true)?;
     write_text_atomic(&data.join("synth.csv"), &csv)?;
-    let gallery = out.join("report").join("cells.png");
-    let rows = crate::preview::dataset_cells(&data, 1)?;
+    let rows = crate::preview::dataset_cells(data, 1)?;
     crate::preview::draw_gallery(
-        &gallery,
+        gallery,
         "synthetic cells: image, mask and true shape",
         &rows,
-    )?;
+    )
+}
 
-    // 2. Predictions: the shipped DISPR model, and the geometric baselines to compare.
+/// Step 2: the shipped DISPR model's predictions and the geometric baselines' shapes, one
+/// folder each under `predictions`; returns the dataset and the methods to evaluate.
+fn predict(
+    data: &Path,
+    predictions: &Path,
+    args: &DemoArgs,
+) -> anyhow::Result<(Dataset, Vec<Method>)> {
     print(&format!(
         "2/5 predicting 3D shapes from the 2D images and masks: {} samples per cell with the built-in DISPR model …\n",
         args.samples
     ))?;
-    let predictions = out.join("predictions");
     let dispr_dir = predictions.join("dispr");
-    predict_built_in(&data, &dispr_dir, args)?;
-    let mut preds = vec![format!("dispr={}", dispr_dir.display())];
-    let dataset = super::open_dataset(&data)?;
+    predict_built_in(data, &dispr_dir, args)?;
+    let mut methods = vec![Method::new("dispr", &dispr_dir)?];
+    let dataset = super::open_dataset(data)?;
     let depth = dispr_core::baseline::depth_of(&dataset)?;
     for baseline in [Baseline::Cylinder, Baseline::Ellipsoid] {
         let dir = predictions.join(baseline.name());
@@ -89,7 +131,7 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
             baseline,
             &dataset,
             depth,
-            &PredictionDir::create(&dir, &[&data])?,
+            &PredictionDir::create(&dir, &[data])?,
             &|| {},
         );
         if let Some(first) = failures.first() {
@@ -106,44 +148,9 @@ pub fn run(args: &DemoArgs) -> anyhow::Result<()> {
             baseline.name(),
             dir.display()
         ))?;
-        preds.push(format!("{}={}", baseline.name(), dir.display()));
+        methods.push(Method::new(baseline.name(), &dir)?);
     }
-
-    // 3. Meshes of the true shapes, one per class, for any 3D viewer (the predicted
-    // ones are in predictions/dispr/mesh).
-    print("3/5 writing meshes …\n")?;
-    write_meshes(&data, &out.join("meshes"))?;
-
-    // 4. What the model predicted, beside the truth.
-    print("4/5 drawing the predictions …\n")?;
-    let report = out.join("report");
-    draw_predictions(
-        &data,
-        &predictions,
-        args.samples as usize,
-        &report.join("predictions.png"),
-    )?;
-
-    // 5. Evaluation: Table 1, box plots, HTML.
-    print("5/5 evaluating …\n")?;
-    super::evaluate::run(&EvaluateArgs {
-        data,
-        preds,
-        fold: None,
-        folds: 5,
-        split_seed: 0,
-        baselines: Vec::new(),
-        out: report.clone(),
-    })?;
-    print(&format!(
-        "\ndemo finished in {:.1} s. Open {} (cells: {}, predictions: {}, meshes: {} and {})\n",
-        started.elapsed().as_secs_f64(),
-        report.join("index.html").display(),
-        gallery.display(),
-        report.join("predictions.png").display(),
-        out.join("meshes").display(),
-        predictions.join("dispr").join("mesh").display()
-    ))
+    Ok((dataset, methods))
 }
 
 /// The built-in DISPR model's samples of every cell of `data`, written to `out`.

@@ -1,7 +1,5 @@
 //! `dispr features`: the morphological features of shapes, as CSV.
 
-use std::fmt::Write as _;
-
 use anyhow::{Context, bail};
 use dispr_core::data::dataset::{CellFiles, load_cell};
 use dispr_core::experiment::features::{feature_names, features};
@@ -41,7 +39,7 @@ pub fn run(args: &FeaturesArgs) -> anyhow::Result<()> {
     }
     let bar = progress::bar(jobs.len(), "shapes");
     bar.set_message("features");
-    let rows: Vec<String> = jobs
+    let rows: Vec<Vec<String>> = jobs
         .par_iter()
         .progress_with(bar.clone())
         .map(|(name, cell, file)| {
@@ -58,20 +56,20 @@ pub fn run(args: &FeaturesArgs) -> anyhow::Result<()> {
                         .display()
                 )
             })?;
-            let mut row = format!("{name},{},{}", cell.label.name(), cell.name);
-            for v in values {
-                let _ = write!(row, ",{v}");
-            }
+            let mut row = vec![name.clone(), cell.label.name().into(), cell.name.clone()];
+            row.extend(values.iter().map(f64::to_string));
             Ok(row)
         })
         .collect::<anyhow::Result<_>>()?;
     bar.finish_and_clear();
-    let mut csv = format!("name,class,source,{}\n", feature_names().join(","));
+    let mut csv = csv::Writer::from_writer(Vec::new());
+    let mut header = vec!["name".to_string(), "class".into(), "source".into()];
+    header.extend(feature_names());
+    csv.write_record(&header)?;
     for row in &rows {
-        csv.push_str(row);
-        csv.push('\n');
+        csv.write_record(row)?;
     }
-    write_text_atomic(&args.out, &csv)?;
+    write_text_atomic(&args.out, &String::from_utf8(csv.into_inner()?)?)?;
     print(&format!(
         "wrote {} rows × {} features to {}\n",
         rows.len(),

@@ -78,9 +78,7 @@ pub fn export(args: &ModelExportArgs) -> anyhow::Result<()> {
         }
         _ => {}
     }
-    dispr_core::io::atomic::write_atomic(&args.out, |w| {
-        std::io::Write::write_all(w, &bytes).map_err(|e| e.to_string())
-    })?;
+    dispr_core::io::atomic::write_atomic(&args.out, |w| std::io::Write::write_all(w, &bytes))?;
     let name = args
         .out
         .file_name()
@@ -304,7 +302,7 @@ pub fn bench(args: &BenchModelArgs) -> anyhow::Result<()> {
         let text = std::fs::read_to_string(file)
             .with_context(|| format!("{}: cannot read", file.display()))?;
         let network = serde_json::from_str(&text)
-            .map_err(|e| e.to_string())
+            .map_err(|e| dispr_nn::Error::Invalid(e.to_string()))
             .and_then(Network::from_json)
             .map_err(|e| anyhow::anyhow!("{}: not a model config: {e}", file.display()))?;
         network

@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::Path;
 
 use super::{Mesh, cross, norm, sub};
-use crate::error::{Error, Result, describe_io};
+use crate::error::{Error, Result};
 use crate::io::atomic::write_atomic;
 
 /// The mesh formats dispr writes.
@@ -42,13 +42,10 @@ impl MeshFormat {
 /// Writes `mesh` to `path` in the format its extension names.
 pub fn write_mesh(path: &Path, mesh: &Mesh) -> Result<()> {
     let format = MeshFormat::from_path(path)?;
-    write_atomic(path, |w| {
-        match format {
-            MeshFormat::Stl => write_stl(w, mesh),
-            MeshFormat::Ply => write_ply(w, mesh),
-            MeshFormat::Obj => write_obj(w, mesh),
-        }
-        .map_err(|e| describe_io(&e))
+    write_atomic(path, |w| match format {
+        MeshFormat::Stl => write_stl(w, mesh),
+        MeshFormat::Ply => write_ply(w, mesh),
+        MeshFormat::Obj => write_obj(w, mesh),
     })
 }
 

@@ -1,0 +1,417 @@
+//! A whole evaluation, as `dispr evaluate` runs it: every method's predictions of every
+//! cell of a dataset against the ground truth. [`evaluate`] gives a [`Study`] — Table 1
+//! overall and per class, the per-cell records, the spread of sample sets, per-cell
+//! paired comparisons with the baselines and the calibration of sample sets — and
+//! [`Study::write_tables`] writes its files; this module is the one definition of that
+//! folder's tables (the HTML page and plots around them are the command line's).
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use crate::data::dataset::{Dataset, load_cell};
+use crate::error::{Error, Result};
+use crate::experiment::calibration::{Calibration, calibration, calibration_markdown};
+use crate::experiment::evaluation::{
+    CellEvaluation, ENSEMBLE_SUFFIX, Record, SampleSpread, Summary, evaluate_cell, summarize,
+    summarize_by_class, table_markdown,
+};
+use crate::experiment::paired::{PairedComparison, compare_all, paired_markdown};
+use crate::io::atomic::write_text_atomic;
+use crate::io::prediction_dir::prediction_files;
+use crate::shape::metrics::measure;
+
+/// A method to evaluate: its name (a column value in every table) and the folder of its
+/// predictions ([`crate::io::prediction_dir`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Method {
+    /// Its name in the tables.
+    pub name: String,
+    /// Its prediction folder.
+    pub dir: PathBuf,
+}
+
+impl Method {
+    /// A method named `name` with predictions in `dir`: the name must be non-empty and
+    /// without commas (it is a CSV field), the folder must exist.
+    pub fn new(name: impl Into<String>, dir: impl Into<PathBuf>) -> Result<Self> {
+        let (name, dir) = (name.into(), dir.into());
+        if name.trim().is_empty() || name.contains(',') {
+            return Err(Error::new(
+                &dir,
+                format!("method name '{name}' must be non-empty and without commas"),
+            ));
+        }
+        if !dir.is_dir() {
+            return Err(Error::new(&dir, "prediction folder not found"));
+        }
+        Ok(Self { name, dir })
+    }
+}
+
+/// The methods that are baselines when none are named: the cylinder, the ellipsoid and
+/// every `nearest…` lookup.
+pub fn default_baselines(methods: &[Method]) -> Vec<String> {
+    methods
+        .iter()
+        .map(|m| m.name.clone())
+        .filter(|n| matches!(n.as_str(), "cylinder" | "ellipsoid") || n.starts_with("nearest"))
+        .collect()
+}
+
+/// Everything an evaluation found.
+#[derive(Clone, Debug)]
+pub struct Study {
+    /// The dataset's folder.
+    pub data: PathBuf,
+    /// Cells evaluated.
+    pub cells: usize,
+    /// Method names, in the order given.
+    pub methods: Vec<String>,
+    /// One record per prediction: each method's records, then its ensemble's.
+    pub records: Vec<Record>,
+    /// Table 1.
+    pub rows: Vec<Summary>,
+    /// Table 1 per class.
+    pub by_class: Vec<(String, Summary)>,
+    /// Spread of every sample set.
+    pub spreads: Vec<SampleSpread>,
+    /// Every method and ensemble, per cell and paired, against every baseline.
+    pub paired: Vec<PairedComparison>,
+    /// Calibration of every method with several samples per cell.
+    pub calibration: Vec<Calibration>,
+}
+
+/// How many times [`evaluate`] calls `on_progress`: once per cell's truth, once per
+/// method and cell.
+pub fn work(cells: usize, methods: usize) -> usize {
+    cells * (1 + methods)
+}
+
+/// Evaluates every method on every cell of `dataset` (which needs ground-truth shapes),
+/// comparing with `baselines` (method names; [`default_baselines`] when `None`). Every
+/// prediction must exist before any work starts: a missing file is a mistake, not a
+/// cell to skip. Parallel over cells; `on_progress` is called after each unit of
+/// [`work`].
+pub fn evaluate(
+    dataset: &Dataset,
+    methods: &[Method],
+    baselines: Option<&[String]>,
+    on_progress: &(dyn Fn() + Sync),
+) -> Result<Study> {
+    if !dataset.has_shapes() {
+        return Err(Error::new(
+            &dataset.root,
+            "evaluation needs ground-truth shapes in obj/",
+        ));
+    }
+    let baselines = check_methods(methods, baselines)?;
+    let mut jobs = Vec::new();
+    for (ci, cell) in dataset.cells.iter().enumerate() {
+        for (mi, method) in methods.iter().enumerate() {
+            jobs.push((ci, mi, prediction_files(&method.dir, &cell.name)?));
+        }
+    }
+    let truths = dataset
+        .cells
+        .par_iter()
+        .map(|files| {
+            let shape = load_cell(files)?
+                .shape
+                .ok_or_else(|| Error::new(&files.image, "no ground-truth shape"))?;
+            let m = measure(&shape);
+            on_progress();
+            Ok((shape, m))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let evaluations: Vec<(usize, CellEvaluation)> = jobs
+        .par_iter()
+        .map(|(ci, mi, files)| {
+            let cell = &dataset.cells[*ci];
+            let (truth, truth_m) = &truths[*ci];
+            let name = &methods[*mi].name;
+            let e = evaluate_cell(name, &cell.name, cell.label.name(), truth, truth_m, files);
+            on_progress();
+            e.map(|e| (*mi, e))
+        })
+        .collect::<Result<_>>()?;
+    let (records, spreads) = in_method_order(methods, &evaluations);
+    let paired = compare_with_baselines(methods, &records, &baselines);
+    Ok(Study {
+        data: dataset.root.clone(),
+        cells: dataset.cells.len(),
+        methods: methods.iter().map(|m| m.name.clone()).collect(),
+        rows: summarize(&records),
+        by_class: summarize_by_class(&records),
+        calibration: calibration(&records),
+        records,
+        spreads,
+        paired,
+    })
+}
+
+/// Refuses a method name given twice or a baseline that is not a method; returns the
+/// baselines.
+fn check_methods(methods: &[Method], baselines: Option<&[String]>) -> Result<Vec<String>> {
+    for (i, m) in methods.iter().enumerate() {
+        if methods[..i].iter().any(|o| o.name == m.name) {
+            return Err(Error::new(
+                &m.dir,
+                format!("the method name '{}' is used twice", m.name),
+            ));
+        }
+    }
+    match baselines {
+        None => Ok(default_baselines(methods)),
+        Some(names) => match names
+            .iter()
+            .find(|b| !methods.iter().any(|m| &m.name == *b))
+        {
+            Some(b) => Err(Error::invalid(format!(
+                "baseline '{b}' is not one of the methods evaluated"
+            ))),
+            None => Ok(names.to_vec()),
+        },
+    }
+}
+
+/// The records in the order the methods were given, each method's ensemble after it,
+/// and the spreads of the sample sets.
+fn in_method_order(
+    methods: &[Method],
+    evaluations: &[(usize, CellEvaluation)],
+) -> (Vec<Record>, Vec<SampleSpread>) {
+    let mut records: Vec<Record> = Vec::new();
+    let mut spreads: Vec<SampleSpread> = Vec::new();
+    for (mi, method) in methods.iter().enumerate() {
+        let of_method = || {
+            evaluations
+                .iter()
+                .filter(move |(m, _)| *m == mi)
+                .map(|(_, e)| e)
+        };
+        let own = |r: &&Record| r.method == method.name;
+        for eval in of_method() {
+            records.extend(eval.records.iter().filter(own).cloned());
+        }
+        for eval in of_method() {
+            records.extend(eval.records.iter().filter(|r| !own(r)).cloned());
+            spreads.extend(eval.spread.clone());
+        }
+    }
+    (records, spreads)
+}
+
+/// Every method and its ensemble (a method of its own in Table 1), per cell and paired,
+/// against every baseline.
+fn compare_with_baselines(
+    methods: &[Method],
+    records: &[Record],
+    baselines: &[String],
+) -> Vec<PairedComparison> {
+    let mut compared: Vec<String> = Vec::new();
+    for m in methods {
+        compared.push(m.name.clone());
+        let ensemble = format!("{}{ENSEMBLE_SUFFIX}", m.name);
+        if records.iter().any(|r| r.method == ensemble) {
+            compared.push(ensemble);
+        }
+    }
+    let compared: Vec<&str> = compared.iter().map(String::as_str).collect();
+    let baselines: Vec<&str> = baselines.iter().map(String::as_str).collect();
+    compare_all(records, &compared, &baselines)
+}
+
+/// The files [`Study::write_tables`] writes, each only when it has rows; an earlier
+/// study's file that this one has no rows for is removed (it would mislead).
+pub mod files {
+    /// Table 1 in Markdown.
+    pub const TABLE_MD: &str = "table.md";
+    /// Table 1 in JSON.
+    pub const TABLE_JSON: &str = "table.json";
+    /// Table 1 in CSV (`method,metric,median,mean,sd,n`).
+    pub const TABLE_CSV: &str = "table.csv";
+    /// Table 1 per class in CSV (`class,method,metric,median,mean,sd,n`).
+    pub const TABLE_BY_CLASS_CSV: &str = "table_by_class.csv";
+    /// One line per prediction.
+    pub const CELLS_CSV: &str = "cells.csv";
+    /// The spread of every sample set.
+    pub const SPREAD_CSV: &str = "spread.csv";
+    /// Paired comparisons in Markdown.
+    pub const PAIRED_MD: &str = "paired.md";
+    /// Paired comparisons in CSV.
+    pub const PAIRED_CSV: &str = "paired.csv";
+    /// Calibration in Markdown.
+    pub const CALIBRATION_MD: &str = "calibration.md";
+    /// Calibration in CSV.
+    pub const CALIBRATION_CSV: &str = "calibration.csv";
+}
+
+impl Study {
+    /// Writes the study's tables into `out` (created if needed), each atomically.
+    pub fn write_tables(&self, out: &Path) -> Result<()> {
+        use files::*;
+        std::fs::create_dir_all(out)
+            .map_err(|e| Error::io(out, "cannot create the report folder", e))?;
+        let table = |name: &str, text: Option<String>| -> Result<()> {
+            let path = out.join(name);
+            match text {
+                Some(text) => write_text_atomic(&path, &text),
+                None => match std::fs::remove_file(&path) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        Err(Error::io(&path, "cannot remove a stale table", e))
+                    }
+                    _ => Ok(()),
+                },
+            }
+        };
+        let csv = |name: &str, text: std::result::Result<String, csv::Error>| {
+            text.map(Some)
+                .map_err(|e| Error::new(out.join(name), format!("cannot write CSV: {e}")))
+        };
+        let json = serde_json::to_string_pretty(&self.rows)
+            .map_err(|e| Error::new(out.join(TABLE_JSON), e.to_string()))?;
+        table(TABLE_MD, Some(table_markdown(&self.rows)))?;
+        table(TABLE_JSON, Some(json + "\n"))?;
+        table(TABLE_CSV, csv(TABLE_CSV, rows_csv(&self.rows))?)?;
+        let by_class = class_summary_csv(&self.by_class);
+        table(TABLE_BY_CLASS_CSV, csv(TABLE_BY_CLASS_CSV, by_class)?)?;
+        table(CELLS_CSV, csv(CELLS_CSV, records_csv(&self.records))?)?;
+        // The tables below exist only when they have rows.
+        let spread = match self.spreads.is_empty() {
+            true => None,
+            false => csv(SPREAD_CSV, rows_csv(&self.spreads))?,
+        };
+        table(SPREAD_CSV, spread)?;
+        let (paired_md, paired_csv) = match self.paired.is_empty() {
+            true => (None, None),
+            false => (
+                Some(paired_markdown(&self.paired)),
+                csv(PAIRED_CSV, rows_csv(&self.paired))?,
+            ),
+        };
+        table(PAIRED_MD, paired_md)?;
+        table(PAIRED_CSV, paired_csv)?;
+        let (calibration_md, calibration_csv) = match self.calibration.is_empty() {
+            true => (None, None),
+            false => (
+                Some(calibration_markdown(&self.calibration)),
+                csv(CALIBRATION_CSV, rows_csv(&self.calibration))?,
+            ),
+        };
+        table(CALIBRATION_MD, calibration_md)?;
+        table(CALIBRATION_CSV, calibration_csv)
+    }
+
+    /// What `dispr evaluate` prints: Table 1, counts, a line on the paired comparisons
+    /// and the calibration table (`out` is where the tables were written).
+    pub fn summary(&self, out: &Path) -> String {
+        let mut s = format!(
+            "{}\ncells: {}, methods: {}; relative errors |pred − truth| / truth, cells: median (mean ± sd)\n",
+            table_markdown(&self.rows),
+            self.cells,
+            self.methods.len()
+        );
+        if !self.paired.is_empty() {
+            let better = self
+                .paired
+                .iter()
+                .filter(|p| p.significantly_better())
+                .count();
+            s += &format!(
+                "per cell, paired with the baselines (n = cells): {} comparisons, {better} with the 95 % bootstrap interval on the method's better side; {}\n",
+                self.paired.len(),
+                out.join(files::PAIRED_MD).display()
+            );
+        }
+        if !self.calibration.is_empty() {
+            s += &format!(
+                "calibration of the samples (n = cells):\n{}",
+                calibration_markdown(&self.calibration)
+            );
+        }
+        s
+    }
+}
+
+/// Any table of flat rows as CSV, one column per field (a header row first).
+fn rows_csv<T: serde::Serialize>(rows: &[T]) -> std::result::Result<String, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in rows {
+        w.serialize(r)?;
+    }
+    finish(w)
+}
+
+fn finish(w: csv::Writer<Vec<u8>>) -> std::result::Result<String, csv::Error> {
+    let bytes = w.into_inner().map_err(|e| e.into_error())?;
+    Ok(String::from_utf8(bytes).expect("CSV of UTF-8 fields is UTF-8"))
+}
+
+/// Table 1 per class (`class,method,metric,median,mean,sd,n`).
+fn class_summary_csv(rows: &[(String, Summary)]) -> std::result::Result<String, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(["class", "method", "metric", "median", "mean", "sd", "n"])?;
+    for (class, r) in rows {
+        w.write_record([
+            class.clone(),
+            r.method.clone(),
+            r.metric.clone(),
+            r.median.to_string(),
+            r.mean.to_string(),
+            r.sd.to_string(),
+            r.n.to_string(),
+        ])?;
+    }
+    finish(w)
+}
+
+/// One line per prediction: measurements of prediction and truth, errors, overlap.
+fn records_csv(records: &[Record]) -> std::result::Result<String, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([
+        "method",
+        "cell",
+        "class",
+        "prediction",
+        "volume",
+        "surface_area",
+        "roughness",
+        "curvature",
+        "truth_volume",
+        "truth_surface_area",
+        "truth_roughness",
+        "truth_curvature",
+        "err_volume",
+        "err_surface_area",
+        "err_roughness",
+        "err_curvature",
+        "iou",
+        "dice",
+    ])?;
+    let f = |v: Option<f64>| v.map_or_else(String::new, |v| v.to_string());
+    for r in records {
+        let (p, t, e) = (&r.predicted, &r.truth, &r.errors);
+        w.write_record([
+            r.method.clone(),
+            r.cell.clone(),
+            r.class.clone(),
+            r.prediction.label(),
+            p.volume.to_string(),
+            p.surface_area.to_string(),
+            p.roughness.to_string(),
+            f(p.curvature),
+            t.volume.to_string(),
+            t.surface_area.to_string(),
+            t.roughness.to_string(),
+            f(t.curvature),
+            f(e.volume),
+            f(e.surface_area),
+            f(e.roughness),
+            f(e.curvature),
+            e.iou.to_string(),
+            e.dice.to_string(),
+        ])?;
+    }
+    finish(w)
+}

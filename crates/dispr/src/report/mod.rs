@@ -1,0 +1,26 @@
+//! An evaluation's report folder around the tables of
+//! [`dispr_core::experiment::study`]: box plots of Table 1's columns, the
+//! steps-versus-quality plot of a sampler study, and the HTML page that shows them all.
+//! [`plot`] also draws the PNGs of other commands (galleries, confusion matrices).
+
+pub mod page;
+pub mod plot;
+pub mod steps;
+
+use std::path::Path;
+
+use dispr_core::experiment::study::Study;
+
+pub use plot::{draw_confusion, encode_png, register_font};
+
+/// Writes a whole report into `out`: the study's tables, a box plot per Table 1 column,
+/// the steps plot when the study compares sampler settings (a stale one is removed) and
+/// the page [`page::PAGE`].
+pub fn write_report(out: &Path, study: &Study) -> anyhow::Result<()> {
+    study.write_tables(out)?;
+    let plots = plot::box_plots(&study.records, out)?;
+    if !steps::steps_plot(&study.rows, out)? {
+        let _ = std::fs::remove_file(out.join(steps::STEPS_PLOT));
+    }
+    page::write_html(out, study, &plots)
+}

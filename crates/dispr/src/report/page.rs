@@ -1,0 +1,217 @@
+//! The report page, `index.html`: a minijinja template filled with a study's tables.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use dispr_core::experiment::evaluation::{TABLE_METRICS, column_title};
+use dispr_core::experiment::study::Study;
+use dispr_core::io::atomic::write_text_atomic;
+use serde_json::json;
+
+use super::steps::STEPS_PLOT;
+
+/// The report page's template (minijinja; auto-escaped as HTML).
+const PAGE_TEMPLATE: &str = include_str!("../../templates/report.html");
+
+/// File name of the report page in a report folder.
+pub const PAGE: &str = "index.html";
+
+/// Writes the report page [`PAGE`] from [`PAGE_TEMPLATE`]: the study's tables and the
+/// `plots` (Table 1 column, PNG file name) beside it.
+pub fn write_html(out: &Path, study: &Study, plots: &[(String, PathBuf)]) -> anyhow::Result<()> {
+    let mut env = minijinja::Environment::new();
+    env.add_template("report.html", PAGE_TEMPLATE)
+        .context("the report template")?;
+    let html = env
+        .get_template("report.html")
+        .and_then(|t| t.render(page(out, study, plots)))
+        .context("rendering the report")?;
+    write_text_atomic(&out.join(PAGE), &html)?;
+    Ok(())
+}
+
+/// A number as the page shows it.
+fn num(x: f64) -> String {
+    format!("{x:.3}")
+}
+
+/// What the report template shows, as numbers formatted for reading.
+fn page(out: &Path, study: &Study, plots: &[(String, PathBuf)]) -> serde_json::Value {
+    let spread = (!study.spreads.is_empty()).then(|| {
+        let mut geds: Vec<f64> = study.spreads.iter().map(|s| s.ged).collect();
+        let (median, mean, _) = dispr_core::experiment::evaluation::describe(&mut geds);
+        json!({"median": num(median), "mean": num(mean), "cells": study.spreads.len()})
+    });
+    let plots: Vec<_> = plots
+        .iter()
+        .map(|(metric, file)| json!({"file": file.display().to_string(), "alt": column_title(metric)}))
+        .collect();
+    json!({
+        "data": study.data.display().to_string(),
+        "columns": TABLE_METRICS.map(column_title),
+        "methods": method_rows(study),
+        "spread": spread,
+        "classes": class_rows(study),
+        "paired": paired_rows(study),
+        "calibration": calibration_rows(study),
+        "predictions_png": out.join("predictions.png").is_file(),
+        "cells_png": out.join("cells.png").is_file(),
+        "steps_plot": out.join(STEPS_PLOT).is_file().then_some(STEPS_PLOT),
+        "plots": plots,
+    })
+}
+
+/// The methods of Table 1, in order of first appearance.
+fn methods(study: &Study) -> Vec<&str> {
+    let mut methods: Vec<&str> = Vec::new();
+    for r in &study.rows {
+        if !methods.contains(&r.method.as_str()) {
+            methods.push(&r.method);
+        }
+    }
+    methods
+}
+
+/// Table 1: per method, `median (mean ± sd)` of each column.
+fn method_rows(study: &Study) -> Vec<serde_json::Value> {
+    let rows = &study.rows;
+    methods(study)
+        .into_iter()
+        .map(|method| {
+            let values: Vec<_> = TABLE_METRICS
+                .iter()
+                .map(|metric| {
+                    rows.iter()
+                        .find(|r| r.method == method && r.metric == *metric)
+                        .map(|r| json!({"median": num(r.median), "mean": num(r.mean), "sd": num(r.sd)}))
+                })
+                .collect();
+            let n = rows.iter().find(|r| r.method == method).map_or(0, |r| r.n);
+            json!({"name": method, "n": n, "values": values})
+        })
+        .collect()
+}
+
+/// Medians per class (where a method works and where it does not); none for one class.
+fn class_rows(study: &Study) -> Vec<serde_json::Value> {
+    let by_class = &study.by_class;
+    let mut classes: Vec<&str> = Vec::new();
+    for (c, _) in by_class {
+        if !classes.contains(&c.as_str()) {
+            classes.push(c);
+        }
+    }
+    let mut rows = Vec::new();
+    if classes.len() < 2 {
+        return rows;
+    }
+    for class in &classes {
+        for method in methods(study) {
+            let cell = |metric: &str| {
+                by_class
+                    .iter()
+                    .find(|(c, r)| c == class && r.method == method && r.metric == metric)
+                    .map(|(_, r)| r)
+            };
+            let Some(first) = cell("iou") else {
+                continue;
+            };
+            let medians: Vec<_> = TABLE_METRICS
+                .iter()
+                .map(|m| cell(m).map(|r| num(r.median)))
+                .collect();
+            rows.push(json!({"class": class, "method": method, "n": first.n, "medians": medians}));
+        }
+    }
+    rows
+}
+
+/// The per-cell paired comparisons with the baselines.
+fn paired_rows(study: &Study) -> Vec<serde_json::Value> {
+    study
+        .paired
+        .iter()
+        .map(|r| {
+            json!({
+                "method": r.method,
+                "baseline": r.baseline,
+                "metric": column_title(&r.metric),
+                "cells": r.cells,
+                "difference": format!("{:+.3} [{:+.3}, {:+.3}]", r.median_difference, r.ci_low, r.ci_high),
+                "significant": r.significantly_better(),
+                "better": format!("{:.0}", 100.0 * r.better_share),
+                "p": format!("{:.2e}", r.wilcoxon_p),
+            })
+        })
+        .collect()
+}
+
+/// The calibration of the sample sets.
+fn calibration_rows(study: &Study) -> Vec<serde_json::Value> {
+    study
+        .calibration
+        .iter()
+        .map(|r| {
+            let ranks: Vec<String> = r.ranks.iter().map(usize::to_string).collect();
+            json!({
+                "method": r.method,
+                "measure": r.measure,
+                "cells": r.cells,
+                "samples": r.samples,
+                "coverage": format!("{:.2}", r.coverage),
+                "expected": format!("{:.2}", r.expected),
+                "ranks": ranks.join(" "),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dispr_core::experiment::evaluation::Summary;
+
+    /// The page lists every method and escapes names, so a cell or method name never
+    /// becomes markup.
+    #[test]
+    fn the_report_page_shows_table_1_and_escapes_names() {
+        let tmp = tempfile::tempdir().unwrap();
+        let rows: Vec<Summary> = ["<b>dispr</b>", "cylinder"]
+            .iter()
+            .flat_map(|m| {
+                TABLE_METRICS.iter().map(move |metric| Summary {
+                    method: m.to_string(),
+                    metric: metric.to_string(),
+                    median: 0.25,
+                    mean: 0.5,
+                    sd: 0.125,
+                    n: 7,
+                })
+            })
+            .collect();
+        let study = Study {
+            data: PathBuf::from("data & co"),
+            cells: 7,
+            methods: vec!["<b>dispr</b>".into(), "cylinder".into()],
+            records: Vec::new(),
+            rows,
+            by_class: Vec::new(),
+            spreads: Vec::new(),
+            paired: Vec::new(),
+            calibration: Vec::new(),
+        };
+        let plots = [("iou".to_string(), PathBuf::from("box_iou.png"))];
+        write_html(tmp.path(), &study, &plots).unwrap();
+        let html = std::fs::read_to_string(tmp.path().join("index.html")).unwrap();
+        assert!(
+            html.contains("&lt;b&gt;dispr&lt;&#x2f;b&gt;")
+                || html.contains("&lt;b&gt;dispr&lt;/b&gt;"),
+            "{html}"
+        );
+        assert!(!html.contains("<b>dispr</b>"));
+        assert!(html.contains("data &amp; co"));
+        assert!(html.contains("<b>0.250</b> (0.500 ± 0.125)"));
+        assert!(html.contains("<img src=\"box_iou.png\""));
+        assert!(!html.contains("Per cell, paired"), "no empty sections");
+    }
+}
