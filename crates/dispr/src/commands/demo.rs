@@ -15,7 +15,7 @@ use dispr_core::baseline::Baseline;
 use dispr_core::experiment::study::Method;
 use dispr_core::io::prediction_dir::{PredictionDir, ensemble_file};
 use dispr_nn::pipeline::{
-    CellSelection, LoadedModel, PredictSettings, SamplerSettings, predict_dataset, select_cells,
+    CellSelection, LoadedModel, PredictSettings, SamplerSettings, select_cells,
 };
 
 use crate::cli::DemoArgs;
@@ -173,20 +173,8 @@ fn predict_built_in(data: &Path, out: &Path, args: &DemoArgs) -> anyhow::Result<
         seed: args.seed,
     };
     let dir = PredictionDir::create(out, &[data])?;
-    let bar = crate::progress::bar(
-        selected.indices.len() * model.predictor.evaluations(),
-        "network evaluations",
-    );
-    let report = predict_dataset(
-        &model,
-        &dataset,
-        &selected.indices,
-        settings,
-        &dir,
-        &mut |n| bar.set_position(n as u64),
-    );
-    bar.finish_and_clear();
-    let report = report?;
+    let report =
+        super::predict::predict_with_progress(&model, &dataset, &selected.indices, settings, &dir)?;
     print(&format!("{}\n", report.summary(out)))
 }
 

@@ -1,7 +1,8 @@
 //! `dispr predict`: sample 3D shapes of every cell with a trained DISPR model (or predict
 //! one shape per cell with a SHAPR model).
 
-use dispr_core::io::prediction_dir::PredictionDir;
+use dispr_core::data::dataset::Dataset;
+use dispr_core::io::prediction_dir::{PredictReport, PredictionDir};
 use dispr_nn::pipeline::{
     CellSelection, LoadedModel, PredictSettings, SamplerSettings, predict_dataset, select_cells,
 };
@@ -42,23 +43,32 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
             selected.skipped_trained
         );
     }
-    let method = model.predictor.method();
-    let bar = progress::bar(cells * model.predictor.evaluations(), "network evaluations");
-    bar.set_message(method.clone());
     let settings = PredictSettings {
         samples: args.samples as usize,
         seed: args.seed,
     };
-    let report = predict_dataset(
-        &model,
-        &dataset,
-        &selected.indices,
-        settings,
-        &out,
-        &mut |done| bar.set_position(done as u64),
-    );
-    bar.finish_and_clear();
-    let report = report?;
+    let report = predict_with_progress(&model, &dataset, &selected.indices, settings, &out)?;
     print(&format!("{}\n", report.summary(&args.out)))?;
     Ok(())
+}
+
+/// Predicts the cells `indices` of `dataset` into `out` with a progress bar of network
+/// evaluations (also `dispr demo`'s prediction step).
+pub fn predict_with_progress(
+    model: &LoadedModel,
+    dataset: &Dataset,
+    indices: &[usize],
+    settings: PredictSettings,
+    out: &PredictionDir,
+) -> anyhow::Result<PredictReport> {
+    let bar = progress::bar(
+        indices.len() * model.predictor.evaluations(),
+        "network evaluations",
+    );
+    bar.set_message(model.predictor.method());
+    let report = predict_dataset(model, dataset, indices, settings, out, &mut |done| {
+        bar.set_position(done as u64)
+    });
+    bar.finish_and_clear();
+    Ok(report?)
 }
