@@ -18,7 +18,7 @@
 //! * [`topology`]: SHAPR's topological loss — persistence diagrams and their matching;
 //! * [`phantom`]: synthetic cells of all six classes;
 //! * [`schedule`]: the diffusion process's noise schedules as numbers, shared with the
-//!   neural crate.
+//!   neural crate; [`text`]: counts in words for messages.
 //!
 //! Every failure is an [`Error`] naming the file it is about (or the setting at fault),
 //! with the I/O or TIFF error underneath kept as its source.
@@ -49,6 +49,7 @@ pub mod io;
 pub mod phantom;
 pub mod schedule;
 pub mod shape;
+pub mod text;
 pub mod topology;
 
 pub use error::{Error, Result};

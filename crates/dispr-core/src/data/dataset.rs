@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use crate::data::class::{CellClass, Label};
-use crate::data::split;
+use crate::data::{intensity, split};
 use crate::error::{Error, Result};
 use crate::grid::{Image, Volume, format_shape};
 use crate::io::tiff::{self, Stack};
@@ -409,9 +409,13 @@ fn apply_labels_csv(path: &Path, cells: &mut [CellFiles], problems: &mut Vec<Err
 /// The decoded files of one cell, each either read and checked or failed.
 pub(crate) struct CellStacks {
     pub(crate) image: Option<Stack>,
+    /// How the image's intensities are read, when they can be.
+    pub(crate) encoding: Option<intensity::Encoding>,
     pub(crate) mask: Option<Stack>,
     pub(crate) obj: Option<Stack>,
     pub(crate) problems: Vec<Error>,
+    /// What is unusual but readable (an image's encoding).
+    pub(crate) notes: Vec<Error>,
 }
 
 /// Reads a cell's files and checks each one and their agreement.
@@ -421,10 +425,20 @@ pub(crate) fn read_cell(cell: &CellFiles) -> CellStacks {
     let image = keep(tiff::read_image(&cell.image));
     let mask = keep(tiff::read_image(&cell.mask));
     let obj = cell.obj.as_ref().and_then(|p| keep(tiff::read_volume(p)));
-    if let Some(img) = &image
-        && img.has_non_finite()
-    {
-        problems.push(Error::new(&cell.image, "contains NaN or infinite values"));
+    let mut notes = Vec::new();
+    let mut encoding = None;
+    if let Some(img) = &image {
+        match intensity::encoding_of(img) {
+            Ok(e) => {
+                encoding = Some(e);
+                let max = img.min_max().map_or(0.0, |(_, max)| max);
+                notes.extend(
+                    intensity::encoding_note(img.dtype(), e, max)
+                        .map(|n| Error::new(&cell.image, n)),
+                );
+            }
+            Err(problem) => problems.push(Error::new(&cell.image, problem)),
+        }
     }
     if let Some(problem) = mask.as_ref().and_then(tiff::mask_problem) {
         problems.push(Error::new(&cell.mask, problem));
@@ -465,9 +479,11 @@ pub(crate) fn read_cell(cell: &CellFiles) -> CellStacks {
     }
     CellStacks {
         image,
+        encoding,
         mask,
         obj,
         problems,
+        notes,
     }
 }
 
@@ -478,7 +494,7 @@ pub struct Cell {
     pub name: String,
     /// Its class.
     pub label: Label,
-    /// Fluorescence scaled to [0, 1] by the pixel type's full scale (uint8 / 255).
+    /// Fluorescence in [0, 1], read by the rule of [`intensity`] (uint8 / 255).
     pub image: Image<f32>,
     /// The 2D mask as a shape.
     pub mask: Image<bool>,
@@ -492,13 +508,15 @@ pub fn load_cell(files: &CellFiles) -> Result<Cell> {
     if !stacks.problems.is_empty() {
         return Err(stacks.problems.swap_remove(0));
     }
-    let (Some(image), Some(mask)) = (stacks.image, stacks.mask) else {
-        unreachable!("a missing image or mask is always reported as a problem");
+    let (Some(image), Some(mask), Some(encoding)) = (stacks.image, stacks.mask, stacks.encoding)
+    else {
+        unreachable!("a missing image or mask, or unreadable intensities, is a problem");
     };
+
     Ok(Cell {
         name: files.name.clone(),
         label: files.label,
-        image: image.to_unit_intensity().slice_z(0),
+        image: intensity::to_unit(&image, encoding).slice_z(0),
         mask: mask.binarize().slice_z(0),
         shape: stacks.obj.map(|o| o.binarize()),
     })

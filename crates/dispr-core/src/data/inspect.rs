@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::data::class::Label;
 use crate::data::dataset::{CellFiles, Dataset, Layout, read_cell};
+use crate::data::intensity::Encoding;
 use crate::error::Error;
 use crate::grid::{Dtype, format_shape};
 use crate::io::tiff::Stack;
@@ -58,9 +59,15 @@ pub struct CellReport {
     pub mask: Option<FileStats>,
     /// The 3D shape, when present and readable.
     pub obj: Option<FileStats>,
+    /// How the image's intensities are read ([`crate::data::intensity`]), when they can
+    /// be.
+    pub encoding: Option<Encoding>,
     /// Every problem found, each naming its file.
     #[serde(skip)]
     pub problems: Vec<Error>,
+    /// What is unusual but readable, each naming its file.
+    #[serde(skip)]
+    pub notes: Vec<Error>,
 }
 
 /// Reads one cell's files and reports their statistics and every problem.
@@ -76,7 +83,9 @@ pub fn inspect_cell(cell: &CellFiles) -> CellReport {
         image: stacks.image.as_ref().map(|s| FileStats::of(s, true)),
         mask: stacks.mask.as_ref().map(|s| FileStats::of(s, true)),
         obj: stacks.obj.as_ref().map(|s| FileStats::of(s, false)),
+        encoding: stacks.encoding,
         problems: stacks.problems,
+        notes: stacks.notes,
     }
 }
 
@@ -129,6 +138,17 @@ pub struct ProblemEntry {
     pub problem: String,
 }
 
+impl ProblemEntry {
+    fn of(e: &Error) -> Self {
+        ProblemEntry {
+            path: e
+                .path()
+                .map_or_else(String::new, |p| p.display().to_string()),
+            problem: e.problem(),
+        }
+    }
+}
+
 /// Everything `dispr data info` reports about a dataset.
 #[derive(Clone, Debug, serde::Serialize)]
 pub struct DatasetReport {
@@ -156,6 +176,8 @@ pub struct DatasetReport {
     pub cells: Vec<CellReport>,
     /// Every problem found, one line each.
     pub problems: Vec<ProblemEntry>,
+    /// What is unusual but readable (e.g. a uint16 image using 12 bits), one line each.
+    pub notes: Vec<ProblemEntry>,
 }
 
 impl DatasetReport {
@@ -249,16 +271,13 @@ impl DatasetReport {
                     .iter()
                     .filter_map(|c| c.obj.as_ref().map(|s| s.foreground)),
             ),
-            cells,
-            problems: problems
-                .into_iter()
-                .map(|e| ProblemEntry {
-                    path: e
-                        .path()
-                        .map_or_else(String::new, |p| p.display().to_string()),
-                    problem: e.problem(),
-                })
+            notes: cells
+                .iter()
+                .flat_map(|c| c.notes.iter())
+                .map(ProblemEntry::of)
                 .collect(),
+            cells,
+            problems: problems.iter().map(ProblemEntry::of).collect(),
         }
     }
 }

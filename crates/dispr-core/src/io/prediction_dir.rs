@@ -135,9 +135,9 @@ impl PredictReport {
     /// 139.3 s (11.6 s per cell); wrote OUT`.
     pub fn summary(&self, out: &Path) -> String {
         format!(
-            "predicted {} cells × {} samples with {} in {:.1} s ({:.1} s per cell); wrote {}",
-            self.cells,
-            self.samples,
+            "predicted {} × {} with {} in {:.1} s ({:.1} s per cell); wrote {}",
+            crate::text::count(self.cells, "cell"),
+            crate::text::count(self.samples, "sample"),
             self.sampler,
             self.seconds_total,
             self.seconds_per_cell,

@@ -83,15 +83,10 @@ impl Stack {
         on_stack!(self, v => v.binarize())
     }
 
-    /// Intensities scaled to [0, 1] by the pixel type's full scale: uint8 / 255 (the
-    /// reference convention), uint16 / 65535, float32 unchanged.
-    pub fn to_unit_intensity(&self) -> Volume<f32> {
-        let full_scale = match self.dtype() {
-            Dtype::U8 => 255.0,
-            Dtype::U16 => 65535.0,
-            Dtype::F32 => 1.0,
-        };
-        on_stack!(self, v => v.map(|x| (x.to_f64() / full_scale) as f32))
+    /// Every value through `f`, as float32 (see [`crate::data::intensity`] for how
+    /// intensities are scaled).
+    pub fn map_to_f32(&self, f: impl Fn(f64) -> f32) -> Volume<f32> {
+        on_stack!(self, v => v.map(|x| f(x.to_f64())))
     }
 }
 
@@ -599,10 +594,8 @@ mod tests {
     }
 
     #[test]
-    fn unit_intensity_uses_full_scale() {
-        let s = Stack::U8(Volume::new([1, 1, 2], vec![0, 255]).unwrap());
-        assert_eq!(s.to_unit_intensity().data(), &[0.0, 1.0]);
+    fn values_map_to_float() {
         let s = Stack::U16(Volume::new([1, 1, 2], vec![0, 65535]).unwrap());
-        assert_eq!(s.to_unit_intensity().data(), &[0.0, 1.0]);
+        assert_eq!(s.map_to_f32(|v| (v / 65535.0) as f32).data(), &[0.0, 1.0]);
     }
 }

@@ -7,6 +7,7 @@ use dispr_core::data::dataset::Dataset;
 use dispr_core::data::inspect::{DatasetReport, inspect_cell};
 use dispr_core::grid::format_shape;
 use dispr_core::io::atomic::write_text_atomic;
+use dispr_core::text::count;
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 
@@ -42,9 +43,10 @@ pub fn info(args: &InfoArgs) -> anyhow::Result<()> {
 /// The human-readable report.
 fn render_info(r: &DatasetReport) -> String {
     let mut s = String::new();
-    let layout = match r.layout {
-        dispr_core::data::dataset::Layout::Flat => "image/ mask/ obj/",
-        dispr_core::data::dataset::Layout::TrainTest => "train/ test/",
+    let layout = match (r.layout, r.has_shapes) {
+        (dispr_core::data::dataset::Layout::Flat, true) => "image/ mask/ obj/",
+        (dispr_core::data::dataset::Layout::Flat, false) => "image/ mask/",
+        (dispr_core::data::dataset::Layout::TrainTest, _) => "train/ test/",
     };
     let shapes = if r.has_shapes {
         "with 3D shapes"
@@ -53,8 +55,9 @@ fn render_info(r: &DatasetReport) -> String {
     };
     let _ = writeln!(
         s,
-        "dataset   {} ({layout}; {} cells, {shapes})",
-        r.root, r.cell_count
+        "dataset   {} ({layout}; {}, {shapes})",
+        r.root,
+        count(r.cell_count, "cell")
     );
     let classes: Vec<String> = r
         .classes
@@ -66,7 +69,7 @@ fn render_info(r: &DatasetReport) -> String {
         if !grids.is_empty() {
             let list: Vec<String> = grids
                 .iter()
-                .map(|g| format!("{} ({} cells)", format_shape(&g.shape), g.cells))
+                .map(|g| format!("{} ({})", format_shape(&g.shape), count(g.cells, "cell")))
                 .collect();
             let _ = writeln!(s, "grid      {what:<5} {}", list.join(", "));
         }
@@ -81,6 +84,24 @@ fn render_info(r: &DatasetReport) -> String {
             v.max
         );
     }
+    let mut encodings: Vec<(&str, usize)> = Vec::new();
+    for e in r.cells.iter().filter_map(|c| c.encoding) {
+        match encodings.iter_mut().find(|(name, _)| *name == e.name()) {
+            Some((_, n)) => *n += 1,
+            None => encodings.push((e.name(), 1)),
+        }
+    }
+    if !encodings.is_empty() {
+        let list: Vec<String> = encodings
+            .iter()
+            .map(|(name, n)| format!("{name} ({})", count(*n, "cell")))
+            .collect();
+        let _ = writeln!(
+            s,
+            "intensity read as {} (see docs/intensity.md)",
+            list.join(", ")
+        );
+    }
     if let Some(a) = &r.mask_area {
         let _ = writeln!(s, "mask area {} px median ({}–{})", a.median, a.min, a.max);
     }
@@ -90,6 +111,12 @@ fn render_info(r: &DatasetReport) -> String {
             "volume    {} voxels median ({}–{})",
             v.median, v.min, v.max
         );
+    }
+    if !r.notes.is_empty() {
+        let _ = writeln!(s, "notes     {}", r.notes.len());
+        for n in &r.notes {
+            let _ = writeln!(s, "  {}: {}", n.path, n.problem);
+        }
     }
     if r.problems.is_empty() {
         let _ = writeln!(s, "problems  none");

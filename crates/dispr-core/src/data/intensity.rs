@@ -1,0 +1,199 @@
+//! How dispr reads a fluorescence image's intensities — one rule for training and
+//! prediction alike, whatever the pixel type the microscope or Fiji wrote.
+//!
+//! The model was trained on 8-bit images read as `value / 255`, so absolute brightness
+//! matters to it (a dim cell is not stretched to look bright). Every image is therefore
+//! divided by the full scale of the bit depth its values use:
+//!
+//! | stored as | values | read as |
+//! |---|---|---|
+//! | float32 | 0 … 1 | as they are |
+//! | any | 0 … 255 | value / 255 (8-bit) |
+//! | any | 0 … 4095 | value / 4095 (12-bit, e.g. a 12-bit camera saved as uint16) |
+//! | any | 0 … 65535 | value / 65535 (16-bit) |
+//!
+//! so a cell saved as uint8, as uint16 (× 257), as float32 holding 0–255, or as float32
+//! scaled to 0–1 reads the same. This is the rule of the bit depth, not a percentile
+//! stretch (as cellpose and StarDist use): a stretch would map every cell's brightest
+//! pixel to 1 and lose the brightness the model conditions on, and it would change what
+//! the shipped model saw in training. Negative, non-finite or constant images, and float
+//! images beyond 16-bit, are refused; an unusual encoding (a float image beyond 0–1, a
+//! uint16 image using only 8 or 12 bits) is read by the rule and noted by `dispr data
+//! info`.
+
+use crate::grid::{Dtype, Volume};
+use crate::io::tiff::Stack;
+
+/// The encodings of [`intensity_scale`], by the largest value they hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// Float values in [0, 1].
+    Unit,
+    /// Values up to 255.
+    Bits8,
+    /// Values up to 4095.
+    Bits12,
+    /// Values up to 65535.
+    Bits16,
+}
+
+impl Encoding {
+    /// The value that reads as 1.
+    pub fn full_scale(self) -> f64 {
+        match self {
+            Self::Unit => 1.0,
+            Self::Bits8 => 255.0,
+            Self::Bits12 => 4095.0,
+            Self::Bits16 => 65535.0,
+        }
+    }
+
+    /// `0–1`, `8-bit`, `12-bit` or `16-bit`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Unit => "0–1",
+            Self::Bits8 => "8-bit",
+            Self::Bits12 => "12-bit",
+            Self::Bits16 => "16-bit",
+        }
+    }
+}
+
+/// The encoding of an image of `dtype` whose values run from `min` to `max`, or what is
+/// wrong with it (one line, without the path).
+pub fn intensity_scale(dtype: Dtype, min: f64, max: f64) -> Result<Encoding, String> {
+    if !(min.is_finite() && max.is_finite()) {
+        return Err("contains NaN or infinite values".into());
+    }
+    if min < 0.0 {
+        return Err(format!(
+            "holds negative intensities (down to {min}); dispr reads images of values ≥ 0"
+        ));
+    }
+    if min == max {
+        return Err(format!(
+            "the image is constant (every pixel {max}): there is no fluorescence to read"
+        ));
+    }
+    Ok(match (dtype, max) {
+        (Dtype::F32, m) if m <= 1.0 => Encoding::Unit,
+        (_, m) if m <= 255.0 => Encoding::Bits8,
+        (_, m) if m <= 4095.0 => Encoding::Bits12,
+        (_, m) if m <= 65535.0 => Encoding::Bits16,
+        (_, m) => {
+            return Err(format!(
+                "float intensities up to {m}, beyond 16-bit; rescale the image to 0–1 or 0–65535"
+            ));
+        }
+    })
+}
+
+/// What `dispr data info` notes about an image read by an unusual encoding (reading it
+/// is not wrong, but the user should know how), or `None`.
+pub fn encoding_note(dtype: Dtype, encoding: Encoding, max: f64) -> Option<String> {
+    match (dtype, encoding) {
+        (Dtype::U8, _) | (Dtype::F32, Encoding::Unit) | (Dtype::U16, Encoding::Bits16) => None,
+        (Dtype::F32, e) => Some(format!(
+            "float32 image with values up to {max}, beyond 0–1: read as {} data (value / {})",
+            e.name(),
+            e.full_scale()
+        )),
+        (_, e) => Some(format!(
+            "{dtype} image using only {} (values up to {max}): read as value / {}",
+            e.name(),
+            e.full_scale()
+        )),
+    }
+}
+
+/// The encoding of an image ([`intensity_scale`] of its values), or what is wrong.
+pub fn encoding_of(image: &Stack) -> Result<Encoding, String> {
+    if image.has_non_finite() {
+        return Err("contains NaN or infinite values".into());
+    }
+    let (min, max) = image.min_max().unwrap_or((f64::NAN, f64::NAN));
+    intensity_scale(image.dtype(), min, max)
+}
+
+/// The image's intensities in [0, 1]: value / the encoding's full scale.
+pub fn to_unit(image: &Stack, encoding: Encoding) -> Volume<f32> {
+    let full_scale = encoding.full_scale();
+    image.map_to_f32(|v| (v / full_scale) as f32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grid::Volume;
+
+    fn unit(image: &Stack) -> Volume<f32> {
+        to_unit(image, encoding_of(image).unwrap())
+    }
+
+    #[test]
+    fn every_encoding_of_one_cell_reads_the_same() {
+        let raw: Vec<u8> = vec![0, 17, 128, 251];
+        let u8s = Stack::U8(Volume::new([1, 1, 4], raw.clone()).unwrap());
+        let u16s = Stack::U16(
+            Volume::new([1, 1, 4], raw.iter().map(|&v| v as u16 * 257).collect()).unwrap(),
+        );
+        let f_raw =
+            Stack::F32(Volume::new([1, 1, 4], raw.iter().map(|&v| v as f32).collect()).unwrap());
+        let f_unit = Stack::F32(
+            Volume::new([1, 1, 4], raw.iter().map(|&v| v as f32 / 255.0).collect()).unwrap(),
+        );
+        let want = unit(&u8s);
+        for other in [&u16s, &f_raw, &f_unit] {
+            for (a, b) in unit(other).data().iter().zip(want.data()) {
+                assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+            }
+        }
+        // 12 bits in uint16: within the 8-to-12-bit rounding (4080 / 4095).
+        let u12 = Stack::U16(
+            Volume::new([1, 1, 4], raw.iter().map(|&v| v as u16 * 16).collect()).unwrap(),
+        );
+        for (a, b) in unit(&u12).data().iter().zip(want.data()) {
+            assert!((a - b).abs() < 0.004, "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn encodings_and_their_notes() {
+        let scale = |d, max| intensity_scale(d, 0.0, max);
+        assert_eq!(scale(Dtype::U8, 200.0), Ok(Encoding::Bits8));
+        assert_eq!(scale(Dtype::U8, 1.0), Ok(Encoding::Bits8));
+        assert_eq!(scale(Dtype::F32, 0.7), Ok(Encoding::Unit));
+        assert_eq!(scale(Dtype::F32, 251.0), Ok(Encoding::Bits8));
+        assert_eq!(scale(Dtype::U16, 4000.0), Ok(Encoding::Bits12));
+        assert_eq!(scale(Dtype::U16, 60000.0), Ok(Encoding::Bits16));
+        assert!(
+            scale(Dtype::F32, 1e6)
+                .unwrap_err()
+                .contains("beyond 16-bit")
+        );
+        assert!(
+            intensity_scale(Dtype::F32, -0.5, 1.0)
+                .unwrap_err()
+                .contains("negative")
+        );
+        assert!(
+            intensity_scale(Dtype::U8, 7.0, 7.0)
+                .unwrap_err()
+                .contains("constant")
+        );
+        assert!(intensity_scale(Dtype::F32, 0.0, f64::NAN).is_err());
+        assert_eq!(encoding_note(Dtype::U8, Encoding::Bits8, 200.0), None);
+        assert_eq!(encoding_note(Dtype::U16, Encoding::Bits16, 60000.0), None);
+        assert!(
+            encoding_note(Dtype::U16, Encoding::Bits12, 4000.0)
+                .unwrap()
+                .contains("only 12-bit")
+        );
+        assert!(
+            encoding_note(Dtype::F32, Encoding::Bits8, 251.0)
+                .unwrap()
+                .contains("beyond 0–1")
+        );
+    }
+}

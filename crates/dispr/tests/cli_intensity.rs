@@ -1,0 +1,183 @@
+//! Issue #16, intensities: one cell stored in every pixel type a microscope or Fiji
+//! writes is read the same way, predicted the same way, and `data info` says how it was
+//! read; images that cannot be read as intensities are refused.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{assert_fails, ok, s, text};
+use dispr_core::grid::{Image, Volume};
+use dispr_core::io::tiff::{read_image, read_volume, write_image};
+
+/// A dataset folder holding the one cell `name` with the given mask file; `write` writes
+/// its image to the path it is given.
+fn dataset_with(root: &Path, name: &str, mask: &Path, write: impl FnOnce(&Path)) -> PathBuf {
+    std::fs::create_dir_all(root.join("image")).unwrap();
+    std::fs::create_dir_all(root.join("mask")).unwrap();
+    write(&root.join("image").join(format!("{name}.tif")));
+    std::fs::copy(mask, root.join("mask").join(format!("{name}.tif"))).unwrap();
+    root.to_path_buf()
+}
+
+fn iou(a: &Volume<bool>, b: &Volume<bool>) -> f64 {
+    let inter = a
+        .data()
+        .iter()
+        .zip(b.data())
+        .filter(|(x, y)| **x && **y)
+        .count();
+    let union = a
+        .data()
+        .iter()
+        .zip(b.data())
+        .filter(|(x, y)| **x || **y)
+        .count();
+    inter as f64 / union.max(1) as f64
+}
+
+#[test]
+fn one_cell_in_every_pixel_type_gives_the_same_prediction() {
+    let tmp = tempfile::tempdir().unwrap();
+    let synth = tmp.path().join("synth");
+    ok(&["synth", "--out", s(&synth), "--n", "1", "--seed", "11"]);
+    let image_file = std::fs::read_dir(synth.join("image"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let name = image_file
+        .file_stem()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let mask = synth.join("mask").join(format!("{name}.tif"));
+    let raw = read_image(&image_file).unwrap().to_f32().slice_z(0);
+    assert!(
+        raw.data()
+            .iter()
+            .all(|v| (0.0..=255.0).contains(v) && v.fract() == 0.0)
+    );
+    let at = |dir: &str| tmp.path().join(dir);
+    let variants = [
+        (
+            "uint8",
+            dataset_with(&at("u8"), &name, &mask, |p| {
+                write_image(p, &raw.map(|v| v as u8)).unwrap()
+            }),
+        ),
+        (
+            "uint16 ×257",
+            dataset_with(&at("u16"), &name, &mask, |p| {
+                write_image(p, &raw.map(|v| v as u16 * 257)).unwrap()
+            }),
+        ),
+        (
+            "12-bit in uint16",
+            dataset_with(&at("u12"), &name, &mask, |p| {
+                write_image(p, &raw.map(|v| v as u16 * 16)).unwrap()
+            }),
+        ),
+        (
+            "float32 0–255",
+            dataset_with(&at("f255"), &name, &mask, |p| {
+                write_image(p, &raw.map(|v| v)).unwrap()
+            }),
+        ),
+        (
+            "float32 0–1",
+            dataset_with(&at("f1"), &name, &mask, |p| {
+                write_image(p, &raw.map(|v| v / 255.0)).unwrap()
+            }),
+        ),
+    ];
+    let mut shapes = Vec::new();
+    for (what, data) in &variants {
+        let pred = data.with_extension("pred");
+        ok(&[
+            "predict",
+            "--data",
+            s(data),
+            "--out",
+            s(&pred),
+            "--samples",
+            "1",
+            "--steps",
+            "10",
+            "--seed",
+            "7",
+        ]);
+        let shape = read_volume(&pred.join(format!("{name}_0.tif")))
+            .unwrap()
+            .binarize();
+        shapes.push((*what, shape));
+    }
+    let (_, reference) = &shapes[0];
+    assert!(reference.count() > 0);
+    for (what, shape) in &shapes[1..] {
+        let overlap = iou(reference, shape);
+        eprintln!("{what}: IoU {overlap:.3} with uint8");
+        assert!(overlap >= 0.95, "{what}: IoU {overlap:.3} with uint8");
+    }
+    // `data info` says how each image was read, and calls none of them a problem.
+    let info = text(&ok(&["data", "info", s(&variants[2].1)]).stdout);
+    assert!(info.contains("intensity read as 12-bit (1 cell)"), "{info}");
+    assert!(info.contains("uint16 image using only 12-bit"), "{info}");
+    assert!(info.contains("problems  none"), "{info}");
+    let info = text(&ok(&["data", "info", s(&variants[3].1)]).stdout);
+    assert!(info.contains("beyond 0–1: read as 8-bit data"), "{info}");
+    let info = text(&ok(&["data", "info", s(&variants[0].1)]).stdout);
+    assert!(!info.contains("notes"), "{info}");
+    assert!(
+        info.contains("(image/ mask/; 1 cell,"),
+        "no obj/ is not listed: {info}"
+    );
+}
+
+#[test]
+fn images_that_are_not_intensities_are_refused_naming_the_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let synth = tmp.path().join("synth");
+    ok(&["synth", "--out", s(&synth), "--n", "1", "--seed", "11"]);
+    let mask = std::fs::read_dir(synth.join("mask"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let [h, w] = read_image(&mask).unwrap().to_f32().slice_z(0).shape();
+    let cases: [(&str, Image<f32>, &str); 3] = [
+        (
+            "constant",
+            Image::filled([h, w], 40.0),
+            "the image is constant",
+        ),
+        (
+            "negative",
+            Image::from_fn([h, w], |[y, _]| y as f32 - 3.0),
+            "negative intensities",
+        ),
+        (
+            "huge",
+            Image::from_fn([h, w], |[y, _]| y as f32 * 1e5),
+            "beyond 16-bit",
+        ),
+    ];
+    for (what, image, needle) in cases {
+        let data = dataset_with(&tmp.path().join(what), "c", &mask, |p| {
+            write_image(p, &image).unwrap()
+        });
+        let out = common::dispr(&["data", "info", s(&data)]);
+        let err = assert_fails(&out, 1, &[]);
+        let stdout = text(&out.stdout);
+        assert!(
+            stdout.contains(needle) && stdout.contains("c.tif"),
+            "{what}: {stdout}{err}"
+        );
+        let pred = tmp.path().join(format!("{what}.pred"));
+        let out = common::dispr(&["predict", "--data", s(&data), "--out", s(&pred)]);
+        assert_fails(&out, 1, &[needle, "image/c.tif"]);
+    }
+}
