@@ -187,7 +187,9 @@ impl DatasetReport {
         problems.extend(cells.iter().flat_map(|c| c.problems.iter().cloned()));
         let image_grids = count_shapes(cells.iter().map(|c| c.image.as_ref()));
         let obj_grids = count_shapes(cells.iter().map(|c| c.obj.as_ref()));
-        // Every cell must share the most common grid: a model works on one grid size.
+        let mut notes: Vec<Error> = cells.iter().flat_map(|c| c.notes.iter().cloned()).collect();
+        // Cells of other grid sizes are noted: prediction places each cell in the model's
+        // field, but training and the nearest baseline need one grid.
         for (files, report) in dataset.cells.iter().zip(&cells) {
             let checks = [
                 (
@@ -207,7 +209,7 @@ impl DatasetReport {
                 if let (Some(stats), Some(common)) = (stats, common)
                     && stats.shape != common.shape
                 {
-                    problems.push(Error::new(
+                    notes.push(Error::new(
                         path,
                         format!(
                             "{what} is {} but {} of {} cells are {}",
@@ -215,7 +217,7 @@ impl DatasetReport {
                             common.cells,
                             cells.len(),
                             format_shape(&common.shape)
-                        ),
+                        ) + "; training needs one grid",
                     ));
                 }
             }
@@ -271,11 +273,7 @@ impl DatasetReport {
                     .iter()
                     .filter_map(|c| c.obj.as_ref().map(|s| s.foreground)),
             ),
-            notes: cells
-                .iter()
-                .flat_map(|c| c.notes.iter())
-                .map(ProblemEntry::of)
-                .collect(),
+            notes: notes.iter().map(ProblemEntry::of).collect(),
             cells,
             problems: problems.iter().map(ProblemEntry::of).collect(),
         }

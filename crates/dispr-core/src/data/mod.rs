@@ -6,6 +6,7 @@
 pub mod class;
 pub mod conditioning;
 pub mod dataset;
+pub mod framing;
 pub mod inspect;
 pub mod intensity;
 pub mod sample;

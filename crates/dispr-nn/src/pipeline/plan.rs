@@ -38,13 +38,14 @@ pub fn load_cells(dataset: &Dataset, indices: &[usize]) -> Result<Vec<Cell>> {
         .collect()
 }
 
-/// What is wrong with an image of `shape` (y, x) for `model`, if anything: the model
-/// works on images of its data grid's (y, x).
+/// What is wrong with a training image of `shape` (y, x) for `model`, if anything: a
+/// model trains on crops of its data grid's (y, x); prediction frames any size
+/// ([`dispr_core::data::framing`]).
 pub fn image_size_problem(shape: [usize; 2], model: &Network) -> Option<String> {
     let [_, h, w] = model.data_grid();
     (shape != [h, w]).then(|| {
         format!(
-            "image is {}×{} but the model works on {h}×{w} images",
+            "image is {}×{} but the model trains on {h}×{w} crops (prediction takes any size)",
             shape[0], shape[1]
         )
     })

@@ -15,7 +15,7 @@ use crate::data::{Example, example};
 use crate::device::DeviceKind;
 use crate::error::{Error, Result};
 use crate::model::{Model, ShaprModel};
-use crate::pipeline::plan::image_size_problem;
+use crate::pipeline::run_predict::{frame_cell, unframe};
 use crate::predict::{CellPrediction, Sampling, predict_cell, predict_shapr};
 use crate::sampler::{self, Sampler, SamplerKind};
 
@@ -95,9 +95,11 @@ impl LoadedModel {
 }
 
 impl LoadedModel {
-    /// Predicts one cell from its image (intensities in [0, 1]) and mask, as
-    /// `dispr predict` predicts a dataset's cell: `samples` shapes (one for SHAPR) on the
-    /// model's data grid, the `seed` mixed with `name`.
+    /// Predicts one cell from its image (intensities in [0, 1]) and mask of any size, as
+    /// `dispr predict` predicts a dataset's cell: the cell is placed in the model's field
+    /// ([`dispr_core::data::framing`]) and its `samples` shapes (one for SHAPR) are
+    /// placed back over it, `[model depth, image height, image width]`; the `seed` is
+    /// mixed with `name`.
     pub fn predict_image(
         &self,
         name: &str,
@@ -112,11 +114,6 @@ impl LoadedModel {
             ));
         }
         let network = &self.header.model;
-        for shape in [image.shape(), mask.shape()] {
-            if let Some(problem) = image_size_problem(shape, network) {
-                return Err(Error::Invalid(format!("cell '{name}': {problem}")));
-            }
-        }
         let cell = Cell {
             name: name.to_string(),
             label: Label::Unlabeled,
@@ -124,15 +121,21 @@ impl LoadedModel {
             mask: mask.clone(),
             shape: None,
         };
+        let (cell, framing) = frame_cell(&cell, network)
+            .map_err(|problem| Error::Invalid(format!("cell '{name}': {problem}")))?;
         let example = example(&cell, network.grid())?;
-        Ok(self.predictor.predict(
+        let prediction = self.predictor.predict(
             &example,
             self.predictor.samples(samples),
             seed,
             network.data_grid(),
             &self.device,
             &mut |_, _| {},
-        ))
+        );
+        Ok(CellPrediction {
+            shapes: unframe(prediction.shapes, &framing),
+            ..prediction
+        })
     }
 }
 

@@ -4,8 +4,11 @@
 use std::collections::HashSet;
 use std::time::Instant;
 
-use dispr_core::data::dataset::Dataset;
-use dispr_core::io::prediction_dir::{CellTiming, PredictReport, PredictionDir};
+use dispr_core::data::dataset::{Cell, Dataset};
+use dispr_core::data::framing::Framing;
+use dispr_core::io::prediction_dir::{CellTiming, PredictReport, PredictionDir, ShapeDistribution};
+
+use crate::config::Network;
 
 use crate::error::{Error, Result};
 use crate::pipeline::plan::{examples, load_cells};
@@ -100,9 +103,20 @@ pub fn predict_dataset(
             "at least one sample per cell is needed".into(),
         ));
     }
-    let cells = load_cells(dataset, indices)?;
+    let network = &model.header.model;
     let files: Vec<_> = indices.iter().map(|&i| &dataset.cells[i]).collect();
-    let examples = examples(&cells, &files, &model.header.model)?;
+    let (cells, framings): (Vec<Cell>, Vec<Framing>) = load_cells(dataset, indices)?
+        .iter()
+        .zip(&files)
+        .map(|(cell, files)| {
+            frame_cell(cell, network).map_err(|problem| {
+                dispr_core::Error::new(&files.mask, format!("cell '{}': {problem}", cell.name))
+            })
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?
+        .into_iter()
+        .unzip();
+    let examples = examples(&cells, &files, network)?;
     let predictor = &model.predictor;
     let data_grid = model.header.model.data_grid();
     let evaluations = predictor.evaluations();
@@ -119,7 +133,8 @@ pub fn predict_dataset(
             &model.device,
             &mut |done, _| on_progress(base + done),
         );
-        out.write_distribution(&example.name, &prediction.shapes)?;
+        let shapes = unframe(prediction.shapes, &framings[i]);
+        out.write_distribution(&example.name, &shapes)?;
         per_cell.push(CellTiming {
             cell: example.name.clone(),
             seconds: prediction.seconds,
@@ -145,4 +160,33 @@ pub fn predict_dataset(
     };
     out.write_report(&report)?;
     Ok(report)
+}
+/// A cell of any crop placed in `network`'s field ([`Framing`]): the framed cell and its
+/// framing; the problem when it cannot be (an empty mask, a cell larger than the field).
+pub fn frame_cell(cell: &Cell, network: &Network) -> std::result::Result<(Cell, Framing), String> {
+    let [_, h, w] = network.data_grid();
+    if cell.image.shape() != cell.mask.shape() {
+        return Err("the image and the mask differ in size".into());
+    }
+    let framing = Framing::of(&cell.mask, [h, w])?;
+    let framed = Cell {
+        image: framing.to_field(&cell.image),
+        mask: framing.to_field(&cell.mask),
+        shape: None,
+        ..cell.clone()
+    };
+    Ok((framed, framing))
+}
+
+/// A prediction on the model's field placed back into the cell's own xy frame.
+pub fn unframe(shapes: ShapeDistribution, framing: &Framing) -> ShapeDistribution {
+    if framing.is_identity() {
+        return shapes;
+    }
+    ShapeDistribution {
+        samples: shapes.samples.iter().map(|s| framing.to_input(s)).collect(),
+        probability: framing.to_input(&shapes.probability),
+        std: shapes.std.as_ref().map(|s| framing.to_input(s)),
+        ensemble: framing.to_input(&shapes.ensemble),
+    }
 }

@@ -1,6 +1,7 @@
-//! Issue #16, intensities: one cell stored in every pixel type a microscope or Fiji
-//! writes is read the same way, predicted the same way, and `data info` says how it was
-//! read; images that cannot be read as intensities are refused.
+//! Issue #16, the user's own cells: one cell stored in every pixel type a microscope or
+//! Fiji writes is read and predicted the same way, and `data info` says how it was read;
+//! images that cannot be read as intensities are refused; a cell in a crop of any size
+//! is placed in the model's field and its prediction placed back over it.
 
 mod common;
 
@@ -180,4 +181,130 @@ fn images_that_are_not_intensities_are_refused_naming_the_file() {
         let out = common::dispr(&["predict", "--data", s(&data), "--out", s(&pred)]);
         assert_fails(&out, 1, &[needle, "image/c.tif"]);
     }
+}
+
+/// The first cell of a one-cell synthetic dataset: (name, image, mask).
+fn synthetic_cell(dir: &Path) -> (String, Image<f32>, Image<f32>) {
+    ok(&["synth", "--out", s(dir), "--n", "1", "--seed", "11"]);
+    let image_file = std::fs::read_dir(dir.join("image"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let name = image_file
+        .file_stem()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    let read = |p: &Path| read_image(p).unwrap().to_f32().slice_z(0);
+    let mask = read(&dir.join("mask").join(format!("{name}.tif")));
+    (name, read(&image_file), mask)
+}
+
+/// `image` placed at `(oy, ox)` in a zero image of `size`.
+fn placed(image: &Image<f32>, size: [usize; 2], (oy, ox): (usize, usize)) -> Image<u8> {
+    let [h, w] = image.shape();
+    Image::from_fn(size, |[y, x]| {
+        if (oy..oy + h).contains(&y) && (ox..ox + w).contains(&x) {
+            image.at([y - oy, x - ox]) as u8
+        } else {
+            0
+        }
+    })
+}
+
+#[test]
+fn a_cell_in_a_crop_of_any_size_is_predicted_over_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (name, image, mask) = synthetic_cell(&tmp.path().join("synth"));
+    let predict = |dir: &str, size: [usize; 2], at: (usize, usize)| {
+        let data = tmp.path().join(dir);
+        for (sub, img) in [("image", &image), ("mask", &mask)] {
+            std::fs::create_dir_all(data.join(sub)).unwrap();
+            let file = data.join(sub).join(format!("{name}.tif"));
+            write_image(&file, &placed(img, size, at)).unwrap();
+        }
+        let pred = tmp.path().join(format!("{dir}.pred"));
+        ok(&[
+            "predict",
+            "--data",
+            s(&data),
+            "--out",
+            s(&pred),
+            "--samples",
+            "1",
+            "--steps",
+            "10",
+            "--seed",
+            "7",
+        ]);
+        read_volume(&pred.join(format!("{name}_0.tif")))
+            .unwrap()
+            .binarize()
+    };
+    // The 64 × 64 cell padded into 200 × 150 at (50, 30) and into 90 × 120 at (10, 40):
+    // the same prediction, shifted by the same offsets, in each crop's own frame.
+    let wide = predict("wide", [200, 150], (50, 30));
+    let small = predict("small", [90, 120], (10, 40));
+    assert_eq!(wide.shape(), [64, 200, 150]);
+    assert_eq!(small.shape(), [64, 90, 120]);
+    assert!(small.count() > 0);
+    assert_eq!(wide.count(), small.count(), "nothing is cut off");
+    let [d, h, w] = [64, 64, 64];
+    for z in 0..d {
+        for y in 0..h {
+            for x in 0..w {
+                assert_eq!(
+                    wide.at([z, y + 50, x + 30]),
+                    small.at([z, y + 10, x + 40]),
+                    "voxel {z},{y},{x}"
+                );
+            }
+        }
+    }
+    // It lies over the cell: its top view covers the mask's pixels in the crop.
+    let top = |v: &Volume<bool>, y: usize, x: usize| (0..d).any(|z| v.at([z, y, x]));
+    let inside = (0..h)
+        .flat_map(|y| (0..w).map(move |x| (y, x)))
+        .filter(|&(y, x)| mask.at([y, x]) > 127.0);
+    let (n, covered) = inside.fold((0, 0), |(n, c), (y, x)| {
+        (n + 1, c + top(&wide, y + 50, x + 30) as usize)
+    });
+    assert!(
+        covered as f64 >= 0.8 * n as f64,
+        "{covered} of {n} mask pixels"
+    );
+    // A cell larger than the field is refused, naming the cell and the sizes.
+    let data = tmp.path().join("huge");
+    let big = Image::from_fn(
+        [100, 100],
+        |[y, x]| if y < 80 && x < 70 { 255.0 } else { 0.0 },
+    );
+    let noise = Image::from_fn([100, 100], |[y, x]| ((y * 7 + x * 3) % 200) as f32);
+    for (sub, img) in [("image", &noise), ("mask", &big)] {
+        std::fs::create_dir_all(data.join(sub)).unwrap();
+        write_image(
+            &data.join(sub).join("c.tif"),
+            &placed(img, [100, 100], (0, 0)),
+        )
+        .unwrap();
+    }
+    let out = common::dispr(&[
+        "predict",
+        "--data",
+        s(&data),
+        "--out",
+        s(&tmp.path().join("huge.pred")),
+    ]);
+    assert_fails(
+        &out,
+        1,
+        &[
+            "mask/c.tif",
+            "cell 'c'",
+            "80×70 pixels but the model's field is 64×64",
+        ],
+    );
 }

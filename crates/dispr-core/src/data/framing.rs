@@ -1,0 +1,159 @@
+//! A cell of any crop in the model's field, and its 3D prediction back in the crop.
+//!
+//! The model works on a fixed field (64 × 64 for the shipped model) with the cell centred
+//! as in its training crops, which centre each cell's bounding box to within 1.5 pixels.
+//! An image of the field's size is used as it is, exactly like the training data. Any
+//! other image — a larger crop, a smaller one, a cell off-centre in a field of view — is
+//! placed so that its mask's bounding box is centred in the field (cropping or padding
+//! with zeros), and the prediction is placed back at the same offset, so that it lies
+//! over the cell in the input's own xy frame. A cell whose bounding box is larger than
+//! the field is refused: it would be cut.
+
+use crate::grid::{Image, Volume};
+
+/// Where the model's field lies in an input image.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Framing {
+    /// The input image's (height, width).
+    pub input: [usize; 2],
+    /// The model's field (height, width).
+    pub field: [usize; 2],
+    /// Input coordinates (y, x) of the field's first pixel (negative: the field starts
+    /// before the image, which is padded).
+    pub origin: [isize; 2],
+}
+
+impl Framing {
+    /// The framing of a cell with `mask` in a field of `field` pixels; the problem (one
+    /// line) when the mask is empty or its cell is larger than the field.
+    pub fn of(mask: &Image<bool>, field: [usize; 2]) -> Result<Self, String> {
+        let input = mask.shape();
+        if input == field {
+            return Ok(Self {
+                input,
+                field,
+                origin: [0, 0],
+            });
+        }
+        let (lo, hi) = bounding_box(mask).ok_or_else(|| "mask is empty".to_string())?;
+        let span = [hi[0] - lo[0], hi[1] - lo[1]];
+        if span[0] > field[0] || span[1] > field[1] {
+            return Err(format!(
+                "the cell is {}×{} pixels but the model's field is {}×{}; crop or downscale the image",
+                span[0], span[1], field[0], field[1]
+            ));
+        }
+        let origin = [0, 1].map(|a| lo[a] as isize - ((field[a] - span[a]) / 2) as isize);
+        Ok(Self {
+            input,
+            field,
+            origin,
+        })
+    }
+
+    /// True when the field is the image itself.
+    pub fn is_identity(&self) -> bool {
+        self.input == self.field && self.origin == [0, 0]
+    }
+
+    /// The input pixel under field pixel `(y, x)`, if the image has one there.
+    fn input_of(&self, y: usize, x: usize) -> Option<[usize; 2]> {
+        let iy = usize::try_from(self.origin[0] + y as isize).ok()?;
+        let ix = usize::try_from(self.origin[1] + x as isize).ok()?;
+        (iy < self.input[0] && ix < self.input[1]).then_some([iy, ix])
+    }
+
+    /// The part of `image` (of the input's size) in the field; zero where the field
+    /// extends beyond the image.
+    pub fn to_field<T: Copy + Default>(&self, image: &Image<T>) -> Image<T> {
+        Image::from_fn(self.field, |[y, x]| {
+            self.input_of(y, x)
+                .map_or_else(T::default, |[iy, ix]| image.at([iy, ix]))
+        })
+    }
+
+    /// A volume on the field (`[depth, field…]`) placed back into the input's xy frame
+    /// (`[depth, input…]`); zero outside the field.
+    pub fn to_input<T: Copy + Default>(&self, volume: &Volume<T>) -> Volume<T> {
+        let [depth, fh, fw] = volume.shape();
+        debug_assert_eq!([fh, fw], self.field);
+        let [ih, iw] = self.input;
+        let mut out = Volume::from_fn([depth, ih, iw], |_| T::default());
+        for z in 0..depth {
+            for y in 0..fh {
+                for x in 0..fw {
+                    if let Some([iy, ix]) = self.input_of(y, x) {
+                        out.set([z, iy, ix], volume.at([z, y, x]));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The smallest box `lo..hi` (end exclusive) holding every `true` pixel.
+fn bounding_box(mask: &Image<bool>) -> Option<([usize; 2], [usize; 2])> {
+    let [h, w] = mask.shape();
+    let (mut lo, mut hi) = ([usize::MAX; 2], [0usize; 2]);
+    for y in 0..h {
+        for x in 0..w {
+            if mask.at([y, x]) {
+                lo = [lo[0].min(y), lo[1].min(x)];
+                hi = [hi[0].max(y + 1), hi[1].max(x + 1)];
+            }
+        }
+    }
+    (lo[0] != usize::MAX).then_some((lo, hi))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_field_sized_image_is_used_as_it_is() {
+        let mask = Image::from_fn([8, 8], |[y, x]| y < 3 && x < 3);
+        let f = Framing::of(&mask, [8, 8]).unwrap();
+        assert!(f.is_identity());
+        assert_eq!(f.to_field(&mask), mask);
+    }
+
+    #[test]
+    fn a_cell_is_centred_by_its_bounding_box_and_placed_back() {
+        // A 3×4 cell at rows 10..13, columns 20..24 of a 30×40 image, in an 8×8 field:
+        // margins (8 − 3) / 2 = 2 and (8 − 4) / 2 = 2.
+        let mask = Image::from_fn([30, 40], |[y, x]| {
+            (10..13).contains(&y) && (20..24).contains(&x)
+        });
+        let f = Framing::of(&mask, [8, 8]).unwrap();
+        assert_eq!(f.origin, [8, 18]);
+        let in_field = f.to_field(&mask);
+        assert_eq!(in_field.count(), 12);
+        assert!(in_field.at([2, 2]) && in_field.at([4, 5]) && !in_field.at([5, 2]));
+        let volume = Volume::from_fn([2, 8, 8], |[_, y, x]| in_field.at([y, x]));
+        let back = f.to_input(&volume);
+        assert_eq!(back.shape(), [2, 30, 40]);
+        assert!(
+            (0..2).all(|z| (0..30).all(|y| (0..40).all(|x| back.at([z, y, x]) == mask.at([y, x]))))
+        );
+    }
+
+    #[test]
+    fn small_images_are_padded_and_large_cells_refused() {
+        let mask = Image::from_fn([4, 6], |[y, x]| y >= 1 && x >= 2);
+        let f = Framing::of(&mask, [8, 8]).unwrap();
+        assert_eq!(f.to_field(&mask).count(), mask.count());
+        assert_eq!(
+            f.to_input(&Volume::from_fn([1, 8, 8], |_| true)).count(),
+            24
+        );
+        let big = Image::from_fn([20, 20], |[y, _]| y < 9);
+        let err = Framing::of(&big, [8, 8]).unwrap_err();
+        assert!(
+            err.contains("9×20 pixels but the model's field is 8×8"),
+            "{err}"
+        );
+        assert!(Framing::of(&Image::filled([5, 5], false), [8, 8]).is_err());
+    }
+}
