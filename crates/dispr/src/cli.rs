@@ -88,6 +88,14 @@ pub enum Command {
     Train(TrainArgs),
     /// Predict 3D shapes of every cell with a trained model.
     ///
+    /// Three inputs: a dataset (--data, crops of any size), a field of view with a label
+    /// image (--image FIELD.tif [--labels LABELS.tif]), or one cell (IMAGE MASK). Each
+    /// cell is placed in the model's 64×64 field by its mask and its prediction placed
+    /// back over it (docs/intensity.md says how intensities of any pixel type are read).
+    /// A field's cells are named FIELD_K after their label K; each cell's outputs are on
+    /// its crop, whose origin in the field OUT/cells.csv lists with every skipped cell
+    /// and the reason.
+    ///
     /// Writes OUT/NAME_0.tif … (uint8 0/255 samples, ready for `dispr evaluate`),
     /// OUT/probability/NAME.tif (fraction of samples per voxel, float32),
     /// OUT/std/NAME.tif (voxel-wise standard deviation, float32), OUT/ensemble/NAME.tif
@@ -96,6 +104,10 @@ pub enum Command {
     /// sigmoid output as the probability, the ensemble and mesh (no std/, no sampler
     /// flags). A model trained with a held-out fold predicts that fold's cells unless
     /// --all-cells is given.
+    ///
+    /// Examples: dispr predict --data my-crops --out pred;
+    /// dispr predict --image field.tif --out pred (with field_cp_masks.tif beside it);
+    /// dispr predict cell.tif cell_mask.tif --out pred
     Predict(PredictArgs),
     /// Morphological features of 3D shapes (for classification): one CSV row per shape.
     ///
@@ -532,9 +544,20 @@ pub struct PredictArgs {
     /// models/dispr-fast.safetensors].
     #[arg(long)]
     pub model: Option<PathBuf>,
-    /// Dataset folder with image/ and mask/.
+    /// One cell: its image and its binary mask, of any size (`dispr predict IMAGE MASK
+    /// --out DIR`).
+    #[arg(num_args = 2, value_names = ["IMAGE", "MASK"], conflicts_with_all = ["data", "image"])]
+    pub cell: Vec<PathBuf>,
+    /// Dataset folder with image/ and mask/ (crops of any size).
+    #[arg(long, required_unless_present_any = ["image", "cell"], conflicts_with = "image")]
+    pub data: Option<PathBuf>,
+    /// A field of view with many cells (with --labels, or its cellpose NAME_cp_masks.tif
+    /// beside it): every labelled cell not cut by the border is predicted.
     #[arg(long)]
-    pub data: PathBuf,
+    pub image: Option<PathBuf>,
+    /// The label image of --image: 0 background, k for cell k (cellpose, StarDist).
+    #[arg(long, requires = "image")]
+    pub labels: Option<PathBuf>,
     /// Output folder.
     #[arg(long)]
     pub out: PathBuf,

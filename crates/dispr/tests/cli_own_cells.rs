@@ -308,3 +308,129 @@ fn a_cell_in_a_crop_of_any_size_is_predicted_over_itself() {
         ],
     );
 }
+
+#[test]
+fn a_field_with_a_cellpose_label_image_is_predicted_cell_by_cell() {
+    let tmp = tempfile::tempdir().unwrap();
+    let synth = tmp.path().join("synth");
+    ok(&["synth", "--out", s(&synth), "--n", "3", "--seed", "5"]);
+    let mut names: Vec<String> = std::fs::read_dir(synth.join("image"))
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    names.sort();
+    let read = |sub: &str, name: &str| {
+        read_image(&synth.join(sub).join(format!("{name}.tif")))
+            .unwrap()
+            .to_f32()
+            .slice_z(0)
+    };
+    // Three cells side by side in a 100 × 230 field; the third is placed so that it is
+    // cut by the right edge.
+    let (fh, fw) = (100usize, 230usize);
+    let mut image = Image::filled([fh, fw], 0u8);
+    let mut labels = Image::filled([fh, fw], 0u16);
+    for (k, (name, x0)) in names.iter().zip([5usize, 80, 190]).enumerate() {
+        let (img, mask) = (read("image", name), read("mask", name));
+        for y in 0..64 {
+            for x in 0..64 {
+                let (fy, fx) = (y + 20, x + x0);
+                if fx < fw && mask.at([y, x]) > 127.0 {
+                    image.set([fy, fx], img.at([y, x]) as u8);
+                    labels.set([fy, fx], k as u16 + 1);
+                }
+            }
+        }
+    }
+    let field = tmp.path().join("field.tif");
+    write_image(&field, &image).unwrap();
+    write_image(&tmp.path().join("field_cp_masks.tif"), &labels).unwrap();
+    let pred = tmp.path().join("pred");
+    let out = ok(&[
+        "predict",
+        "--image",
+        s(&field),
+        "--out",
+        s(&pred),
+        "--samples",
+        "2",
+        "--steps",
+        "10",
+    ]);
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("predicted 2 cells × 2 samples"), "{stdout}");
+    assert!(stdout.contains("cells: 2 predicted, 1 skipped"), "{stdout}");
+    assert!(
+        text(&out.stderr).contains("skipping cell field_3 (label 3): touches the field's border")
+    );
+    let table = std::fs::read_to_string(pred.join("cells.csv")).unwrap();
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(
+        lines[0], "name,label,status,y0,x0,area_px,reason",
+        "{table}"
+    );
+    assert!(lines[1].starts_with("field_1,1,predicted,"), "{table}");
+    assert!(
+        lines[3].starts_with("field_3,3,skipped,,,,touches"),
+        "{table}"
+    );
+    for k in [1, 2] {
+        let sample = read_volume(&pred.join(format!("field_{k}_1.tif"))).unwrap();
+        assert_eq!(sample.shape(), [64, 64, 64]);
+        assert!(sample.binarize().count() > 0);
+    }
+    // The same cell as IMAGE MASK, and the refusals.
+    let one = tmp.path().join("one");
+    let cell = &names[0];
+    ok(&[
+        "predict",
+        s(&synth.join("image").join(format!("{cell}.tif"))),
+        s(&synth.join("mask").join(format!("{cell}.tif"))),
+        "--out",
+        s(&one),
+        "--samples",
+        "1",
+    ]);
+    assert!(one.join(format!("{cell}_0.tif")).is_file());
+    let lonely = tmp.path().join("lonely.tif");
+    write_image(&lonely, &image).unwrap();
+    assert_fails(
+        &common::dispr(&[
+            "predict",
+            "--image",
+            s(&lonely),
+            "--out",
+            s(&tmp.path().join("p2")),
+        ]),
+        1,
+        &["lonely.tif: no --labels given and no cellpose label image"],
+    );
+    let small = tmp.path().join("small_labels.tif");
+    write_image(&small, &Image::filled([fh, fw - 1], 1u16)).unwrap();
+    assert_fails(
+        &common::dispr(&[
+            "predict",
+            "--image",
+            s(&field),
+            "--labels",
+            s(&small),
+            "--out",
+            s(&tmp.path().join("p3")),
+        ]),
+        1,
+        &["small_labels.tif: labels are 100×229 but the image is 100×230"],
+    );
+    assert_fails(
+        &common::dispr(&["predict", "--out", s(&tmp.path().join("p4"))]),
+        2,
+        &["required arguments were not provided"],
+    );
+}

@@ -1,11 +1,13 @@
 //! Datasets of cells: their files and labels ([`dataset`], [`class`]), the problems a
-//! scan finds ([`inspect`]), how intensities are read whatever the pixel type
+//! scan finds ([`inspect`]), a cell of any crop in the model's field ([`framing`]),
+//! the cells of a field of view with a label image ([`field`]), how intensities are read whatever the pixel type
 //! ([`intensity`]), cross-validation folds ([`split`]), the model's conditioning input
 //! ([`conditioning`]) and where the real sample lives ([`sample`]).
 
 pub mod class;
 pub mod conditioning;
 pub mod dataset;
+pub mod field;
 pub mod framing;
 pub mod inspect;
 pub mod intensity;

@@ -11,4 +11,6 @@ pub mod run_predict;
 
 pub use plan::{TrainingSet, plan};
 pub use predictor::{LoadedModel, Predictor, SamplerSettings};
-pub use run_predict::{CellSelection, PredictSettings, predict_dataset, select_cells};
+pub use run_predict::{
+    CellSelection, PredictSettings, frame_cell, predict_cells, predict_dataset, select_cells,
+};

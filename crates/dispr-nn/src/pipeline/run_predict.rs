@@ -10,8 +10,9 @@ use dispr_core::io::prediction_dir::{CellTiming, PredictReport, PredictionDir, S
 
 use crate::config::Network;
 
+use crate::data::example;
 use crate::error::{Error, Result};
-use crate::pipeline::plan::{examples, load_cells};
+use crate::pipeline::plan::load_cells;
 use crate::pipeline::predictor::LoadedModel;
 
 /// Which cells of a dataset to predict.
@@ -98,11 +99,6 @@ pub fn predict_dataset(
     out: &PredictionDir,
     on_progress: &mut dyn FnMut(usize),
 ) -> Result<PredictReport> {
-    if settings.samples == 0 {
-        return Err(Error::Invalid(
-            "at least one sample per cell is needed".into(),
-        ));
-    }
     let network = &model.header.model;
     let files: Vec<_> = indices.iter().map(|&i| &dataset.cells[i]).collect();
     let (cells, framings): (Vec<Cell>, Vec<Framing>) = load_cells(dataset, indices)?
@@ -116,24 +112,49 @@ pub fn predict_dataset(
         .collect::<std::result::Result<Vec<_>, _>>()?
         .into_iter()
         .unzip();
-    let examples = examples(&cells, &files, network)?;
+    let framed: Vec<(Cell, Framing)> = cells.into_iter().zip(framings).collect();
+    predict_cells(model, &framed, settings, out, on_progress)
+}
+
+/// Predicts `cells`, each already placed in the model's field by its [`Framing`] (see
+/// [`frame_cell`]), writes their distributions placed back by it into `out` and the
+/// folder's `predict.json`. `on_progress(done)` counts network evaluations over all
+/// cells.
+pub fn predict_cells(
+    model: &LoadedModel,
+    cells: &[(Cell, Framing)],
+    settings: PredictSettings,
+    out: &PredictionDir,
+    on_progress: &mut dyn FnMut(usize),
+) -> Result<PredictReport> {
+    if settings.samples == 0 {
+        return Err(Error::Invalid(
+            "at least one sample per cell is needed".into(),
+        ));
+    }
+    if cells.is_empty() {
+        return Err(Error::Invalid("no cell to predict".into()));
+    }
+    let network = &model.header.model;
     let predictor = &model.predictor;
     let data_grid = model.header.model.data_grid();
     let evaluations = predictor.evaluations();
     let samples = predictor.samples(settings.samples);
     let began = Instant::now();
     let mut per_cell = Vec::new();
-    for (i, example) in examples.iter().enumerate() {
+    for (i, (cell, framing)) in cells.iter().enumerate() {
+        let example = example(cell, network.grid())
+            .map_err(|e| Error::Invalid(format!("cell '{}': {e}", cell.name)))?;
         let base = i * evaluations;
         let prediction = predictor.predict(
-            example,
+            &example,
             samples,
             settings.seed,
             data_grid,
             &model.device,
             &mut |done, _| on_progress(base + done),
         );
-        let shapes = unframe(prediction.shapes, &framings[i]);
+        let shapes = unframe(prediction.shapes, framing);
         out.write_distribution(&example.name, &shapes)?;
         per_cell.push(CellTiming {
             cell: example.name.clone(),

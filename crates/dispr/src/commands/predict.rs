@@ -1,10 +1,15 @@
 //! `dispr predict`: sample 3D shapes of every cell with a trained DISPR model (or predict
 //! one shape per cell with a SHAPR model).
 
+use std::path::Path;
+
+use anyhow::{Context, bail};
 use dispr_core::data::dataset::Dataset;
+use dispr_core::data::field::{FieldCells, cellpose_labels, cut_cell, cut_cells};
 use dispr_core::io::prediction_dir::{PredictReport, PredictionDir};
 use dispr_nn::pipeline::{
-    CellSelection, LoadedModel, PredictSettings, SamplerSettings, predict_dataset, select_cells,
+    CellSelection, LoadedModel, PredictSettings, SamplerSettings, frame_cell, predict_cells,
+    predict_dataset, select_cells,
 };
 
 use crate::cli::PredictArgs;
@@ -19,8 +24,11 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         eta: args.eta,
     };
     let model = LoadedModel::load(args.model.as_deref(), sampling, args.device)?;
-    let dataset = super::open_dataset(&args.data)?;
-    let mut inputs = vec![args.data.as_path()];
+    let Some(data) = &args.data else {
+        return predict_own_cells(args, &model);
+    };
+    let dataset = super::open_dataset(data)?;
+    let mut inputs = vec![data.as_path()];
     if args.model.is_some() {
         inputs.push(model.source.as_path());
     }
@@ -71,4 +79,88 @@ pub fn predict_with_progress(
     });
     bar.finish_and_clear();
     Ok(report?)
+}
+
+/// `dispr predict --image FIELD [--labels LABELS]` and `dispr predict IMAGE MASK`: the
+/// cells cut out of the user's own images, predicted on their crops, and OUT/cells.csv.
+fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<()> {
+    let [_, h, w] = model.header.model.data_grid();
+    let (field, labels, cells) = match (&args.image, args.cell.as_slice()) {
+        (Some(image), _) => {
+            let labels = match &args.labels {
+                Some(l) => l.clone(),
+                None => cellpose_labels(image).with_context(|| {
+                    format!(
+                        "{}: no --labels given and no cellpose label image (NAME_cp_masks.tif) beside it",
+                        image.display()
+                    )
+                })?,
+            };
+            let name = stem(image);
+            let cells = cut_cells(image, &labels, &name, [h, w], true)?;
+            (image.clone(), labels, cells)
+        }
+        (None, [image, mask]) => {
+            let cell = cut_cell(image, mask, &stem(image), [h, w])?;
+            let cells = FieldCells {
+                cells: vec![cell],
+                skipped: Vec::new(),
+            };
+            (image.clone(), mask.clone(), cells)
+        }
+        _ => bail!("pass --data DIR, --image FIELD.tif or IMAGE MASK"),
+    };
+    let mut inputs = vec![field.as_path(), labels.as_path()];
+    if args.model.is_some() {
+        inputs.push(model.source.as_path());
+    }
+    let out = PredictionDir::create(&args.out, &inputs)?;
+    for s in &cells.skipped {
+        eprintln!("skipping cell {} (label {}): {}", s.name, s.label, s.reason);
+    }
+    if cells.cells.is_empty() {
+        bail!(
+            "{}: none of the {} labelled cells can be predicted (see above)",
+            labels.display(),
+            cells.skipped.len()
+        );
+    }
+    let framed: Vec<_> = cells
+        .cells
+        .iter()
+        .map(|c| frame_cell(&c.cell, &model.header.model).map_err(anyhow::Error::msg))
+        .collect::<anyhow::Result<_>>()?;
+    let settings = PredictSettings {
+        samples: args.samples as usize,
+        seed: args.seed,
+    };
+    let bar = progress::bar(
+        framed.len() * model.predictor.evaluations(),
+        "network evaluations",
+    );
+    bar.set_message(model.predictor.method());
+    let report = predict_cells(model, &framed, settings, &out, &mut |done| {
+        bar.set_position(done as u64)
+    });
+    bar.finish_and_clear();
+    let report = report?;
+    let mut table = csv::Writer::from_writer(Vec::new());
+    for row in cells.rows() {
+        table.serialize(row)?;
+    }
+    out.write_text("cells.csv", &String::from_utf8(table.into_inner()?)?)?;
+    print(&format!(
+        "{}\ncells: {} predicted, {} skipped; per-cell table: {}\n",
+        report.summary(&args.out),
+        cells.cells.len(),
+        cells.skipped.len(),
+        args.out.join("cells.csv").display()
+    ))
+}
+
+/// A file's name without its extension.
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "cell".into())
 }

@@ -1,0 +1,320 @@
+//! A field of view with many cells and a label image, as cellpose and StarDist write it
+//! (0 background, k for cell k): every labelled cell cut out as a crop of the model's
+//! field, centred as [`crate::data::framing`] centres a cell, ready to predict. Cells cut
+//! by the field's border, and cells larger than the model's field, are skipped with the
+//! reason.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::data::class::Label;
+use crate::data::dataset::Cell;
+use crate::data::framing::Framing;
+use crate::data::intensity;
+use crate::error::{Error, Result};
+use crate::grid::{Dtype, Image, format_shape};
+use crate::io::tiff::read_image;
+
+/// One labelled cell of a field, cut out.
+#[derive(Clone, Debug)]
+pub struct FieldCell {
+    /// Its label value in the label image.
+    pub label: u32,
+    /// Field pixel (y, x) of its crop's first pixel.
+    pub origin: [isize; 2],
+    /// Pixels in its mask.
+    pub area: usize,
+    /// The crop: image (intensities in [0, 1]) and mask on the model's field.
+    pub cell: Cell,
+}
+
+/// Why a labelled cell was not cut out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SkippedCell {
+    /// Its label value.
+    pub label: u32,
+    /// Its name, as it would have been.
+    pub name: String,
+    /// Why, one line.
+    pub reason: String,
+}
+
+/// The cells of a field.
+#[derive(Clone, Debug)]
+pub struct FieldCells {
+    /// The cells cut out, by label.
+    pub cells: Vec<FieldCell>,
+    /// The cells skipped, by label.
+    pub skipped: Vec<SkippedCell>,
+}
+
+/// The label image cellpose writes beside `image` (`NAME_cp_masks.tif` or `.tiff`), if
+/// there is one.
+pub fn cellpose_labels(image: &Path) -> Option<PathBuf> {
+    let stem = image.file_stem()?.to_str()?;
+    ["tif", "tiff", "png"]
+        .iter()
+        .map(|ext| image.with_file_name(format!("{stem}_cp_masks.{ext}")))
+        .find(|p| p.is_file())
+}
+
+/// Reads a label image: integer values ≥ 0 (uint8 or uint16; float only when every value
+/// is a whole number).
+pub fn read_labels(path: &Path) -> Result<Image<u32>> {
+    let stack = read_image(path)?;
+    let values = stack.to_f32().slice_z(0);
+    if stack.dtype() == Dtype::F32
+        && let Some(v) = values
+            .data()
+            .iter()
+            .find(|v| !v.is_finite() || v.fract() != 0.0 || **v < 0.0)
+    {
+        return Err(Error::new(
+            path,
+            format!("not a label image: it holds {v}, labels are whole numbers ≥ 0"),
+        ));
+    }
+    Ok(values.map(|v| v as u32))
+}
+
+/// Cuts every labelled cell of the field `image` out of it, as `field`-sized crops named
+/// `{name}_{label}`. With `skip_border`, cells that touch the image's edge are skipped
+/// (part of them lies outside the field of view).
+pub fn cut_cells(
+    image_path: &Path,
+    labels_path: &Path,
+    name: &str,
+    field: [usize; 2],
+    skip_border: bool,
+) -> Result<FieldCells> {
+    let stack = read_image(image_path)?;
+    let encoding = intensity::encoding_of(&stack).map_err(|p| Error::new(image_path, p))?;
+    let image = intensity::to_unit(&stack, encoding).slice_z(0);
+    let labels = read_labels(labels_path)?;
+    if labels.shape() != image.shape() {
+        return Err(Error::new(
+            labels_path,
+            format!(
+                "labels are {} but the image is {}",
+                format_shape(&labels.shape()),
+                format_shape(&image.shape())
+            ),
+        ));
+    }
+    let [h, w] = image.shape();
+    // Each label's pixels, and whether it touches the border.
+    let mut pixels: BTreeMap<u32, (usize, bool)> = BTreeMap::new();
+    for y in 0..h {
+        for x in 0..w {
+            let k = labels.at([y, x]);
+            if k > 0 {
+                let entry = pixels.entry(k).or_default();
+                entry.0 += 1;
+                entry.1 |= y == 0 || x == 0 || y + 1 == h || x + 1 == w;
+            }
+        }
+    }
+    if pixels.is_empty() {
+        return Err(Error::new(
+            labels_path,
+            "no labelled cell (every pixel is 0)",
+        ));
+    }
+    let mut out = FieldCells {
+        cells: Vec::new(),
+        skipped: Vec::new(),
+    };
+    for (&label, &(area, on_border)) in &pixels {
+        let cell_name = format!("{name}_{label}");
+        let mask = labels.map(|k| k == label);
+        let skip = |reason: String| SkippedCell {
+            label,
+            name: cell_name.clone(),
+            reason,
+        };
+        if skip_border && on_border {
+            out.skipped.push(skip(
+                "touches the field's border (part of it is outside)".into(),
+            ));
+            continue;
+        }
+        match Framing::of(&mask, field) {
+            Err(problem) => out.skipped.push(skip(problem)),
+            Ok(framing) => out.cells.push(FieldCell {
+                label,
+                origin: framing.origin,
+                area,
+                cell: Cell {
+                    name: cell_name,
+                    label: Label::Unlabeled,
+                    image: framing.to_field(&image),
+                    mask: framing.to_field(&mask),
+                    shape: None,
+                },
+            }),
+        }
+    }
+    Ok(out)
+}
+
+/// One cell given as an image and its binary mask, of any size, cut out like a field's
+/// cell (named `name`, label 1). A cell larger than the model's field is an error naming
+/// the mask.
+pub fn cut_cell(
+    image_path: &Path,
+    mask_path: &Path,
+    name: &str,
+    field: [usize; 2],
+) -> Result<FieldCell> {
+    let stack = read_image(image_path)?;
+    let encoding = intensity::encoding_of(&stack).map_err(|p| Error::new(image_path, p))?;
+    let image = intensity::to_unit(&stack, encoding).slice_z(0);
+    let mask_stack = read_image(mask_path)?;
+    if let Some(problem) = crate::io::tiff::mask_problem(&mask_stack) {
+        return Err(Error::new(mask_path, problem));
+    }
+    let mask = mask_stack.binarize().slice_z(0);
+    if mask.shape() != image.shape() {
+        return Err(Error::new(
+            mask_path,
+            format!(
+                "mask is {} but the image is {}",
+                format_shape(&mask.shape()),
+                format_shape(&image.shape())
+            ),
+        ));
+    }
+    let framing = Framing::of(&mask, field)
+        .map_err(|p| Error::new(mask_path, format!("cell '{name}': {p}")))?;
+    Ok(FieldCell {
+        label: 1,
+        origin: framing.origin,
+        area: mask.count(),
+        cell: Cell {
+            name: name.to_string(),
+            label: Label::Unlabeled,
+            image: framing.to_field(&image),
+            mask: framing.to_field(&mask),
+            shape: None,
+        },
+    })
+}
+
+/// A row of a field's cell table (`cells.csv`): every labelled cell, predicted or not.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct CellRow {
+    /// The cell's name (its prediction files' stem).
+    pub name: String,
+    /// Its label value.
+    pub label: u32,
+    /// `predicted` or `skipped`.
+    pub status: &'static str,
+    /// Field row of the prediction's first voxel row (its crop's origin).
+    pub y0: Option<isize>,
+    /// Field column of the crop's origin.
+    pub x0: Option<isize>,
+    /// Mask pixels.
+    pub area_px: Option<usize>,
+    /// Why it was skipped.
+    pub reason: String,
+}
+
+impl FieldCells {
+    /// The table of every cell, by label.
+    pub fn rows(&self) -> Vec<CellRow> {
+        let mut rows: Vec<CellRow> = self
+            .cells
+            .iter()
+            .map(|c| CellRow {
+                name: c.cell.name.clone(),
+                label: c.label,
+                status: "predicted",
+                y0: Some(c.origin[0]),
+                x0: Some(c.origin[1]),
+                area_px: Some(c.area),
+                reason: String::new(),
+            })
+            .chain(self.skipped.iter().map(|s| CellRow {
+                name: s.name.clone(),
+                label: s.label,
+                status: "skipped",
+                y0: None,
+                x0: None,
+                area_px: None,
+                reason: s.reason.clone(),
+            }))
+            .collect();
+        rows.sort_by_key(|r| r.label);
+        rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::tiff::write_image;
+
+    #[test]
+    fn cells_are_cut_out_and_border_cells_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let (img, lab) = (dir.path().join("f.tif"), dir.path().join("f_cp_masks.tif"));
+        // Cell 1 inside, cell 2 on the left edge, cell 5 too large for an 8×8 field.
+        let labels = Image::from_fn([30, 40], |[y, x]| match (y, x) {
+            (10..14, 20..25) => 1u16,
+            (2..5, 0..3) => 2,
+            (16..28, 5..15) => 5,
+            _ => 0,
+        });
+        let image = Image::from_fn([30, 40], |[y, x]| ((y + x) % 200) as u8 + 1);
+        write_image(&img, &image).unwrap();
+        write_image(&lab, &labels).unwrap();
+        assert_eq!(cellpose_labels(&img), Some(lab.clone()));
+        let cells = cut_cells(&img, &lab, "f", [8, 8], true).unwrap();
+        assert_eq!(cells.cells.len(), 1);
+        let c = &cells.cells[0];
+        assert_eq!((c.label, c.area, c.cell.name.as_str()), (1, 20, "f_1"));
+        assert_eq!(c.cell.mask.count(), 20);
+        assert_eq!(c.origin, [10 - 2, 20 - 1]);
+        assert_eq!(c.cell.image.at([2, 1]), image.at([10, 20]) as f32 / 255.0);
+        let reasons: Vec<_> = cells
+            .skipped
+            .iter()
+            .map(|s| (s.label, s.reason.as_str()))
+            .collect();
+        assert!(
+            reasons[0].0 == 2 && reasons[0].1.contains("border"),
+            "{reasons:?}"
+        );
+        assert!(
+            reasons[1].0 == 5 && reasons[1].1.contains("12×10 pixels"),
+            "{reasons:?}"
+        );
+        // Without the border rule, cell 2 is cut out too.
+        assert_eq!(
+            cut_cells(&img, &lab, "f", [8, 8], false)
+                .unwrap()
+                .cells
+                .len(),
+            2
+        );
+        let rows = cells.rows();
+        assert_eq!(
+            rows.iter().map(|r| r.status).collect::<Vec<_>>(),
+            ["predicted", "skipped", "skipped"]
+        );
+        // One cell given by image and mask.
+        let mask = dir.path().join("m.tif");
+        write_image(&mask, &labels.map(|k| if k == 1 { 255u8 } else { 0 })).unwrap();
+        let one = cut_cell(&img, &mask, "f", [8, 8]).unwrap();
+        assert_eq!((one.area, one.origin), (20, [8, 19]));
+        // Labels of another size are refused, naming the label file.
+        write_image(&lab, &Image::filled([30, 39], 1u16)).unwrap();
+        let err = cut_cells(&img, &lab, "f", [8, 8], true)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("f_cp_masks.tif: labels are 30×39 but the image is 30×40"),
+            "{err}"
+        );
+    }
+}
