@@ -114,6 +114,15 @@ fn one_cell_in_every_pixel_type_gives_the_same_prediction() {
             .unwrap()
             .binarize();
         shapes.push((*what, shape));
+        let table = std::fs::read_to_string(pred.join("cells.csv")).unwrap();
+        assert!(
+            table
+                .lines()
+                .nth(1)
+                .unwrap()
+                .starts_with(&format!("{name},,predicted,")),
+            "{table}"
+        );
     }
     let (_, reference) = &shapes[0];
     assert!(reference.count() > 0);
@@ -373,11 +382,18 @@ fn a_field_with_a_cellpose_label_image_is_predicted_cell_by_cell() {
     );
     let table = std::fs::read_to_string(pred.join("cells.csv")).unwrap();
     let lines: Vec<&str> = table.lines().collect();
-    assert_eq!(
-        lines[0], "name,label,status,y0,x0,area_px,reason",
+    assert!(
+        lines[0].starts_with(
+            "name,label,status,y0,x0,area_px,reason,samples,volume_mean,volume_sd,volume_p05,volume_p95,"
+        ),
         "{table}"
     );
+    assert!(lines[0].ends_with(",pairwise_1_minus_iou"), "{table}");
     assert!(lines[1].starts_with("field_1,1,predicted,"), "{table}");
+    assert!(
+        lines[1].contains(",,2.0000,"),
+        "two samples summarised: {table}"
+    );
     assert!(
         lines[3].starts_with("field_3,3,skipped,,,,touches"),
         "{table}"

@@ -12,6 +12,7 @@ use crate::data::dataset::Cell;
 use crate::data::framing::Framing;
 use crate::data::intensity;
 use crate::error::{Error, Result};
+use crate::experiment::uncertainty::CellUncertainty;
 use crate::grid::{Dtype, Image, format_shape};
 use crate::io::tiff::read_image;
 
@@ -200,8 +201,8 @@ pub fn cut_cell(
     })
 }
 
-/// A row of a field's cell table (`cells.csv`): every labelled cell, predicted or not.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+/// A row of a prediction's cell table (`cells.csv`): every cell, predicted or not.
+#[derive(Clone, Debug, PartialEq)]
 pub struct CellRow {
     /// The cell's name (its prediction files' stem).
     pub name: String,
@@ -217,11 +218,69 @@ pub struct CellRow {
     pub area_px: Option<usize>,
     /// Why it was skipped.
     pub reason: String,
+    /// What its samples say, when predicted.
+    pub uncertainty: Option<CellUncertainty>,
+}
+
+impl CellRow {
+    /// The row of a predicted cell of a dataset (no label, no crop origin).
+    pub fn predicted(name: &str, uncertainty: CellUncertainty) -> Self {
+        Self {
+            name: name.to_string(),
+            label: 0,
+            status: "predicted",
+            y0: None,
+            x0: None,
+            area_px: None,
+            reason: String::new(),
+            uncertainty: Some(uncertainty),
+        }
+    }
+}
+
+/// Name of the cell table a prediction folder holds.
+pub const CELL_TABLE: &str = "cells.csv";
+
+/// The cell table as CSV: name, label, status, crop origin, area, reason, then the
+/// samples' summary ([`CellUncertainty::columns`]; empty for skipped cells). Units:
+/// pixels and voxels.
+pub fn cell_table_csv(rows: &[CellRow]) -> String {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut header: Vec<String> = ["name", "label", "status", "y0", "x0", "area_px", "reason"]
+        .map(String::from)
+        .to_vec();
+    header.extend(CellUncertainty::columns());
+    let opt = |v: Option<String>| v.unwrap_or_default();
+    let mut records = vec![header];
+    for r in rows {
+        let mut rec = vec![
+            r.name.clone(),
+            if r.label > 0 {
+                r.label.to_string()
+            } else {
+                String::new()
+            },
+            r.status.to_string(),
+            opt(r.y0.map(|v| v.to_string())),
+            opt(r.x0.map(|v| v.to_string())),
+            opt(r.area_px.map(|v| v.to_string())),
+            r.reason.clone(),
+        ];
+        match &r.uncertainty {
+            Some(u) => rec.extend(u.values().iter().map(|v| format!("{v:.4}"))),
+            None => rec.extend(CellUncertainty::columns().iter().map(|_| String::new())),
+        }
+        records.push(rec);
+    }
+    for rec in records {
+        w.write_record(rec).expect("writing CSV into memory");
+    }
+    String::from_utf8(w.into_inner().expect("writing CSV into memory")).expect("UTF-8 fields")
 }
 
 impl FieldCells {
-    /// The table of every cell, by label.
-    pub fn rows(&self) -> Vec<CellRow> {
+    /// The table of every cell, by label; `uncertainty` gives a predicted cell's summary.
+    pub fn rows(&self, uncertainty: impl Fn(&str) -> Option<CellUncertainty>) -> Vec<CellRow> {
         let mut rows: Vec<CellRow> = self
             .cells
             .iter()
@@ -233,6 +292,7 @@ impl FieldCells {
                 x0: Some(c.origin[1]),
                 area_px: Some(c.area),
                 reason: String::new(),
+                uncertainty: uncertainty(&c.cell.name),
             })
             .chain(self.skipped.iter().map(|s| CellRow {
                 name: s.name.clone(),
@@ -242,6 +302,7 @@ impl FieldCells {
                 x0: None,
                 area_px: None,
                 reason: s.reason.clone(),
+                uncertainty: None,
             }))
             .collect();
         rows.sort_by_key(|r| r.label);
@@ -297,7 +358,7 @@ mod tests {
                 .len(),
             2
         );
-        let rows = cells.rows();
+        let rows = cells.rows(|_| None);
         assert_eq!(
             rows.iter().map(|r| r.status).collect::<Vec<_>>(),
             ["predicted", "skipped", "skipped"]

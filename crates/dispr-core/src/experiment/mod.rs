@@ -2,7 +2,7 @@
 //! comparisons ([`paired`]), the calibration of sample sets ([`calibration`]), and the
 //! classification experiment's features ([`features`]) and random forest
 //! ([`classify`]); [`study`] runs a whole evaluation of several methods and writes its
-//! tables.
+//! tables; [`uncertainty`] summarises a cell's samples.
 
 pub mod calibration;
 pub mod classify;
@@ -11,3 +11,4 @@ pub mod evaluation;
 pub mod features;
 pub mod paired;
 pub mod study;
+pub mod uncertainty;

@@ -5,12 +5,17 @@ use std::path::Path;
 
 use anyhow::{Context, bail};
 use dispr_core::data::dataset::Dataset;
-use dispr_core::data::field::{FieldCells, cellpose_labels, cut_cell, cut_cells};
-use dispr_core::io::prediction_dir::{PredictReport, PredictionDir};
+use dispr_core::data::field::{
+    CELL_TABLE, CellRow, FieldCells, cell_table_csv, cellpose_labels, cut_cell, cut_cells,
+};
+use dispr_core::experiment::uncertainty::CellUncertainty;
+use dispr_core::io::prediction_dir::{PredictReport, PredictionDir, prediction_files};
+use dispr_core::io::tiff::read_shape;
 use dispr_nn::pipeline::{
     CellSelection, LoadedModel, PredictSettings, SamplerSettings, frame_cell, predict_cells,
     predict_dataset, select_cells,
 };
+use rayon::prelude::*;
 
 use crate::cli::PredictArgs;
 use crate::output::print;
@@ -56,7 +61,20 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         seed: args.seed,
     };
     let report = predict_with_progress(&model, &dataset, &selected.indices, settings, &out)?;
-    print(&format!("{}\n", report.summary(&args.out)))?;
+    let names = selected
+        .indices
+        .iter()
+        .map(|&i| dataset.cells[i].name.as_str());
+    let rows: Vec<CellRow> = samples_summary(&out, names)?
+        .into_iter()
+        .map(|(name, u)| CellRow::predicted(&name, u))
+        .collect();
+    out.write_text(CELL_TABLE, &cell_table_csv(&rows))?;
+    print(&format!(
+        "{}\nper cell, the samples' mean, sd and 90 % interval: {}\n",
+        report.summary(&args.out),
+        args.out.join(CELL_TABLE).display()
+    ))?;
     Ok(())
 }
 
@@ -144,11 +162,14 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
     });
     bar.finish_and_clear();
     let report = report?;
-    let mut table = csv::Writer::from_writer(Vec::new());
-    for row in cells.rows() {
-        table.serialize(row)?;
-    }
-    out.write_text("cells.csv", &String::from_utf8(table.into_inner()?)?)?;
+    let uncertainty = samples_summary(&out, cells.cells.iter().map(|c| c.cell.name.as_str()))?;
+    let rows = cells.rows(|name| {
+        uncertainty
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, u)| u.clone())
+    });
+    out.write_text(CELL_TABLE, &cell_table_csv(&rows))?;
     print(&format!(
         "{}\ncells: {} predicted, {} skipped; per-cell table: {}\n",
         report.summary(&args.out),
@@ -163,4 +184,23 @@ fn stem(path: &Path) -> String {
     path.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "cell".into())
+}
+
+/// The summary of each named cell's samples as written into `out`, by name (in order).
+fn samples_summary<'a>(
+    out: &PredictionDir,
+    names: impl Iterator<Item = &'a str>,
+) -> anyhow::Result<Vec<(String, CellUncertainty)>> {
+    let names: Vec<&str> = names.collect();
+    names
+        .par_iter()
+        .map(|name| {
+            let files = prediction_files(out.path(), name)?;
+            let samples = files
+                .iter()
+                .map(|f| read_shape(f))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((name.to_string(), CellUncertainty::of_samples(&samples)))
+        })
+        .collect()
 }
