@@ -130,10 +130,12 @@ pub enum Command {
     /// Run the main job on built-in defaults: synthetic cells of every class, 3D shape
     /// predictions, meshes, evaluation and an HTML report (no arguments, no network).
     ///
-    /// Until the trained DISPR model ships, the predictions come from the two geometric
-    /// baselines (cylinder and ellipsoid from the mask). Writes into --out (default
-    /// ./dispr-demo; a folder made by an earlier demo is reused) and prints the report's
-    /// path.
+    /// The predictions come from the DISPR model built into dispr (models/dispr-fast),
+    /// beside the cylinder and ellipsoid baselines from the mask. Writes into --out
+    /// (default ./dispr-demo; a folder made by an earlier demo is reused) and prints the
+    /// report's path.
+    ///
+    /// Example: dispr demo --out my-demo
     Demo(DemoArgs),
     /// Make a synthetic dataset of red blood cells (all six classes) in the real layout.
     ///
