@@ -398,6 +398,18 @@ fn a_field_with_a_cellpose_label_image_is_predicted_cell_by_cell() {
         lines[3].starts_with("field_3,3,skipped,,,,touches"),
         "{table}"
     );
+    // predict.json records what made it.
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(pred.join("predict.json")).unwrap()).unwrap();
+    let sha = dispr_nn::shipped::SHA256_FILE
+        .split_whitespace()
+        .next()
+        .unwrap();
+    assert_eq!(record["model_sha256"], sha);
+    assert_eq!(record["dispr_version"], env!("CARGO_PKG_VERSION"));
+    assert!(record["started"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(record["command_line"][1], "predict");
+    assert_eq!(record["inputs"][0], s(&field));
     for k in [1, 2] {
         let sample = read_volume(&pred.join(format!("field_{k}_1.tif"))).unwrap();
         assert_eq!(sample.shape(), [64, 64, 64]);

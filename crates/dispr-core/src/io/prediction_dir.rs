@@ -100,8 +100,18 @@ pub struct CellTiming {
 /// What `predict.json` records about a run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PredictReport {
+    /// The dispr version that predicted.
+    pub dispr_version: String,
+    /// When the prediction started (UTC, ISO 8601).
+    pub started: String,
+    /// The command line, when the caller gives it.
+    pub command_line: Vec<String>,
+    /// The input files or folders, when the caller gives them.
+    pub inputs: Vec<String>,
     /// The model file, or the built-in model's label.
     pub model: String,
+    /// The model file's SHA-256.
+    pub model_sha256: String,
     /// `dispr` or `shapr`.
     pub model_kind: String,
     /// The preset the model was trained from.

@@ -61,6 +61,8 @@ pub struct LoadedModel {
     pub device: Device,
     /// Which device that is.
     pub device_kind: DeviceKind,
+    /// The SHA-256 of the model file (or of the built-in model).
+    pub sha256: String,
 }
 
 impl LoadedModel {
@@ -72,15 +74,18 @@ impl LoadedModel {
         device_kind: DeviceKind,
     ) -> Result<Self> {
         let device = device_kind.open()?;
-        let (source, ckpt) = match model {
+        let (source, ckpt, sha256) = match model {
             Some(path) => {
                 let file = checkpoint::resolve(path);
                 let c = Checkpoint::load(&file)?;
-                (file, c)
+                let bytes = std::fs::read(&file)
+                    .map_err(|e| dispr_core::Error::io(&file, "cannot read checkpoint", e))?;
+                (file, c, crate::shipped::sha256_hex(&bytes))
             }
             None => (
                 crate::shipped::label().to_path_buf(),
                 crate::shipped::checkpoint()?,
+                crate::shipped::sha256_hex(crate::shipped::BYTES),
             ),
         };
         let predictor = Predictor::from_checkpoint(&ckpt, &source, sampling, &device)?;
@@ -90,6 +95,7 @@ impl LoadedModel {
             predictor,
             device,
             device_kind,
+            sha256,
         })
     }
 }

@@ -80,12 +80,16 @@ pub fn select_cells(
 }
 
 /// How to predict: samples per cell and the run seed.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct PredictSettings {
     /// Samples per cell (SHAPR: always one).
     pub samples: usize,
     /// Run seed, mixed with each cell's name.
     pub seed: u64,
+    /// The command line, recorded in `predict.json` (empty when not from a command).
+    pub command_line: Vec<String>,
+    /// The inputs, recorded in `predict.json`.
+    pub inputs: Vec<String>,
 }
 
 /// Predicts the `indices` cells of `dataset` with `model` and writes them to `out`,
@@ -141,6 +145,7 @@ pub fn predict_cells(
     let evaluations = predictor.evaluations();
     let samples = predictor.samples(settings.samples);
     let began = Instant::now();
+    let started = std::time::SystemTime::now();
     let mut per_cell = Vec::new();
     for (i, (cell, framing)) in cells.iter().enumerate() {
         let example = example(cell, network.grid())
@@ -164,7 +169,12 @@ pub fn predict_cells(
     let seconds = began.elapsed().as_secs_f64();
     let header = &model.header;
     let report = PredictReport {
+        dispr_version: env!("CARGO_PKG_VERSION").to_string(),
+        started: dispr_core::text::utc_iso8601(started),
+        command_line: settings.command_line.clone(),
+        inputs: settings.inputs.clone(),
         model: model.source.display().to_string(),
+        model_sha256: model.sha256.clone(),
         model_kind: header.model.kind().to_string(),
         preset: header.model.preset().to_string(),
         trained_steps: header.step,

@@ -171,6 +171,8 @@ fn predict_built_in(data: &Path, out: &Path, args: &DemoArgs) -> anyhow::Result<
     let settings = PredictSettings {
         samples: args.samples as usize,
         seed: args.seed,
+        command_line: std::env::args().collect(),
+        inputs: vec![data.display().to_string()],
     };
     let dir = PredictionDir::create(out, &[data])?;
     let report =

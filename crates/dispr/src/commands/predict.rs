@@ -59,6 +59,8 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let settings = PredictSettings {
         samples: args.samples as usize,
         seed: args.seed,
+        command_line: std::env::args().collect(),
+        inputs: inputs.iter().map(|p| p.display().to_string()).collect(),
     };
     let report = predict_with_progress(&model, &dataset, &selected.indices, settings, &out)?;
     let names = selected
@@ -151,6 +153,8 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
     let settings = PredictSettings {
         samples: args.samples as usize,
         seed: args.seed,
+        command_line: std::env::args().collect(),
+        inputs: inputs.iter().map(|p| p.display().to_string()).collect(),
     };
     let bar = progress::bar(
         framed.len() * model.predictor.evaluations(),
