@@ -42,14 +42,19 @@ pub enum Command {
     /// from the shape; curvature = integral mean curvature of the mesh / its area
     /// (≈ 1/r for a sphere of radius r); mesh_volume = volume enclosed by the mesh.
     /// All in voxel units.
+    #[command(after_help = "Example: dispr measure rbc-sample/obj")]
     Measure(MeasureArgs),
     /// Compare predicted shapes with ground truth: relative errors, IoU and Dice.
     ///
     /// PRED and TRUTH are two files, or two folders paired by file name (TRUTH may be a
     /// dataset, whose obj/ is used). A prediction may be NAME.tif or samples NAME_0.tif,
     /// NAME_1.tif, …; relative error = |m(pred) − m(truth)| / m(truth).
+    #[command(after_help = "Example: dispr metrics pred/cylinder rbc-sample")]
     Metrics(MetricsArgs),
     /// Write the surface mesh of a 3D shape as STL, PLY or OBJ (by extension).
+    #[command(
+        after_help = "Example: dispr mesh rbc-sample/obj/A_cell_clusters000604.tif --out cell.stl"
+    )]
     Mesh(MeshArgs),
     /// Baselines that learn nothing: cylinder, ellipsoid (from the 2D mask alone) or
     /// nearest (a lookup of reference shapes).
@@ -74,6 +79,9 @@ pub enum Command {
     /// ensemble (voxel-wise majority) is reported as "NAME ensemble". Writes
     /// table.{csv,json,md}, cells.csv, spread.csv (several samples), one box plot PNG per
     /// measurement and index.html into the report folder.
+    #[command(
+        after_help = "Example: dispr evaluate --data rbc-sample --pred dispr=pred/dispr --pred cylinder=pred/cylinder --out report"
+    )]
     Evaluate(EvaluateArgs),
     /// Describe the model presets: settings and parameter counts.
     #[command(subcommand)]
@@ -85,6 +93,9 @@ pub enum Command {
     /// atomically every --checkpoint-every steps), RUN/losses.csv and RUN/config.json.
     /// With --fold K, the cells of fold K (stratified split, as `dispr data folds`) are
     /// held out for testing. A killed run continues where it stopped with --resume.
+    #[command(
+        after_help = "Example: dispr train --data rbc-sample --out runs/small-f0 --preset small --fold 0"
+    )]
     Train(TrainArgs),
     /// Predict 3D shapes of every cell with a trained model.
     ///
@@ -115,6 +126,7 @@ pub enum Command {
     /// truth, the cell of a prediction), then the features defined below. With --pred,
     /// the shapes are the predictions DIR/NAME.tif or DIR/NAME_0.tif, … of every cell of
     /// --data (whose labels they take); without it, the dataset's own obj/ shapes.
+    #[command(after_help = "Example: dispr features --data rbc-sample --out features.csv")]
     Features(FeaturesArgs),
     /// Random-forest classification of cells from their features, with and without
     /// augmentation by generated shapes (the paper's Fig. 5).
@@ -126,6 +138,9 @@ pub enum Command {
     /// (default: the three smallest) join a fold's training set only when their source
     /// cell is in that training set — never a test set. Writes summary.md,
     /// classification.json, per_class.csv, confusion*.csv/png and folds.csv.
+    #[command(
+        after_help = "Example: dispr classify --features features.csv --augment generated.csv --out classify"
+    )]
     Classify(ClassifyArgs),
     /// Run the main job on built-in defaults: synthetic cells of every class, 3D shape
     /// predictions, meshes, evaluation and an HTML report (no arguments, no network).
@@ -149,6 +164,7 @@ pub enum Command {
     /// acanthocyte), scaled to --n with at least one cell per class. A seed gives the
     /// same bytes on every machine. Writes OUT/{image,mask,obj}/NAME.tif and
     /// OUT/synth.csv (the parameters of every cell).
+    #[command(after_help = "Example: dispr synth --out synthetic --n 60 --seed 1")]
     Synth(SynthArgs),
     /// Measure speed and memory (prints JSON with the machine it ran on).
     #[command(subcommand)]
@@ -257,15 +273,18 @@ pub struct EvaluateArgs {
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Time `dispr synth`: generating and writing N synthetic cells.
+    #[command(after_help = "Example: dispr bench synth --n 100")]
     Synth(BenchSynthArgs),
     /// Time all shape measurements (mesh, area, roughness, curvature) of real cells.
     ///
     /// Times one cell (median of repeats) and all cells of the dataset (in parallel over
     /// the available cores), excluding file reading. Compare with
     /// scripts/bench/reference_metrics.py (scikit-image + scipy + trimesh).
+    #[command(after_help = "Example: dispr bench metrics --data rbc-sample")]
     Metrics(BenchMetricsArgs),
     /// Time the network: one forward pass and one training step per preset, with peak
     /// memory, and optionally a full prediction of one cell.
+    #[command(after_help = "Example: dispr bench model --paper-protocol")]
     Model(BenchModelArgs),
 }
 
@@ -296,13 +315,16 @@ pub enum DataCommand {
     /// Reads every file. Exits with status 1 when any problem is found (a file that
     /// cannot be read, a missing partner file, a wrong shape, an empty mask, …), after
     /// listing all of them, one line each.
+    #[command(after_help = "Example: dispr data info rbc-sample")]
     Info(InfoArgs),
     /// Draw a gallery PNG: per cell its image, mask and three projections of its shape.
+    #[command(after_help = "Example: dispr data preview rbc-sample --out gallery.png")]
     Preview(PreviewArgs),
     /// Assign every cell to a stratified cross-validation fold.
     ///
     /// Writes `name,class,fold` (CSV). Stratified by class; the same seed gives the same
     /// folds on every machine, whatever order the files are listed in.
+    #[command(after_help = "Example: dispr data folds rbc-sample --folds 5 --out folds.csv")]
     Folds(FoldsArgs),
 }
 
@@ -436,9 +458,13 @@ pub struct FoldsArgs {
 #[derive(Debug, Subcommand)]
 pub enum ModelCommand {
     /// Settings and parameter count of a preset (all presets without --preset).
+    #[command(after_help = "Example: dispr model info --model builtin")]
     Info(ModelInfoArgs),
     /// Write a trained model for sharing: its EMA weights only (no optimizer state), and
     /// its SHA-256 beside it as FILE.sha256 (how models/dispr-fast.safetensors is made).
+    #[command(
+        after_help = "Example: dispr model export --model runs/small-f0 --out small.safetensors"
+    )]
     Export(ModelExportArgs),
 }
 
