@@ -78,6 +78,13 @@ pub fn read_labels(path: &Path) -> Result<Image<u32>> {
     Ok(values.map(|v| v as u32))
 }
 
+/// A fluorescence image's intensities in [0, 1] ([`intensity`]'s rule).
+fn read_intensities(path: &Path) -> Result<Image<f32>> {
+    let stack = read_image(path)?;
+    let encoding = intensity::encoding_of(&stack).map_err(|p| Error::new(path, p))?;
+    Ok(intensity::to_unit(&stack, encoding).slice_z(0))
+}
+
 /// Cuts every labelled cell of the field `image` out of it, as `field`-sized crops named
 /// `{name}_{label}`. With `skip_border`, cells that touch the image's edge are skipped
 /// (part of them lies outside the field of view).
@@ -88,9 +95,7 @@ pub fn cut_cells(
     field: [usize; 2],
     skip_border: bool,
 ) -> Result<FieldCells> {
-    let stack = read_image(image_path)?;
-    let encoding = intensity::encoding_of(&stack).map_err(|p| Error::new(image_path, p))?;
-    let image = intensity::to_unit(&stack, encoding).slice_z(0);
+    let image = read_intensities(image_path)?;
     let labels = read_labels(labels_path)?;
     if labels.shape() != image.shape() {
         return Err(Error::new(
@@ -167,9 +172,7 @@ pub fn cut_cell(
     name: &str,
     field: [usize; 2],
 ) -> Result<FieldCell> {
-    let stack = read_image(image_path)?;
-    let encoding = intensity::encoding_of(&stack).map_err(|p| Error::new(image_path, p))?;
-    let image = intensity::to_unit(&stack, encoding).slice_z(0);
+    let image = read_intensities(image_path)?;
     let mask_stack = read_image(mask_path)?;
     if let Some(problem) = crate::io::tiff::mask_problem(&mask_stack) {
         return Err(Error::new(mask_path, problem));

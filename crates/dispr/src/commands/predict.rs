@@ -89,16 +89,23 @@ pub fn predict_with_progress(
     settings: PredictSettings,
     out: &PredictionDir,
 ) -> anyhow::Result<PredictReport> {
-    let bar = progress::bar(
-        indices.len() * model.predictor.evaluations(),
-        "network evaluations",
-    );
-    bar.set_message(model.predictor.method());
-    let report = predict_dataset(model, dataset, indices, settings, out, &mut |done| {
-        bar.set_position(done as u64)
+    let report = with_progress(model, indices.len(), |on_progress| {
+        predict_dataset(model, dataset, indices, settings, out, on_progress)
     });
-    bar.finish_and_clear();
     Ok(report?)
+}
+
+/// Runs `predict` with a progress bar of the network evaluations of `cells` cells.
+fn with_progress<T>(
+    model: &LoadedModel,
+    cells: usize,
+    predict: impl FnOnce(&mut dyn FnMut(usize)) -> T,
+) -> T {
+    let bar = progress::bar(cells * model.predictor.evaluations(), "network evaluations");
+    bar.set_message(model.predictor.method());
+    let result = predict(&mut |done| bar.set_position(done as u64));
+    bar.finish_and_clear();
+    result
 }
 
 /// `dispr predict --image FIELD [--labels LABELS]` and `dispr predict IMAGE MASK`: the
@@ -156,15 +163,9 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
         command_line: std::env::args().collect(),
         inputs: inputs.iter().map(|p| p.display().to_string()).collect(),
     };
-    let bar = progress::bar(
-        framed.len() * model.predictor.evaluations(),
-        "network evaluations",
-    );
-    bar.set_message(model.predictor.method());
-    let report = predict_cells(model, &framed, settings, &out, &mut |done| {
-        bar.set_position(done as u64)
+    let report = with_progress(model, framed.len(), |on_progress| {
+        predict_cells(model, &framed, settings, &out, on_progress)
     });
-    bar.finish_and_clear();
     let report = report?;
     let uncertainty = samples_summary(&out, cells.cells.iter().map(|c| c.cell.name.as_str()))?;
     let rows = cells.rows(|name| {
