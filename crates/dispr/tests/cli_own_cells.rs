@@ -41,21 +41,8 @@ fn iou(a: &Volume<bool>, b: &Volume<bool>) -> f64 {
 fn one_cell_in_every_pixel_type_gives_the_same_prediction() {
     let tmp = tempfile::tempdir().unwrap();
     let synth = tmp.path().join("synth");
-    ok(&["synth", "--out", s(&synth), "--n", "1", "--seed", "11"]);
-    let image_file = std::fs::read_dir(synth.join("image"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let name = image_file
-        .file_stem()
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_string();
+    let (name, raw, _) = synthetic_cell(&synth);
     let mask = synth.join("mask").join(format!("{name}.tif"));
-    let raw = read_image(&image_file).unwrap().to_f32().slice_z(0);
     assert!(
         raw.data()
             .iter()
@@ -150,14 +137,9 @@ fn one_cell_in_every_pixel_type_gives_the_same_prediction() {
 fn images_that_are_not_intensities_are_refused_naming_the_file() {
     let tmp = tempfile::tempdir().unwrap();
     let synth = tmp.path().join("synth");
-    ok(&["synth", "--out", s(&synth), "--n", "1", "--seed", "11"]);
-    let mask = std::fs::read_dir(synth.join("mask"))
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    let [h, w] = read_image(&mask).unwrap().to_f32().slice_z(0).shape();
+    let (name, _, mask_image) = synthetic_cell(&synth);
+    let mask = synth.join("mask").join(format!("{name}.tif"));
+    let [h, w] = mask_image.shape();
     let cases: [(&str, Image<f32>, &str); 3] = [
         (
             "constant",

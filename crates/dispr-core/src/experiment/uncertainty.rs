@@ -5,6 +5,8 @@
 //! more), and it is as honest as the model's calibration (docs/accuracy.md), not a
 //! guarantee. Units: voxels.
 
+use rayon::prelude::*;
+
 use crate::grid::Volume;
 use crate::shape::metrics::{measure_with_mesh, overlap};
 
@@ -75,7 +77,7 @@ impl CellUncertainty {
     /// The summary of a cell's samples (at least one, on one grid).
     pub fn of_samples(samples: &[Volume<bool>]) -> Self {
         let values: Vec<[f64; 5]> = samples
-            .iter()
+            .par_iter()
             .map(|s| {
                 let (m, _) = measure_with_mesh(s);
                 let (v, a) = (m.mesh_volume.max(1e-9), m.surface_area.max(1e-9));

@@ -138,6 +138,10 @@ pub struct PredictReport {
     pub seconds_per_cell: f64,
     /// Each cell's time.
     pub per_cell: Vec<CellTiming>,
+    /// What each cell's samples say, in `per_cell` order (written to `cells.csv` by
+    /// the caller, not to `predict.json`).
+    #[serde(skip)]
+    pub uncertainty: Vec<(String, crate::experiment::uncertainty::CellUncertainty)>,
 }
 
 impl PredictReport {

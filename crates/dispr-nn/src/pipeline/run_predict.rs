@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use dispr_core::data::dataset::{Cell, Dataset};
 use dispr_core::data::framing::Framing;
+use dispr_core::experiment::uncertainty::CellUncertainty;
 use dispr_core::io::prediction_dir::{CellTiming, PredictReport, PredictionDir, ShapeDistribution};
 
 use crate::config::Network;
@@ -147,6 +148,7 @@ pub fn predict_cells(
     let began = Instant::now();
     let started = std::time::SystemTime::now();
     let mut per_cell = Vec::new();
+    let mut uncertainty = Vec::new();
     for (i, (cell, framing)) in cells.iter().enumerate() {
         let example = example(cell, network.grid())
             .map_err(|e| Error::Invalid(format!("cell '{}': {e}", cell.name)))?;
@@ -160,6 +162,10 @@ pub fn predict_cells(
             &mut |done, _| on_progress(base + done),
         );
         let shapes = unframe(prediction.shapes, framing);
+        uncertainty.push((
+            cell.name.clone(),
+            CellUncertainty::of_samples(&shapes.samples),
+        ));
         out.write_distribution(&example.name, &shapes)?;
         per_cell.push(CellTiming {
             cell: example.name.clone(),
@@ -188,6 +194,7 @@ pub fn predict_cells(
         seconds_total: seconds,
         seconds_per_cell: seconds / per_cell.len() as f64,
         per_cell,
+        uncertainty,
     };
     out.write_report(&report)?;
     Ok(report)

@@ -8,14 +8,11 @@ use dispr_core::data::dataset::Dataset;
 use dispr_core::data::field::{
     CELL_TABLE, CellRow, FieldCells, cell_table_csv, cellpose_labels, cut_cell, cut_cells,
 };
-use dispr_core::experiment::uncertainty::CellUncertainty;
-use dispr_core::io::prediction_dir::{PredictReport, PredictionDir, prediction_files};
-use dispr_core::io::tiff::read_shape;
+use dispr_core::io::prediction_dir::{PredictReport, PredictionDir};
 use dispr_nn::pipeline::{
     CellSelection, LoadedModel, PredictSettings, SamplerSettings, frame_cell, predict_cells,
     predict_dataset, select_cells,
 };
-use rayon::prelude::*;
 
 use crate::cli::PredictArgs;
 use crate::output::print;
@@ -63,13 +60,10 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         inputs: inputs.iter().map(|p| p.display().to_string()).collect(),
     };
     let report = predict_with_progress(&model, &dataset, &selected.indices, settings, &out)?;
-    let names = selected
-        .indices
+    let rows: Vec<CellRow> = report
+        .uncertainty
         .iter()
-        .map(|&i| dataset.cells[i].name.as_str());
-    let rows: Vec<CellRow> = samples_summary(&out, names)?
-        .into_iter()
-        .map(|(name, u)| CellRow::predicted(&name, u))
+        .map(|(name, u)| CellRow::predicted(name, u.clone()))
         .collect();
     out.write_text(CELL_TABLE, &cell_table_csv(&rows))?;
     print(&format!(
@@ -167,9 +161,9 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
         predict_cells(model, &framed, settings, &out, on_progress)
     });
     let report = report?;
-    let uncertainty = samples_summary(&out, cells.cells.iter().map(|c| c.cell.name.as_str()))?;
     let rows = cells.rows(|name| {
-        uncertainty
+        report
+            .uncertainty
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, u)| u.clone())
@@ -189,23 +183,4 @@ fn stem(path: &Path) -> String {
     path.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "cell".into())
-}
-
-/// The summary of each named cell's samples as written into `out`, by name (in order).
-fn samples_summary<'a>(
-    out: &PredictionDir,
-    names: impl Iterator<Item = &'a str>,
-) -> anyhow::Result<Vec<(String, CellUncertainty)>> {
-    let names: Vec<&str> = names.collect();
-    names
-        .par_iter()
-        .map(|name| {
-            let files = prediction_files(out.path(), name)?;
-            let samples = files
-                .iter()
-                .map(|f| read_shape(f))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((name.to_string(), CellUncertainty::of_samples(&samples)))
-        })
-        .collect()
 }
