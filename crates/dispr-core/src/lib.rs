@@ -17,6 +17,8 @@
 //!   several methods and the tables it writes ([`experiment::study`]);
 //! * [`topology`]: SHAPR's topological loss — persistence diagrams and their matching;
 //! * [`phantom`]: synthetic cells of all six classes;
+//! * [`scale`]: pixel and voxel sizes in µm, where they were read, and the units of a
+//!   table;
 //! * [`schedule`]: the diffusion process's noise schedules as numbers, shared with the
 //!   neural crate; [`text`]: counts in words for messages.
 //!
@@ -47,6 +49,7 @@ pub mod experiment;
 pub mod grid;
 pub mod io;
 pub mod phantom;
+pub mod scale;
 pub mod schedule;
 pub mod shape;
 pub mod text;

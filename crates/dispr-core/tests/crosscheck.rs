@@ -161,6 +161,7 @@ fn dispr_written_files_for_tifffile() {
         dispr_core::shape::mesh::io::write_mesh(
             &dir.join(format!("written_by_dispr_sphere.{ext}")),
             &mesh,
+            dispr_core::scale::Units::Voxels,
         )
         .unwrap();
     }

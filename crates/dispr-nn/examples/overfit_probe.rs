@@ -39,6 +39,7 @@ fn main() {
         image: p.image.map(|v| v as f32 / 255.0),
         mask: p.mask.clone(),
         shape: Some(p.obj.clone()),
+        pixel_size: None,
     };
     let (mut model, mut train) = preset("tiny").unwrap();
     model.diffusion.prediction = match args[1].as_str() {

@@ -180,6 +180,29 @@ pub struct MeasureArgs {
     /// One JSON object per volume (JSON Lines) instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub scale: ScaleArgs,
+}
+
+/// The scale of 3D volumes, over what their TIFF metadata states.
+#[derive(Debug, Args, Clone, Copy, Default)]
+pub struct ScaleArgs {
+    /// µm per pixel in x and y [default: the file's ImageJ/OME/resolution metadata;
+    /// without it, results are in voxels].
+    #[arg(long, value_name = "UM", value_parser = parse_length)]
+    pub pixel_size: Option<f64>,
+    /// µm between z slices [default: the file's ImageJ spacing or OME PhysicalSizeZ,
+    /// else the pixel size].
+    #[arg(long, value_name = "UM", value_parser = parse_length)]
+    pub z_step: Option<f64>,
+}
+
+/// A length in µm within dispr's range (exit 2 otherwise).
+pub fn parse_length(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not a number of micrometres"))?;
+    dispr_core::scale::check_length("the", value)
 }
 
 /// Flags of `dispr metrics`.
@@ -199,9 +222,11 @@ pub struct MetricsArgs {
 pub struct MeshArgs {
     /// 3D TIFF (any pixel type; binarized at half its maximum).
     pub volume: PathBuf,
-    /// Output mesh: .stl (binary), .ply or .obj.
+    /// Output mesh: .stl (binary), .ply or .obj; in µm when the scale is known.
     #[arg(long)]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub scale: ScaleArgs,
 }
 
 /// Flags of `dispr baseline`.
@@ -589,6 +614,11 @@ pub struct PredictArgs {
     /// Output folder.
     #[arg(long)]
     pub out: PathBuf,
+    /// µm per pixel of the input images [default: their ImageJ/OME/resolution
+    /// metadata]. Outputs then carry the scale (ImageJ metadata, cubic voxels of this
+    /// size) and cells.csv is in µm; without it, in voxels.
+    #[arg(long, value_name = "UM", value_parser = parse_length)]
+    pub pixel_size: Option<f64>,
     /// Samples per cell.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub samples: u32,

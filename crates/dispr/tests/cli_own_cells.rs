@@ -366,7 +366,7 @@ fn a_field_with_a_cellpose_label_image_is_predicted_cell_by_cell() {
     let lines: Vec<&str> = table.lines().collect();
     assert!(
         lines[0].starts_with(
-            "name,label,status,y0,x0,area_px,reason,samples,volume_mean,volume_sd,volume_p05,volume_p95,"
+            "name,label,status,y0,x0,area_px,reason,samples,volume_vox3_mean,volume_vox3_sd,volume_vox3_p05,volume_vox3_p95,"
         ),
         "{table}"
     );

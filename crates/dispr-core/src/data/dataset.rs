@@ -500,6 +500,8 @@ pub struct Cell {
     pub mask: Image<bool>,
     /// The 3D ground truth as a shape, when the dataset has one.
     pub shape: Option<Volume<bool>>,
+    /// µm per pixel, when the image's metadata states it (see [`crate::scale`]).
+    pub pixel_size: Option<f64>,
 }
 
 /// Reads and checks one cell; the first problem found is the error.
@@ -519,6 +521,7 @@ pub fn load_cell(files: &CellFiles) -> Result<Cell> {
         image: intensity::to_unit(&image, encoding).slice_z(0),
         mask: mask.binarize().slice_z(0),
         shape: stacks.obj.map(|o| o.binarize()),
+        pixel_size: crate::io::tiff::read_square_pixel_size(&files.image)?,
     })
 }
 

@@ -96,6 +96,7 @@ pub fn cut_cells(
     skip_border: bool,
 ) -> Result<FieldCells> {
     let image = read_intensities(image_path)?;
+    let pixel_size = crate::io::tiff::read_square_pixel_size(image_path)?;
     let labels = read_labels(labels_path)?;
     if labels.shape() != image.shape() {
         return Err(Error::new(
@@ -156,6 +157,7 @@ pub fn cut_cells(
                     image: framing.to_field(&image),
                     mask: framing.to_field(&mask),
                     shape: None,
+                    pixel_size,
                 },
             }),
         }
@@ -200,6 +202,7 @@ pub fn cut_cell(
             image: framing.to_field(&image),
             mask: framing.to_field(&mask),
             shape: None,
+            pixel_size: crate::io::tiff::read_square_pixel_size(image_path)?,
         },
     })
 }
@@ -246,13 +249,18 @@ pub const CELL_TABLE: &str = "cells.csv";
 
 /// The cell table as CSV: name, label, status, crop origin, area, reason, then the
 /// samples' summary ([`CellUncertainty::columns`]; empty for skipped cells). Units:
-/// pixels and voxels.
+/// pixels for the crop; the summary's in its column names (µm when the predicted cells'
+/// pixel size is known, voxels otherwise; one run's cells share them).
 pub fn cell_table_csv(rows: &[CellRow]) -> String {
+    let units = rows
+        .iter()
+        .find_map(|r| r.uncertainty.as_ref().map(|u| u.units))
+        .unwrap_or(crate::scale::Units::Voxels);
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut header: Vec<String> = ["name", "label", "status", "y0", "x0", "area_px", "reason"]
         .map(String::from)
         .to_vec();
-    header.extend(CellUncertainty::columns());
+    header.extend(CellUncertainty::columns(units));
     let opt = |v: Option<String>| v.unwrap_or_default();
     let mut records = vec![header];
     for r in rows {
@@ -271,7 +279,11 @@ pub fn cell_table_csv(rows: &[CellRow]) -> String {
         ];
         match &r.uncertainty {
             Some(u) => rec.extend(u.values().iter().map(|v| format!("{v:.4}"))),
-            None => rec.extend(CellUncertainty::columns().iter().map(|_| String::new())),
+            None => rec.extend(
+                CellUncertainty::columns(units)
+                    .iter()
+                    .map(|_| String::new()),
+            ),
         }
         records.push(rec);
     }

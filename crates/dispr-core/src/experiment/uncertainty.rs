@@ -3,12 +3,14 @@
 //! linear interpolation as numpy), and the samples' mean pairwise 1 − IoU. The interval
 //! is the samples' own: with 5 samples it is coarse (`dispr predict --samples N` for
 //! more), and it is as honest as the model's calibration (docs/accuracy.md), not a
-//! guarantee. Units: voxels.
+//! guarantee. Units: µm, µm², µm³ and 1/µm when the voxel size is known, voxels
+//! otherwise ([`CellUncertainty::columns`] names them).
 
 use rayon::prelude::*;
 
 use crate::grid::Volume;
-use crate::shape::metrics::{measure_with_mesh, overlap};
+use crate::scale::{Units, VoxelSize};
+use crate::shape::metrics::{measure_at, overlap};
 
 /// Mean, standard deviation and 90 % interval of one measure over the samples.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
@@ -53,13 +55,14 @@ impl Spread {
     }
 }
 
-/// The measures summarised, in table order.
-pub const MEASURES: [&str; 5] = [
-    "volume",
-    "surface_area",
-    "roughness",
-    "curvature",
-    "sphericity",
+/// The measures summarised, in table order, with their dimension (length to that
+/// power).
+pub const MEASURES: [(&str, i32); 5] = [
+    ("volume", 3),
+    ("surface_area", 2),
+    ("roughness", 3),
+    ("curvature", -1),
+    ("sphericity", 0),
 ];
 
 /// A cell's samples summarised.
@@ -67,6 +70,8 @@ pub const MEASURES: [&str; 5] = [
 pub struct CellUncertainty {
     /// Samples summarised.
     pub samples: usize,
+    /// The units of the measures.
+    pub units: Units,
     /// One spread per entry of [`MEASURES`].
     pub measures: Vec<Spread>,
     /// Mean over pairs of samples of 1 − IoU (0 for one sample).
@@ -74,20 +79,19 @@ pub struct CellUncertainty {
 }
 
 impl CellUncertainty {
-    /// The summary of a cell's samples (at least one, on one grid).
-    pub fn of_samples(samples: &[Volume<bool>]) -> Self {
+    /// The summary of a cell's samples (at least one, on one grid) whose voxels are
+    /// `voxel` (`None`: unknown, voxel units).
+    pub fn of_samples(samples: &[Volume<bool>], voxel: Option<VoxelSize>) -> Self {
         let values: Vec<[f64; 5]> = samples
             .par_iter()
             .map(|s| {
-                let (m, _) = measure_with_mesh(s);
-                let (v, a) = (m.mesh_volume.max(1e-9), m.surface_area.max(1e-9));
-                let pi = std::f64::consts::PI;
+                let (m, _) = measure_at(s, voxel);
                 [
-                    m.volume as f64,
+                    m.volume,
                     m.surface_area,
-                    m.roughness as f64,
+                    m.roughness,
                     m.curvature.unwrap_or(0.0),
-                    pi.cbrt() * (6.0 * v).powf(2.0 / 3.0) / a,
+                    m.sphericity(),
                 ]
             })
             .collect();
@@ -102,6 +106,11 @@ impl CellUncertainty {
         }
         Self {
             samples: samples.len(),
+            units: if voxel.is_some() {
+                Units::Micrometres
+            } else {
+                Units::Voxels
+            },
             measures,
             pairwise_distance: if distances.is_empty() {
                 0.0
@@ -111,12 +120,14 @@ impl CellUncertainty {
         }
     }
 
-    /// Column names of [`CellUncertainty::values`]: `samples`, then for each measure
-    /// `M_mean`, `M_sd`, `M_p05`, `M_p95`, then `pairwise_1_minus_iou`.
-    pub fn columns() -> Vec<String> {
+    /// Column names of [`CellUncertainty::values`] in `units`: `samples`, then for each
+    /// measure `M_U_mean`, `M_U_sd`, `M_U_p05`, `M_U_p95` (U its unit, e.g.
+    /// `volume_um3_mean` or `volume_vox3_mean`), then `pairwise_1_minus_iou`.
+    pub fn columns(units: Units) -> Vec<String> {
         let mut c = vec!["samples".to_string()];
-        for m in MEASURES {
-            c.extend(["mean", "sd", "p05", "p95"].map(|s| format!("{m}_{s}")));
+        for (m, dimension) in MEASURES {
+            let unit = units.suffix(dimension);
+            c.extend(["mean", "sd", "p05", "p95"].map(|s| format!("{m}{unit}_{s}")));
         }
         c.push("pairwise_1_minus_iou".into());
         c
@@ -153,10 +164,10 @@ mod tests {
         let cube = Volume::from_fn([8, 8, 8], |[z, y, x]| {
             (2..6).contains(&z) && (2..6).contains(&y) && (2..6).contains(&x)
         });
-        let u = CellUncertainty::of_samples(&[cube.clone(), cube]);
+        let u = CellUncertainty::of_samples(&[cube.clone(), cube], None);
         assert_eq!(u.pairwise_distance, 0.0);
         assert_eq!(u.measures[0].mean, 64.0);
         assert_eq!(u.measures[0].sd, 0.0);
-        assert_eq!(u.values().len(), CellUncertainty::columns().len());
+        assert_eq!(u.values().len(), CellUncertainty::columns(u.units).len());
     }
 }

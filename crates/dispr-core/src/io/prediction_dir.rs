@@ -23,7 +23,8 @@ use crate::error::{Error, Result};
 use crate::grid::Volume;
 use crate::io::atomic::write_text_atomic;
 use crate::io::outdir::{OutputDir, check_not_input, sample_name_clash};
-use crate::io::tiff::{write_shape, write_volume};
+use crate::io::tiff::{write_shape_at, write_volume_at};
+use crate::scale::{Units, VoxelSize};
 use crate::shape::mesh::io::write_mesh;
 use crate::shape::mesh::marching_cubes;
 
@@ -95,6 +96,9 @@ pub struct CellTiming {
     pub cell: String,
     /// Seconds spent predicting it.
     pub seconds: f64,
+    /// µm per pixel (and per voxel: the outputs' voxels are cubes), when known.
+    #[serde(default)]
+    pub pixel_size_um: Option<f64>,
 }
 
 /// What `predict.json` records about a run.
@@ -198,7 +202,16 @@ impl PredictionDir {
     /// Writes the one shape of a deterministic method, `NAME.tif`, removing samples of
     /// the cell that an earlier run wrote here.
     pub fn write_single(&self, name: &str, shape: &Volume<bool>) -> Result<()> {
-        write_shape(&self.out.file(format!("{name}.tif"))?, shape)?;
+        self.write_single_at(name, shape, None)
+    }
+
+    fn write_single_at(
+        &self,
+        name: &str,
+        shape: &Volume<bool>,
+        scale: Option<VoxelSize>,
+    ) -> Result<()> {
+        write_shape_at(&self.out.file(format!("{name}.tif"))?, shape, scale)?;
         self.out.remove_stale_samples(name, 0)
     }
 
@@ -209,9 +222,18 @@ impl PredictionDir {
         name: &str,
         samples: impl IntoIterator<Item = &'a Volume<bool>>,
     ) -> Result<()> {
+        self.write_samples_at(name, samples, None)
+    }
+
+    fn write_samples_at<'a>(
+        &self,
+        name: &str,
+        samples: impl IntoIterator<Item = &'a Volume<bool>>,
+        scale: Option<VoxelSize>,
+    ) -> Result<()> {
         let mut n = 0;
         for s in samples {
-            write_shape(&self.out.file(format!("{name}_{n}.tif"))?, s)?;
+            write_shape_at(&self.out.file(format!("{name}_{n}.tif"))?, s, scale)?;
             n += 1;
         }
         self.out.remove_stale_samples(name, n)?;
@@ -220,31 +242,46 @@ impl PredictionDir {
     }
 
     /// Writes everything about one cell: its shapes, probability, standard deviation
-    /// (samplers only), ensemble and the ensemble's mesh.
-    pub fn write_distribution(&self, name: &str, d: &ShapeDistribution) -> Result<()> {
+    /// (samplers only), ensemble and the ensemble's mesh, at `scale` (µm per voxel, in
+    /// each TIFF's ImageJ metadata and the mesh's coordinates; `None`: voxels).
+    pub fn write_distribution(
+        &self,
+        name: &str,
+        d: &ShapeDistribution,
+        scale: Option<VoxelSize>,
+    ) -> Result<()> {
         if d.is_deterministic() {
-            self.write_single(name, &d.ensemble)?;
+            self.write_single_at(name, &d.ensemble, scale)?;
         } else {
-            self.write_samples(name, &d.samples)?;
+            self.write_samples_at(name, &d.samples, scale)?;
         }
         let file = format!("{name}.tif");
-        write_volume(
+        write_volume_at(
             &self.out.file(Path::new(PROBABILITY_DIR).join(&file))?,
             &d.probability,
+            scale,
         )?;
         if let Some(std) = &d.std {
-            write_volume(&self.out.file(Path::new(STD_DIR).join(&file))?, std)?;
+            write_volume_at(&self.out.file(Path::new(STD_DIR).join(&file))?, std, scale)?;
         }
-        write_shape(
+        write_shape_at(
             &self.out.file(Path::new(ENSEMBLE_DIR).join(&file))?,
             &d.ensemble,
+            scale,
         )?;
-        let mesh = marching_cubes(&d.ensemble);
+        let (mesh, units) = match scale {
+            Some(s) => (
+                marching_cubes(&d.ensemble).scaled(s.xyz()),
+                Units::Micrometres,
+            ),
+            None => (marching_cubes(&d.ensemble), Units::Voxels),
+        };
         write_mesh(
             &self
                 .out
                 .file(Path::new(MESH_DIR).join(format!("{name}.stl")))?,
             &mesh,
+            units,
         )
     }
 
@@ -327,7 +364,7 @@ mod tests {
         let d = ShapeDistribution::from_samples((0..3).map(shape).collect());
         assert_eq!(d.probability.at([0, 0, 0]), 1.0 / 3.0);
         let out = PredictionDir::create(tmp.path(), &[]).unwrap();
-        out.write_distribution("cell", &d).unwrap();
+        out.write_distribution("cell", &d, None).unwrap();
         assert_eq!(prediction_files(tmp.path(), "cell").unwrap().len(), 3);
         for sub in [PROBABILITY_DIR, STD_DIR, ENSEMBLE_DIR] {
             assert!(tmp.path().join(sub).join("cell.tif").is_file(), "{sub}");
@@ -342,7 +379,7 @@ mod tests {
         out.write_samples("cell", &d.samples[..1]).unwrap();
         assert_eq!(prediction_files(tmp.path(), "cell").unwrap().len(), 1);
         let single = ShapeDistribution::deterministic(d.probability.clone());
-        out.write_distribution("cell", &single).unwrap();
+        out.write_distribution("cell", &single, None).unwrap();
         assert_eq!(
             prediction_files(tmp.path(), "cell").unwrap(),
             vec![tmp.path().join("cell.tif")]

@@ -2,13 +2,13 @@
 //!
 //! Reads single-page 2D and multi-page 3D grayscale TIFFs (one page per z, as Python's
 //! tifffile, Fiji and napari write them) in uint8, uint16 and float32, any compression
-//! the `tiff` crate decodes. Writes uncompressed multi-page TIFFs, one page per z,
-//! atomically.
-//!
-//! No ImageJ description is written: Fiji and tifffile read a file that has one as a
-//! single contiguous block of pixels, which the `tiff` crate's page-by-page layout is
-//! not (verified: tifffile then returns garbage after page 0). Without it both read
-//! the pages one by one, as z-slices.
+//! the `tiff` crate decodes, and the scale their metadata states ([`read_pixel_size`]).
+//! Writes uncompressed multi-page TIFFs atomically as ImageJ hyperstacks (axes ZYX):
+//! the pixels of all pages in one contiguous block, as ImageJ reads them, ImageJ's
+//! description on the first page and, when the scale is known, `unit=micron`,
+//! `spacing=` and the resolution tags, so Fiji, napari and tifffile show the volume at
+//! its size in µm. Every page also has its own directory, so page-by-page readers (the
+//! `tiff` crate, libtiff) read the same stack.
 
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
@@ -21,6 +21,9 @@ use tiff::encoder::{TiffEncoder, colortype};
 use crate::error::{Error, Result, describe_io};
 use crate::grid::{Dtype, Element, Image, Volume, format_shape};
 use crate::io::atomic::write_atomic;
+use crate::scale::{PixelSize, VoxelSize};
+
+mod metadata;
 
 /// A TIFF's content: a (z, y, x) stack in the file's own pixel type. A 2D file is a
 /// stack of depth 1.
@@ -94,6 +97,32 @@ impl Stack {
 pub fn read_stack(path: &Path) -> Result<Stack> {
     let file = open_tiff(path)?;
     decode(BufReader::new(file), MAX_PAGES).map_err(|e| e.at(path))
+}
+
+/// The pixel size a TIFF's metadata states (OME-XML, ImageJ's description, the
+/// resolution tags; see [`metadata`]), `None` when it states none. Metadata that names a
+/// scale dispr cannot read (an unknown unit, a value that is no number) is an error.
+pub fn read_pixel_size(path: &Path) -> Result<Option<PixelSize>> {
+    let file = open_tiff(path)?;
+    let mut decoder =
+        Decoder::new(BufReader::new(file)).map_err(|e| DecodeError::from(e).at(path))?;
+    metadata::read_pixel_size(&mut decoder).map_err(|problem| Error::new(path, problem))
+}
+
+/// The square pixel size (µm) a 2D image's metadata states, `None` when it states none;
+/// pixels of different width and height are an error (dispr does not resample).
+pub fn read_square_pixel_size(path: &Path) -> Result<Option<f64>> {
+    match read_pixel_size(path)? {
+        None => Ok(None),
+        Some(p) if p.is_square() => Ok(Some(p.x)),
+        Some(p) => Err(Error::new(
+            path,
+            format!(
+                "pixels are {} × {} µm (y × x), not square; resample the image to square pixels",
+                p.y, p.x
+            ),
+        )),
+    }
 }
 
 /// Opens a file to decode; anything but a regular file (a folder, a FIFO that would
@@ -427,12 +456,24 @@ impl TiffPixel for f32 {
     type Color = colortype::Gray32Float;
 }
 
-/// Writes a 3D stack, one page per z, atomically. Fiji opens it as z-slices.
+/// Writes a 3D stack, one page per z, atomically, without a scale.
 pub fn write_volume<T: TiffPixel>(path: &Path, volume: &Volume<T>) -> Result<()>
 where
     [T]: tiff::encoder::TiffValue,
 {
-    write_pages(path, volume.shape(), volume.data())
+    write_pages(path, volume.shape(), volume.data(), None)
+}
+
+/// Writes a 3D stack at `scale` (µm per voxel; `None`: unknown), atomically.
+pub fn write_volume_at<T: TiffPixel>(
+    path: &Path,
+    volume: &Volume<T>,
+    scale: Option<VoxelSize>,
+) -> Result<()>
+where
+    [T]: tiff::encoder::TiffValue,
+{
+    write_pages(path, volume.shape(), volume.data(), scale)
 }
 
 /// Writes a single-page 2D image atomically.
@@ -441,17 +482,21 @@ where
     [T]: tiff::encoder::TiffValue,
 {
     let [height, width] = image.shape();
-    write_pages(path, [1, height, width], image.data())
+    write_pages(path, [1, height, width], image.data(), None)
 }
 
+/// Writes pages as an ImageJ hyperstack: all pixels first, in one block, then one
+/// directory per page pointing into it (the first with ImageJ's description).
 fn write_pages<T: TiffPixel>(
     path: &Path,
     [pages, height, width]: [usize; 3],
     data: &[T],
+    scale: Option<VoxelSize>,
 ) -> Result<()>
 where
     [T]: tiff::encoder::TiffValue,
 {
+    use tiff::tags::Tag;
     if pages == 0 || height == 0 || width == 0 {
         return Err(Error::new(path, "refusing to write an empty image"));
     }
@@ -459,23 +504,108 @@ where
         u32::try_from(width).map_err(|_| Error::new(path, "image too wide for TIFF"))?,
         u32::try_from(height).map_err(|_| Error::new(path, "image too tall for TIFF"))?,
     );
+    let sample_bytes = std::mem::size_of::<T>();
+    let plane_bytes = u32::try_from(height * width * sample_bytes)
+        .ok()
+        .filter(|b| u64::from(*b) * pages as u64 + (1 << 20) < u64::from(u32::MAX))
+        .ok_or_else(|| Error::new(path, "stack too large for a TIFF (4 GiB)"))?;
+    let bits = (sample_bytes * 8) as u16;
+    let sample_format: u16 = if T::DTYPE == Dtype::F32 { 3 } else { 1 };
+    let description = metadata::imagej_description(pages, scale);
+    let resolution = scale.map(|s| {
+        let x = metadata::to_rational(1.0 / s.x);
+        let y = metadata::to_rational(1.0 / s.y);
+        (
+            tiff::encoder::Rational { n: x.0, d: x.1 },
+            tiff::encoder::Rational { n: y.0, d: y.1 },
+        )
+    });
+    let tags = PageTags {
+        width: w,
+        height: h,
+        plane_bytes,
+        bits,
+        sample_format,
+        resolution,
+    };
     write_atomic(path, |out| {
-        let mut encoder = TiffEncoder::new(out).map_err(std::io::Error::other)?;
-        let plane = height * width;
-        for page in 0..pages {
-            encoder
-                .new_image::<T::Color>(w, h)
-                .map_err(std::io::Error::other)?
-                .write_data(&data[page * plane..(page + 1) * plane])
-                .map_err(std::io::Error::other)?;
+        let tiff_error = std::io::Error::other;
+        let mut encoder = TiffEncoder::new(out).map_err(tiff_error)?;
+        let mut first = encoder.image_directory().map_err(tiff_error)?;
+        let start = first.write_data(data).map_err(tiff_error)?;
+        let start = u32::try_from(start).map_err(std::io::Error::other)?;
+        first
+            .write_tag(Tag::ImageDescription, description.as_str())
+            .map_err(tiff_error)?;
+        tags.write(&mut first, start).map_err(tiff_error)?;
+        first.finish().map_err(tiff_error)?;
+        for page in 1..pages {
+            let mut dir = encoder.image_directory().map_err(tiff_error)?;
+            tags.write(&mut dir, start + page as u32 * plane_bytes)
+                .map_err(tiff_error)?;
+            dir.finish().map_err(tiff_error)?;
         }
         Ok(())
     })
 }
 
+/// The tags every page of a written stack has.
+struct PageTags {
+    width: u32,
+    height: u32,
+    plane_bytes: u32,
+    bits: u16,
+    sample_format: u16,
+    resolution: Option<(tiff::encoder::Rational, tiff::encoder::Rational)>,
+}
+
+impl PageTags {
+    /// Writes the tags of a page whose pixels start at `offset`.
+    fn write<W: std::io::Write + Seek>(
+        &self,
+        dir: &mut tiff::encoder::DirectoryEncoder<'_, W, tiff::encoder::TiffKindStandard>,
+        offset: u32,
+    ) -> tiff::TiffResult<()> {
+        use tiff::tags::{PhotometricInterpretation, Tag};
+        for (tag, value) in [
+            (Tag::ImageWidth, self.width),
+            (Tag::ImageLength, self.height),
+            (Tag::StripOffsets, offset),
+            (Tag::RowsPerStrip, self.height),
+            (Tag::StripByteCounts, self.plane_bytes),
+        ] {
+            dir.write_tag(tag, value)?;
+        }
+        for (tag, value) in [
+            (Tag::BitsPerSample, self.bits),
+            (Tag::Compression, 1),
+            (
+                Tag::PhotometricInterpretation,
+                PhotometricInterpretation::BlackIsZero.to_u16(),
+            ),
+            (Tag::SamplesPerPixel, 1),
+            (Tag::SampleFormat, self.sample_format),
+        ] {
+            dir.write_tag(tag, value)?;
+        }
+        if let Some((x, y)) = &self.resolution {
+            dir.write_tag(Tag::XResolution, x.clone())?;
+            dir.write_tag(Tag::YResolution, y.clone())?;
+            // ImageJ's convention: no unit here, `unit=micron` in the description.
+            dir.write_tag(Tag::ResolutionUnit, 1u16)?;
+        }
+        Ok(())
+    }
+}
+
 /// Writes a binary shape as uint8 0/255 (the on-disk convention for shapes).
 pub fn write_shape(path: &Path, shape: &Volume<bool>) -> Result<()> {
     write_volume(path, &shape.to_u8_mask())
+}
+
+/// Writes a binary shape as uint8 0/255 at `scale`.
+pub fn write_shape_at(path: &Path, shape: &Volume<bool>, scale: Option<VoxelSize>) -> Result<()> {
+    write_volume_at(path, &shape.to_u8_mask(), scale)
 }
 
 impl From<Volume<u8>> for Stack {
@@ -591,6 +721,42 @@ mod tests {
         }
         let err = read_stack(dir.path()).unwrap_err().to_string();
         assert!(err.contains("folder"), "{err}");
+    }
+
+    #[test]
+    fn volumes_are_imagej_stacks_with_their_scale() {
+        let dir = tmp();
+        let v = Volume::from_fn([4, 3, 5], |[z, y, x]| (z * 15 + y * 5 + x) as u16);
+        let scale = VoxelSize {
+            x: 0.17,
+            y: 0.17,
+            z: 0.5,
+        };
+        let p = dir.path().join("scaled.tif");
+        write_volume_at(&p, &v, Some(scale)).unwrap();
+        assert_eq!(read_volume(&p).unwrap(), Stack::U16(v.clone()));
+        let stated = read_pixel_size(&p).unwrap().unwrap();
+        assert!((stated.x - 0.17).abs() < 1e-8 && (stated.y - 0.17).abs() < 1e-8);
+        assert_eq!(stated.z, Some(0.5));
+        assert_eq!(stated.source, crate::scale::ScaleSource::ImageJ);
+        // ImageJ and tifffile read an ImageJ stack as one block from the first page's
+        // strip: the pixels of all pages must follow each other in z order there.
+        let bytes = std::fs::read(&p).unwrap();
+        let mut decoder = Decoder::new(std::io::Cursor::new(&bytes)).unwrap();
+        let offset = decoder
+            .find_tag_unsigned::<u32>(tiff::tags::Tag::StripOffsets)
+            .unwrap()
+            .unwrap() as usize;
+        let block: Vec<u16> = bytes[offset..offset + 2 * v.len()]
+            .chunks(2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]))
+            .collect();
+        assert_eq!(block, v.data());
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("ImageJ=1.11a\nimages=4\nslices=4\nunit=micron\nspacing=0.5\n"));
+        let unscaled = dir.path().join("plain.tif");
+        write_volume(&unscaled, &v).unwrap();
+        assert_eq!(read_pixel_size(&unscaled).unwrap(), None);
     }
 
     #[test]

@@ -126,6 +126,7 @@ impl LoadedModel {
             image: image.clone(),
             mask: mask.clone(),
             shape: None,
+            pixel_size: None,
         };
         let (cell, framing) = frame_cell(&cell, network)
             .map_err(|problem| Error::Invalid(format!("cell '{name}': {problem}")))?;

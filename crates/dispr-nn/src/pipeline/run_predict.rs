@@ -8,6 +8,7 @@ use dispr_core::data::dataset::{Cell, Dataset};
 use dispr_core::data::framing::Framing;
 use dispr_core::experiment::uncertainty::CellUncertainty;
 use dispr_core::io::prediction_dir::{CellTiming, PredictReport, PredictionDir, ShapeDistribution};
+use dispr_core::scale::VoxelSize;
 
 use crate::config::Network;
 
@@ -91,6 +92,9 @@ pub struct PredictSettings {
     pub command_line: Vec<String>,
     /// The inputs, recorded in `predict.json`.
     pub inputs: Vec<String>,
+    /// µm per pixel of every input image (`--pixel-size`), over what their metadata
+    /// states.
+    pub pixel_size: Option<f64>,
 }
 
 /// Predicts the `indices` cells of `dataset` with `model` and writes them to `out`,
@@ -149,7 +153,15 @@ pub fn predict_cells(
     let started = std::time::SystemTime::now();
     let mut per_cell = Vec::new();
     let mut uncertainty = Vec::new();
+    // One run's outputs share their units: µm when every cell's pixel size is known.
+    let pixel_sizes: Vec<Option<f64>> = cells
+        .iter()
+        .map(|(cell, _)| settings.pixel_size.or(cell.pixel_size))
+        .collect();
+    let all_known = pixel_sizes.iter().all(Option::is_some);
     for (i, (cell, framing)) in cells.iter().enumerate() {
+        // The model's voxels are cubes: the prediction's z step is the pixel size.
+        let scale = pixel_sizes[i].filter(|_| all_known).map(VoxelSize::cube);
         let example = example(cell, network.grid())
             .map_err(|e| Error::Invalid(format!("cell '{}': {e}", cell.name)))?;
         let base = i * evaluations;
@@ -164,12 +176,13 @@ pub fn predict_cells(
         let shapes = unframe(prediction.shapes, framing);
         uncertainty.push((
             cell.name.clone(),
-            CellUncertainty::of_samples(&shapes.samples),
+            CellUncertainty::of_samples(&shapes.samples, scale),
         ));
-        out.write_distribution(&example.name, &shapes)?;
+        out.write_distribution(&example.name, &shapes, scale)?;
         per_cell.push(CellTiming {
             cell: example.name.clone(),
             seconds: prediction.seconds,
+            pixel_size_um: scale.map(|s| s.x),
         });
     }
     let seconds = began.elapsed().as_secs_f64();

@@ -22,5 +22,6 @@ pub fn phantom_cell(index: usize, class: CellClass) -> Cell {
         image: p.image.map(|v| v as f32 / 255.0),
         mask: p.mask.clone(),
         shape: Some(p.obj.clone()),
+        pixel_size: None,
     }
 }

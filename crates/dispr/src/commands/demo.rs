@@ -8,6 +8,7 @@ use dispr_core::data::dataset::{Dataset, load_cell};
 use dispr_core::grid::Volume;
 use dispr_core::io::atomic::write_text_atomic;
 use dispr_core::io::tiff::read_shape;
+use dispr_core::scale::Units;
 use dispr_core::shape::mesh::io::write_mesh;
 use dispr_core::shape::mesh::marching_cubes;
 
@@ -173,6 +174,7 @@ fn predict_built_in(data: &Path, out: &Path, args: &DemoArgs) -> anyhow::Result<
         seed: args.seed,
         command_line: std::env::args().collect(),
         inputs: vec![data.display().to_string()],
+        pixel_size: None,
     };
     let dir = PredictionDir::create(out, &[data])?;
     let report =
@@ -234,6 +236,7 @@ fn write_meshes(data: &Path, out: &Path) -> anyhow::Result<()> {
                 write_mesh(
                     &out.join(format!("{}.stl", cell.name)),
                     &marching_cubes(&shape),
+                    Units::Voxels,
                 )?;
             }
         }

@@ -58,6 +58,7 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         seed: args.seed,
         command_line: std::env::args().collect(),
         inputs: inputs.iter().map(|p| p.display().to_string()).collect(),
+        pixel_size: args.pixel_size,
     };
     let report = predict_with_progress(&model, &dataset, &selected.indices, settings, &out)?;
     let rows: Vec<CellRow> = report
@@ -156,6 +157,7 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
         seed: args.seed,
         command_line: std::env::args().collect(),
         inputs: inputs.iter().map(|p| p.display().to_string()).collect(),
+        pixel_size: args.pixel_size,
     };
     let report = with_progress(model, framed.len(), |on_progress| {
         predict_cells(model, &framed, settings, &out, on_progress)

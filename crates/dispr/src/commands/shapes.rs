@@ -8,14 +8,16 @@ use dispr_core::data::class::Label;
 use dispr_core::data::dataset::shape_files;
 use dispr_core::experiment::evaluation::{Record, evaluate_cell};
 use dispr_core::io::prediction_dir::prediction_files;
+use dispr_core::io::tiff::read_pixel_size;
 use dispr_core::io::tiff::read_shape;
+use dispr_core::scale::{Units, VoxelSize, resolve_voxel};
 use dispr_core::shape::mesh::io::write_mesh;
-use dispr_core::shape::metrics::{Measurements, measure as measure_shape, measure_with_mesh};
+use dispr_core::shape::metrics::{ScaledMeasurements, measure as measure_shape, measure_at};
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 use serde_json::json;
 
-use crate::cli::{MeasureArgs, MeshArgs, MetricsArgs};
+use crate::cli::{MeasureArgs, MeshArgs, MetricsArgs, ScaleArgs};
 use crate::output::print;
 use crate::progress;
 
@@ -29,6 +31,16 @@ fn fmt_opt(v: Option<f64>, digits: usize) -> String {
     v.map_or_else(|| "–".into(), |v| format!("{v:.digits$}"))
 }
 
+/// The voxel of a volume file: the flags over its metadata.
+fn voxel_of(path: &Path, flags: &ScaleArgs) -> Result<Option<VoxelSize>, dispr_core::Error> {
+    let stated = if flags.pixel_size.is_some() && flags.z_step.is_some() {
+        None
+    } else {
+        read_pixel_size(path)?
+    };
+    Ok(resolve_voxel(stated, flags.pixel_size, flags.z_step))
+}
+
 /// `dispr measure`.
 pub fn measure(args: &MeasureArgs) -> anyhow::Result<()> {
     let mut files = Vec::new();
@@ -36,30 +48,65 @@ pub fn measure(args: &MeasureArgs) -> anyhow::Result<()> {
         files.extend(shape_files(path)?);
     }
     let bar = progress::bar(files.len(), "volumes");
-    let results: Vec<(PathBuf, Measurements)> = files
+    let mut results: Vec<(PathBuf, ScaledMeasurements)> = files
         .par_iter()
         .progress_with(bar.clone())
-        .map(|path| Ok((path.clone(), measure_shape(&read_shape(path)?))))
+        .map(|path| {
+            let voxel = voxel_of(path, &args.scale)?;
+            Ok((path.clone(), measure_at(&read_shape(path)?, voxel).0))
+        })
         .collect::<Result<_, dispr_core::Error>>()?;
     bar.finish_and_clear();
+    // One table, one set of units: µm only when every file's scale is known.
+    let unscaled: Vec<&PathBuf> = results
+        .iter()
+        .filter(|(_, m)| m.units == Units::Voxels)
+        .map(|(p, _)| p)
+        .collect();
+    let note = match unscaled.first() {
+        Some(first) if unscaled.len() < results.len() => Some(format!(
+            "note: {} states no pixel size ({} of {}), so every value is in voxels; give --pixel-size",
+            first.display(),
+            unscaled.len(),
+            results.len()
+        )),
+        _ => None,
+    };
+    if note.is_some() {
+        results = results
+            .into_iter()
+            .map(|(path, _)| {
+                let shape = read_shape(&path)?;
+                Ok((path, measure_at(&shape, None).0))
+            })
+            .collect::<Result<_, dispr_core::Error>>()?;
+    }
+    let units = results.first().map_or(Units::Voxels, |(_, m)| m.units);
     let mut out = String::new();
     if args.json {
         for (path, m) in &results {
             let mut obj = serde_json::to_value(m)?;
             obj["file"] = json!(path.display().to_string());
+            obj["sphericity"] = json!(m.sphericity());
             out.push_str(&serde_json::to_string(&obj)?);
             out.push('\n');
         }
     } else {
+        let column = |name: &str, dimension: i32| format!("{name}{}", units.suffix(dimension));
         let _ = writeln!(
             out,
-            "{:<40} {:>8} {:>12} {:>9} {:>9} {:>11}",
-            "file", "volume", "surface_area", "roughness", "curvature", "mesh_volume"
+            "{:<40} {:>12} {:>16} {:>14} {:>17} {:>15}",
+            "file",
+            column("volume", 3),
+            column("surface_area", 2),
+            column("roughness", 3),
+            column("curvature", -1),
+            column("mesh_volume", 3)
         );
         for (path, m) in &results {
             let _ = writeln!(
                 out,
-                "{:<40} {:>8} {:>12.2} {:>9} {:>9} {:>11.2}",
+                "{:<40} {:>12.2} {:>16.2} {:>14.2} {:>17} {:>15.2}",
                 path.file_name()
                     .map(|n| n.to_string_lossy())
                     .unwrap_or_default(),
@@ -70,6 +117,15 @@ pub fn measure(args: &MeasureArgs) -> anyhow::Result<()> {
                 m.mesh_volume
             );
         }
+        if let Some((_, m)) = results.first()
+            && let Some(voxel) = m.voxel
+            && results.iter().all(|(_, r)| r.voxel == Some(voxel))
+        {
+            let _ = writeln!(out, "(voxel {voxel})");
+        }
+    }
+    if let Some(note) = note {
+        eprintln!("{note}");
     }
     print(&out)
 }
@@ -165,10 +221,12 @@ pub fn mesh(args: &MeshArgs) -> anyhow::Result<()> {
             args.volume.display()
         );
     }
-    let (m, mesh) = measure_with_mesh(&shape);
-    write_mesh(&args.out, &mesh)?;
+    let voxel = voxel_of(&args.volume, &args.scale)?;
+    let (m, mesh) = measure_at(&shape, voxel);
+    write_mesh(&args.out, &mesh, m.units)?;
+    let (area, volume) = (m.units.of_dimension(2), m.units.of_dimension(3));
     print(&format!(
-        "wrote {}: {} vertices, {} faces, {}; surface area {:.2}, enclosed volume {:.1} ({} voxels)\n",
+        "wrote {}: {} vertices, {} faces, {}; surface area {:.2} {area}, enclosed volume {:.1} {volume} ({:.1} {volume} of voxels)\n",
         args.out.display(),
         mesh.vertices.len(),
         mesh.faces.len(),

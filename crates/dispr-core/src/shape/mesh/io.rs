@@ -1,5 +1,6 @@
 //! Mesh files: binary STL, ASCII PLY and Wavefront OBJ, chosen by extension; all written
-//! atomically. Units are voxels; (x, y, z) as in [`Mesh`].
+//! atomically. Coordinates are (x, y, z) as in [`Mesh`], in voxels or, for a mesh
+//! scaled by [`Mesh::scaled`], in µm; the file's header or comment says which.
 
 use std::io::Write;
 use std::path::Path;
@@ -7,6 +8,7 @@ use std::path::Path;
 use super::{Mesh, cross, norm, sub};
 use crate::error::{Error, Result};
 use crate::io::atomic::write_atomic;
+use crate::scale::Units;
 
 /// The mesh formats dispr writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,19 +41,25 @@ impl MeshFormat {
     }
 }
 
-/// Writes `mesh` to `path` in the format its extension names.
-pub fn write_mesh(path: &Path, mesh: &Mesh) -> Result<()> {
+/// Writes `mesh`, whose coordinates are in `units`, to `path` in the format its
+/// extension names.
+pub fn write_mesh(path: &Path, mesh: &Mesh, units: Units) -> Result<()> {
     let format = MeshFormat::from_path(path)?;
+    let units = match units {
+        Units::Voxels => "voxels",
+        Units::Micrometres => "micrometres",
+    };
     write_atomic(path, |w| match format {
-        MeshFormat::Stl => write_stl(w, mesh),
-        MeshFormat::Ply => write_ply(w, mesh),
-        MeshFormat::Obj => write_obj(w, mesh),
+        MeshFormat::Stl => write_stl(w, mesh, units),
+        MeshFormat::Ply => write_ply(w, mesh, units),
+        MeshFormat::Obj => write_obj(w, mesh, units),
     })
 }
 
-fn write_stl(w: &mut impl Write, mesh: &Mesh) -> std::io::Result<()> {
+fn write_stl(w: &mut impl Write, mesh: &Mesh, units: &str) -> std::io::Result<()> {
     let mut header = [0u8; 80];
-    let text = b"dispr binary STL, units: voxels";
+    let text = format!("dispr binary STL, units: {units}");
+    let text = text.as_bytes();
     header[..text.len()].copy_from_slice(text);
     w.write_all(&header)?;
     w.write_all(&(mesh.faces.len() as u32).to_le_bytes())?;
@@ -74,10 +82,10 @@ fn write_stl(w: &mut impl Write, mesh: &Mesh) -> std::io::Result<()> {
     Ok(())
 }
 
-fn write_ply(w: &mut impl Write, mesh: &Mesh) -> std::io::Result<()> {
+fn write_ply(w: &mut impl Write, mesh: &Mesh, units: &str) -> std::io::Result<()> {
     writeln!(
         w,
-        "ply\nformat ascii 1.0\ncomment dispr mesh, units: voxels"
+        "ply\nformat ascii 1.0\ncomment dispr mesh, units: {units}"
     )?;
     writeln!(w, "element vertex {}", mesh.vertices.len())?;
     writeln!(w, "property float x\nproperty float y\nproperty float z")?;
@@ -92,8 +100,8 @@ fn write_ply(w: &mut impl Write, mesh: &Mesh) -> std::io::Result<()> {
     Ok(())
 }
 
-fn write_obj(w: &mut impl Write, mesh: &Mesh) -> std::io::Result<()> {
-    writeln!(w, "# dispr mesh, units: voxels")?;
+fn write_obj(w: &mut impl Write, mesh: &Mesh, units: &str) -> std::io::Result<()> {
+    writeln!(w, "# dispr mesh, units: {units}")?;
     for [x, y, z] in &mesh.vertices {
         writeln!(w, "v {x} {y} {z}")?;
     }
@@ -113,13 +121,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cube = unit_cube();
         let stl = dir.path().join("c.stl");
-        write_mesh(&stl, &cube).unwrap();
+        write_mesh(&stl, &cube, Units::Voxels).unwrap();
         let bytes = std::fs::read(&stl).unwrap();
         assert_eq!(bytes.len(), 84 + 50 * 12);
         assert_eq!(u32::from_le_bytes(bytes[80..84].try_into().unwrap()), 12);
         let ply = std::fs::read_to_string({
             let p = dir.path().join("c.ply");
-            write_mesh(&p, &cube).unwrap();
+            write_mesh(&p, &cube, Units::Voxels).unwrap();
             p
         })
         .unwrap();
@@ -127,12 +135,12 @@ mod tests {
         assert_eq!(ply.lines().count(), 10 + 8 + 12);
         let obj = std::fs::read_to_string({
             let p = dir.path().join("c.OBJ");
-            write_mesh(&p, &cube).unwrap();
+            write_mesh(&p, &cube, Units::Voxels).unwrap();
             p
         })
         .unwrap();
         assert_eq!(obj.lines().filter(|l| l.starts_with("f ")).count(), 12);
-        let err = write_mesh(&dir.path().join("c.vtk"), &cube)
+        let err = write_mesh(&dir.path().join("c.vtk"), &cube, Units::Voxels)
             .unwrap_err()
             .to_string();
         assert!(

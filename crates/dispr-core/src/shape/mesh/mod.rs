@@ -54,6 +54,17 @@ fn norm(a: [f64; 3]) -> f64 {
 }
 
 impl Mesh {
+    /// The mesh with every vertex's (x, y, z) multiplied by `scale` (a voxel's edges in
+    /// µm, all positive): the same surface in physical units.
+    pub fn scaled(mut self, scale: [f64; 3]) -> Mesh {
+        for v in &mut self.vertices {
+            for (c, s) in v.iter_mut().zip(scale) {
+                *c *= s;
+            }
+        }
+        self
+    }
+
     /// The three corner positions of face `f`.
     pub fn triangle(&self, f: usize) -> [[f64; 3]; 3] {
         let [a, b, c] = self.faces[f];
