@@ -30,8 +30,10 @@ fn measure_matches_the_reference_values() {
         serde_json::from_str(&std::fs::read_to_string(core_fixture("metrics.json")).unwrap())
             .unwrap();
     let want = &reference["analytic"]["sphere_r20"];
-    assert_eq!(v["volume"], want["volume"]);
-    assert_eq!(v["roughness"], want["roughness"]);
+    // Voxel units (the fixture states no scale), as numbers.
+    assert_eq!(v["units"], "voxels");
+    assert_eq!(v["volume"].as_f64(), want["volume"].as_f64());
+    assert_eq!(v["roughness"].as_f64(), want["roughness"].as_f64());
     let rel = |k: &str| (v[k].as_f64().unwrap() / want[k].as_f64().unwrap() - 1.0).abs();
     assert!(rel("surface_area") < 1e-3 && rel("curvature") < 5e-3);
     assert!(
