@@ -47,40 +47,38 @@ pub fn measure(args: &MeasureArgs) -> anyhow::Result<()> {
     for path in &args.paths {
         files.extend(shape_files(path)?);
     }
-    let bar = progress::bar(files.len(), "volumes");
-    let mut results: Vec<(PathBuf, ScaledMeasurements)> = files
-        .par_iter()
-        .progress_with(bar.clone())
-        .map(|path| {
-            let voxel = voxel_of(path, &args.scale)?;
-            Ok((path.clone(), measure_at(&read_shape(path)?, voxel).0))
-        })
-        .collect::<Result<_, dispr_core::Error>>()?;
-    bar.finish_and_clear();
-    // One table, one set of units: µm only when every file's scale is known.
-    let unscaled: Vec<&PathBuf> = results
+    // One table, one set of units: µm only when every file's scale is known, so the
+    // scales (metadata only) are read before any volume is measured.
+    let mut voxels: Vec<Option<VoxelSize>> = files
         .iter()
-        .filter(|(_, m)| m.units == Units::Voxels)
+        .map(|path| voxel_of(path, &args.scale))
+        .collect::<Result<_, dispr_core::Error>>()?;
+    let unscaled: Vec<&PathBuf> = files
+        .iter()
+        .zip(&voxels)
+        .filter(|(_, v)| v.is_none())
         .map(|(p, _)| p)
         .collect();
     let note = match unscaled.first() {
-        Some(first) if unscaled.len() < results.len() => Some(format!(
+        Some(first) if unscaled.len() < files.len() => Some(format!(
             "note: {} states no pixel size ({} of {}), so every value is in voxels; give --pixel-size",
             first.display(),
             unscaled.len(),
-            results.len()
+            files.len()
         )),
         _ => None,
     };
     if note.is_some() {
-        results = results
-            .into_iter()
-            .map(|(path, _)| {
-                let shape = read_shape(&path)?;
-                Ok((path, measure_at(&shape, None).0))
-            })
-            .collect::<Result<_, dispr_core::Error>>()?;
+        voxels.iter_mut().for_each(|v| *v = None);
     }
+    let bar = progress::bar(files.len(), "volumes");
+    let results: Vec<(PathBuf, ScaledMeasurements)> = files
+        .par_iter()
+        .zip(&voxels)
+        .progress_with(bar.clone())
+        .map(|(path, &voxel)| Ok((path.clone(), measure_at(&read_shape(path)?, voxel).0)))
+        .collect::<Result<_, dispr_core::Error>>()?;
+    bar.finish_and_clear();
     let units = results.first().map_or(Units::Voxels, |(_, m)| m.units);
     let mut out = String::new();
     if args.json {
