@@ -28,6 +28,9 @@ pub enum Dtype {
     U8,
     /// 16-bit unsigned integer (raw microscope images).
     U16,
+    /// 32-bit unsigned integer (label images of many cells; int32 and int16 files
+    /// without negative values read as this and uint16).
+    U32,
     /// 32-bit IEEE float (probability and uncertainty maps).
     F32,
 }
@@ -37,6 +40,7 @@ impl fmt::Display for Dtype {
         f.write_str(match self {
             Dtype::U8 => "uint8",
             Dtype::U16 => "uint16",
+            Dtype::U32 => "uint32",
             Dtype::F32 => "float32",
         })
     }
@@ -69,6 +73,7 @@ macro_rules! integer_element {
 }
 integer_element!(u8, Dtype::U8);
 integer_element!(u16, Dtype::U16);
+integer_element!(u32, Dtype::U32);
 
 impl Element for f32 {
     const DTYPE: Dtype = Dtype::F32;

@@ -25,6 +25,7 @@ fn numpy_dtype(d: Dtype) -> &'static str {
     match d {
         Dtype::U8 => "uint8",
         Dtype::U16 => "uint16",
+        Dtype::U32 => "uint32",
         Dtype::F32 => "float32",
     }
 }

@@ -8,7 +8,8 @@
 //!   safetensors file a model is shared as ([`checkpoint`]), like the model built into
 //!   dispr ([`shipped`]);
 //! * training with exact resume ([`training`]) on examples made from cells ([`data`]);
-//! * one cell's prediction ([`predict`]) and the pipeline from datasets to prediction
+//! * one cell's prediction ([`predict`]), the calibrated level of its soft samples
+//!   ([`calibration`]) and the pipeline from datasets to prediction
 //!   folders and training sets ([`pipeline`]);
 //! * where tensors live ([`device`]) and the crate's [`Error`].
 //!
@@ -34,6 +35,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod calibration;
 pub mod checkpoint;
 pub mod config;
 pub mod data;

@@ -55,9 +55,13 @@ pub struct Sampling<'a> {
     pub samples: usize,
     /// Run seed, mixed with each cell's name ([`cell_seed`]).
     pub seed: u64,
+    /// The soft samples' threshold (0: the midpoint; a model's calibrated level, see
+    /// [`crate::calibration`]).
+    pub level: f32,
 }
 
-/// Samples the shapes of one cell. `data_grid` is the grid the shapes are returned on.
+/// Samples the shapes of one cell, thresholded at the sampling's level. `data_grid` is
+/// the grid the shapes are returned on.
 pub fn predict_cell(
     model: &Model,
     example: &Example,
@@ -67,10 +71,32 @@ pub fn predict_cell(
     on_step: &mut dyn FnMut(usize, usize),
 ) -> CellPrediction {
     let began = Instant::now();
+    let level = sampling.level;
+    let samples = sample_soft(model, example, sampling, data_grid, device, on_step)
+        .into_iter()
+        .map(|v| v.map(|x| x > level))
+        .collect();
+    CellPrediction {
+        shapes: ShapeDistribution::from_samples(samples),
+        seconds: began.elapsed().as_secs_f64(),
+    }
+}
+
+/// The soft samples of one cell (about −1 outside, +1 inside), resampled to
+/// `data_grid` (trilinear), before any threshold.
+pub fn sample_soft(
+    model: &Model,
+    example: &Example,
+    sampling: Sampling,
+    data_grid: [usize; 3],
+    device: &Device,
+    on_step: &mut dyn FnMut(usize, usize),
+) -> Vec<Volume<f32>> {
     let Sampling {
         sampler,
         samples: n,
         seed,
+        level: _,
     } = sampling;
     let [d, h, w] = model.config.grid;
     let cond = conditioning(example, model.config.grid, device).repeat_dim(0, n);
@@ -88,22 +114,17 @@ pub fn predict_cell(
         .try_into_vec::<f32>()
         .expect("f32 samples");
     let voxels = d * h * w;
-    let samples: Vec<Volume<bool>> = values
+    values
         .chunks(voxels)
         .map(|chunk| {
             let v = Volume::new([d, h, w], chunk.to_vec()).expect("sample shape");
-            let v = if [d, h, w] == data_grid {
+            if [d, h, w] == data_grid {
                 v
             } else {
                 v.resample(data_grid)
-            };
-            v.map(|x| x > 0.0)
+            }
         })
-        .collect();
-    CellPrediction {
-        shapes: ShapeDistribution::from_samples(samples),
-        seconds: began.elapsed().as_secs_f64(),
-    }
+        .collect()
 }
 
 /// SHAPR's prediction of one cell: one deterministic shape, the network's sigmoid output

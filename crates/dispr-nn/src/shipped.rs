@@ -40,6 +40,20 @@ pub fn checkpoint() -> crate::Result<Checkpoint> {
     Checkpoint::from_bytes(BYTES).map_err(|e| format!("{NAME}: {e}").into())
 }
 
+/// The shipped model's calibration file (`models/dispr-fast.calibration.json`), when it
+/// has one; none yet: its soft samples are thresholded at 0.
+pub const CALIBRATION_FILE: Option<&str> = None;
+
+/// The shipped model's calibration, checked against its SHA-256.
+pub fn calibration() -> crate::Result<Option<crate::calibration::Calibration>> {
+    CALIBRATION_FILE
+        .map(|text| {
+            crate::calibration::Calibration::parse(text, &sha256_hex(BYTES))
+                .map_err(|e| format!("{NAME}: calibration: {e}").into())
+        })
+        .transpose()
+}
+
 /// The path-like label of the shipped model, for errors raised while loading it.
 pub fn label() -> &'static Path {
     Path::new(NAME)

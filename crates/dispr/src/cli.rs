@@ -25,6 +25,17 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// CPU threads for the network and the measurements [default: RAYON_NUM_THREADS,
+    /// else one per core].
+    #[arg(long, global = true, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: Option<u16>,
+    /// Print only results and errors: no progress, no notes on standard error.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more on standard error: each cell's time, and progress lines in a log
+    /// every 5 s (instead of 30 s).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
 }
 
 /// The top-level commands.
@@ -291,7 +302,9 @@ pub struct EvaluateArgs {
     pub baselines: Vec<String>,
     /// Report folder.
     #[arg(long)]
-    pub out: PathBuf,
+    pub out: PathBuf,    /// Print a JSON summary on standard output instead of text (for scripts).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `dispr bench …`.
@@ -388,6 +401,8 @@ pub struct FeaturesArgs {
     /// Output CSV.
     #[arg(long)]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub scale: ScaleArgs,
 }
 
 /// Flags of `dispr classify`.
@@ -416,7 +431,9 @@ pub struct ClassifyArgs {
     pub depth: u16,
     /// Report folder.
     #[arg(long)]
-    pub out: PathBuf,
+    pub out: PathBuf,    /// Print a JSON summary on standard output instead of text (for scripts).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Flags of `dispr demo`.
@@ -491,6 +508,63 @@ pub enum ModelCommand {
         after_help = "Example: dispr model export --model runs/small-f0 --out small.safetensors"
     )]
     Export(ModelExportArgs),
+    /// Learn the level at which a DISPR model's soft samples become shapes, on its own
+    /// training cells: the level at which their median volume matches the truth's
+    /// (docs/accuracy.md). Writes the calibration beside the model file
+    /// (RUN/checkpoint.calibration.json); `dispr predict` uses it from then on and
+    /// records the level in predict.json.
+    #[command(
+        after_help = "Example: dispr model calibrate --model runs/small-f0 --data rbc-sample"
+    )]
+    Calibrate(ModelCalibrateArgs),
+}
+
+/// How a DISPR model samples (`dispr predict`, `dispr model calibrate`).
+#[derive(Debug, Args, Clone, Copy)]
+pub struct SamplerArgs {
+    /// Sampler: ddpm (ancestral, the paper), ddim, or dpm++2m (DPM-Solver++(2M)). DDIM
+    /// with 10 steps is the default because it measured best at that cost (docs/fast.md).
+    #[arg(long, value_enum, default_value_t = SamplerKind::Ddim)]
+    pub sampler: SamplerKind,
+    /// Network evaluations (respaced steps; the paper: ddpm with 1000).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub steps: u32,
+    /// DDIM's η (0 = deterministic given the start noise).
+    #[arg(long, default_value_t = 0.0)]
+    pub eta: f64,
+}
+
+impl SamplerArgs {
+    /// The sampler settings these flags ask for.
+    pub fn settings(&self) -> dispr_nn::pipeline::SamplerSettings {
+        dispr_nn::pipeline::SamplerSettings {
+            kind: self.sampler,
+            steps: self.steps as usize,
+            eta: self.eta,
+        }
+    }
+}
+
+/// Flags of `dispr model calibrate`.
+#[derive(Debug, Args)]
+pub struct ModelCalibrateArgs {
+    /// The trained DISPR model: run folder or checkpoint file.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The dataset it was trained on (with obj/): calibrated on its training cells.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// At most this many training cells, spread evenly over them by name.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(5..=10_000))]
+    pub cells: u32,
+    /// Samples per cell.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub samples: u32,
+    #[command(flatten)]
+    pub sampling: SamplerArgs,
+    /// Sampling seed (mixed with each cell's name).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 /// Flags of `dispr model export`.
@@ -619,19 +693,16 @@ pub struct PredictArgs {
     /// size) and cells.csv is in µm; without it, in voxels.
     #[arg(long, value_name = "UM", value_parser = parse_length)]
     pub pixel_size: Option<f64>,
+    /// Shrink a cell larger than the model's field by the smallest whole factor k that
+    /// makes it fit (mean of k × k pixels), and enlarge its outputs back k times in x, y
+    /// and z [default: such a cell is refused, or skipped in a field].
+    #[arg(long)]
+    pub downscale: bool,
     /// Samples per cell.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub samples: u32,
-    /// Sampler: ddpm (ancestral, the paper), ddim, or dpm++2m (DPM-Solver++(2M)). DDIM
-    /// with 10 steps is the default because it measured best at that cost (docs/fast.md).
-    #[arg(long, value_enum, default_value_t = SamplerKind::Ddim)]
-    pub sampler: SamplerKind,
-    /// Network evaluations (respaced steps; the paper: ddpm with 1000).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..=1000))]
-    pub steps: u32,
-    /// DDIM's η (0 = deterministic given the start noise).
-    #[arg(long, default_value_t = 0.0)]
-    pub eta: f64,
+    #[command(flatten)]
+    pub sampling: SamplerArgs,
     /// Sampling seed (mixed with each cell's name).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -644,6 +715,9 @@ pub struct PredictArgs {
     /// Device: cpu, or cuda/wgpu in builds with those features.
     #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
     pub device: DeviceKind,
+    /// Print a JSON summary on standard output instead of text (for scripts).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Flags of `dispr bench model`.

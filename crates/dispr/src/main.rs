@@ -32,6 +32,21 @@ fn main() {
         );
     }));
     let cli = parse_command_line();
+    output::set_verbosity(match (cli.quiet, cli.verbose) {
+        (true, _) => output::Verbosity::Quiet,
+        (_, true) => output::Verbosity::Verbose,
+        _ => output::Verbosity::Normal,
+    });
+    if let Some(threads) = cli.threads {
+        // The first use of rayon's global pool fixes its size; nothing has run yet.
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.into())
+            .build_global()
+        {
+            eprintln!("error: --threads {threads}: {e}");
+            std::process::exit(1);
+        }
+    }
     if let Err(err) = commands::run(cli) {
         if output::is_broken_pipe(&err) {
             std::process::exit(0);
@@ -60,8 +75,11 @@ fn one_line(err: &anyhow::Error) -> String {
 /// Parses the command line; `dispr features --help` lists every feature with its
 /// definition, from the one table that also names the CSV columns.
 fn parse_command_line() -> cli::Cli {
-    let mut table = String::from("Features (voxel units):\n");
-    for (name, definition) in dispr_core::experiment::features::FEATURES {
+    let mut table = String::from(
+        "Features (in µm when every shape's voxels are cubes of known size, else in voxels;\n\
+         the columns of features with a dimension carry its unit, e.g. volume_um3):\n",
+    );
+    for (name, _, definition) in dispr_core::experiment::features::FEATURES {
         table.push_str(&format!("  {name:<28} {definition}\n"));
     }
     let command = cli::Cli::command().mut_subcommand("features", |c| c.after_long_help(table));

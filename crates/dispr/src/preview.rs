@@ -30,6 +30,11 @@ const HEADER_H: usize = 56;
 
 /// Sum projection of a shape along `axis`, normalised to [0, 1], with z drawn downward.
 fn projection(obj: &Volume<bool>, axis: usize) -> Image<f32> {
+    sum_projection(&obj.map(|v| if v { 1.0 } else { 0.0 }), axis)
+}
+
+/// Sum projection of a volume of values in [0, 1] along `axis`, normalised to [0, 1].
+fn sum_projection(obj: &Volume<f32>, axis: usize) -> Image<f32> {
     let [nz, ny, nx] = obj.shape();
     let (h, w) = match axis {
         0 => (ny, nx),
@@ -40,13 +45,14 @@ fn projection(obj: &Volume<bool>, axis: usize) -> Image<f32> {
     for z in 0..nz {
         for y in 0..ny {
             for x in 0..nx {
-                if obj.at([z, y, x]) {
+                let v = obj.at([z, y, x]);
+                if v > 0.0 {
                     let at = match axis {
                         0 => [y, x],
                         1 => [z, x],
                         _ => [z, y],
                     };
-                    sums.set(at, sums.at(at) + 1.0);
+                    sums.set(at, sums.at(at) + v);
                 }
             }
         }
@@ -94,8 +100,21 @@ impl Tile {
     }
 }
 
+impl Tile {
+    /// The sum projection of a probability volume (values in [0, 1]) along `axis`,
+    /// in orange on white: where the samples agree it is as dark as a shape, where they
+    /// differ lighter.
+    pub fn probability(probability: &Volume<f32>, axis: usize) -> Self {
+        Self {
+            values: sum_projection(&probability.map(|v| v.clamp(0.0, 1.0)), axis),
+            colour: [0.75, 0.33, 0.05],
+        }
+    }
+}
+
 /// Writes a gallery to `path`: a title, column headers and one labelled row of tiles
-/// per entry of `rows` (tiles up to 64 pixels, drawn twice their size).
+/// per entry of `rows` (tiles up to 64 pixels drawn twice their size, larger ones
+/// shrunk to 128 pixels).
 pub fn draw_tiles(
     path: &Path,
     title: &str,
@@ -114,10 +133,20 @@ pub fn draw_tiles(
         let y0 = HEADER_H + row * (tile + GAP);
         for (col, t) in tiles.iter().enumerate() {
             let x0 = LABEL_W + col * (tile + GAP);
+            // Up to 64 pixels drawn twice their size; larger ones shrunk to fit.
             let [h, w] = t.values.shape();
-            for y in 0..(h * SCALE).min(tile) {
-                for x in 0..(w * SCALE).min(tile) {
-                    let v = t.values.at([y / SCALE, x / SCALE]).clamp(0.0, 1.0);
+            let scale = (tile as f64 / h.max(w).max(1) as f64).min(SCALE as f64);
+            let (th, tw) = (
+                ((h as f64 * scale) as usize).min(tile),
+                ((w as f64 * scale) as usize).min(tile),
+            );
+            for y in 0..th {
+                for x in 0..tw {
+                    let at = [
+                        ((y as f64 / scale) as usize).min(h - 1),
+                        ((x as f64 / scale) as usize).min(w - 1),
+                    ];
+                    let v = t.values.at(at).clamp(0.0, 1.0);
                     let o = ((y0 + y) * width + x0 + x) * 3;
                     for c in 0..3 {
                         rgb[o + c] = (255.0 * (1.0 - v * (1.0 - t.colour[c]))).round() as u8;

@@ -1,7 +1,8 @@
 //! Progress on standard error, in one style for every command: a bar on a terminal, and
 //! plain lines (done/total, rate, ETA) at most every [`LOG_INTERVAL`] (or every
 //! `DISPR_PROGRESS_INTERVAL` seconds) when standard error is a file or a pipe (scripts,
-//! CI, SLURM logs), so a log never stays empty for an hour.
+//! CI, SLURM logs), so a log never stays empty for an hour. `-q` hides it; `-v` makes the
+//! log lines come every [`VERBOSE_LOG_INTERVAL`].
 
 use std::io::IsTerminal;
 use std::sync::Mutex;
@@ -9,8 +10,13 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle, TermLike};
 
+use crate::output::{self, Verbosity};
+
 /// The least time between two progress lines in a log, by default.
 pub const LOG_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The least time between two progress lines in a log with `-v`.
+pub const VERBOSE_LOG_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Environment variable that sets the interval between progress lines, in seconds.
 pub const LOG_INTERVAL_ENV: &str = "DISPR_PROGRESS_INTERVAL";
@@ -20,11 +26,21 @@ fn log_interval() -> Duration {
         .ok()
         .and_then(|s| s.parse::<f64>().ok())
         .filter(|s| s.is_finite() && *s >= 0.0)
-        .map_or(LOG_INTERVAL, Duration::from_secs_f64)
+        .map_or(
+            if output::verbosity() == Verbosity::Verbose {
+                VERBOSE_LOG_INTERVAL
+            } else {
+                LOG_INTERVAL
+            },
+            Duration::from_secs_f64,
+        )
 }
 
 /// A bar counting `len` items of `what` (e.g. "cells").
 pub fn bar(len: usize, what: &str) -> ProgressBar {
+    if output::verbosity() == Verbosity::Quiet {
+        return ProgressBar::hidden();
+    }
     let bar = ProgressBar::new(len as u64);
     if std::io::stderr().is_terminal() {
         bar.set_style(

@@ -187,6 +187,87 @@ fn train_resume_predict_evaluate_and_refusals() {
         text(&out.stdout)
     );
 
+    // Calibration on the training cells: written beside the checkpoint, shown by
+    // `model info`, used (and recorded) by predict.
+    let out = ok(&[
+        "model",
+        "calibrate",
+        "--model",
+        s(&run),
+        "--data",
+        s(&data),
+        "--cells",
+        "5",
+        "--samples",
+        "2",
+        "--steps",
+        "2",
+    ]);
+    assert!(
+        text(&out.stdout).contains("on 5 training cells × 2 samples"),
+        "{}",
+        text(&out.stdout)
+    );
+    let calibration: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(run.join("checkpoint.calibration.json")).unwrap(),
+    )
+    .unwrap();
+    let level = calibration["level"].as_f64().unwrap();
+    assert!((-0.9..=0.9).contains(&level));
+    let cells: Vec<&str> = calibration["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    for held_out in report["per_cell"].as_array().unwrap() {
+        assert!(!cells.contains(&held_out["cell"].as_str().unwrap()), "a test cell");
+    }
+    let info = ok(&["model", "info", "--model", s(&run)]);
+    assert!(
+        text(&info.stdout).contains("calibrated on 5 training cells"),
+        "{}",
+        text(&info.stdout)
+    );
+    ok(&[
+        "predict",
+        "--model",
+        s(&run),
+        "--data",
+        s(&data),
+        "--out",
+        s(&pred),
+        "--samples",
+        "1",
+        "--steps",
+        "2",
+    ]);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(pred.join("predict.json")).unwrap()).unwrap();
+    assert!((report["level"].as_f64().unwrap() - level).abs() < 1e-6);
+    // A calibration of another model is refused by name.
+    let mut edited = calibration.clone();
+    edited["model_sha256"] = serde_json::json!("0".repeat(64));
+    std::fs::write(
+        run.join("checkpoint.calibration.json"),
+        serde_json::to_string(&edited).unwrap(),
+    )
+    .unwrap();
+    assert_fails(
+        &dispr(&[
+            "predict",
+            "--model",
+            s(&run),
+            "--data",
+            s(&data),
+            "--out",
+            s(&pred),
+        ]),
+        1,
+        &["checkpoint.calibration.json", "calibrates another model"],
+    );
+    std::fs::remove_file(run.join("checkpoint.calibration.json")).unwrap();
+
     // Refusals: unknown sampler, device and preset; a damaged checkpoint.
     let predict = |extra: &[&str]| {
         let mut args = vec![

@@ -296,7 +296,40 @@ fn a_cell_in_a_crop_of_any_size_is_predicted_over_itself() {
             "mask/c.tif",
             "cell 'c'",
             "80×70 pixels but the model's field is 64×64",
+            "--downscale to shrink it 2×",
         ],
+    );
+    // With --downscale it is shrunk 2× and its outputs enlarged back: 128 slices over
+    // its own 100 × 100 frame, lying over the cell.
+    let huge = tmp.path().join("huge.pred");
+    let out = ok(&[
+        "predict",
+        "--data",
+        s(&data),
+        "--out",
+        s(&huge),
+        "--samples",
+        "1",
+        "--downscale",
+    ]);
+    assert!(
+        text(&out.stderr).contains("cell c was shrunk 2×"),
+        "{}",
+        text(&out.stderr)
+    );
+    let shape = read_volume(&huge.join("c_0.tif")).unwrap().binarize();
+    assert_eq!(shape.shape(), [128, 100, 100]);
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(huge.join("predict.json")).unwrap()).unwrap();
+    assert_eq!(record["per_cell"][0]["downscale"], 2);
+    let outside = (0..128)
+        .flat_map(|z| (0..100).flat_map(move |y| (0..100).map(move |x| (z, y, x))))
+        .filter(|&(z, y, x)| shape.at([z, y, x]) && (y >= 82 || x >= 72))
+        .count();
+    assert!(
+        outside * 20 < shape.count().max(1),
+        "{outside} of {} voxels beyond the mask's box",
+        shape.count()
     );
 }
 
@@ -397,10 +430,27 @@ fn a_field_with_a_cellpose_label_image_is_predicted_cell_by_cell() {
         assert_eq!(sample.shape(), [64, 64, 64]);
         assert!(sample.binarize().count() > 0);
     }
-    // The same cell as IMAGE MASK, and the refusals.
+    // The run's page: every cell in the table (the skipped one with its reason), a
+    // gallery row per predicted cell, links to its files.
+    let page = std::fs::read_to_string(pred.join("index.html")).unwrap();
+    for needle in [
+        "href=\"#field_1\"",
+        "skipped: touches the field",
+        "href=\"cells.csv\"",
+        "field_2_1.tif",
+    ] {
+        assert!(page.contains(needle), "{needle}: {page}");
+    }
+    for k in [1, 2] {
+        let png = std::fs::read(pred.join("gallery").join(format!("field_{k}.png"))).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    }
+    assert!(!pred.join("gallery").join("field_3.png").exists());
+    // The same cell as IMAGE MASK, with a JSON summary, one thread and no chatter; and
+    // the refusals.
     let one = tmp.path().join("one");
     let cell = &names[0];
-    ok(&[
+    let out = ok(&[
         "predict",
         s(&synth.join("image").join(format!("{cell}.tif"))),
         s(&synth.join("mask").join(format!("{cell}.tif"))),
@@ -408,8 +458,45 @@ fn a_field_with_a_cellpose_label_image_is_predicted_cell_by_cell() {
         s(&one),
         "--samples",
         "1",
+        "--json",
+        "--threads",
+        "1",
+        "-q",
     ]);
     assert!(one.join(format!("{cell}_0.tif")).is_file());
+    assert!(out.stderr.is_empty(), "-q: {}", text(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["report"]["threads"], 1);
+    assert_eq!(summary["cells"][0]["name"], cell.as_str());
+    assert_eq!(summary["cells"][0]["samples"], 1);
+    assert_eq!(summary["cells"][0]["units"], "voxels");
+    assert!(summary["cells"][0]["volume_vox3_mean"].as_f64().unwrap() > 0.0);
+    // -v names each cell's time.
+    let out = ok(&[
+        "predict",
+        s(&synth.join("image").join(format!("{cell}.tif"))),
+        s(&synth.join("mask").join(format!("{cell}.tif"))),
+        "--out",
+        s(&one),
+        "--samples",
+        "1",
+        "-v",
+    ]);
+    assert!(
+        text(&out.stderr).contains(&format!("{cell}: ")),
+        "{}",
+        text(&out.stderr)
+    );
+    assert_fails(
+        &common::dispr(&["predict", "--out", "x", "-q", "-v", "--data", "y"]),
+        2,
+        &["cannot be used with"],
+    );
+    assert_fails(
+        &common::dispr(&["predict", "--out", "x", "--threads", "0", "--data", "y"]),
+        2,
+        &["--threads"],
+    );
     let lonely = tmp.path().join("lonely.tif");
     write_image(&lonely, &image).unwrap();
     assert_fails(

@@ -206,7 +206,31 @@ fn baseline_and_evaluate_on_the_real_sample() {
     for metric in dispr_core::experiment::evaluation::TABLE_METRICS {
         let png = std::fs::read(report.join(format!("{metric}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{metric}.png");
+        let svg = std::fs::read_to_string(report.join(format!("{metric}.svg"))).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("cylinder (n=108)"), "{metric}.svg");
     }
+    // Only the best median of a column is bold: the cylinder's IoU, not the ellipsoid's.
+    let page = std::fs::read_to_string(report.join("index.html")).unwrap();
+    let iou = |m: f64| format!("{m:.3}");
+    assert!(page.contains(&format!("<b>{}</b>", iou(median("cylinder", "iou")))));
+    assert!(!page.contains(&format!("<b>{}</b>", iou(median("ellipsoid", "iou")))));
+    assert!(page.contains("<a href=\"table.csv\">"));
+    // --json prints Table 1 on standard output.
+    let o = ok(&[
+        "evaluate",
+        "--data",
+        s(&sample),
+        "--pred",
+        &format!("cylinder={}", s(&cyl)),
+        "--pred",
+        s(&ell),
+        "--out",
+        s(&report),
+        "--json",
+    ]);
+    let printed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(printed["cells"], 108);
+    assert_eq!(printed["table"], serde_json::to_value(&table).unwrap());
 }
 
 /// The retrieval baseline on the real sample, cross-validated over the five folds: its

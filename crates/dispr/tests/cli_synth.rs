@@ -213,6 +213,11 @@ fn demo_runs_on_built_in_defaults_and_reruns() {
     );
 }
 
+/// Where `features_of_truth_and_predictions` keeps the truth's features in voxels.
+fn csv_path_truth(dir: &tempfile::TempDir) -> std::path::PathBuf {
+    dir.path().join("f_truth.csv")
+}
+
 #[test]
 fn features_of_truth_and_predictions() {
     let dir = tempfile::tempdir().unwrap();
@@ -220,9 +225,10 @@ fn features_of_truth_and_predictions() {
     ok(&["synth", "--out", s(&data), "--n", "6"]);
     let csv_path = dir.path().join("f.csv");
     ok(&["features", "--data", s(&data), "--out", s(&csv_path)]);
+    std::fs::copy(&csv_path, csv_path_truth(&dir)).unwrap();
     let csv = std::fs::read_to_string(&csv_path).unwrap();
     let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
-    assert_eq!(&header[..4], &["name", "class", "source", "volume"]);
+    assert_eq!(&header[..4], &["name", "class", "source", "volume_vox3"]);
     assert_eq!(csv.lines().count(), 7);
     let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
     assert_eq!(row.len(), header.len());
@@ -271,6 +277,61 @@ fn features_of_truth_and_predictions() {
         s(&csv_path),
     ]);
     assert_fails(&o, 1, &["no prediction for cell"]);
+    // With a pixel size, features are in µm: each scales with its dimension.
+    let um_path = dir.path().join("f_um.csv");
+    let o = ok(&[
+        "features",
+        "--data",
+        s(&data),
+        "--out",
+        s(&um_path),
+        "--pixel-size",
+        "0.5",
+    ]);
+    assert!(text(&o.stdout).contains("in µm, voxels of 0.5 µm"));
+    let table = |path: &std::path::Path| -> Vec<std::collections::HashMap<String, String>> {
+        let mut r = csv::Reader::from_path(path).unwrap();
+        let header: Vec<String> = r.headers().unwrap().iter().map(String::from).collect();
+        r.records()
+            .map(|rec| {
+                header
+                    .iter()
+                    .cloned()
+                    .zip(rec.unwrap().iter().map(String::from))
+                    .collect()
+            })
+            .collect()
+    };
+    let (vox, um) = (table(&csv_path_truth(&dir)), table(&um_path));
+    let value = |row: &std::collections::HashMap<String, String>, c: &str| -> f64 {
+        row[c].parse().unwrap_or_else(|_| panic!("{c}"))
+    };
+    for (v, u) in vox.iter().zip(&um) {
+        for (col_vox, col_um, factor) in [
+            ("volume_vox3", "volume_um3", 0.125),
+            ("surface_area_vox2", "surface_area_um2", 0.25),
+            ("curvature_per_vox", "curvature_per_um", 2.0),
+            ("radial_mean_vox", "radial_mean_um", 0.5),
+            ("sphericity", "sphericity", 1.0),
+        ] {
+            let (a, b) = (value(v, col_vox) * factor, value(u, col_um));
+            assert!((a - b).abs() <= 1e-9 * a.abs().max(1.0), "{col_um}: {a} vs {b}");
+        }
+    }
+    // Voxels that are not cubes: features stay in voxels, and a note says why.
+    let o = ok(&[
+        "features",
+        "--data",
+        s(&data),
+        "--out",
+        s(&um_path),
+        "--pixel-size",
+        "0.5",
+        "--z-step",
+        "1.5",
+    ]);
+    assert!(text(&o.stderr).contains("are not cubes"), "{}", text(&o.stderr));
+    assert!(std::fs::read_to_string(&um_path).unwrap().starts_with("name,class,source,volume_vox3,"));
     let help = dispr(&["features", "--help"]);
     assert!(
         text(&help.stdout).contains("sphericity"),
@@ -333,6 +394,13 @@ fn classify_with_and_without_augmentation() {
         stdout.contains("| without augmentation |") && stdout.contains("| with augmentation |"),
         "{stdout}"
     );
+    // What ± means, and with against without augmentation per cell, paired.
+    assert!(
+        stdout.contains("mean ± standard deviation over the 3 folds"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("| all | 30 |"), "{stdout}");
+    assert!(stdout.contains("exact McNemar p"), "{stdout}");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(report.join("classification.json")).unwrap())
             .unwrap();
@@ -343,6 +411,44 @@ fn classify_with_and_without_augmentation() {
         .map(|v| v.as_u64().unwrap())
         .sum();
     assert_eq!(total, 30, "every cell tested exactly once");
+    let effect = &json["with_against_without"]["all_cells"];
+    assert_eq!(effect["cells"], 30);
+    let (without, with) = (
+        effect["accuracy_without"].as_f64().unwrap(),
+        effect["accuracy_with"].as_f64().unwrap(),
+    );
+    let difference = effect["difference"].as_f64().unwrap();
+    assert!((with - without - difference).abs() < 1e-12);
+    assert!(effect["ci_low"].as_f64().unwrap() <= difference);
+    assert!(difference <= effect["ci_high"].as_f64().unwrap());
+    let (gained, lost) = (
+        effect["gained"].as_f64().unwrap(),
+        effect["lost"].as_f64().unwrap(),
+    );
+    assert!((difference - (gained - lost) / 30.0).abs() < 1e-12);
+    // The per-cell predictions of both conditions.
+    let folds_csv = std::fs::read_to_string(report.join("folds.csv")).unwrap();
+    assert!(folds_csv.starts_with("name,class,fold,predicted_without,predicted_with\n"));
+    assert_eq!(folds_csv.lines().count(), 31);
+    // --json prints the same report on standard output, and nothing else.
+    let o = ok(&[
+        "classify",
+        "--features",
+        s(&real),
+        "--augment",
+        s(&generated),
+        "--folds",
+        "3",
+        "--trees",
+        "50",
+        "--out",
+        s(&report),
+        "--json",
+        "-q",
+    ]);
+    let printed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(printed["with_against_without"], json["with_against_without"]);
+    assert!(o.stderr.is_empty(), "{}", text(&o.stderr));
     // Three classes, all augmented: each fold adds the rows of its training cells only.
     let added: Vec<u64> = json["with"]["augmented"]
         .as_array()
@@ -360,6 +466,7 @@ fn classify_with_and_without_augmentation() {
         "folds.csv",
         "per_class.csv",
         "confusion.png",
+        "confusion.svg",
         "confusion_augmented.png",
     ] {
         assert!(report.join(f).is_file(), "{f}");

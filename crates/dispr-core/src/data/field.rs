@@ -59,10 +59,13 @@ pub fn cellpose_labels(image: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Reads a label image: integer values ≥ 0 (uint8 or uint16; float only when every value
-/// is a whole number).
+/// Reads a label image: integer values ≥ 0 (uint8, uint16, uint32, int16 or int32 as
+/// cellpose and StarDist write them; float only when every value is a whole number).
 pub fn read_labels(path: &Path) -> Result<Image<u32>> {
     let stack = read_image(path)?;
+    if let crate::io::tiff::Stack::U32(v) = &stack {
+        return Ok(v.slice_z(0));
+    }
     let values = stack.to_f32().slice_z(0);
     if stack.dtype() == Dtype::F32
         && let Some(v) = values
@@ -86,14 +89,16 @@ fn read_intensities(path: &Path) -> Result<Image<f32>> {
 }
 
 /// Cuts every labelled cell of the field `image` out of it, as `field`-sized crops named
-/// `{name}_{label}`. With `skip_border`, cells that touch the image's edge are skipped
-/// (part of them lies outside the field of view).
+/// `{name}_{label}` (a cell larger than the field: skipped, or with `downscale` cut as
+/// a crop k times the field, see [`Framing`]). With `skip_border`, cells that touch the
+/// image's edge are skipped (part of them lies outside the field of view).
 pub fn cut_cells(
     image_path: &Path,
     labels_path: &Path,
     name: &str,
     field: [usize; 2],
     skip_border: bool,
+    downscale: bool,
 ) -> Result<FieldCells> {
     let image = read_intensities(image_path)?;
     let pixel_size = crate::io::tiff::read_square_pixel_size(image_path)?;
@@ -145,7 +150,7 @@ pub fn cut_cells(
             ));
             continue;
         }
-        match Framing::of(&mask, field) {
+        match Framing::of(&mask, field, downscale) {
             Err(problem) => out.skipped.push(skip(problem)),
             Ok(framing) => out.cells.push(FieldCell {
                 label,
@@ -154,8 +159,8 @@ pub fn cut_cells(
                 cell: Cell {
                     name: cell_name,
                     label: Label::Unlabeled,
-                    image: framing.to_field(&image),
-                    mask: framing.to_field(&mask),
+                    image: framing.to_crop(&image),
+                    mask: framing.to_crop(&mask),
                     shape: None,
                     pixel_size,
                 },
@@ -167,12 +172,13 @@ pub fn cut_cells(
 
 /// One cell given as an image and its binary mask, of any size, cut out like a field's
 /// cell (named `name`, label 1). A cell larger than the model's field is an error naming
-/// the mask.
+/// the mask, unless `downscale`.
 pub fn cut_cell(
     image_path: &Path,
     mask_path: &Path,
     name: &str,
     field: [usize; 2],
+    downscale: bool,
 ) -> Result<FieldCell> {
     let image = read_intensities(image_path)?;
     let mask_stack = read_image(mask_path)?;
@@ -190,7 +196,7 @@ pub fn cut_cell(
             ),
         ));
     }
-    let framing = Framing::of(&mask, field)
+    let framing = Framing::of(&mask, field, downscale)
         .map_err(|p| Error::new(mask_path, format!("cell '{name}': {p}")))?;
     Ok(FieldCell {
         label: 1,
@@ -199,8 +205,8 @@ pub fn cut_cell(
         cell: Cell {
             name: name.to_string(),
             label: Label::Unlabeled,
-            image: framing.to_field(&image),
-            mask: framing.to_field(&mask),
+            image: framing.to_crop(&image),
+            mask: framing.to_crop(&mask),
             shape: None,
             pixel_size: crate::io::tiff::read_square_pixel_size(image_path)?,
         },
@@ -293,6 +299,36 @@ pub fn cell_table_csv(rows: &[CellRow]) -> String {
     String::from_utf8(w.into_inner().expect("writing CSV into memory")).expect("UTF-8 fields")
 }
 
+/// The cell table as JSON (`dispr predict --json`): one object per row, with the keys of
+/// [`cell_table_csv`]'s columns (null where the CSV has an empty field).
+pub fn cell_table_json(rows: &[CellRow]) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let rows: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            let mut object = json!({
+                "name": r.name,
+                "label": (r.label > 0).then_some(r.label),
+                "status": r.status,
+                "y0": r.y0,
+                "x0": r.x0,
+                "area_px": r.area_px,
+                "reason": r.reason,
+            });
+            if let Some(u) = &r.uncertainty {
+                let fields = object.as_object_mut().expect("an object");
+                fields.insert("units".into(), json!(u.units));
+                for (column, value) in CellUncertainty::columns(u.units).into_iter().zip(u.values()) {
+                    fields.insert(column, json!(value));
+                }
+                fields.insert("samples".into(), json!(u.samples));
+            }
+            object
+        })
+        .collect();
+    Value::Array(rows)
+}
+
 impl FieldCells {
     /// The table of every cell, by label; `uncertainty` gives a predicted cell's summary.
     pub fn rows(&self, uncertainty: impl Fn(&str) -> Option<CellUncertainty>) -> Vec<CellRow> {
@@ -345,7 +381,7 @@ mod tests {
         write_image(&img, &image).unwrap();
         write_image(&lab, &labels).unwrap();
         assert_eq!(cellpose_labels(&img), Some(lab.clone()));
-        let cells = cut_cells(&img, &lab, "f", [8, 8], true).unwrap();
+        let cells = cut_cells(&img, &lab, "f", [8, 8], true, false).unwrap();
         assert_eq!(cells.cells.len(), 1);
         let c = &cells.cells[0];
         assert_eq!((c.label, c.area, c.cell.name.as_str()), (1, 20, "f_1"));
@@ -365,9 +401,15 @@ mod tests {
             reasons[1].0 == 5 && reasons[1].1.contains("12×10 pixels"),
             "{reasons:?}"
         );
+        // With downscaling, cell 5 (12×10) is cut as a 16×16 crop, to be shrunk 2×.
+        let shrunk = cut_cells(&img, &lab, "f", [8, 8], true, true).unwrap();
+        assert_eq!(shrunk.cells.len(), 2);
+        let c5 = &shrunk.cells[1];
+        assert_eq!((c5.label, c5.cell.mask.shape()), (5, [16, 16]));
+        assert_eq!(c5.cell.mask.count(), 120);
         // Without the border rule, cell 2 is cut out too.
         assert_eq!(
-            cut_cells(&img, &lab, "f", [8, 8], false)
+            cut_cells(&img, &lab, "f", [8, 8], false, false)
                 .unwrap()
                 .cells
                 .len(),
@@ -381,15 +423,48 @@ mod tests {
         // One cell given by image and mask.
         let mask = dir.path().join("m.tif");
         write_image(&mask, &labels.map(|k| if k == 1 { 255u8 } else { 0 })).unwrap();
-        let one = cut_cell(&img, &mask, "f", [8, 8]).unwrap();
+        let one = cut_cell(&img, &mask, "f", [8, 8], false).unwrap();
         assert_eq!((one.area, one.origin), (20, [8, 19]));
         // Labels of another size are refused, naming the label file.
         write_image(&lab, &Image::filled([30, 39], 1u16)).unwrap();
-        let err = cut_cells(&img, &lab, "f", [8, 8], true)
+        let err = cut_cells(&img, &lab, "f", [8, 8], true, false)
             .unwrap_err()
             .to_string();
         assert!(
             err.contains("f_cp_masks.tif: labels are 30×39 but the image is 30×40"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn label_images_of_32_and_signed_integers_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let labels = Image::from_fn([6, 7], |[y, x]| if y > 2 { 70_000u32 + x as u32 } else { 0 });
+        let u32_file = dir.path().join("u32.tif");
+        write_image(&u32_file, &labels).unwrap();
+        assert_eq!(read_labels(&u32_file).unwrap(), labels);
+        // int32 (StarDist, scikit-image) and int16, written as tifffile writes them.
+        let write_signed = |path: &Path, values: Vec<i32>| {
+            let file = std::fs::File::create(path).unwrap();
+            let mut tiff = tiff::encoder::TiffEncoder::new(file).unwrap();
+            tiff.write_image::<tiff::encoder::colortype::GrayI32>(7, 6, &values)
+                .unwrap();
+        };
+        let i32_file = dir.path().join("i32.tif");
+        write_signed(&i32_file, labels.data().iter().map(|&v| v as i32).collect());
+        assert_eq!(read_labels(&i32_file).unwrap(), labels);
+        let i16_file = dir.path().join("i16.tif");
+        let file = std::fs::File::create(&i16_file).unwrap();
+        tiff::encoder::TiffEncoder::new(file)
+            .unwrap()
+            .write_image::<tiff::encoder::colortype::GrayI16>(7, 6, &[3i16; 42])
+            .unwrap();
+        assert_eq!(read_labels(&i16_file).unwrap(), Image::filled([6, 7], 3u32));
+        let negative = dir.path().join("negative.tif");
+        write_signed(&negative, (0..42).map(|v| v - 1).collect());
+        let err = read_labels(&negative).unwrap_err().to_string();
+        assert!(
+            err.contains("negative.tif") && err.contains("int32 values down to -1"),
             "{err}"
         );
     }

@@ -7,9 +7,32 @@
 //! placed so that its mask's bounding box is centred in the field (cropping or padding
 //! with zeros), and the prediction is placed back at the same offset, so that it lies
 //! over the cell in the input's own xy frame. A cell whose bounding box is larger than
-//! the field is refused: it would be cut.
+//! the field is refused (it would be cut), unless downscaling is asked for: then the
+//! smallest whole factor k that makes it fit shrinks it (the mean of each k × k block of
+//! the image, the majority of the mask's), and the prediction is enlarged back by k in
+//! x, y and z (nearest voxel), so its voxels are cubes of the input's pixel again.
 
 use crate::grid::{Image, Volume};
+
+/// Pixel values that a k × k block of the input can be reduced to one field pixel.
+pub trait Pool: Copy + Default {
+    /// One value for the block `values` (not empty).
+    fn pool(values: &[Self]) -> Self;
+}
+
+impl Pool for f32 {
+    /// The mean (an intensity image).
+    fn pool(values: &[Self]) -> Self {
+        values.iter().sum::<f32>() / values.len() as f32
+    }
+}
+
+impl Pool for bool {
+    /// The majority, ties inside (a mask).
+    fn pool(values: &[Self]) -> Self {
+        2 * values.iter().filter(|&&v| v).count() >= values.len()
+    }
+}
 
 /// Where the model's field lies in an input image.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,69 +44,103 @@ pub struct Framing {
     /// Input coordinates (y, x) of the field's first pixel (negative: the field starts
     /// before the image, which is padded).
     pub origin: [isize; 2],
+    /// Input pixels per field pixel along each axis (1: none; k: the cell shrunk k
+    /// times to fit).
+    pub factor: usize,
 }
 
 impl Framing {
-    /// The framing of a cell with `mask` in a field of `field` pixels; the problem (one
-    /// line) when the mask is empty or its cell is larger than the field.
-    pub fn of(mask: &Image<bool>, field: [usize; 2]) -> Result<Self, String> {
+    /// The framing of a cell with `mask` in a field of `field` pixels, shrinking a cell
+    /// larger than the field when `downscale`; the problem (one line) when the mask is
+    /// empty or its cell is larger than the field and `downscale` is false.
+    pub fn of(mask: &Image<bool>, field: [usize; 2], downscale: bool) -> Result<Self, String> {
         let input = mask.shape();
         if input == field {
             return Ok(Self {
                 input,
                 field,
                 origin: [0, 0],
+                factor: 1,
             });
         }
         let (lo, hi) = bounding_box(mask).ok_or_else(|| "mask is empty".to_string())?;
         let span = [hi[0] - lo[0], hi[1] - lo[1]];
-        if span[0] > field[0] || span[1] > field[1] {
+        let factor = span[0].div_ceil(field[0]).max(span[1].div_ceil(field[1])).max(1);
+        if factor > 1 && !downscale {
             return Err(format!(
-                "the cell is {}×{} pixels but the model's field is {}×{}; crop or downscale the image",
+                "the cell is {}×{} pixels but the model's field is {}×{}; crop it, or pass --downscale to shrink it {factor}×",
                 span[0], span[1], field[0], field[1]
             ));
         }
-        let origin = [0, 1].map(|a| lo[a] as isize - ((field[a] - span[a]) / 2) as isize);
+        let covered = field.map(|f| f * factor);
+        let origin = [0, 1].map(|a| lo[a] as isize - ((covered[a] - span[a]) / 2) as isize);
         Ok(Self {
             input,
             field,
             origin,
+            factor,
         })
     }
 
     /// True when the field is the image itself.
     pub fn is_identity(&self) -> bool {
-        self.input == self.field && self.origin == [0, 0]
+        self.input == self.field && self.origin == [0, 0] && self.factor == 1
     }
 
-    /// The input pixel under field pixel `(y, x)`, if the image has one there.
+    /// The input region the field covers, (height, width): the field times the factor.
+    pub fn crop_size(&self) -> [usize; 2] {
+        self.field.map(|f| f * self.factor)
+    }
+
+    /// The input pixel at `(y, x)` of the covered region, if the image has one there.
     fn input_of(&self, y: usize, x: usize) -> Option<[usize; 2]> {
         let iy = usize::try_from(self.origin[0] + y as isize).ok()?;
         let ix = usize::try_from(self.origin[1] + x as isize).ok()?;
         (iy < self.input[0] && ix < self.input[1]).then_some([iy, ix])
     }
 
-    /// The part of `image` (of the input's size) in the field; zero where the field
-    /// extends beyond the image.
-    pub fn to_field<T: Copy + Default>(&self, image: &Image<T>) -> Image<T> {
-        Image::from_fn(self.field, |[y, x]| {
+    /// The input region the field covers ([`Framing::crop_size`]), at the input's
+    /// scale; zero where it extends beyond the image.
+    pub fn to_crop<T: Copy + Default>(&self, image: &Image<T>) -> Image<T> {
+        Image::from_fn(self.crop_size(), |[y, x]| {
             self.input_of(y, x)
                 .map_or_else(T::default, |[iy, ix]| image.at([iy, ix]))
         })
     }
 
+    /// The part of `image` (of the input's size) in the field, each k × k block pooled
+    /// to one pixel; zero where the field extends beyond the image.
+    pub fn to_field<T: Pool>(&self, image: &Image<T>) -> Image<T> {
+        let k = self.factor;
+        let mut block = Vec::with_capacity(k * k);
+        Image::from_fn(self.field, |[y, x]| {
+            block.clear();
+            for dy in 0..k {
+                for dx in 0..k {
+                    block.push(
+                        self.input_of(y * k + dy, x * k + dx)
+                            .map_or_else(T::default, |[iy, ix]| image.at([iy, ix])),
+                    );
+                }
+            }
+            T::pool(&block)
+        })
+    }
+
     /// A volume on the field (`[depth, field…]`) placed back into the input's xy frame
-    /// (`[depth, input…]`); zero outside the field.
+    /// (`[depth × k, input…]`, each voxel enlarged k times in x, y and z); zero outside
+    /// the field.
     pub fn to_input<T: Copy + Default>(&self, volume: &Volume<T>) -> Volume<T> {
         let [depth, fh, fw] = volume.shape();
         debug_assert_eq!([fh, fw], self.field);
+        let k = self.factor;
         let [ih, iw] = self.input;
-        let mut out = Volume::from_fn([depth, ih, iw], |_| T::default());
-        for z in 0..depth {
-            for y in 0..fh {
-                for x in 0..fw {
+        let mut out = Volume::from_fn([depth * k, ih, iw], |_| T::default());
+        for z in 0..depth * k {
+            for y in 0..fh * k {
+                for x in 0..fw * k {
                     if let Some([iy, ix]) = self.input_of(y, x) {
-                        out.set([z, iy, ix], volume.at([z, y, x]));
+                        out.set([z, iy, ix], volume.at([z / k, y / k, x / k]));
                     }
                 }
             }
@@ -114,7 +171,7 @@ mod tests {
     #[test]
     fn a_field_sized_image_is_used_as_it_is() {
         let mask = Image::from_fn([8, 8], |[y, x]| y < 3 && x < 3);
-        let f = Framing::of(&mask, [8, 8]).unwrap();
+        let f = Framing::of(&mask, [8, 8], false).unwrap();
         assert!(f.is_identity());
         assert_eq!(f.to_field(&mask), mask);
     }
@@ -126,7 +183,7 @@ mod tests {
         let mask = Image::from_fn([30, 40], |[y, x]| {
             (10..13).contains(&y) && (20..24).contains(&x)
         });
-        let f = Framing::of(&mask, [8, 8]).unwrap();
+        let f = Framing::of(&mask, [8, 8], false).unwrap();
         assert_eq!(f.origin, [8, 18]);
         let in_field = f.to_field(&mask);
         assert_eq!(in_field.count(), 12);
@@ -142,18 +199,47 @@ mod tests {
     #[test]
     fn small_images_are_padded_and_large_cells_refused() {
         let mask = Image::from_fn([4, 6], |[y, x]| y >= 1 && x >= 2);
-        let f = Framing::of(&mask, [8, 8]).unwrap();
+        let f = Framing::of(&mask, [8, 8], false).unwrap();
         assert_eq!(f.to_field(&mask).count(), mask.count());
         assert_eq!(
             f.to_input(&Volume::from_fn([1, 8, 8], |_| true)).count(),
             24
         );
         let big = Image::from_fn([20, 20], |[y, _]| y < 9);
-        let err = Framing::of(&big, [8, 8]).unwrap_err();
+        let err = Framing::of(&big, [8, 8], false).unwrap_err();
         assert!(
             err.contains("9×20 pixels but the model's field is 8×8"),
             "{err}"
         );
-        assert!(Framing::of(&Image::filled([5, 5], false), [8, 8]).is_err());
+        assert!(err.contains("--downscale to shrink it 3×"), "{err}");
+        assert!(Framing::of(&Image::filled([5, 5], false), [8, 8], false).is_err());
+    }
+
+    #[test]
+    fn a_large_cell_is_shrunk_on_request_and_its_prediction_enlarged_back() {
+        // A 12×10 cell at rows 4..16, columns 6..16 of a 20×24 image, in an 8×8 field:
+        // factor 2, the covered 16×16 region centred on it.
+        let mask = Image::from_fn([20, 24], |[y, x]| {
+            (4..16).contains(&y) && (6..16).contains(&x)
+        });
+        let f = Framing::of(&mask, [8, 8], true).unwrap();
+        assert_eq!((f.factor, f.crop_size()), (2, [16, 16]));
+        assert_eq!(f.origin, [2, 3]);
+        let small = f.to_field(&mask);
+        assert_eq!(small.count(), 6 * 5 + 6, "blocks at least half inside count");
+        let image = mask.map(|m| if m { 1.0f32 } else { 0.0 });
+        let pooled = f.to_field(&image);
+        assert!((pooled.at([1, 1]) - 0.5).abs() < 1e-6, "a block half inside");
+        assert_eq!(f.to_crop(&mask).count(), mask.count());
+        // Back: depth and xy enlarged twice, over the cell.
+        let volume = Volume::from_fn([3, 8, 8], |[_, y, x]| small.at([y, x]));
+        let back = f.to_input(&volume);
+        assert_eq!(back.shape(), [6, 20, 24]);
+        assert_eq!(back.count(), 6 * 4 * small.count());
+        let inside = (0..20)
+            .flat_map(|y| (0..24).map(move |x| (y, x)))
+            .filter(|&(y, x)| back.at([0, y, x]) && mask.at([y, x]))
+            .count();
+        assert!(inside as f64 >= 0.9 * mask.count() as f64);
     }
 }

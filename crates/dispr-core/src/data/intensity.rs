@@ -83,7 +83,7 @@ pub fn intensity_scale(dtype: Dtype, min: f64, max: f64) -> Result<Encoding, Str
         (_, m) if m <= 65535.0 => Encoding::Bits16,
         (_, m) => {
             return Err(format!(
-                "float intensities up to {m}, beyond 16-bit; rescale the image to 0–1 or 0–65535"
+                "{dtype} intensities up to {m}, beyond 16-bit; rescale the image to 0–1 or 0–65535"
             ));
         }
     })

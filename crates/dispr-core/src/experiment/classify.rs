@@ -194,6 +194,23 @@ pub struct Outcome {
     pub per_class: Vec<ClassScores>,
     /// Augmentation rows added to each fold's training set.
     pub augmented: Vec<usize>,
+    /// The class predicted for each row of the table (in its test fold), an index into
+    /// `classes`.
+    #[serde(skip)]
+    pub predicted: Vec<usize>,
+}
+
+impl Outcome {
+    /// Whether each row of `table` (the table it was cross-validated on) was classified
+    /// right.
+    pub fn correct(&self, table: &FeatureTable) -> Vec<bool> {
+        table
+            .rows
+            .iter()
+            .zip(&self.predicted)
+            .map(|(r, &p)| self.classes[p] == r.class)
+            .collect()
+    }
 }
 
 /// Per-class scores and macro / weighted F1 of a confusion matrix (sklearn's
@@ -334,6 +351,7 @@ pub fn cross_validate(
         confusion: vec![vec![0; k]; k],
         per_class: Vec::new(),
         augmented: Vec::new(),
+        predicted: vec![0; table.rows.len()],
     };
     for fold in 0..config.folds {
         let (test, train) = fold_indices(&fold_of, fold);
@@ -383,6 +401,7 @@ pub fn cross_validate(
             let truth = index(&table.rows[i].class).expect("known class");
             confusion[truth][p as usize] += 1;
             outcome.confusion[truth][p as usize] += 1;
+            outcome.predicted[i] = p as usize;
         }
         let (_, macro_f1, weighted_f1) = scores(&classes, &confusion);
         outcome.macro_f1.push(macro_f1);

@@ -11,6 +11,7 @@ use crate::experiment::classify::{
     ClassifyConfig, FeatureTable, Outcome, cross_validate, folds, smallest_classes,
 };
 use crate::experiment::evaluation::describe;
+use crate::experiment::paired::{bootstrap_interval, mcnemar_exact_p};
 use crate::io::atomic::write_text_atomic;
 
 /// The two conditions of the experiment, and what they were run on.
@@ -26,6 +27,98 @@ pub struct ClassifyStudy {
     pub plain: Outcome,
     /// With augmentation, when augmentation rows were given.
     pub augmented: Option<Outcome>,
+    /// With against without augmentation, per cell, when both were run.
+    pub effect: Option<AugmentationEffect>,
+}
+
+/// Right-or-wrong per cell under two conditions, paired (n = cells): the accuracies,
+/// their difference with a 95 % bootstrap interval over cells, and McNemar's exact test.
+/// (The median of per-cell differences of 0/1 outcomes is almost always 0, so the mean,
+/// the accuracy difference, is the statistic; McNemar's test is the signed-rank test's
+/// exact form for ±1 differences.)
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct PairedAccuracy {
+    /// Cells compared.
+    pub cells: usize,
+    /// Share classified right without augmentation.
+    pub accuracy_without: f64,
+    /// Share classified right with it.
+    pub accuracy_with: f64,
+    /// `accuracy_with − accuracy_without`.
+    pub difference: f64,
+    /// 2.5th percentile of the bootstrap differences.
+    pub ci_low: f64,
+    /// 97.5th percentile of the bootstrap differences.
+    pub ci_high: f64,
+    /// Cells wrong without and right with augmentation.
+    pub gained: usize,
+    /// Cells right without and wrong with augmentation.
+    pub lost: usize,
+    /// Two-sided exact McNemar p.
+    pub mcnemar_p: f64,
+}
+
+impl PairedAccuracy {
+    /// Compares per-cell outcomes `without` and `with` (the same cells, in one order;
+    /// not empty).
+    pub fn of(without: &[bool], with: &[bool]) -> Self {
+        let d: Vec<f64> = without
+            .iter()
+            .zip(with)
+            .map(|(&a, &b)| f64::from(u8::from(b)) - f64::from(u8::from(a)))
+            .collect();
+        let mean = |v: &mut [f64]| v.iter().sum::<f64>() / v.len() as f64;
+        let share = |v: &[bool]| v.iter().filter(|&&x| x).count() as f64 / v.len() as f64;
+        let (ci_low, ci_high) = bootstrap_interval(&d, mean);
+        let gained = d.iter().filter(|&&x| x > 0.0).count();
+        let lost = d.iter().filter(|&&x| x < 0.0).count();
+        Self {
+            cells: d.len(),
+            accuracy_without: share(without),
+            accuracy_with: share(with),
+            difference: mean(&mut d.clone()),
+            ci_low,
+            ci_high,
+            gained,
+            lost,
+            mcnemar_p: mcnemar_exact_p(gained, lost),
+        }
+    }
+}
+
+/// What augmentation changed: over all cells, over the cells of the augmented classes,
+/// and per fold in macro F1.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct AugmentationEffect {
+    /// Every cell.
+    pub all_cells: PairedAccuracy,
+    /// The cells of the augmented classes (`None` when the table has none).
+    pub augmented_classes: Option<PairedAccuracy>,
+    /// Per fold, macro F1 with minus without.
+    pub macro_f1_differences: Vec<f64>,
+}
+
+impl AugmentationEffect {
+    /// The effect of `with` over `plain` on `table`, whose cells of `classes` were
+    /// augmented.
+    pub fn of(table: &FeatureTable, plain: &Outcome, with: &Outcome, classes: &[String]) -> Self {
+        let (a, b) = (plain.correct(table), with.correct(table));
+        let in_classes: Vec<usize> = (0..table.rows.len())
+            .filter(|&i| classes.contains(&table.rows[i].class))
+            .collect();
+        let pick = |v: &[bool]| in_classes.iter().map(|&i| v[i]).collect::<Vec<_>>();
+        Self {
+            all_cells: PairedAccuracy::of(&a, &b),
+            augmented_classes: (!in_classes.is_empty())
+                .then(|| PairedAccuracy::of(&pick(&a), &pick(&b))),
+            macro_f1_differences: with
+                .macro_f1
+                .iter()
+                .zip(&plain.macro_f1)
+                .map(|(w, p)| w - p)
+                .collect(),
+        }
+    }
 }
 
 impl ClassifyStudy {
@@ -45,12 +138,16 @@ impl ClassifyStudy {
         let augmented = augment
             .map(|a| cross_validate(table, Some(a), config))
             .transpose()?;
+        let effect = augmented
+            .as_ref()
+            .map(|a| AugmentationEffect::of(table, &plain, a, &augment_classes));
         Ok(Self {
             config: config.clone(),
             augment_classes,
             folds,
             plain,
             augmented,
+            effect,
         })
     }
 
@@ -82,9 +179,21 @@ impl ClassifyStudy {
             let bytes = w.into_inner().map_err(|e| fail(e.into_error().into()))?;
             write_text_atomic(&path, &String::from_utf8(bytes).expect("UTF-8 fields"))
         };
-        let mut folds = vec![vec!["name".into(), "class".into(), "fold".into()]];
-        for (row, fold) in table.rows.iter().zip(&self.folds) {
-            folds.push(vec![row.name.clone(), row.class.clone(), fold.to_string()]);
+        let mut folds = vec![vec!["name".into(), "class".into(), "fold".into(), "predicted_without".into()]];
+        if self.augmented.is_some() {
+            folds[0].push("predicted_with".into());
+        }
+        for (i, (row, fold)) in table.rows.iter().zip(&self.folds).enumerate() {
+            let mut record = vec![
+                row.name.clone(),
+                row.class.clone(),
+                fold.to_string(),
+                self.plain.classes[self.plain.predicted[i]].clone(),
+            ];
+            if let Some(a) = &self.augmented {
+                record.push(a.classes[a.predicted[i]].clone());
+            }
+            folds.push(record);
         }
         csv_file("folds.csv", folds)?;
         csv_file("confusion.csv", confusion_rows(&self.plain))?;
@@ -109,6 +218,15 @@ impl ClassifyStudy {
             }
         }
         csv_file("per_class.csv", per_class)?;
+        let report = self.report_json(sources);
+        let json = serde_json::to_string_pretty(&report).expect("the report serializes");
+        write_text_atomic(&out.join("classification.json"), &(json + "\n"))?;
+        write_text_atomic(&out.join("summary.md"), &self.summary_markdown())
+    }
+
+    /// The content of `classification.json`: the fields of `sources` (the inputs as the
+    /// caller names them), the settings, and both conditions' results.
+    pub fn report_json(&self, sources: serde_json::Value) -> serde_json::Value {
         let c = &self.config;
         let mut report = match sources {
             serde_json::Value::Object(fields) => fields,
@@ -119,14 +237,13 @@ impl ClassifyStudy {
                 "augment_classes": self.augment_classes,
                 "folds": c.folds, "seed": c.seed, "trees": c.trees, "max_depth": c.depth,
                 "without": self.plain, "with": self.augmented,
+                "with_against_without": self.effect,
             })
             .as_object()
             .expect("an object")
             .clone(),
         );
-        let json = serde_json::to_string_pretty(&report).expect("the report serializes");
-        write_text_atomic(&out.join("classification.json"), &(json + "\n"))?;
-        write_text_atomic(&out.join("summary.md"), &self.summary_markdown())
+        serde_json::Value::Object(report)
     }
 
     /// Macro and weighted F1 per condition (mean ± sd over folds), F1 per class.
@@ -135,7 +252,14 @@ impl ClassifyStudy {
             let (_, mean, sd) = describe(&mut v.to_vec());
             (mean, sd)
         };
-        let mut md = String::from("| condition | macro F1 | weighted F1 |\n|---|---|---|\n");
+        let mut md = format!(
+            "{} cells, {}-fold stratified cross-validation (every cell tested once); \
+             F1 as mean ± standard deviation over the {} folds.\n\n\
+             | condition | macro F1 | weighted F1 |\n|---|---|---|\n",
+            self.plain.predicted.len(),
+            self.config.folds,
+            self.config.folds
+        );
         for (name, o) in self.conditions() {
             let (m, ms) = mean_sd(&o.macro_f1);
             let (w, ws) = mean_sd(&o.weighted_f1);
@@ -158,6 +282,44 @@ impl ClassifyStudy {
                 "\naugmented classes: {}; rows added per fold: {:?}",
                 self.augment_classes.join(", "),
                 a.augmented
+            );
+        }
+        if let Some(e) = &self.effect {
+            md.push_str(
+                "\nWith against without augmentation, per cell and paired (n = cells; \
+                 accuracy difference with its 95 % bootstrap interval over cells; cells \
+                 gained / lost; exact McNemar p):\n\n\
+                 | cells | n | accuracy without | accuracy with | difference [95 % CI] | gained / lost | p |\n\
+                 |---|---:|---:|---:|---|---|---:|\n",
+            );
+            let mut line = |what: &str, p: &PairedAccuracy| {
+                let _ = writeln!(
+                    md,
+                    "| {what} | {} | {:.3} | {:.3} | {:+.3} [{:+.3}, {:+.3}] | {} / {} | {:.3} |",
+                    p.cells,
+                    p.accuracy_without,
+                    p.accuracy_with,
+                    p.difference,
+                    p.ci_low,
+                    p.ci_high,
+                    p.gained,
+                    p.lost,
+                    p.mcnemar_p
+                );
+            };
+            line("all", &e.all_cells);
+            if let Some(p) = &e.augmented_classes {
+                line("augmented classes", p);
+            }
+            let folds: Vec<String> = e
+                .macro_f1_differences
+                .iter()
+                .map(|d| format!("{d:+.3}"))
+                .collect();
+            let _ = writeln!(
+                md,
+                "\nmacro F1 with − without, per fold: {}",
+                folds.join(", ")
             );
         }
         md

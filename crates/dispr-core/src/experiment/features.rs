@@ -1,9 +1,11 @@
 //! Morphological features of a 3D shape for classification (METRICS.md, "Morphological
 //! features"): 119 numbers, each named and defined in [`FEATURES`] (the CSV header and
 //! `dispr features --help` come from that one table). Every feature is finite for a
-//! non-empty shape and invariant to translation. Units: voxels.
+//! non-empty shape and invariant to translation. Units: voxels ([`features`]), or µm
+//! for cubic voxels of known size ([`features_at`]; [`feature_columns`] names them).
 
 use crate::grid::{Image, Volume};
+use crate::scale::Units;
 use crate::shape::filters::fill_holes;
 use crate::shape::mesh::Mesh;
 use crate::shape::metrics::measure_with_mesh;
@@ -14,166 +16,116 @@ pub const HISTOGRAM_BINS: usize = 24;
 /// Vertex curvature histogram range: [−CURVATURE_RANGE, CURVATURE_RANGE] per voxel.
 pub const CURVATURE_RANGE: f64 = 0.5;
 
-/// Every feature with its definition, in CSV column order. Histograms are listed once
-/// with `{i}` for their bins.
-pub const FEATURES: &[(&str, &str)] = &[
-    ("volume", "voxels inside (v / max v > 0.5)"),
-    (
-        "surface_area",
-        "area of the marching-cubes mesh (zero padding, level 0.5)",
+/// Every feature with its dimension (the power of length it scales with: 3 for a
+/// volume, −1 for a curvature, 0 for a ratio, count or angle) and its definition, in CSV
+/// column order. Histograms are listed once with `{i}` for their bins (fractions, so of
+/// dimension 0; the curvature histogram's bins are per voxel in every table).
+pub const FEATURES: &[(&str, i32, &str)] = &[
+    ("volume", 3, "voxels inside (v / max v > 0.5)"),
+    ("surface_area", 2, "area of the marching-cubes mesh (zero padding, level 0.5)",
     ),
-    (
-        "roughness",
-        "voxels changed by Gaussian smoothing (σ 2) and re-thresholding",
+    ("roughness", 3, "voxels changed by Gaussian smoothing (σ 2) and re-thresholding",
     ),
-    (
-        "curvature",
-        "integral mean curvature of the mesh / its area",
+    ("curvature", -1, "integral mean curvature of the mesh / its area",
     ),
-    ("mesh_volume", "volume enclosed by the mesh"),
-    (
-        "sphericity",
-        "π^(1/3) (6 V)^(2/3) / A, V = mesh volume, A = area (1 for a sphere)",
+    ("mesh_volume", 3, "volume enclosed by the mesh"),
+    ("sphericity", 0, "π^(1/3) (6 V)^(2/3) / A, V = mesh volume, A = area (1 for a sphere)",
     ),
-    ("compactness", "36 π V² / A³"),
-    ("surface_to_volume", "A / V"),
-    ("equivalent_diameter", "(6 V / π)^(1/3)"),
-    (
-        "euler_characteristic",
-        "vertices − edges + faces of the mesh (2 per sphere-like part, 0 per handle fewer)",
+    ("compactness", 0, "36 π V² / A³"),
+    ("surface_to_volume", -1, "A / V"),
+    ("equivalent_diameter", 1, "(6 V / π)^(1/3)"),
+    ("euler_characteristic", 0, "vertices − edges + faces of the mesh (2 per sphere-like part, 0 per handle fewer)",
     ),
-    ("roughness_fraction", "roughness / volume"),
-    ("n_vertices", "mesh vertices"),
-    ("n_faces", "mesh faces"),
-    ("edge_length_mean", "mean mesh edge length"),
-    ("edge_length_sd", "standard deviation of mesh edge lengths"),
-    ("face_area_mean", "mean triangle area"),
-    ("face_area_sd", "standard deviation of triangle areas"),
-    (
-        "dihedral_abs_mean",
-        "mean |dihedral angle| over edges shared by two faces (rad)",
+    ("roughness_fraction", 0, "roughness / volume"),
+    ("n_vertices", 0, "mesh vertices"),
+    ("n_faces", 0, "mesh faces"),
+    ("edge_length_mean", 1, "mean mesh edge length"),
+    ("edge_length_sd", 1, "standard deviation of mesh edge lengths"),
+    ("face_area_mean", 2, "mean triangle area"),
+    ("face_area_sd", 2, "standard deviation of triangle areas"),
+    ("dihedral_abs_mean", 0, "mean |dihedral angle| over edges shared by two faces (rad)",
     ),
-    (
-        "dihedral_sd",
-        "standard deviation of the signed dihedral angles (rad)",
+    ("dihedral_sd", 0, "standard deviation of the signed dihedral angles (rad)",
     ),
-    (
-        "inertia_1",
-        "largest eigenvalue of the covariance of voxel centres",
+    ("inertia_1", 2, "largest eigenvalue of the covariance of voxel centres",
     ),
-    ("inertia_2", "middle eigenvalue"),
-    ("inertia_3", "smallest eigenvalue"),
-    (
-        "axis_1",
-        "4 √inertia_1 (a solid ellipsoid of semi-axis a has inertia a²/5, so ≈ 1.79 a)",
+    ("inertia_2", 2, "middle eigenvalue"),
+    ("inertia_3", 2, "smallest eigenvalue"),
+    ("axis_1", 1, "4 √inertia_1 (a solid ellipsoid of semi-axis a has inertia a²/5, so ≈ 1.79 a)",
     ),
-    ("axis_2", "4 √inertia_2"),
-    ("axis_3", "4 √inertia_3"),
-    ("elongation", "√(inertia_2 / inertia_1)"),
-    ("flatness", "√(inertia_3 / inertia_2)"),
-    ("axis_ratio_31", "√(inertia_3 / inertia_1)"),
-    ("extent_z", "bounding-box size along z"),
-    ("extent_y", "bounding-box size along y"),
-    ("extent_x", "bounding-box size along x"),
-    ("aspect_z_xy", "extent_z / max(extent_y, extent_x)"),
-    (
-        "aspect_xy",
-        "min(extent_y, extent_x) / max(extent_y, extent_x)",
+    ("axis_2", 1, "4 √inertia_2"),
+    ("axis_3", 1, "4 √inertia_3"),
+    ("elongation", 0, "√(inertia_2 / inertia_1)"),
+    ("flatness", 0, "√(inertia_3 / inertia_2)"),
+    ("axis_ratio_31", 0, "√(inertia_3 / inertia_1)"),
+    ("extent_z", 1, "bounding-box size along z"),
+    ("extent_y", 1, "bounding-box size along y"),
+    ("extent_x", 1, "bounding-box size along x"),
+    ("aspect_z_xy", 0, "extent_z / max(extent_y, extent_x)"),
+    ("aspect_xy", 0, "min(extent_y, extent_x) / max(extent_y, extent_x)",
     ),
-    ("bbox_fill", "volume / (extent_z · extent_y · extent_x)"),
-    ("hull_volume", "volume of the convex hull of the mesh"),
-    ("hull_area", "area of that hull"),
-    ("solidity", "mesh volume / hull volume (convexity in 3D)"),
-    ("hull_area_ratio", "hull area / mesh area"),
-    (
-        "slice_xy_area",
-        "pixels of the xy slice through the centroid",
+    ("bbox_fill", 0, "volume / (extent_z · extent_y · extent_x)"),
+    ("hull_volume", 3, "volume of the convex hull of the mesh"),
+    ("hull_area", 2, "area of that hull"),
+    ("solidity", 0, "mesh volume / hull volume (convexity in 3D)"),
+    ("hull_area_ratio", 0, "hull area / mesh area"),
+    ("slice_xy_area", 2, "pixels of the xy slice through the centroid",
     ),
-    (
-        "slice_xy_solidity",
-        "those pixels / area of their convex hull (pixel squares)",
+    ("slice_xy_solidity", 0, "those pixels / area of their convex hull (pixel squares)",
     ),
-    (
-        "slice_xy_holes",
-        "pixels filled by 2D hole filling, / slice area",
+    ("slice_xy_holes", 0, "pixels filled by 2D hole filling, / slice area",
     ),
-    (
-        "slice_xz_area",
-        "pixels of the xz slice through the centroid",
+    ("slice_xz_area", 2, "pixels of the xz slice through the centroid",
     ),
-    ("slice_xz_solidity", "as slice_xy_solidity, for xz"),
-    ("slice_xz_holes", "as slice_xy_holes, for xz"),
-    (
-        "slice_yz_area",
-        "pixels of the yz slice through the centroid",
+    ("slice_xz_solidity", 0, "as slice_xy_solidity, for xz"),
+    ("slice_xz_holes", 0, "as slice_xy_holes, for xz"),
+    ("slice_yz_area", 2, "pixels of the yz slice through the centroid",
     ),
-    ("slice_yz_solidity", "as slice_xy_solidity, for yz"),
-    ("slice_yz_holes", "as slice_xy_holes, for yz"),
-    (
-        "radial_mean",
-        "mean distance from the voxel centroid to the mesh vertices",
+    ("slice_yz_solidity", 0, "as slice_xy_solidity, for yz"),
+    ("slice_yz_holes", 0, "as slice_xy_holes, for yz"),
+    ("radial_mean", 1, "mean distance from the voxel centroid to the mesh vertices",
     ),
-    ("radial_sd", "standard deviation of those distances"),
-    ("radial_min", "smallest distance"),
-    ("radial_max", "largest distance"),
-    ("radial_skew", "skewness of the distances"),
-    ("radial_kurtosis", "excess kurtosis of the distances"),
-    (
-        "radial_hist_{i}",
-        "fraction of vertices at distance / radial_max in bin i of 24 over [0, 1]",
+    ("radial_sd", 1, "standard deviation of those distances"),
+    ("radial_min", 1, "smallest distance"),
+    ("radial_max", 1, "largest distance"),
+    ("radial_skew", 0, "skewness of the distances"),
+    ("radial_kurtosis", 0, "excess kurtosis of the distances"),
+    ("radial_hist_{i}", 0, "fraction of vertices at distance / radial_max in bin i of 24 over [0, 1]",
     ),
-    (
-        "vertex_curvature_mean",
-        "mean over vertices of the vertex mean curvature (¼ Σ θ l over incident edges / ⅓ of incident face area)",
+    ("vertex_curvature_mean", -1, "mean over vertices of the vertex mean curvature (¼ Σ θ l over incident edges / ⅓ of incident face area)",
     ),
-    (
-        "vertex_curvature_sd",
-        "standard deviation of the vertex mean curvature",
+    ("vertex_curvature_sd", -1, "standard deviation of the vertex mean curvature",
     ),
-    (
-        "vertex_curvature_hist_{i}",
-        "fraction of vertices with curvature in bin i of 24 over [−0.5, 0.5] (clamped)",
+    ("vertex_curvature_hist_{i}", 0, "fraction of vertices with curvature in bin i of 24 over [−0.5, 0.5] (clamped)",
     ),
-    (
-        "proj_area",
-        "pixels of the z-sum projection that are non-zero",
+    ("proj_area", 2, "pixels of the z-sum projection that are non-zero",
     ),
-    (
-        "proj_mean",
-        "mean of the non-zero projection values (voxels per column)",
+    ("proj_mean", 1, "mean of the non-zero projection values (voxels per column)",
     ),
-    ("proj_sd", "their standard deviation"),
-    ("proj_max", "their maximum"),
-    ("proj_skew", "their skewness"),
-    ("proj_kurtosis", "their excess kurtosis"),
-    ("proj_fill", "proj_mean / proj_max"),
-    (
-        "proj_eccentricity",
-        "√(1 − λ₂/λ₁) of the covariance of the projection's pixels",
+    ("proj_sd", 1, "their standard deviation"),
+    ("proj_max", 1, "their maximum"),
+    ("proj_skew", 0, "their skewness"),
+    ("proj_kurtosis", 0, "their excess kurtosis"),
+    ("proj_fill", 0, "proj_mean / proj_max"),
+    ("proj_eccentricity", 0, "√(1 − λ₂/λ₁) of the covariance of the projection's pixels",
     ),
-    ("proj_solidity", "proj_area / area of its convex hull"),
-    (
-        "proj_centroid_shift",
-        "distance between the projection's weighted and unweighted centroids",
+    ("proj_solidity", 0, "proj_area / area of its convex hull"),
+    ("proj_centroid_shift", 1, "distance between the projection's weighted and unweighted centroids",
     ),
-    (
-        "texture_contrast",
-        "GLCM contrast of the projection quantised to 8 levels (offsets (0,1) and (1,0), symmetric, normalised)",
+    ("texture_contrast", 0, "GLCM contrast of the projection quantised to 8 levels (offsets (0,1) and (1,0), symmetric, normalised)",
     ),
-    ("texture_dissimilarity", "GLCM dissimilarity"),
-    ("texture_homogeneity", "GLCM homogeneity"),
-    ("texture_energy", "GLCM energy (angular second moment)"),
-    (
-        "texture_correlation",
-        "GLCM correlation (0 for a constant image)",
+    ("texture_dissimilarity", 0, "GLCM dissimilarity"),
+    ("texture_homogeneity", 0, "GLCM homogeneity"),
+    ("texture_energy", 0, "GLCM energy (angular second moment)"),
+    ("texture_correlation", 0, "GLCM correlation (0 for a constant image)",
     ),
-    ("texture_entropy", "GLCM entropy (nats)"),
+    ("texture_entropy", 0, "GLCM entropy (nats)"),
 ];
 
 /// Column names, histograms expanded (`radial_hist_0` …).
 pub fn feature_names() -> Vec<String> {
     let mut names = Vec::new();
-    for (name, _) in FEATURES {
+    for (name, _, _) in FEATURES {
         if name.contains("{i}") {
             names.extend((0..HISTOGRAM_BINS).map(|i| name.replace("{i}", &i.to_string())));
         } else {
@@ -181,6 +133,41 @@ pub fn feature_names() -> Vec<String> {
         }
     }
     names
+}
+
+/// Each column's dimension, in [`feature_names`] order.
+pub fn feature_dimensions() -> Vec<i32> {
+    let mut dimensions = Vec::new();
+    for (name, dimension, _) in FEATURES {
+        let n = if name.contains("{i}") { HISTOGRAM_BINS } else { 1 };
+        dimensions.extend(std::iter::repeat_n(*dimension, n));
+    }
+    dimensions
+}
+
+/// The CSV column names in `units`: [`feature_names`] with the unit of each feature
+/// that has a dimension (`volume_um3`, `curvature_per_vox`, …; ratios unchanged).
+pub fn feature_columns(units: Units) -> Vec<String> {
+    feature_names()
+        .into_iter()
+        .zip(feature_dimensions())
+        .map(|(name, dimension)| format!("{name}{}", units.suffix(dimension)))
+        .collect()
+}
+
+/// The features of a non-empty shape whose voxels are cubes of `voxel` µm on a side
+/// (`None`: voxel units), in [`feature_names`] order: each feature of [`features`]
+/// times `voxel` to the power of its dimension. `None` for an empty shape.
+pub fn features_at(shape: &Volume<bool>, voxel: Option<f64>) -> Option<Vec<f64>> {
+    let values = features(shape)?;
+    Some(match voxel {
+        None => values,
+        Some(side) => values
+            .into_iter()
+            .zip(feature_dimensions())
+            .map(|(v, dimension)| v * side.powi(dimension))
+            .collect(),
+    })
 }
 
 /// The features of a non-empty shape, in [`feature_names`] order; `None` for an empty one.

@@ -113,6 +113,49 @@ pub fn wilcoxon_p(d: &[f64]) -> f64 {
     libm::erfc(z.abs() / std::f64::consts::SQRT_2).min(1.0)
 }
 
+/// The 95 % bootstrap interval of `statistic` over `values` (not empty): the 2.5th and
+/// 97.5th percentiles of the statistic of [`BOOTSTRAP_ROUNDS`] resamples with
+/// replacement (seed [`BOOTSTRAP_SEED`]; percentiles interpolated at q·(B − 1), as
+/// numpy does).
+pub fn bootstrap_interval(values: &[f64], statistic: impl Fn(&mut [f64]) -> f64) -> (f64, f64) {
+    let mut rng = ChaCha8Rng::seed_from_u64(BOOTSTRAP_SEED);
+    let mut stats: Vec<f64> = (0..BOOTSTRAP_ROUNDS)
+        .map(|_| {
+            let mut pick: Vec<f64> = (0..values.len())
+                .map(|_| values[rng.random_range(0..values.len())])
+                .collect();
+            statistic(&mut pick)
+        })
+        .collect();
+    stats.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        let pos = q * (BOOTSTRAP_ROUNDS - 1) as f64;
+        let (lo, frac) = (pos.floor() as usize, pos.fract());
+        let hi = (lo + 1).min(BOOTSTRAP_ROUNDS - 1);
+        stats[lo] + frac * (stats[hi] - stats[lo])
+    };
+    (at(0.025), at(0.975))
+}
+
+/// Two-sided exact p of McNemar's test for paired right/wrong outcomes: `gained` cells
+/// wrong before and right after, `lost` the reverse (scipy's
+/// `binomtest(min(gained, lost), gained + lost, 0.5).pvalue`); 1 with no discordant cell.
+pub fn mcnemar_exact_p(gained: usize, lost: usize) -> f64 {
+    let n = gained + lost;
+    if n == 0 {
+        return 1.0;
+    }
+    let k = gained.min(lost);
+    // log C(n, i) summed in the log domain, so a thousand cells do not overflow.
+    let ln_choose = |i: usize| {
+        libm::lgamma(n as f64 + 1.0) - libm::lgamma(i as f64 + 1.0) - libm::lgamma((n - i) as f64 + 1.0)
+    };
+    let tail: f64 = (0..=k)
+        .map(|i| (ln_choose(i) - n as f64 * std::f64::consts::LN_2).exp())
+        .sum();
+    (2.0 * tail).min(1.0)
+}
+
 /// Compares `method` with `baseline` on `metric` over the cells both have; `None` when
 /// they share no cell.
 pub fn compare(
@@ -130,23 +173,7 @@ pub fn compare(
     if d.is_empty() {
         return None;
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(BOOTSTRAP_SEED);
-    let mut medians: Vec<f64> = (0..BOOTSTRAP_ROUNDS)
-        .map(|_| {
-            let mut pick: Vec<f64> = (0..d.len())
-                .map(|_| d[rng.random_range(0..d.len())])
-                .collect();
-            median(&mut pick)
-        })
-        .collect();
-    medians.sort_by(f64::total_cmp);
-    // Percentiles interpolated between order statistics at q·(B − 1), as numpy does.
-    let at = |q: f64| {
-        let pos = q * (BOOTSTRAP_ROUNDS - 1) as f64;
-        let (lo, frac) = (pos.floor() as usize, pos.fract());
-        let hi = (lo + 1).min(BOOTSTRAP_ROUNDS - 1);
-        medians[lo] + frac * (medians[hi] - medians[lo])
-    };
+    let (ci_low, ci_high) = bootstrap_interval(&d, median);
     let higher = higher_is_better(metric);
     let better = d
         .iter()
@@ -158,8 +185,8 @@ pub fn compare(
         metric: metric.to_string(),
         cells: d.len(),
         median_difference: median(&mut d.clone()),
-        ci_low: at(0.025),
-        ci_high: at(0.975),
+        ci_low,
+        ci_high,
         better_share: better as f64 / d.len() as f64,
         wilcoxon_p: wilcoxon_p(&d),
     })
@@ -212,6 +239,22 @@ pub fn paired_markdown(rows: &[PairedComparison]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mcnemar_matches_scipy_binomtest() {
+        // scipy.stats.binomtest(min(b, c), b + c, 0.5).pvalue
+        for (gained, lost, p) in [
+            (1, 6, 0.125),
+            (0, 5, 0.0625),
+            (3, 3, 1.0),
+            (25, 10, 0.01667384780012071),
+            (40, 60, 0.05688793364098079),
+            (0, 0, 1.0),
+        ] {
+            let got = mcnemar_exact_p(gained, lost);
+            assert!((got - p).abs() < 1e-9, "{gained}/{lost}: {got} vs {p}");
+        }
+    }
 
     #[test]
     fn wilcoxon_matches_scipy() {

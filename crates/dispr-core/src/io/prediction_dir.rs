@@ -99,6 +99,14 @@ pub struct CellTiming {
     /// µm per pixel (and per voxel: the outputs' voxels are cubes), when known.
     #[serde(default)]
     pub pixel_size_um: Option<f64>,
+    /// How many times the cell was shrunk to fit the model's field (1: not at all); its
+    /// outputs are enlarged back as many times, z too.
+    #[serde(default = "one")]
+    pub downscale: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 /// What `predict.json` records about a run.
@@ -124,6 +132,9 @@ pub struct PredictReport {
     pub trained_steps: usize,
     /// The sampler (e.g. `ddim-10-eta0`), or SHAPR's description.
     pub sampler: String,
+    /// The threshold of the soft samples: the model's calibrated level, or 0.
+    #[serde(default)]
+    pub level: f32,
     /// Network evaluations per cell (all samples run as one batch).
     pub network_evaluations_per_cell: usize,
     /// Samples per cell.
@@ -289,6 +300,12 @@ impl PredictionDir {
     pub fn write_report(&self, report: &PredictReport) -> Result<()> {
         let text = serde_json::to_string_pretty(report).expect("the report serializes");
         write_text_atomic(&self.out.file(REPORT_FILE)?, &text)
+    }
+
+    /// The path of `relative` in the folder, recorded as this run's (so a later run may
+    /// replace it): for files written by the caller, such as the report page.
+    pub fn file(&self, relative: impl AsRef<Path>) -> Result<PathBuf> {
+        self.out.file(relative)
     }
 
     /// Writes a text file of the run (e.g. the neighbour list of the retrieval baseline).

@@ -31,8 +31,10 @@ mod metadata;
 pub enum Stack {
     /// uint8 pixels.
     U8(Volume<u8>),
-    /// uint16 pixels.
+    /// uint16 pixels (also int16 files without negative values).
     U16(Volume<u16>),
+    /// uint32 pixels (also int32 files without negative values), e.g. label images.
+    U32(Volume<u32>),
     /// float32 pixels.
     F32(Volume<f32>),
 }
@@ -43,6 +45,7 @@ macro_rules! on_stack {
         match $stack {
             Stack::U8($v) => $body,
             Stack::U16($v) => $body,
+            Stack::U32($v) => $body,
             Stack::F32($v) => $body,
         }
     };
@@ -54,6 +57,7 @@ impl Stack {
         match self {
             Stack::U8(_) => Dtype::U8,
             Stack::U16(_) => Dtype::U16,
+            Stack::U32(_) => Dtype::U32,
             Stack::F32(_) => Dtype::F32,
         }
     }
@@ -266,7 +270,7 @@ fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, DecodeEr
         let ColorType::Gray(bits @ (8 | 16 | 32)) = color else {
             return Err(DecodeError::Problem(format!(
                 "unsupported pixel type {color:?} on page {page}; dispr reads grayscale \
-                 uint8, uint16 or float32 TIFFs"
+                 uint8, uint16, uint32 or float32 TIFFs"
             )));
         };
         let page_bytes = u64::from(width) * u64::from(height) * u64::from(bits / 8);
@@ -329,13 +333,35 @@ fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, DecodeEr
             Volume::new(shape, data).map_err(|e| format!("corrupt page data: {e}"))?
         }};
     }
+    // Signed integers (StarDist and scikit-image write int32 labels) are read as the
+    // unsigned type of their width when no value is negative.
+    let unsigned = |signed: &str, min: i64| {
+        DecodeError::Problem(format!(
+            "{signed} values down to {min}; dispr reads {signed} only without negative values"
+        ))
+    };
     Ok(match pages.first() {
         Some(DecodingResult::U8(_)) => Stack::U8(concat_pages!(U8)),
         Some(DecodingResult::U16(_)) => Stack::U16(concat_pages!(U16)),
+        Some(DecodingResult::U32(_)) => Stack::U32(concat_pages!(U32)),
         Some(DecodingResult::F32(_)) => Stack::F32(concat_pages!(F32)),
+        Some(DecodingResult::I32(_)) => {
+            let v: Volume<i32> = concat_pages!(I32);
+            if let Some(&min) = v.data().iter().min().filter(|m| **m < 0) {
+                return Err(unsigned("int32", min.into()));
+            }
+            Stack::U32(v.map(|x| x as u32))
+        }
+        Some(DecodingResult::I16(_)) => {
+            let v: Volume<i16> = concat_pages!(I16);
+            if let Some(&min) = v.data().iter().min().filter(|m| **m < 0) {
+                return Err(unsigned("int16", min.into()));
+            }
+            Stack::U16(v.map(|x| x as u16))
+        }
         Some(other) => {
             return Err(DecodeError::Problem(format!(
-                "unsupported sample format {}; dispr reads uint8, uint16 or float32",
+                "unsupported sample format {}; dispr reads uint8, uint16, uint32 (int16 and int32 without negative values) or float32",
                 sample_format_name(other)
             )));
         }
@@ -451,6 +477,9 @@ impl TiffPixel for u8 {
 }
 impl TiffPixel for u16 {
     type Color = colortype::Gray16;
+}
+impl TiffPixel for u32 {
+    type Color = colortype::Gray32;
 }
 impl TiffPixel for f32 {
     type Color = colortype::Gray32Float;

@@ -3,8 +3,10 @@
 //! * [`plan`]: the cells a training run uses, checked and made into examples;
 //! * [`predictor`]: a trained DISPR or SHAPR model that turns a cell into the
 //!   distribution of its shape;
-//! * [`run_predict`]: a whole dataset predicted into a prediction folder.
+//! * [`run_predict`]: a whole dataset predicted into a prediction folder;
+//! * [`calibrate`]: a model's level learnt on its training cells.
 
+pub mod calibrate;
 pub mod plan;
 pub mod predictor;
 pub mod run_predict;

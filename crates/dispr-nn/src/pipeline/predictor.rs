@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::Device;
 
+use crate::calibration::Calibration;
 use crate::checkpoint::{self, Checkpoint, Header};
 use crate::config::Network;
 use dispr_core::data::class::Label;
@@ -16,7 +17,7 @@ use crate::device::DeviceKind;
 use crate::error::{Error, Result};
 use crate::model::{Model, ShaprModel};
 use crate::pipeline::run_predict::{frame_cell, unframe};
-use crate::predict::{CellPrediction, Sampling, predict_cell, predict_shapr};
+use crate::predict::{CellPrediction, Sampling, predict_cell, predict_shapr, sample_soft};
 use crate::sampler::{self, Sampler, SamplerKind};
 
 /// How a DISPR model samples (SHAPR ignores it: it predicts one shape).
@@ -63,6 +64,9 @@ pub struct LoadedModel {
     pub device_kind: DeviceKind,
     /// The SHA-256 of the model file (or of the built-in model).
     pub sha256: String,
+    /// The calibrated level of its soft samples, when the model has a calibration
+    /// ([`crate::calibration`]; the built-in model's is built in too).
+    pub calibration: Option<Calibration>,
 }
 
 impl LoadedModel {
@@ -74,18 +78,21 @@ impl LoadedModel {
         device_kind: DeviceKind,
     ) -> Result<Self> {
         let device = device_kind.open()?;
-        let (source, ckpt, sha256) = match model {
+        let (source, ckpt, sha256, calibration) = match model {
             Some(path) => {
                 let file = checkpoint::resolve(path);
                 let c = Checkpoint::load(&file)?;
                 let bytes = std::fs::read(&file)
                     .map_err(|e| dispr_core::Error::io(&file, "cannot read checkpoint", e))?;
-                (file, c, crate::shipped::sha256_hex(&bytes))
+                let sha256 = crate::shipped::sha256_hex(&bytes);
+                let calibration = Calibration::load_for(&file, &sha256)?;
+                (file, c, sha256, calibration)
             }
             None => (
                 crate::shipped::label().to_path_buf(),
                 crate::shipped::checkpoint()?,
                 crate::shipped::sha256_hex(crate::shipped::BYTES),
+                crate::shipped::calibration()?,
             ),
         };
         let predictor = Predictor::from_checkpoint(&ckpt, &source, sampling, &device)?;
@@ -96,7 +103,13 @@ impl LoadedModel {
             device,
             device_kind,
             sha256,
+            calibration,
         })
+    }
+
+    /// The threshold of its soft samples: the calibrated level, else 0.
+    pub fn level(&self) -> f32 {
+        self.calibration.as_ref().map_or(0.0, |c| c.level)
     }
 }
 
@@ -128,13 +141,14 @@ impl LoadedModel {
             shape: None,
             pixel_size: None,
         };
-        let (cell, framing) = frame_cell(&cell, network)
+        let (cell, framing) = frame_cell(&cell, network, false)
             .map_err(|problem| Error::Invalid(format!("cell '{name}': {problem}")))?;
         let example = example(&cell, network.grid())?;
         let prediction = self.predictor.predict(
             &example,
             self.predictor.samples(samples),
             seed,
+            self.level(),
             network.data_grid(),
             &self.device,
             &mut |_, _| {},
@@ -195,19 +209,49 @@ impl Predictor {
         }
     }
 
+    /// DISPR's `samples` soft samples of one cell on `data_grid`, before any threshold
+    /// (`None` for SHAPR).
+    pub fn soft_samples(
+        &self,
+        example: &Example,
+        samples: usize,
+        seed: u64,
+        data_grid: [usize; 3],
+        device: &Device,
+        on_step: &mut dyn FnMut(usize, usize),
+    ) -> Option<Vec<dispr_core::grid::Volume<f32>>> {
+        let Self::Dispr(model, sampler) = self else {
+            return None;
+        };
+        Some(sample_soft(
+            model,
+            example,
+            Sampling {
+                sampler: sampler.as_ref(),
+                samples,
+                seed,
+                level: 0.0,
+            },
+            data_grid,
+            device,
+            on_step,
+        ))
+    }
+
     /// True for a method with one deterministic shape per cell.
     pub fn is_deterministic(&self) -> bool {
         matches!(self, Self::Shapr(_))
     }
 
     /// Predicts one cell: `samples` shapes (one for SHAPR) on `data_grid`, the run
-    /// `seed` mixed with the cell's name. `on_step(done, total)` follows the network
-    /// evaluations.
+    /// `seed` mixed with the cell's name, DISPR's soft samples thresholded at `level`.
+    /// `on_step(done, total)` follows the network evaluations.
     pub fn predict(
         &self,
         example: &Example,
         samples: usize,
         seed: u64,
+        level: f32,
         data_grid: [usize; 3],
         device: &Device,
         on_step: &mut dyn FnMut(usize, usize),
@@ -220,6 +264,7 @@ impl Predictor {
                     sampler: sampler.as_ref(),
                     samples,
                     seed,
+                    level,
                 },
                 data_grid,
                 device,

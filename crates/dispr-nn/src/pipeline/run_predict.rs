@@ -95,6 +95,9 @@ pub struct PredictSettings {
     /// µm per pixel of every input image (`--pixel-size`), over what their metadata
     /// states.
     pub pixel_size: Option<f64>,
+    /// Shrink a cell larger than the model's field to fit (`--downscale`; see
+    /// [`Framing`]) instead of refusing it.
+    pub downscale: bool,
 }
 
 /// Predicts the `indices` cells of `dataset` with `model` and writes them to `out`,
@@ -114,7 +117,7 @@ pub fn predict_dataset(
         .iter()
         .zip(&files)
         .map(|(cell, files)| {
-            frame_cell(cell, network).map_err(|problem| {
+            frame_cell(cell, network, settings.downscale).map_err(|problem| {
                 dispr_core::Error::new(&files.mask, format!("cell '{}': {problem}", cell.name))
             })
         })
@@ -169,6 +172,7 @@ pub fn predict_cells(
             &example,
             samples,
             settings.seed,
+            model.level(),
             data_grid,
             &model.device,
             &mut |done, _| on_progress(base + done),
@@ -183,6 +187,7 @@ pub fn predict_cells(
             cell: example.name.clone(),
             seconds: prediction.seconds,
             pixel_size_um: scale.map(|s| s.x),
+            downscale: framing.factor,
         });
     }
     let seconds = began.elapsed().as_secs_f64();
@@ -198,6 +203,7 @@ pub fn predict_cells(
         preset: header.model.preset().to_string(),
         trained_steps: header.step,
         sampler: predictor.method(),
+        level: model.level(),
         network_evaluations_per_cell: evaluations,
         samples,
         seed: settings.seed,
@@ -212,14 +218,19 @@ pub fn predict_cells(
     out.write_report(&report)?;
     Ok(report)
 }
-/// A cell of any crop placed in `network`'s field ([`Framing`]): the framed cell and its
-/// framing; the problem when it cannot be (an empty mask, a cell larger than the field).
-pub fn frame_cell(cell: &Cell, network: &Network) -> std::result::Result<(Cell, Framing), String> {
+/// A cell of any crop placed in `network`'s field ([`Framing`], shrunk to fit when
+/// `downscale`): the framed cell and its framing; the problem when it cannot be (an
+/// empty mask, a cell larger than the field).
+pub fn frame_cell(
+    cell: &Cell,
+    network: &Network,
+    downscale: bool,
+) -> std::result::Result<(Cell, Framing), String> {
     let [_, h, w] = network.data_grid();
     if cell.image.shape() != cell.mask.shape() {
         return Err("the image and the mask differ in size".into());
     }
-    let framing = Framing::of(&cell.mask, [h, w])?;
+    let framing = Framing::of(&cell.mask, [h, w], downscale)?;
     let framed = Cell {
         image: framing.to_field(&cell.image),
         mask: framing.to_field(&cell.mask),

@@ -5,7 +5,7 @@ use dispr_core::experiment::classify_study::ClassifyStudy;
 use serde_json::json;
 
 use crate::cli::ClassifyArgs;
-use crate::output::print;
+use crate::output::{note, print, print_json};
 use crate::report::draw_confusion;
 
 /// `dispr classify`.
@@ -23,13 +23,13 @@ pub fn run(args: &ClassifyArgs) -> anyhow::Result<()> {
         depth: args.depth,
         augment_classes: (!args.augment_classes.is_empty()).then(|| args.augment_classes.clone()),
     };
-    print(&format!(
-        "cross-validating {} cells, {} features, {} folds, {} trees …\n",
+    note(&format!(
+        "cross-validating {} cells, {} features, {} folds, {} trees …",
         table.rows.len(),
         table.names.len(),
         config.folds,
         config.trees
-    ))?;
+    ));
     let study = ClassifyStudy::run(&table, augment.as_ref(), &config)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.features.display()))?;
     let out = &args.out;
@@ -37,7 +37,7 @@ pub fn run(args: &ClassifyArgs) -> anyhow::Result<()> {
         "features": args.features.display().to_string(),
         "augment": args.augment.as_ref().map(|p| p.display().to_string()),
     });
-    study.write_tables(out, &table, sources)?;
+    study.write_tables(out, &table, sources.clone())?;
     draw_confusion(
         &out.join("confusion.png"),
         "without augmentation",
@@ -45,6 +45,9 @@ pub fn run(args: &ClassifyArgs) -> anyhow::Result<()> {
     )?;
     if let Some(a) = &study.augmented {
         draw_confusion(&out.join("confusion_augmented.png"), "with augmentation", a)?;
+    }
+    if args.json {
+        return print_json(&study.report_json(sources));
     }
     print(&format!(
         "{}\nreport: {}\n",

@@ -175,6 +175,7 @@ fn predict_built_in(data: &Path, out: &Path, args: &DemoArgs) -> anyhow::Result<
         command_line: std::env::args().collect(),
         inputs: vec![data.display().to_string()],
         pixel_size: None,
+        downscale: false,
     };
     let dir = PredictionDir::create(out, &[data])?;
     let report =

@@ -7,7 +7,7 @@ use dispr_core::data::dataset::Dataset;
 use dispr_core::experiment::study::{self, Method, Study};
 
 use crate::cli::EvaluateArgs;
-use crate::output::print;
+use crate::output::{print, print_json};
 use crate::{progress, report};
 
 /// Parses `NAME=DIR` (or `DIR`, named after the folder).
@@ -53,6 +53,17 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
     }
     let baselines = (!args.baselines.is_empty()).then_some(args.baselines.as_slice());
     let study = evaluate_into(&dataset, &methods, baselines, &args.out)?;
+    if args.json {
+        return print_json(&serde_json::json!({
+            "out": args.out,
+            "report": args.out.join(report::page::PAGE),
+            "cells": study.cells,
+            "methods": study.methods,
+            "table": study.rows,
+            "paired": study.paired,
+            "calibration": study.calibration,
+        }));
+    }
     print(&format!(
         "{}report: {}\n",
         study.summary(&args.out),

@@ -39,6 +39,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench(BenchCommand::Model(args)) => model::bench(&args),
         Command::Model(ModelCommand::Info(args)) => model::info(&args),
         Command::Model(ModelCommand::Export(args)) => model::export(&args),
+        Command::Model(ModelCommand::Calibrate(args)) => model::calibrate(&args),
         Command::Train(args) => train::run(&args),
         Command::Predict(args) => predict::run(&args),
     }

@@ -12,7 +12,7 @@ use dispr_nn::shapr::ShaprConfig;
 use dispr_nn::training::new_learner;
 use serde_json::json;
 
-use crate::cli::{BenchModelArgs, ModelExportArgs, ModelInfoArgs};
+use crate::cli::{BenchModelArgs, ModelCalibrateArgs, ModelExportArgs, ModelInfoArgs};
 use crate::output::print;
 
 /// Parameters of a network (built on the CPU).
@@ -54,6 +54,47 @@ fn describe(config: &Network) -> String {
             }
         ),
     }
+}
+
+/// Runs `dispr model calibrate`.
+pub fn calibrate(args: &ModelCalibrateArgs) -> anyhow::Result<()> {
+    use dispr_nn::pipeline::calibrate::{self, CalibrateSettings};
+    let model = dispr_nn::pipeline::LoadedModel::load(
+        Some(&args.model),
+        args.sampling.settings(),
+        dispr_nn::device::DeviceKind::Cpu,
+    )?;
+    let dataset = super::open_dataset(&args.data)?;
+    let indices = calibrate::calibration_cells(&model, &dataset, args.cells as usize);
+    let bar = crate::progress::bar(
+        indices.len() * model.predictor.evaluations(),
+        "network evaluations",
+    );
+    bar.set_message("calibrating");
+    let settings = CalibrateSettings {
+        samples: args.samples as usize,
+        seed: args.seed,
+    };
+    let result = calibrate::calibrate(&model, &dataset, &indices, settings, &mut |done| {
+        bar.set_position(done as u64)
+    });
+    bar.finish_and_clear();
+    let calibration = result?;
+    let file = dispr_nn::calibration::file_for(&model.source);
+    dispr_core::io::atomic::write_text_atomic(
+        &file,
+        &(serde_json::to_string_pretty(&calibration)? + "\n"),
+    )?;
+    print(&format!(
+        "level {:+.2}: median volume ratio {:.3} at level 0 → {:.3}, on {} training cells × {} samples ({}); wrote {}\n",
+        calibration.level,
+        calibration.median_volume_ratio_at_0,
+        calibration.median_volume_ratio,
+        calibration.cells.len(),
+        calibration.samples,
+        calibration.sampler,
+        file.display()
+    ))
 }
 
 /// Runs `dispr model export`.
@@ -104,22 +145,21 @@ pub fn info(args: &ModelInfoArgs) -> anyhow::Result<()> {
     let mut card = None;
     let configs: Vec<(Network, Option<usize>)> = match (&args.model, &args.preset) {
         (Some(path), _) => {
-            let (c, name, sha) = if path.as_os_str() == "builtin" {
+            let (c, name, sha, calibration) = if path.as_os_str() == "builtin" {
                 let c = dispr_nn::shipped::checkpoint().map_err(anyhow::Error::msg)?;
                 let sha = dispr_nn::shipped::sha256_hex(dispr_nn::shipped::BYTES);
-                (c, dispr_nn::shipped::NAME.to_string(), sha)
+                let calibration = dispr_nn::shipped::calibration()?;
+                (c, dispr_nn::shipped::NAME.to_string(), sha, calibration)
             } else {
                 let file = dispr_nn::checkpoint::resolve(path);
                 let c = dispr_nn::checkpoint::Checkpoint::load(&file)?;
                 let bytes = std::fs::read(&file)
                     .with_context(|| format!("{}: cannot read", file.display()))?;
-                (
-                    c,
-                    file.display().to_string(),
-                    dispr_nn::shipped::sha256_hex(&bytes),
-                )
+                let sha = dispr_nn::shipped::sha256_hex(&bytes);
+                let calibration = dispr_nn::calibration::Calibration::load_for(&file, &sha)?;
+                (c, file.display().to_string(), sha, calibration)
             };
-            card = Some(model_card(&c, &name, &sha));
+            card = Some(model_card(&c, &name, &sha, calibration.as_ref()));
             vec![(c.header.model, Some(c.header.step))]
         }
         (None, Some(preset)) => ModelKind::ALL
@@ -180,6 +220,7 @@ fn model_card(
     c: &dispr_nn::checkpoint::Checkpoint,
     name: &str,
     sha: &str,
+    calibration: Option<&dispr_nn::calibration::Calibration>,
 ) -> (String, serde_json::Value) {
     let h = &c.header;
     let extra = h
@@ -207,10 +248,26 @@ fn model_card(
             .map(|f| format!("; held out: {f}"))
             .unwrap_or_default(),
     );
+    let text = text
+        + &match calibration {
+            Some(k) => format!(
+                "      level {:+.2} (calibrated on {} training cells × {} samples, {}: median volume ratio {:.3} at 0 → {:.3})\n",
+                k.level,
+                k.cells.len(),
+                k.samples,
+                k.sampler,
+                k.median_volume_ratio_at_0,
+                k.median_volume_ratio
+            ),
+            None if h.model.kind() == ModelKind::Dispr => {
+                "      level 0 (not calibrated: `dispr model calibrate`)\n".to_string()
+            }
+            None => String::new(),
+        };
     let json = json!({
         "file": name, "sha256": sha, "steps": h.step, "seconds": h.seconds,
         "real_cells": real, "extra_cells": extra, "held_out": held_out,
-        "input": [dh, dw],
+        "input": [dh, dw], "calibration": calibration,
     });
     (text, json)
 }
@@ -314,7 +371,7 @@ pub fn bench(args: &BenchModelArgs) -> anyhow::Result<()> {
     }
     let mut results = Vec::new();
     for (network, train) in networks {
-        eprintln!("timing {} preset '{}' …", network.kind(), network.preset());
+        crate::output::note(&format!("timing {} preset '{}' …", network.kind(), network.preset()));
         let mut row = match &network {
             Network::Dispr(config) => bench_dispr(args, sampler_kind, config.clone(), &device)?,
             Network::Shapr(config) => bench_shapr(args, config.clone(), &device),
@@ -362,10 +419,10 @@ fn paper_protocol(
     else {
         unreachable!("preset_for(\"dispr\", …) gives a DISPR model")
     };
-    eprintln!(
+    crate::output::note(&format!(
         "timing one network evaluation of the paper preset on a batch of {} …",
         args.samples
-    );
+    ));
     let model = Model::new(config.clone(), 0, device);
     let one_evaluation = time_forward(&model, args.samples as usize, 1, device);
     let per_evaluation = one_evaluation["median_s"].as_f64().unwrap_or(f64::NAN);
@@ -489,6 +546,7 @@ fn bench_dispr(
                     sampler: s.as_ref(),
                     samples: n,
                     seed: 0,
+                    level: 0.0,
                 },
                 config.data_grid,
                 device,

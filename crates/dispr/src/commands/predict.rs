@@ -4,27 +4,26 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use dispr_core::data::dataset::Dataset;
+use dispr_core::data::dataset::{Cell, Dataset, load_cell};
 use dispr_core::data::field::{
-    CELL_TABLE, CellRow, FieldCells, cell_table_csv, cellpose_labels, cut_cell, cut_cells,
+    CELL_TABLE, CellRow, FieldCells, cell_table_csv, cell_table_json, cellpose_labels, cut_cell,
+    cut_cells,
 };
 use dispr_core::io::prediction_dir::{PredictReport, PredictionDir};
+use serde_json::json;
 use dispr_nn::pipeline::{
-    CellSelection, LoadedModel, PredictSettings, SamplerSettings, frame_cell, predict_cells,
+    CellSelection, LoadedModel, PredictSettings, frame_cell, predict_cells,
     predict_dataset, select_cells,
 };
 
 use crate::cli::PredictArgs;
-use crate::output::print;
+use crate::output::{detail, note, print, print_json};
 use crate::progress;
+use crate::report::predictions::{self, ShownCell};
 
 /// Runs `dispr predict`.
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
-    let sampling = SamplerSettings {
-        kind: args.sampler,
-        steps: args.steps as usize,
-        eta: args.eta,
-    };
+    let sampling = args.sampling.settings();
     let model = LoadedModel::load(args.model.as_deref(), sampling, args.device)?;
     let Some(data) = &args.data else {
         return predict_own_cells(args, &model);
@@ -48,10 +47,10 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         })?;
     let cells = selected.indices.len();
     if selected.skipped_trained > 0 {
-        eprintln!(
+        note(&format!(
             "predicting {cells} cells; skipping {} the model trained on (--all-cells includes them)",
             selected.skipped_trained
-        );
+        ));
     }
     let settings = PredictSettings {
         samples: args.samples as usize,
@@ -59,6 +58,7 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         command_line: std::env::args().collect(),
         inputs: inputs.iter().map(|p| p.display().to_string()).collect(),
         pixel_size: args.pixel_size,
+        downscale: args.downscale,
     };
     let report = predict_with_progress(&model, &dataset, &selected.indices, settings, &out)?;
     let rows: Vec<CellRow> = report
@@ -67,12 +67,62 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         .map(|(name, u)| CellRow::predicted(name, u.clone()))
         .collect();
     out.write_text(CELL_TABLE, &cell_table_csv(&rows))?;
+    let loaded: Vec<Cell> = selected
+        .indices
+        .iter()
+        .map(|&i| load_cell(&dataset.cells[i]))
+        .collect::<Result<_, _>>()?;
+    let shown: Vec<ShownCell> = loaded
+        .iter()
+        .map(|c| ShownCell {
+            name: &c.name,
+            image: &c.image,
+            mask: &c.mask,
+        })
+        .collect();
+    predictions::write_page(&out, &report, &rows, &shown)?;
+    finish(
+        args,
+        &report,
+        &rows,
+        &format!(
+            "per cell, the samples' mean, sd and 90 % interval: {}",
+            args.out.join(CELL_TABLE).display()
+        ),
+    )
+}
+
+/// Prints the run's summary: each cell's time with `-v`, then one paragraph, or with
+/// `--json` the report (as `predict.json`) and the cell table (as `cells.csv`).
+fn finish(
+    args: &PredictArgs,
+    report: &PredictReport,
+    rows: &[CellRow],
+    table_line: &str,
+) -> anyhow::Result<()> {
+    for t in &report.per_cell {
+        detail(&format!("{}: {:.2} s", t.cell, t.seconds));
+        if t.downscale > 1 {
+            note(&format!(
+                "cell {} was shrunk {}× to fit the model's field; its outputs are enlarged back {}× (z too)",
+                t.cell, t.downscale, t.downscale
+            ));
+        }
+    }
+    if args.json {
+        return print_json(&json!({
+            "out": args.out,
+            "cells_csv": args.out.join(CELL_TABLE),
+            "page": args.out.join(predictions::PAGE),
+            "report": report,
+            "cells": cell_table_json(rows),
+        }));
+    }
     print(&format!(
-        "{}\nper cell, the samples' mean, sd and 90 % interval: {}\n",
+        "{}\n{table_line}\nreport: {}\n",
         report.summary(&args.out),
-        args.out.join(CELL_TABLE).display()
-    ))?;
-    Ok(())
+        args.out.join(predictions::PAGE).display()
+    ))
 }
 
 /// Predicts the cells `indices` of `dataset` into `out` with a progress bar of network
@@ -119,11 +169,11 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
                 })?,
             };
             let name = stem(image);
-            let cells = cut_cells(image, &labels, &name, [h, w], true)?;
+            let cells = cut_cells(image, &labels, &name, [h, w], true, args.downscale)?;
             (image.clone(), labels, cells)
         }
         (None, [image, mask]) => {
-            let cell = cut_cell(image, mask, &stem(image), [h, w])?;
+            let cell = cut_cell(image, mask, &stem(image), [h, w], args.downscale)?;
             let cells = FieldCells {
                 cells: vec![cell],
                 skipped: Vec::new(),
@@ -138,7 +188,7 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
     }
     let out = PredictionDir::create(&args.out, &inputs)?;
     for s in &cells.skipped {
-        eprintln!("skipping cell {} (label {}): {}", s.name, s.label, s.reason);
+        note(&format!("skipping cell {} (label {}): {}", s.name, s.label, s.reason));
     }
     if cells.cells.is_empty() {
         bail!(
@@ -150,7 +200,9 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
     let framed: Vec<_> = cells
         .cells
         .iter()
-        .map(|c| frame_cell(&c.cell, &model.header.model).map_err(anyhow::Error::msg))
+        .map(|c| {
+            frame_cell(&c.cell, &model.header.model, args.downscale).map_err(anyhow::Error::msg)
+        })
         .collect::<anyhow::Result<_>>()?;
     let settings = PredictSettings {
         samples: args.samples as usize,
@@ -158,6 +210,7 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
         command_line: std::env::args().collect(),
         inputs: inputs.iter().map(|p| p.display().to_string()).collect(),
         pixel_size: args.pixel_size,
+        downscale: args.downscale,
     };
     let report = with_progress(model, framed.len(), |on_progress| {
         predict_cells(model, &framed, settings, &out, on_progress)
@@ -171,13 +224,27 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
             .map(|(_, u)| u.clone())
     });
     out.write_text(CELL_TABLE, &cell_table_csv(&rows))?;
-    print(&format!(
-        "{}\ncells: {} predicted, {} skipped; per-cell table: {}\n",
-        report.summary(&args.out),
-        cells.cells.len(),
-        cells.skipped.len(),
-        args.out.join("cells.csv").display()
-    ))
+    let shown: Vec<ShownCell> = cells
+        .cells
+        .iter()
+        .map(|c| ShownCell {
+            name: &c.cell.name,
+            image: &c.cell.image,
+            mask: &c.cell.mask,
+        })
+        .collect();
+    predictions::write_page(&out, &report, &rows, &shown)?;
+    finish(
+        args,
+        &report,
+        &rows,
+        &format!(
+            "cells: {} predicted, {} skipped; per-cell table: {}",
+            cells.cells.len(),
+            cells.skipped.len(),
+            args.out.join(CELL_TABLE).display()
+        ),
+    )
 }
 
 /// A file's name without its extension.

@@ -41,17 +41,16 @@ fn voxel_of(path: &Path, flags: &ScaleArgs) -> Result<Option<VoxelSize>, dispr_c
     Ok(resolve_voxel(stated, flags.pixel_size, flags.z_step))
 }
 
-/// `dispr measure`.
-pub fn measure(args: &MeasureArgs) -> anyhow::Result<()> {
-    let mut files = Vec::new();
-    for path in &args.paths {
-        files.extend(shape_files(path)?);
-    }
-    // One table, one set of units: µm only when every file's scale is known, so the
-    // scales (metadata only) are read before any volume is measured.
+/// The voxel of each file of one table (flags over metadata), and a note when the
+/// table falls back to voxels. One table has one set of units: µm only when every
+/// file's scale is known, so the scales (metadata only) are read before any volume is.
+pub(crate) fn table_voxels(
+    files: &[PathBuf],
+    flags: &ScaleArgs,
+) -> anyhow::Result<(Vec<Option<VoxelSize>>, Option<String>)> {
     let mut voxels: Vec<Option<VoxelSize>> = files
         .iter()
-        .map(|path| voxel_of(path, &args.scale))
+        .map(|path| voxel_of(path, flags))
         .collect::<Result<_, dispr_core::Error>>()?;
     let unscaled: Vec<&PathBuf> = files
         .iter()
@@ -71,6 +70,16 @@ pub fn measure(args: &MeasureArgs) -> anyhow::Result<()> {
     if note.is_some() {
         voxels.iter_mut().for_each(|v| *v = None);
     }
+    Ok((voxels, note))
+}
+
+/// `dispr measure`.
+pub fn measure(args: &MeasureArgs) -> anyhow::Result<()> {
+    let mut files = Vec::new();
+    for path in &args.paths {
+        files.extend(shape_files(path)?);
+    }
+    let (voxels, note) = table_voxels(&files, &args.scale)?;
     let bar = progress::bar(files.len(), "volumes");
     let results: Vec<(PathBuf, ScaledMeasurements)> = files
         .par_iter()
@@ -123,7 +132,7 @@ pub fn measure(args: &MeasureArgs) -> anyhow::Result<()> {
         }
     }
     if let Some(note) = note {
-        eprintln!("{note}");
+        crate::output::note(&note);
     }
     print(&out)
 }

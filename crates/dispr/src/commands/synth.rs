@@ -107,10 +107,10 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     };
     let n = args.n as usize;
     if n < classes.len() {
-        eprintln!(
+        crate::output::note(&format!(
             "note: {n} cells cannot cover {} classes; the rarest are left out",
             classes.len()
-        );
+        ));
     }
     for folder in [IMAGE_DIR, MASK_DIR, OBJ_DIR] {
         let dir = args.out.join(folder);

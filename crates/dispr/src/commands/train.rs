@@ -141,7 +141,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         model,
         train,
     };
-    eprintln!("{}", start_line(args, &run, &set));
+    crate::output::note(&start_line(args, &run, &set));
     let bar = progress::bar(run.train.steps, "steps");
     let mut started = false;
     let summary = run.train(&set.examples, args.resume, &device, &mut |r| {

@@ -1,10 +1,12 @@
 //! An evaluation's report folder around the tables of
 //! [`dispr_core::experiment::study`]: box plots of Table 1's columns, the
 //! steps-versus-quality plot of a sampler study, and the HTML page that shows them all.
-//! [`plot`] also draws the PNGs of other commands (galleries, confusion matrices).
+//! [`plot`] also draws the PNGs of other commands (galleries, confusion matrices);
+//! [`predictions`] is the page of a prediction folder.
 
 pub mod page;
 pub mod plot;
+pub mod predictions;
 pub mod steps;
 
 use std::path::Path;
@@ -21,6 +23,7 @@ pub fn write_report(out: &Path, study: &Study) -> anyhow::Result<()> {
     let plots = plot::box_plots(&study.records, out)?;
     if !steps::steps_plot(&study.rows, out)? {
         let _ = std::fs::remove_file(out.join(steps::STEPS_PLOT));
+        let _ = std::fs::remove_file(out.join(steps::STEPS_PLOT).with_extension("svg"));
     }
     page::write_html(out, study, &plots)
 }

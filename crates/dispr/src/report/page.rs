@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use dispr_core::experiment::evaluation::{TABLE_METRICS, column_title};
+use dispr_core::experiment::paired::higher_is_better;
 use dispr_core::experiment::study::Study;
 use dispr_core::io::atomic::write_text_atomic;
 use serde_json::json;
@@ -72,9 +73,18 @@ fn methods(study: &Study) -> Vec<&str> {
     methods
 }
 
-/// Table 1: per method, `median (mean ± sd)` of each column.
+/// Table 1: per method, `median (mean ± sd)` of each column; `best` marks the best
+/// median of a column (lowest error, highest overlap; ties all marked).
 fn method_rows(study: &Study) -> Vec<serde_json::Value> {
     let rows = &study.rows;
+    let best = |metric: &str| {
+        let medians = rows.iter().filter(|r| r.metric == metric).map(|r| r.median);
+        if higher_is_better(metric) {
+            medians.fold(f64::NEG_INFINITY, f64::max)
+        } else {
+            medians.fold(f64::INFINITY, f64::min)
+        }
+    };
     methods(study)
         .into_iter()
         .map(|method| {
@@ -83,7 +93,12 @@ fn method_rows(study: &Study) -> Vec<serde_json::Value> {
                 .map(|metric| {
                     rows.iter()
                         .find(|r| r.method == method && r.metric == *metric)
-                        .map(|r| json!({"median": num(r.median), "mean": num(r.mean), "sd": num(r.sd)}))
+                        .map(|r| json!({
+                            "median": num(r.median),
+                            "mean": num(r.mean),
+                            "sd": num(r.sd),
+                            "best": num(r.median) == num(best(metric)),
+                        }))
                 })
                 .collect();
             let n = rows.iter().find(|r| r.method == method).map_or(0, |r| r.n);

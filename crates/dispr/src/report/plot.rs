@@ -1,11 +1,13 @@
-//! Drawing: the embedded font, PNG output, box plots of Table 1's columns and the
-//! classification experiment's confusion matrices.
+//! Drawing: the embedded font, PNG output, figures written as PNG and SVG
+//! ([`Figure`], [`save_figure`]), box plots of Table 1's columns and the classification
+//! experiment's confusion matrices.
 
 use std::path::{Path, PathBuf};
 use std::sync::Once;
 
 use anyhow::Context;
 use dispr_core::experiment::evaluation::{Record, TABLE_METRICS, column_title};
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -35,7 +37,42 @@ pub fn encode_png(path: &Path, rgb: &[u8], width: u32, height: u32) -> anyhow::R
     Ok(())
 }
 
-/// One box plot PNG per Table 1 column, methods side by side; returns the file names.
+/// A plot drawn twice from one description: as PNG for pages and as SVG (vector,
+/// editable text) for papers.
+pub trait Figure {
+    /// Width and height in pixels (the SVG's in user units).
+    fn size(&self) -> (u32, u32);
+    /// Draws onto `root`, which is already white.
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static;
+}
+
+/// Writes `figure` as the PNG `png` and as the SVG beside it (same name, `.svg`), each
+/// atomically.
+pub fn save_figure(png: &Path, figure: &impl Figure) -> anyhow::Result<()> {
+    register_font();
+    let (width, height) = figure.size();
+    let mut pixels = vec![255u8; (width * height * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        figure.draw(&root)?;
+        root.present()?;
+    }
+    encode_png(png, &pixels, width, height)?;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        figure.draw(&root)?;
+        root.present()?;
+    }
+    dispr_core::io::atomic::write_text_atomic(&png.with_extension("svg"), &svg)?;
+    Ok(())
+}
+
+/// One box plot PNG (and SVG) per Table 1 column, methods side by side; returns the file names.
 pub fn box_plots(records: &[Record], out: &Path) -> anyhow::Result<Vec<(String, PathBuf)>> {
     register_font();
     let mut methods: Vec<String> = Vec::new();
@@ -63,7 +100,11 @@ pub fn box_plots(records: &[Record], out: &Path) -> anyhow::Result<Vec<(String, 
         }
         let name = format!("{metric}.png");
         let path = out.join(&name);
-        draw_box_plot(&path, column_title(metric), &groups)
+        let plot = BoxPlot {
+            title: column_title(metric),
+            groups,
+        };
+        save_figure(&path, &plot)
             .with_context(|| format!("{}: cannot draw the plot", path.display()))?;
         written.push((metric.to_string(), PathBuf::from(name)));
     }
@@ -124,7 +165,33 @@ fn box_stats(values: &[f64]) -> BoxStats {
     }
 }
 
-fn draw_box_plot(path: &Path, title: &str, groups: &[(String, Vec<f64>)]) -> anyhow::Result<()> {
+/// Box plots of one Table 1 column, one box per method (with its values as dots).
+struct BoxPlot<'a> {
+    title: &'a str,
+    groups: Vec<(String, Vec<f64>)>,
+}
+
+impl Figure for BoxPlot<'_> {
+    fn size(&self) -> (u32, u32) {
+        ((200 * self.groups.len() as u32 + 160).clamp(520, 1600), 480)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        draw_box_plot(root, self.title, &self.groups)
+    }
+}
+
+fn draw_box_plot<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    groups: &[(String, Vec<f64>)],
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
     let (lo, hi) = groups
         .iter()
         .flat_map(|(_, v)| v.iter().copied())
@@ -139,12 +206,8 @@ fn draw_box_plot(path: &Path, title: &str, groups: &[(String, Vec<f64>)]) -> any
     };
     let hi = hi + pad;
     let n = groups.len();
-    let (width, height) = ((200 * n as u32 + 160).clamp(520, 1600), 480u32);
-    let mut pixels = vec![0u8; (width * height * 3) as usize];
     {
-        let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
-        root.fill(&WHITE)?;
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(root)
             .caption(title, ("sans-serif", 26))
             .margin(16)
             .x_label_area_size(44)
@@ -196,27 +259,47 @@ fn draw_box_plot(path: &Path, title: &str, groups: &[(String, Vec<f64>)]) -> any
                 .pos(Pos::new(HPos::Center, VPos::Top));
             root.draw(&Text::new(label, (px, py + 10), style))?;
         }
-        root.present()?;
     }
-    encode_png(path, &pixels, width, height)
+    Ok(())
 }
 
-/// A confusion matrix as a heatmap PNG: cells shaded by the row-normalised fraction,
-/// labelled with the count.
+/// A confusion matrix as a heatmap PNG (and SVG): cells shaded by the row-normalised
+/// fraction, labelled with the count.
 pub fn draw_confusion(
     path: &Path,
     title: &str,
     outcome: &dispr_core::experiment::classify::Outcome,
 ) -> anyhow::Result<()> {
-    register_font();
-    let k = outcome.classes.len();
-    let cell = 90usize;
-    let (left, top) = (150usize, 70usize);
-    let (width, height) = (left + k * cell + 20, top + k * cell + 60);
-    let mut pixels = vec![255u8; width * height * 3];
+    save_figure(path, &Confusion { title, outcome })
+}
+
+/// The confusion-matrix figure.
+struct Confusion<'a> {
+    title: &'a str,
+    outcome: &'a dispr_core::experiment::classify::Outcome,
+}
+
+/// Side of a confusion-matrix cell, and the margins left and above.
+const CONFUSION_CELL: usize = 90;
+const CONFUSION_LEFT: usize = 150;
+const CONFUSION_TOP: usize = 70;
+
+impl Figure for Confusion<'_> {
+    fn size(&self) -> (u32, u32) {
+        let k = self.outcome.classes.len();
+        (
+            (CONFUSION_LEFT + k * CONFUSION_CELL + 20) as u32,
+            (CONFUSION_TOP + k * CONFUSION_CELL + 60) as u32,
+        )
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static,
     {
-        let root = BitMapBackend::with_buffer(&mut pixels, (width as u32, height as u32))
-            .into_drawing_area();
+        let (title, outcome) = (self.title, self.outcome);
+        let k = outcome.classes.len();
+        let (cell, left, top) = (CONFUSION_CELL, CONFUSION_LEFT, CONFUSION_TOP);
         let text = |size: i32| TextStyle::from(("sans-serif", size).into_font()).color(&BLACK);
         root.draw(&Text::new(
             format!("confusion matrix, {title}"),
@@ -268,7 +351,6 @@ pub fn draw_confusion(
             ((left + k * cell / 2) as i32, (top + k * cell + 32) as i32),
             style,
         ))?;
-        root.present()?;
+        Ok(())
     }
-    encode_png(path, &pixels, width as u32, height as u32)
 }

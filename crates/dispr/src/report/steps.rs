@@ -12,7 +12,7 @@ use plotters::coord::combinators::WithKeyPoints;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
-use super::plot::{PALETTE, encode_png, register_font};
+use super::plot::{Figure, PALETTE, save_figure};
 
 /// The sampler and number of network evaluations of a method named `SAMPLER-STEPS`
 /// (e.g. `ddim-10`, as scripts/train/fast_fold_eval.sh names its settings), else None.
@@ -44,21 +44,32 @@ pub fn steps_plot(rows: &[Summary], out: &Path) -> anyhow::Result<bool> {
     let Some(study) = SamplerStudy::of(rows) else {
         return Ok(false);
     };
-    register_font();
-    let (width, height) = (1500u32, 900u32);
-    let mut pixels = vec![0u8; (width * height * 3) as usize];
-    {
-        let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
-        root.fill(&WHITE)?;
-        for (panel, metric) in root.split_evenly((2, 3)).iter().zip(TABLE_METRICS) {
-            draw_panel(panel, &study, rows, metric)?;
-        }
-        root.present()?;
-    }
     let path = out.join(STEPS_PLOT);
-    encode_png(&path, &pixels, width, height)
+    save_figure(&path, &StepsFigure { study, rows })
         .with_context(|| format!("{}: cannot draw the plot", path.display()))?;
     Ok(true)
+}
+
+/// The six panels of the steps plot.
+struct StepsFigure<'a> {
+    study: SamplerStudy<'a>,
+    rows: &'a [Summary],
+}
+
+impl Figure for StepsFigure<'_> {
+    fn size(&self) -> (u32, u32) {
+        (1500, 900)
+    }
+
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> anyhow::Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        for (panel, metric) in root.split_evenly((2, 3)).iter().zip(TABLE_METRICS) {
+            draw_panel(panel, &self.study, self.rows, metric)?;
+        }
+        Ok(())
+    }
 }
 
 /// One row of Table 1 that belongs to a sampler setting.
@@ -143,16 +154,19 @@ impl<'a> SamplerStudy<'a> {
 }
 
 /// A panel's chart: log steps across, the median up.
-type Chart<'a, 'b> =
-    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<WithKeyPoints<LogCoord<f64>>, RangedCoordf64>>;
+type Chart<'a, DB> =
+    ChartContext<'a, DB, Cartesian2d<WithKeyPoints<LogCoord<f64>>, RangedCoordf64>>;
 
 /// The panel of one Table 1 column (nothing when no method has it).
-fn draw_panel(
-    panel: &DrawingArea<BitMapBackend, Shift>,
+fn draw_panel<DB: DrawingBackend>(
+    panel: &DrawingArea<DB, Shift>,
     study: &SamplerStudy,
     rows: &[Summary],
     metric: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
     let of_metric: Vec<&Summary> = rows.iter().filter(|r| r.metric == metric).collect();
     if of_metric.is_empty() {
         return Ok(());
@@ -211,11 +225,14 @@ fn draw_panel(
 }
 
 /// Every method that is not a sampler setting, as a grey dashed horizontal line.
-fn draw_baselines(
-    chart: &mut Chart,
+fn draw_baselines<DB: DrawingBackend>(
+    chart: &mut Chart<DB>,
     study: &SamplerStudy,
     of_metric: &[&Summary],
-) -> anyhow::Result<()> {
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
     const GREYS: [RGBColor; 3] = [
         RGBColor(60, 60, 60),
         RGBColor(130, 130, 130),
@@ -242,13 +259,16 @@ fn draw_baselines(
 
 /// One sampler's line (dashed and thinner for its ensembles), with a dot per setting
 /// (hollow for the ensembles).
-fn draw_sampler(
-    chart: &mut Chart,
+fn draw_sampler<DB: DrawingBackend>(
+    chart: &mut Chart<DB>,
     sampler: &str,
     ensemble: bool,
     colour: RGBColor,
     points: Vec<(f64, f64)>,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<()>
+where
+    DB::ErrorType: 'static,
+{
     let label = if ensemble {
         format!("{sampler}{ENSEMBLE_SUFFIX}")
     } else {
@@ -328,5 +348,7 @@ mod tests {
             .read_info()
             .unwrap();
         assert_eq!((reader.info().width, reader.info().height), (1500, 900));
+        let svg = std::fs::read_to_string(dir.path().join("steps.svg")).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("network evaluations"));
     }
 }

@@ -1,0 +1,223 @@
+//! The level at which a model's soft samples become shapes, learnt on its training
+//! cells.
+//!
+//! A sample leaves the sampler as soft values on the working grid (about −1 outside,
+//! +1 inside), is resampled to the data grid and thresholded. At the midpoint 0 the
+//! samples of the models trained so far are systematically too small — the `small`
+//! teacher's median cell, held out or trained on, gets 0.87–0.88 of its true volume
+//! (docs/accuracy.md). A calibration picks the level instead: the one at which the
+//! median over the model's own training cells of (mean sample volume / true volume) is
+//! 1. It uses training cells only, so the cells a model is evaluated on stay unseen.
+//!
+//! A calibration is a small JSON file beside the model file (`checkpoint.dispr` →
+//! `checkpoint.calibration.json`, `m.safetensors` → `m.calibration.json`), bound to
+//! the model by its SHA-256: a calibration of another model is refused.
+
+use std::path::{Path, PathBuf};
+
+use dispr_core::grid::Volume;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The levels searched, from −0.9 to 0.9 in steps of 0.01.
+pub const LEVELS: std::ops::RangeInclusive<i32> = -90..=90;
+
+/// Bins of the histogram of soft values that the search counts from (0.01 wide).
+const BIN: f32 = 0.01;
+
+/// A model's calibrated level and how it was found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Calibration {
+    /// The threshold of the soft samples (0: the midpoint).
+    pub level: f32,
+    /// What was matched: `median volume ratio on training cells`.
+    pub method: String,
+    /// The SHA-256 of the model file it belongs to.
+    pub model_sha256: String,
+    /// The sampler it was measured with (e.g. `ddim-10-eta0`).
+    pub sampler: String,
+    /// Samples per cell.
+    pub samples: usize,
+    /// The training cells it was measured on.
+    pub cells: Vec<String>,
+    /// Median over those cells of mean sample volume / true volume, at level 0.
+    pub median_volume_ratio_at_0: f64,
+    /// The same at the calibrated level.
+    pub median_volume_ratio: f64,
+}
+
+/// The calibration file of a model file.
+pub fn file_for(model_file: &Path) -> PathBuf {
+    model_file.with_extension("calibration.json")
+}
+
+impl Calibration {
+    /// Reads the calibration beside `model_file`, `None` when there is none; a file
+    /// that cannot be read, or belongs to another model (`sha256`), is an error.
+    pub fn load_for(model_file: &Path, sha256: &str) -> Result<Option<Self>> {
+        let path = file_for(model_file);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| dispr_core::Error::io(&path, "cannot read calibration", e))?;
+        Self::parse(&text, sha256).map(Some).map_err(|problem| {
+            Error::from(dispr_core::Error::new(&path, problem))
+        })
+    }
+
+    /// Parses a calibration for the model of SHA-256 `sha256`.
+    pub fn parse(text: &str, sha256: &str) -> std::result::Result<Self, String> {
+        let c: Self =
+            serde_json::from_str(text).map_err(|e| format!("not a dispr calibration: {e}"))?;
+        if c.model_sha256 != sha256 {
+            return Err(format!(
+                "calibrates another model (SHA-256 {}…, this one is {}…); run `dispr model calibrate` again",
+                &c.model_sha256[..c.model_sha256.len().min(12)],
+                &sha256[..sha256.len().min(12)]
+            ));
+        }
+        if !c.level.is_finite() || c.level.abs() > 1.0 {
+            return Err(format!("level {} is outside −1 … 1", c.level));
+        }
+        Ok(c)
+    }
+}
+
+/// Histograms of one cell's soft samples, to count voxels above any level fast.
+pub struct SoftCounts {
+    /// Per sample, voxels per bin of width [`BIN`] from −1.5 (values beyond are clamped
+    /// into the end bins).
+    bins: Vec<Vec<u64>>,
+}
+
+impl SoftCounts {
+    const LOW: f32 = -1.5;
+    const BINS: usize = 300;
+
+    /// The counts of `samples` (soft values on the data grid).
+    pub fn of(samples: &[Volume<f32>]) -> Self {
+        let bins = samples
+            .iter()
+            .map(|s| {
+                let mut h = vec![0u64; Self::BINS];
+                for &v in s.data() {
+                    let b = ((v - Self::LOW) / BIN).floor();
+                    h[(b.max(0.0) as usize).min(Self::BINS - 1)] += 1;
+                }
+                h
+            })
+            .collect();
+        Self { bins }
+    }
+
+    /// Mean over samples of the voxels above `level` (to the bin: `level` is taken at
+    /// the bin edge at or below it).
+    pub fn mean_volume_above(&self, level: f32) -> f64 {
+        let first = (((level - Self::LOW) / BIN).round().max(0.0) as usize).min(Self::BINS);
+        let total: u64 = self.bins.iter().map(|h| h[first..].iter().sum::<u64>()).sum();
+        total as f64 / self.bins.len() as f64
+    }
+}
+
+/// The median of `values` (not empty).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// The level of [`LEVELS`] at which the median over cells of (mean sample volume /
+/// true volume) is closest to 1, given each cell's counts and true volume; with the
+/// median ratio at 0 and at that level.
+pub fn fit_level(cells: &[(SoftCounts, f64)]) -> (f32, f64, f64) {
+    let ratio_at = |level: f32| {
+        median(
+            cells
+                .iter()
+                .map(|(c, truth)| c.mean_volume_above(level) / truth)
+                .collect(),
+        )
+    };
+    let mut best = (0.0f32, ratio_at(0.0));
+    for i in LEVELS {
+        let level = i as f32 * BIN;
+        let r = ratio_at(level);
+        if (r - 1.0).abs() < (best.1 - 1.0).abs() - 1e-12 {
+            best = (level, r);
+        }
+    }
+    (best.0, ratio_at(0.0), best.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A soft sample: +1 on the first `inside` voxels of 1000, −1 elsewhere, and a
+    /// ramp between.
+    fn ramp(inside: usize) -> Volume<f32> {
+        Volume::from_fn([10, 10, 10], |[z, y, x]| {
+            let i = (z * 100 + y * 10 + x) as f32;
+            ((inside as f32 - i) / 100.0).clamp(-1.0, 1.0)
+        })
+    }
+
+    #[test]
+    fn counts_above_a_level_match_a_direct_count() {
+        let s = ramp(500);
+        let c = SoftCounts::of(std::slice::from_ref(&s));
+        for level in [-0.5f32, -0.2, 0.0, 0.3] {
+            let direct = s.data().iter().filter(|&&v| v >= level).count() as f64;
+            assert!(
+                (c.mean_volume_above(level) - direct).abs() <= 1.0,
+                "{level}: {} vs {direct}",
+                c.mean_volume_above(level)
+            );
+        }
+    }
+
+    #[test]
+    fn the_level_that_undoes_a_uniform_shrinkage_is_found() {
+        // Every cell's samples hold 400 voxels above 0 where the truth has 500: the
+        // level that gives 500 is −1.0 × 100 / 100 = −1.0 … the ramp is 0.01 per voxel,
+        // so 100 voxels more need a level 1.0 lower; with a steeper ramp, 0.5 lower.
+        let cells: Vec<(SoftCounts, f64)> = (0..5)
+            .map(|_| {
+                let s = Volume::from_fn([10, 10, 10], |[z, y, x]| {
+                    let i = (z * 100 + y * 10 + x) as f32;
+                    ((400.0 - i) / 200.0).clamp(-1.0, 1.0)
+                });
+                (SoftCounts::of(&[s]), 500.0)
+            })
+            .collect();
+        let (level, before, after) = fit_level(&cells);
+        assert!((before - 401.0 / 500.0).abs() < 0.01, "{before}");
+        assert!((level + 0.5).abs() <= 0.011, "{level}");
+        assert!((after - 1.0).abs() < 0.01, "{after}");
+    }
+
+    #[test]
+    fn a_calibration_of_another_model_is_refused() {
+        let c = Calibration {
+            level: -0.2,
+            method: "median volume ratio on training cells".into(),
+            model_sha256: "ab".repeat(32),
+            sampler: "ddim-10-eta0".into(),
+            samples: 5,
+            cells: vec!["a".into()],
+            median_volume_ratio_at_0: 0.87,
+            median_volume_ratio: 1.0,
+        };
+        let text = serde_json::to_string(&c).unwrap();
+        assert_eq!(Calibration::parse(&text, &"ab".repeat(32)).unwrap(), c);
+        let err = Calibration::parse(&text, &"cd".repeat(32)).unwrap_err();
+        assert!(err.contains("calibrates another model"), "{err}");
+        assert!(Calibration::parse("{", "x").unwrap_err().contains("not a dispr calibration"));
+    }
+}

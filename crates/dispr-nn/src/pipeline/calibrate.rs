@@ -1,0 +1,100 @@
+//! Calibrating a DISPR model's level on its own training cells
+//! ([`crate::calibration`]): sample each cell's soft shapes once, then find the level.
+
+use dispr_core::data::dataset::Dataset;
+
+use crate::calibration::{Calibration, SoftCounts, fit_level};
+use crate::data::example;
+use crate::error::{Error, Result};
+use crate::pipeline::plan::load_cells;
+use crate::pipeline::predictor::{LoadedModel, Predictor};
+
+/// What to calibrate on.
+#[derive(Clone, Copy, Debug)]
+pub struct CalibrateSettings {
+    /// Samples per cell.
+    pub samples: usize,
+    /// Run seed, mixed with each cell's name.
+    pub seed: u64,
+}
+
+/// The cells of `dataset` that `model` trained on and that have a 3D shape, by name;
+/// at most `max` of them, evenly spread.
+pub fn calibration_cells(model: &LoadedModel, dataset: &Dataset, max: usize) -> Vec<usize> {
+    let trained: std::collections::HashSet<&str> =
+        model.header.train_cells.iter().map(String::as_str).collect();
+    let mut all: Vec<usize> = (0..dataset.cells.len())
+        .filter(|&i| {
+            let c = &dataset.cells[i];
+            c.obj.is_some() && trained.contains(c.name.as_str())
+        })
+        .collect();
+    all.sort_by(|&a, &b| dataset.cells[a].name.cmp(&dataset.cells[b].name));
+    if all.len() <= max {
+        return all;
+    }
+    (0..max).map(|k| all[k * all.len() / max]).collect()
+}
+
+/// Calibrates `model` on the training cells `indices` of `dataset`; `on_progress(done)`
+/// counts network evaluations (`indices.len() × model.predictor.evaluations()`).
+pub fn calibrate(
+    model: &LoadedModel,
+    dataset: &Dataset,
+    indices: &[usize],
+    settings: CalibrateSettings,
+    on_progress: &mut dyn FnMut(usize),
+) -> Result<Calibration> {
+    let Predictor::Dispr(_, sampler) = &model.predictor else {
+        return Err(Error::Invalid(
+            "only a DISPR model's samples have a level to calibrate (SHAPR predicts one shape)"
+                .into(),
+        ));
+    };
+    if indices.len() < 5 {
+        return Err(Error::Invalid(format!(
+            "{} of the model's training cells are in {} with 3D shapes; calibration needs at least 5",
+            indices.len(),
+            dataset.root.display()
+        )));
+    }
+    let network = &model.header.model;
+    let evaluations = model.predictor.evaluations();
+    let mut measured = Vec::new();
+    let mut names = Vec::new();
+    for (k, cell) in load_cells(dataset, indices)?.iter().enumerate() {
+        let truth = cell
+            .shape
+            .as_ref()
+            .map_or(0, |s| s.count()) as f64;
+        if truth == 0.0 {
+            continue;
+        }
+        let example = example(cell, network.grid())
+            .map_err(|e| Error::Invalid(format!("cell '{}': {e}", cell.name)))?;
+        let soft = model
+            .predictor
+            .soft_samples(
+                &example,
+                settings.samples,
+                settings.seed,
+                network.data_grid(),
+                &model.device,
+                &mut |done, _| on_progress(k * evaluations + done),
+            )
+            .expect("a DISPR predictor");
+        measured.push((SoftCounts::of(&soft), truth));
+        names.push(cell.name.clone());
+    }
+    let (level, at_0, at_level) = fit_level(&measured);
+    Ok(Calibration {
+        level,
+        method: "median volume ratio on training cells".into(),
+        model_sha256: model.sha256.clone(),
+        sampler: sampler.name(),
+        samples: settings.samples,
+        cells: names,
+        median_volume_ratio_at_0: at_0,
+        median_volume_ratio: at_level,
+    })
+}
