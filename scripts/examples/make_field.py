@@ -4,7 +4,9 @@ The README's "Your own cells" walk-through uses it. It takes six cells of
 ../shared/data/rbc-sample and places them into one 220 x 300 uint16 image, as a 12-bit
 camera would write it (values x 16). One cell is cut by the right edge. Beside the image
 it writes FIELD_cp_masks.tif (uint16 labels: 0 background, k for cell k), as cellpose
-does.
+does. The field carries a pixel size in its ImageJ metadata, as Fiji and most
+microscopes write it: 0.2 µm, an assumed value (the sample's own pixel size is not
+published with it; red blood cells some 8 µm across span about 40 of its pixels).
 
 Usage: python scripts/examples/make_field.py [SAMPLE_DIR] [OUT_DIR]
 (defaults: ../shared/data/rbc-sample and ./field-example)
@@ -44,7 +46,15 @@ for k, (name, (y0, x0)) in enumerate(zip(chosen, places), start=1):
     field[y0 : y0 + h, x0 : x0 + w][region] = image[:h, :w][region]
     labels[y0 : y0 + h, x0 : x0 + w][region] = k
 out.mkdir(parents=True, exist_ok=True)
-tifffile.imwrite(out / "field.tif", field)
+PIXEL_SIZE_UM = 0.2
+tifffile.imwrite(
+    out / "field.tif",
+    field,
+    imagej=True,
+    resolution=(1 / PIXEL_SIZE_UM, 1 / PIXEL_SIZE_UM),
+    metadata={"unit": "um"},
+)
 tifffile.imwrite(out / "field_cp_masks.tif", labels)
-print(f"wrote {out / 'field.tif'} ({height}x{width} uint16, 12-bit values) and "
+print(f"wrote {out / 'field.tif'} ({height}x{width} uint16, 12-bit values, "
+      f"{PIXEL_SIZE_UM} µm pixels) and "
       f"{out / 'field_cp_masks.tif'} ({len(chosen)} labelled cells: {', '.join(chosen)})")

@@ -217,7 +217,7 @@ impl Units {
             (Units::Micrometres, _) => "µm^n",
             (Units::Voxels, 1) => "voxel",
             (Units::Voxels, 2) => "voxel²",
-            (Units::Voxels, 3) => "voxels",
+            (Units::Voxels, 3) => "voxel³",
             (Units::Voxels, -1) => "1/voxel",
             (Units::Voxels, _) => "voxel^n",
         }

@@ -62,9 +62,9 @@ impl Calibration {
         }
         let text = std::fs::read_to_string(&path)
             .map_err(|e| dispr_core::Error::io(&path, "cannot read calibration", e))?;
-        Self::parse(&text, sha256).map(Some).map_err(|problem| {
-            Error::from(dispr_core::Error::new(&path, problem))
-        })
+        Self::parse(&text, sha256)
+            .map(Some)
+            .map_err(|problem| Error::from(dispr_core::Error::new(&path, problem)))
     }
 
     /// Parses a calibration for the model of SHA-256 `sha256`.
@@ -116,7 +116,11 @@ impl SoftCounts {
     /// the bin edge at or below it).
     pub fn mean_volume_above(&self, level: f32) -> f64 {
         let first = (((level - Self::LOW) / BIN).round().max(0.0) as usize).min(Self::BINS);
-        let total: u64 = self.bins.iter().map(|h| h[first..].iter().sum::<u64>()).sum();
+        let total: u64 = self
+            .bins
+            .iter()
+            .map(|h| h[first..].iter().sum::<u64>())
+            .sum();
         total as f64 / self.bins.len() as f64
     }
 }
@@ -218,6 +222,10 @@ mod tests {
         assert_eq!(Calibration::parse(&text, &"ab".repeat(32)).unwrap(), c);
         let err = Calibration::parse(&text, &"cd".repeat(32)).unwrap_err();
         assert!(err.contains("calibrates another model"), "{err}");
-        assert!(Calibration::parse("{", "x").unwrap_err().contains("not a dispr calibration"));
+        assert!(
+            Calibration::parse("{", "x")
+                .unwrap_err()
+                .contains("not a dispr calibration")
+        );
     }
 }

@@ -302,7 +302,8 @@ pub struct EvaluateArgs {
     pub baselines: Vec<String>,
     /// Report folder.
     #[arg(long)]
-    pub out: PathBuf,    /// Print a JSON summary on standard output instead of text (for scripts).
+    pub out: PathBuf,
+    /// Print a JSON summary on standard output instead of text (for scripts).
     #[arg(long)]
     pub json: bool,
 }
@@ -431,7 +432,8 @@ pub struct ClassifyArgs {
     pub depth: u16,
     /// Report folder.
     #[arg(long)]
-    pub out: PathBuf,    /// Print a JSON summary on standard output instead of text (for scripts).
+    pub out: PathBuf,
+    /// Print a JSON summary on standard output instead of text (for scripts).
     #[arg(long)]
     pub json: bool,
 }

@@ -208,10 +208,9 @@ fn train_resume_predict_evaluate_and_refusals() {
         "{}",
         text(&out.stdout)
     );
-    let calibration: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(run.join("checkpoint.calibration.json")).unwrap(),
-    )
-    .unwrap();
+    let calibration: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(run.join("checkpoint.calibration.json")).unwrap())
+            .unwrap();
     let level = calibration["level"].as_f64().unwrap();
     assert!((-0.9..=0.9).contains(&level));
     let cells: Vec<&str> = calibration["cells"]
@@ -221,7 +220,10 @@ fn train_resume_predict_evaluate_and_refusals() {
         .map(|c| c.as_str().unwrap())
         .collect();
     for held_out in report["per_cell"].as_array().unwrap() {
-        assert!(!cells.contains(&held_out["cell"].as_str().unwrap()), "a test cell");
+        assert!(
+            !cells.contains(&held_out["cell"].as_str().unwrap()),
+            "a test cell"
+        );
     }
     let info = ok(&["model", "info", "--model", s(&run)]);
     assert!(

@@ -207,7 +207,10 @@ fn baseline_and_evaluate_on_the_real_sample() {
         let png = std::fs::read(report.join(format!("{metric}.png"))).unwrap();
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{metric}.png");
         let svg = std::fs::read_to_string(report.join(format!("{metric}.svg"))).unwrap();
-        assert!(svg.starts_with("<svg") && svg.contains("cylinder (n=108)"), "{metric}.svg");
+        assert!(
+            svg.starts_with("<svg") && svg.contains("cylinder (n=108)"),
+            "{metric}.svg"
+        );
     }
     // Only the best median of a column is bold: the cylinder's IoU, not the ellipsoid's.
     let page = std::fs::read_to_string(report.join("index.html")).unwrap();

@@ -315,7 +315,10 @@ fn features_of_truth_and_predictions() {
             ("sphericity", "sphericity", 1.0),
         ] {
             let (a, b) = (value(v, col_vox) * factor, value(u, col_um));
-            assert!((a - b).abs() <= 1e-9 * a.abs().max(1.0), "{col_um}: {a} vs {b}");
+            assert!(
+                (a - b).abs() <= 1e-9 * a.abs().max(1.0),
+                "{col_um}: {a} vs {b}"
+            );
         }
     }
     // Voxels that are not cubes: features stay in voxels, and a note says why.
@@ -330,8 +333,16 @@ fn features_of_truth_and_predictions() {
         "--z-step",
         "1.5",
     ]);
-    assert!(text(&o.stderr).contains("are not cubes"), "{}", text(&o.stderr));
-    assert!(std::fs::read_to_string(&um_path).unwrap().starts_with("name,class,source,volume_vox3,"));
+    assert!(
+        text(&o.stderr).contains("are not cubes"),
+        "{}",
+        text(&o.stderr)
+    );
+    assert!(
+        std::fs::read_to_string(&um_path)
+            .unwrap()
+            .starts_with("name,class,source,volume_vox3,")
+    );
     let help = dispr(&["features", "--help"]);
     assert!(
         text(&help.stdout).contains("sphericity"),
@@ -447,7 +458,10 @@ fn classify_with_and_without_augmentation() {
         "-q",
     ]);
     let printed: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(printed["with_against_without"], json["with_against_without"]);
+    assert_eq!(
+        printed["with_against_without"],
+        json["with_against_without"]
+    );
     assert!(o.stderr.is_empty(), "{}", text(&o.stderr));
     // Three classes, all augmented: each fold adds the rows of its training cells only.
     let added: Vec<u64> = json["with"]["augmented"]

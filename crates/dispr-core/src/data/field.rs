@@ -284,7 +284,10 @@ pub fn cell_table_csv(rows: &[CellRow]) -> String {
             r.reason.clone(),
         ];
         match &r.uncertainty {
-            Some(u) => rec.extend(u.values().iter().map(|v| format!("{v:.4}"))),
+            Some(u) => {
+                rec.push(u.samples.to_string());
+                rec.extend(u.values()[1..].iter().map(|v| format!("{v:.4}")));
+            }
             None => rec.extend(
                 CellUncertainty::columns(units)
                     .iter()
@@ -318,7 +321,10 @@ pub fn cell_table_json(rows: &[CellRow]) -> serde_json::Value {
             if let Some(u) = &r.uncertainty {
                 let fields = object.as_object_mut().expect("an object");
                 fields.insert("units".into(), json!(u.units));
-                for (column, value) in CellUncertainty::columns(u.units).into_iter().zip(u.values()) {
+                for (column, value) in CellUncertainty::columns(u.units)
+                    .into_iter()
+                    .zip(u.values())
+                {
                     fields.insert(column, json!(value));
                 }
                 fields.insert("samples".into(), json!(u.samples));
@@ -439,7 +445,10 @@ mod tests {
     #[test]
     fn label_images_of_32_and_signed_integers_are_read() {
         let dir = tempfile::tempdir().unwrap();
-        let labels = Image::from_fn([6, 7], |[y, x]| if y > 2 { 70_000u32 + x as u32 } else { 0 });
+        let labels = Image::from_fn(
+            [6, 7],
+            |[y, x]| if y > 2 { 70_000u32 + x as u32 } else { 0 },
+        );
         let u32_file = dir.path().join("u32.tif");
         write_image(&u32_file, &labels).unwrap();
         assert_eq!(read_labels(&u32_file).unwrap(), labels);

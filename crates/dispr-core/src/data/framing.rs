@@ -65,7 +65,10 @@ impl Framing {
         }
         let (lo, hi) = bounding_box(mask).ok_or_else(|| "mask is empty".to_string())?;
         let span = [hi[0] - lo[0], hi[1] - lo[1]];
-        let factor = span[0].div_ceil(field[0]).max(span[1].div_ceil(field[1])).max(1);
+        let factor = span[0]
+            .div_ceil(field[0])
+            .max(span[1].div_ceil(field[1]))
+            .max(1);
         if factor > 1 && !downscale {
             return Err(format!(
                 "the cell is {}×{} pixels but the model's field is {}×{}; crop it, or pass --downscale to shrink it {factor}×",
@@ -226,10 +229,17 @@ mod tests {
         assert_eq!((f.factor, f.crop_size()), (2, [16, 16]));
         assert_eq!(f.origin, [2, 3]);
         let small = f.to_field(&mask);
-        assert_eq!(small.count(), 6 * 5 + 6, "blocks at least half inside count");
+        assert_eq!(
+            small.count(),
+            6 * 5 + 6,
+            "blocks at least half inside count"
+        );
         let image = mask.map(|m| if m { 1.0f32 } else { 0.0 });
         let pooled = f.to_field(&image);
-        assert!((pooled.at([1, 1]) - 0.5).abs() < 1e-6, "a block half inside");
+        assert!(
+            (pooled.at([1, 1]) - 0.5).abs() < 1e-6,
+            "a block half inside"
+        );
         assert_eq!(f.to_crop(&mask).count(), mask.count());
         // Back: depth and xy enlarged twice, over the cell.
         let volume = Volume::from_fn([3, 8, 8], |[_, y, x]| small.at([y, x]));

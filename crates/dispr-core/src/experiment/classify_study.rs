@@ -179,7 +179,12 @@ impl ClassifyStudy {
             let bytes = w.into_inner().map_err(|e| fail(e.into_error().into()))?;
             write_text_atomic(&path, &String::from_utf8(bytes).expect("UTF-8 fields"))
         };
-        let mut folds = vec![vec!["name".into(), "class".into(), "fold".into(), "predicted_without".into()]];
+        let mut folds = vec![vec![
+            "name".into(),
+            "class".into(),
+            "fold".into(),
+            "predicted_without".into(),
+        ]];
         if self.augmented.is_some() {
             folds[0].push("predicted_with".into());
         }

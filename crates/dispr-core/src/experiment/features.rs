@@ -22,36 +22,67 @@ pub const CURVATURE_RANGE: f64 = 0.5;
 /// dimension 0; the curvature histogram's bins are per voxel in every table).
 pub const FEATURES: &[(&str, i32, &str)] = &[
     ("volume", 3, "voxels inside (v / max v > 0.5)"),
-    ("surface_area", 2, "area of the marching-cubes mesh (zero padding, level 0.5)",
+    (
+        "surface_area",
+        2,
+        "area of the marching-cubes mesh (zero padding, level 0.5)",
     ),
-    ("roughness", 3, "voxels changed by Gaussian smoothing (σ 2) and re-thresholding",
+    (
+        "roughness",
+        3,
+        "voxels changed by Gaussian smoothing (σ 2) and re-thresholding",
     ),
-    ("curvature", -1, "integral mean curvature of the mesh / its area",
+    (
+        "curvature",
+        -1,
+        "integral mean curvature of the mesh / its area",
     ),
     ("mesh_volume", 3, "volume enclosed by the mesh"),
-    ("sphericity", 0, "π^(1/3) (6 V)^(2/3) / A, V = mesh volume, A = area (1 for a sphere)",
+    (
+        "sphericity",
+        0,
+        "π^(1/3) (6 V)^(2/3) / A, V = mesh volume, A = area (1 for a sphere)",
     ),
     ("compactness", 0, "36 π V² / A³"),
     ("surface_to_volume", -1, "A / V"),
     ("equivalent_diameter", 1, "(6 V / π)^(1/3)"),
-    ("euler_characteristic", 0, "vertices − edges + faces of the mesh (2 per sphere-like part, 0 per handle fewer)",
+    (
+        "euler_characteristic",
+        0,
+        "vertices − edges + faces of the mesh (2 per sphere-like part, 0 per handle fewer)",
     ),
     ("roughness_fraction", 0, "roughness / volume"),
     ("n_vertices", 0, "mesh vertices"),
     ("n_faces", 0, "mesh faces"),
     ("edge_length_mean", 1, "mean mesh edge length"),
-    ("edge_length_sd", 1, "standard deviation of mesh edge lengths"),
+    (
+        "edge_length_sd",
+        1,
+        "standard deviation of mesh edge lengths",
+    ),
     ("face_area_mean", 2, "mean triangle area"),
     ("face_area_sd", 2, "standard deviation of triangle areas"),
-    ("dihedral_abs_mean", 0, "mean |dihedral angle| over edges shared by two faces (rad)",
+    (
+        "dihedral_abs_mean",
+        0,
+        "mean |dihedral angle| over edges shared by two faces (rad)",
     ),
-    ("dihedral_sd", 0, "standard deviation of the signed dihedral angles (rad)",
+    (
+        "dihedral_sd",
+        0,
+        "standard deviation of the signed dihedral angles (rad)",
     ),
-    ("inertia_1", 2, "largest eigenvalue of the covariance of voxel centres",
+    (
+        "inertia_1",
+        2,
+        "largest eigenvalue of the covariance of voxel centres",
     ),
     ("inertia_2", 2, "middle eigenvalue"),
     ("inertia_3", 2, "smallest eigenvalue"),
-    ("axis_1", 1, "4 √inertia_1 (a solid ellipsoid of semi-axis a has inertia a²/5, so ≈ 1.79 a)",
+    (
+        "axis_1",
+        1,
+        "4 √inertia_1 (a solid ellipsoid of semi-axis a has inertia a²/5, so ≈ 1.79 a)",
     ),
     ("axis_2", 1, "4 √inertia_2"),
     ("axis_3", 1, "4 √inertia_3"),
@@ -62,62 +93,113 @@ pub const FEATURES: &[(&str, i32, &str)] = &[
     ("extent_y", 1, "bounding-box size along y"),
     ("extent_x", 1, "bounding-box size along x"),
     ("aspect_z_xy", 0, "extent_z / max(extent_y, extent_x)"),
-    ("aspect_xy", 0, "min(extent_y, extent_x) / max(extent_y, extent_x)",
+    (
+        "aspect_xy",
+        0,
+        "min(extent_y, extent_x) / max(extent_y, extent_x)",
     ),
     ("bbox_fill", 0, "volume / (extent_z · extent_y · extent_x)"),
     ("hull_volume", 3, "volume of the convex hull of the mesh"),
     ("hull_area", 2, "area of that hull"),
     ("solidity", 0, "mesh volume / hull volume (convexity in 3D)"),
     ("hull_area_ratio", 0, "hull area / mesh area"),
-    ("slice_xy_area", 2, "pixels of the xy slice through the centroid",
+    (
+        "slice_xy_area",
+        2,
+        "pixels of the xy slice through the centroid",
     ),
-    ("slice_xy_solidity", 0, "those pixels / area of their convex hull (pixel squares)",
+    (
+        "slice_xy_solidity",
+        0,
+        "those pixels / area of their convex hull (pixel squares)",
     ),
-    ("slice_xy_holes", 0, "pixels filled by 2D hole filling, / slice area",
+    (
+        "slice_xy_holes",
+        0,
+        "pixels filled by 2D hole filling, / slice area",
     ),
-    ("slice_xz_area", 2, "pixels of the xz slice through the centroid",
+    (
+        "slice_xz_area",
+        2,
+        "pixels of the xz slice through the centroid",
     ),
     ("slice_xz_solidity", 0, "as slice_xy_solidity, for xz"),
     ("slice_xz_holes", 0, "as slice_xy_holes, for xz"),
-    ("slice_yz_area", 2, "pixels of the yz slice through the centroid",
+    (
+        "slice_yz_area",
+        2,
+        "pixels of the yz slice through the centroid",
     ),
     ("slice_yz_solidity", 0, "as slice_xy_solidity, for yz"),
     ("slice_yz_holes", 0, "as slice_xy_holes, for yz"),
-    ("radial_mean", 1, "mean distance from the voxel centroid to the mesh vertices",
+    (
+        "radial_mean",
+        1,
+        "mean distance from the voxel centroid to the mesh vertices",
     ),
     ("radial_sd", 1, "standard deviation of those distances"),
     ("radial_min", 1, "smallest distance"),
     ("radial_max", 1, "largest distance"),
     ("radial_skew", 0, "skewness of the distances"),
     ("radial_kurtosis", 0, "excess kurtosis of the distances"),
-    ("radial_hist_{i}", 0, "fraction of vertices at distance / radial_max in bin i of 24 over [0, 1]",
+    (
+        "radial_hist_{i}",
+        0,
+        "fraction of vertices at distance / radial_max in bin i of 24 over [0, 1]",
     ),
-    ("vertex_curvature_mean", -1, "mean over vertices of the vertex mean curvature (¼ Σ θ l over incident edges / ⅓ of incident face area)",
+    (
+        "vertex_curvature_mean",
+        -1,
+        "mean over vertices of the vertex mean curvature (¼ Σ θ l over incident edges / ⅓ of incident face area)",
     ),
-    ("vertex_curvature_sd", -1, "standard deviation of the vertex mean curvature",
+    (
+        "vertex_curvature_sd",
+        -1,
+        "standard deviation of the vertex mean curvature",
     ),
-    ("vertex_curvature_hist_{i}", 0, "fraction of vertices with curvature in bin i of 24 over [−0.5, 0.5] (clamped)",
+    (
+        "vertex_curvature_hist_{i}",
+        0,
+        "fraction of vertices with curvature in bin i of 24 over [−0.5, 0.5] (clamped)",
     ),
-    ("proj_area", 2, "pixels of the z-sum projection that are non-zero",
+    (
+        "proj_area",
+        2,
+        "pixels of the z-sum projection that are non-zero",
     ),
-    ("proj_mean", 1, "mean of the non-zero projection values (voxels per column)",
+    (
+        "proj_mean",
+        1,
+        "mean of the non-zero projection values (voxels per column)",
     ),
     ("proj_sd", 1, "their standard deviation"),
     ("proj_max", 1, "their maximum"),
     ("proj_skew", 0, "their skewness"),
     ("proj_kurtosis", 0, "their excess kurtosis"),
     ("proj_fill", 0, "proj_mean / proj_max"),
-    ("proj_eccentricity", 0, "√(1 − λ₂/λ₁) of the covariance of the projection's pixels",
+    (
+        "proj_eccentricity",
+        0,
+        "√(1 − λ₂/λ₁) of the covariance of the projection's pixels",
     ),
     ("proj_solidity", 0, "proj_area / area of its convex hull"),
-    ("proj_centroid_shift", 1, "distance between the projection's weighted and unweighted centroids",
+    (
+        "proj_centroid_shift",
+        1,
+        "distance between the projection's weighted and unweighted centroids",
     ),
-    ("texture_contrast", 0, "GLCM contrast of the projection quantised to 8 levels (offsets (0,1) and (1,0), symmetric, normalised)",
+    (
+        "texture_contrast",
+        0,
+        "GLCM contrast of the projection quantised to 8 levels (offsets (0,1) and (1,0), symmetric, normalised)",
     ),
     ("texture_dissimilarity", 0, "GLCM dissimilarity"),
     ("texture_homogeneity", 0, "GLCM homogeneity"),
     ("texture_energy", 0, "GLCM energy (angular second moment)"),
-    ("texture_correlation", 0, "GLCM correlation (0 for a constant image)",
+    (
+        "texture_correlation",
+        0,
+        "GLCM correlation (0 for a constant image)",
     ),
     ("texture_entropy", 0, "GLCM entropy (nats)"),
 ];
@@ -139,7 +221,11 @@ pub fn feature_names() -> Vec<String> {
 pub fn feature_dimensions() -> Vec<i32> {
     let mut dimensions = Vec::new();
     for (name, dimension, _) in FEATURES {
-        let n = if name.contains("{i}") { HISTOGRAM_BINS } else { 1 };
+        let n = if name.contains("{i}") {
+            HISTOGRAM_BINS
+        } else {
+            1
+        };
         dimensions.extend(std::iter::repeat_n(*dimension, n));
     }
     dimensions

@@ -148,7 +148,9 @@ pub fn mcnemar_exact_p(gained: usize, lost: usize) -> f64 {
     let k = gained.min(lost);
     // log C(n, i) summed in the log domain, so a thousand cells do not overflow.
     let ln_choose = |i: usize| {
-        libm::lgamma(n as f64 + 1.0) - libm::lgamma(i as f64 + 1.0) - libm::lgamma((n - i) as f64 + 1.0)
+        libm::lgamma(n as f64 + 1.0)
+            - libm::lgamma(i as f64 + 1.0)
+            - libm::lgamma((n - i) as f64 + 1.0)
     };
     let tail: f64 = (0..=k)
         .map(|i| (ln_choose(i) - n as f64 * std::f64::consts::LN_2).exp())

@@ -21,8 +21,12 @@ pub struct CalibrateSettings {
 /// The cells of `dataset` that `model` trained on and that have a 3D shape, by name;
 /// at most `max` of them, evenly spread.
 pub fn calibration_cells(model: &LoadedModel, dataset: &Dataset, max: usize) -> Vec<usize> {
-    let trained: std::collections::HashSet<&str> =
-        model.header.train_cells.iter().map(String::as_str).collect();
+    let trained: std::collections::HashSet<&str> = model
+        .header
+        .train_cells
+        .iter()
+        .map(String::as_str)
+        .collect();
     let mut all: Vec<usize> = (0..dataset.cells.len())
         .filter(|&i| {
             let c = &dataset.cells[i];
@@ -63,10 +67,7 @@ pub fn calibrate(
     let mut measured = Vec::new();
     let mut names = Vec::new();
     for (k, cell) in load_cells(dataset, indices)?.iter().enumerate() {
-        let truth = cell
-            .shape
-            .as_ref()
-            .map_or(0, |s| s.count()) as f64;
+        let truth = cell.shape.as_ref().map_or(0, |s| s.count()) as f64;
         if truth == 0.0 {
             continue;
         }

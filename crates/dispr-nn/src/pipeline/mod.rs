@@ -12,7 +12,7 @@ pub mod predictor;
 pub mod run_predict;
 
 pub use plan::{TrainingSet, plan};
-pub use predictor::{LoadedModel, Predictor, SamplerSettings};
+pub use predictor::{Draw, LoadedModel, Predictor, SamplerSettings};
 pub use run_predict::{
     CellSelection, PredictSettings, frame_cell, predict_cells, predict_dataset, select_cells,
 };

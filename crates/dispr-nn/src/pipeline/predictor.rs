@@ -42,6 +42,17 @@ impl Default for SamplerSettings {
     }
 }
 
+/// What one cell's prediction asks for.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Draw {
+    /// Shapes to sample (SHAPR: always one).
+    pub samples: usize,
+    /// Run seed, mixed with the cell's name.
+    pub seed: u64,
+    /// DISPR's threshold of its soft samples (the model's calibrated level, or 0).
+    pub level: f32,
+}
+
 /// Which network predicts, loaded and ready.
 pub enum Predictor {
     /// DISPR: the diffusion model and its sampler.
@@ -144,11 +155,14 @@ impl LoadedModel {
         let (cell, framing) = frame_cell(&cell, network, false)
             .map_err(|problem| Error::Invalid(format!("cell '{name}': {problem}")))?;
         let example = example(&cell, network.grid())?;
+        let draw = Draw {
+            samples: self.predictor.samples(samples),
+            seed,
+            level: self.level(),
+        };
         let prediction = self.predictor.predict(
             &example,
-            self.predictor.samples(samples),
-            seed,
-            self.level(),
+            draw,
             network.data_grid(),
             &self.device,
             &mut |_, _| {},
@@ -243,19 +257,21 @@ impl Predictor {
         matches!(self, Self::Shapr(_))
     }
 
-    /// Predicts one cell: `samples` shapes (one for SHAPR) on `data_grid`, the run
-    /// `seed` mixed with the cell's name, DISPR's soft samples thresholded at `level`.
-    /// `on_step(done, total)` follows the network evaluations.
+    /// Predicts one cell as `draw` asks, on `data_grid`. `on_step(done, total)` follows
+    /// the network evaluations.
     pub fn predict(
         &self,
         example: &Example,
-        samples: usize,
-        seed: u64,
-        level: f32,
+        draw: Draw,
         data_grid: [usize; 3],
         device: &Device,
         on_step: &mut dyn FnMut(usize, usize),
     ) -> CellPrediction {
+        let Draw {
+            samples,
+            seed,
+            level,
+        } = draw;
         match self {
             Self::Dispr(model, sampler) => predict_cell(
                 model,

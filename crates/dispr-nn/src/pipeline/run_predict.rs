@@ -15,7 +15,7 @@ use crate::config::Network;
 use crate::data::example;
 use crate::error::{Error, Result};
 use crate::pipeline::plan::load_cells;
-use crate::pipeline::predictor::LoadedModel;
+use crate::pipeline::predictor::{Draw, LoadedModel};
 
 /// Which cells of a dataset to predict.
 #[derive(Clone, Debug, Default)]
@@ -168,15 +168,15 @@ pub fn predict_cells(
         let example = example(cell, network.grid())
             .map_err(|e| Error::Invalid(format!("cell '{}': {e}", cell.name)))?;
         let base = i * evaluations;
-        let prediction = predictor.predict(
-            &example,
+        let draw = Draw {
             samples,
-            settings.seed,
-            model.level(),
-            data_grid,
-            &model.device,
-            &mut |done, _| on_progress(base + done),
-        );
+            seed: settings.seed,
+            level: model.level(),
+        };
+        let prediction =
+            predictor.predict(&example, draw, data_grid, &model.device, &mut |done, _| {
+                on_progress(base + done)
+            });
         let shapes = unframe(prediction.shapes, framing);
         uncertainty.push((
             cell.name.clone(),

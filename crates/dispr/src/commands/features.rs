@@ -5,10 +5,10 @@ use dispr_core::data::dataset::{CellFiles, load_cell};
 use std::path::PathBuf;
 
 use dispr_core::experiment::features::{feature_columns, feature_names, features_at};
-use dispr_core::scale::Units;
 use dispr_core::io::atomic::write_text_atomic;
 use dispr_core::io::prediction_dir::prediction_files;
 use dispr_core::io::tiff::read_shape;
+use dispr_core::scale::Units;
 use indicatif::ParallelProgressIterator;
 use rayon::prelude::*;
 
@@ -49,14 +49,10 @@ pub fn run(args: &FeaturesArgs) -> anyhow::Result<()> {
         .collect();
     let (voxels, mut note) = table_voxels(&files, &args.scale)?;
     let mut side = voxels.first().copied().flatten().map(|v| v.x);
-    if let Some((file, v)) = files
-        .iter()
-        .zip(&voxels)
-        .find_map(|(f, v)| {
-            v.filter(|v| !v.is_cube() || side.is_some_and(|s| (v.x - s).abs() > 1e-3 * s))
-                .map(|v| (f, v))
-        })
-    {
+    if let Some((file, v)) = files.iter().zip(&voxels).find_map(|(f, v)| {
+        v.filter(|v| !v.is_cube() || side.is_some_and(|s| (v.x - s).abs() > 1e-3 * s))
+            .map(|v| (f, v))
+    }) {
         note = Some(format!(
             "note: {}: voxels of {} are not cubes of {}, so every feature is in voxels; give --pixel-size and --z-step",
             file.display(),

@@ -371,7 +371,11 @@ pub fn bench(args: &BenchModelArgs) -> anyhow::Result<()> {
     }
     let mut results = Vec::new();
     for (network, train) in networks {
-        crate::output::note(&format!("timing {} preset '{}' …", network.kind(), network.preset()));
+        crate::output::note(&format!(
+            "timing {} preset '{}' …",
+            network.kind(),
+            network.preset()
+        ));
         let mut row = match &network {
             Network::Dispr(config) => bench_dispr(args, sampler_kind, config.clone(), &device)?,
             Network::Shapr(config) => bench_shapr(args, config.clone(), &device),

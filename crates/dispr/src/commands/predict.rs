@@ -10,11 +10,11 @@ use dispr_core::data::field::{
     cut_cells,
 };
 use dispr_core::io::prediction_dir::{PredictReport, PredictionDir};
-use serde_json::json;
 use dispr_nn::pipeline::{
-    CellSelection, LoadedModel, PredictSettings, frame_cell, predict_cells,
-    predict_dataset, select_cells,
+    CellSelection, LoadedModel, PredictSettings, frame_cell, predict_cells, predict_dataset,
+    select_cells,
 };
+use serde_json::json;
 
 use crate::cli::PredictArgs;
 use crate::output::{detail, note, print, print_json};
@@ -188,7 +188,10 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
     }
     let out = PredictionDir::create(&args.out, &inputs)?;
     for s in &cells.skipped {
-        note(&format!("skipping cell {} (label {}): {}", s.name, s.label, s.reason));
+        note(&format!(
+            "skipping cell {} (label {}): {}",
+            s.name, s.label, s.reason
+        ));
     }
     if cells.cells.is_empty() {
         bail!(

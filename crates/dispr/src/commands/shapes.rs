@@ -233,7 +233,7 @@ pub fn mesh(args: &MeshArgs) -> anyhow::Result<()> {
     write_mesh(&args.out, &mesh, m.units)?;
     let (area, volume) = (m.units.of_dimension(2), m.units.of_dimension(3));
     print(&format!(
-        "wrote {}: {} vertices, {} faces, {}; surface area {:.2} {area}, enclosed volume {:.1} {volume} ({:.1} {volume} of voxels)\n",
+        "wrote {}: {} vertices, {} faces, {}; surface area {:.2} {area}, enclosed volume {:.1} {volume} (voxels inside: {:.1} {volume})\n",
         args.out.display(),
         mesh.vertices.len(),
         mesh.faces.len(),

@@ -93,12 +93,14 @@ fn method_rows(study: &Study) -> Vec<serde_json::Value> {
                 .map(|metric| {
                     rows.iter()
                         .find(|r| r.method == method && r.metric == *metric)
-                        .map(|r| json!({
-                            "median": num(r.median),
-                            "mean": num(r.mean),
-                            "sd": num(r.sd),
-                            "best": num(r.median) == num(best(metric)),
-                        }))
+                        .map(|r| {
+                            json!({
+                                "median": num(r.median),
+                                "mean": num(r.mean),
+                                "sd": num(r.sd),
+                                "best": num(r.median) == num(best(metric)),
+                            })
+                        })
                 })
                 .collect();
             let n = rows.iter().find(|r| r.method == method).map_or(0, |r| r.n);

@@ -10,8 +10,8 @@ use dispr_core::data::field::{CELL_TABLE, CellRow};
 use dispr_core::experiment::uncertainty::MEASURES;
 use dispr_core::grid::Image;
 use dispr_core::io::prediction_dir::{
-    ENSEMBLE_DIR, MESH_DIR, PROBABILITY_DIR, PredictReport, PredictionDir, REPORT_FILE,
-    STD_DIR, ensemble_file, prediction_files,
+    ENSEMBLE_DIR, MESH_DIR, PROBABILITY_DIR, PredictReport, PredictionDir, REPORT_FILE, STD_DIR,
+    ensemble_file, prediction_files,
 };
 use dispr_core::io::tiff::{read_shape, read_volume};
 use serde_json::json;
@@ -86,7 +86,10 @@ fn draw_row(out: &PredictionDir, cell: &ShownCell) -> anyhow::Result<()> {
     tiles.push(Tile::projection(&ensemble, 0));
     draw_tiles(
         &out.file(Path::new(GALLERY_DIR).join(format!("{}.png", cell.name)))?,
-        &format!("{}: side views (x across, z down)", cell.name),
+        &format!(
+            "{}: image and mask; side views (x across, z down); the ensemble from above",
+            cell.name
+        ),
         &headers,
         &[(cell.name.to_string(), tiles)],
     )
