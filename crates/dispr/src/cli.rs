@@ -547,6 +547,20 @@ impl SamplerArgs {
     }
 }
 
+/// How many samples of each cell to draw, how, and from which seed (`dispr predict`,
+/// `dispr model calibrate`).
+#[derive(Debug, Args, Clone, Copy)]
+pub struct DrawArgs {
+    /// Samples per cell.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub samples: u32,
+    #[command(flatten)]
+    pub sampling: SamplerArgs,
+    /// Sampling seed (mixed with each cell's name).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
 /// Flags of `dispr model calibrate`.
 #[derive(Debug, Args)]
 pub struct ModelCalibrateArgs {
@@ -559,14 +573,8 @@ pub struct ModelCalibrateArgs {
     /// At most this many training cells, spread evenly over them by name.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(5..=10_000))]
     pub cells: u32,
-    /// Samples per cell.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub samples: u32,
     #[command(flatten)]
-    pub sampling: SamplerArgs,
-    /// Sampling seed (mixed with each cell's name).
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    pub draw: DrawArgs,
 }
 
 /// Flags of `dispr model export`.
@@ -700,14 +708,8 @@ pub struct PredictArgs {
     /// and z [default: such a cell is refused, or skipped in a field].
     #[arg(long)]
     pub downscale: bool,
-    /// Samples per cell.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
-    pub samples: u32,
     #[command(flatten)]
-    pub sampling: SamplerArgs,
-    /// Sampling seed (mixed with each cell's name).
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    pub draw: DrawArgs,
     /// Predict every cell, even those the model trained on.
     #[arg(long)]
     pub all_cells: bool,

@@ -61,7 +61,7 @@ pub fn calibrate(args: &ModelCalibrateArgs) -> anyhow::Result<()> {
     use dispr_nn::pipeline::calibrate::{self, CalibrateSettings};
     let model = dispr_nn::pipeline::LoadedModel::load(
         Some(&args.model),
-        args.sampling.settings(),
+        args.draw.sampling.settings(),
         dispr_nn::device::DeviceKind::Cpu,
     )?;
     let dataset = super::open_dataset(&args.data)?;
@@ -72,8 +72,8 @@ pub fn calibrate(args: &ModelCalibrateArgs) -> anyhow::Result<()> {
     );
     bar.set_message("calibrating");
     let settings = CalibrateSettings {
-        samples: args.samples as usize,
-        seed: args.seed,
+        samples: args.draw.samples as usize,
+        seed: args.draw.seed,
     };
     let result = calibrate::calibrate(&model, &dataset, &indices, settings, &mut |done| {
         bar.set_position(done as u64)

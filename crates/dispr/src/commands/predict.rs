@@ -23,7 +23,7 @@ use crate::report::predictions::{self, ShownCell};
 
 /// Runs `dispr predict`.
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
-    let sampling = args.sampling.settings();
+    let sampling = args.draw.sampling.settings();
     let model = LoadedModel::load(args.model.as_deref(), sampling, args.device)?;
     let Some(data) = &args.data else {
         return predict_own_cells(args, &model);
@@ -53,8 +53,8 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         ));
     }
     let settings = PredictSettings {
-        samples: args.samples as usize,
-        seed: args.seed,
+        samples: args.draw.samples as usize,
+        seed: args.draw.seed,
         command_line: std::env::args().collect(),
         inputs: inputs.iter().map(|p| p.display().to_string()).collect(),
         pixel_size: args.pixel_size,
@@ -80,11 +80,11 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
             mask: &c.mask,
         })
         .collect();
-    predictions::write_page(&out, &report, &rows, &shown)?;
     finish(
         args,
-        &report,
+        (&out, &report),
         &rows,
+        &shown,
         &format!(
             "per cell, the samples' mean, sd and 90 % interval: {}",
             args.out.join(CELL_TABLE).display()
@@ -92,14 +92,17 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     )
 }
 
-/// Prints the run's summary: each cell's time with `-v`, then one paragraph, or with
+/// Writes the run's page (table and gallery of the `shown` cells) into `out`, then
+/// prints the run's summary: each cell's time with `-v`, then one paragraph, or with
 /// `--json` the report (as `predict.json`) and the cell table (as `cells.csv`).
 fn finish(
     args: &PredictArgs,
-    report: &PredictReport,
+    (out, report): (&PredictionDir, &PredictReport),
     rows: &[CellRow],
+    shown: &[ShownCell],
     table_line: &str,
 ) -> anyhow::Result<()> {
+    predictions::write_page(out, report, rows, shown)?;
     for t in &report.per_cell {
         detail(&format!("{}: {:.2} s", t.cell, t.seconds));
         if t.downscale > 1 {
@@ -208,8 +211,8 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
         })
         .collect::<anyhow::Result<_>>()?;
     let settings = PredictSettings {
-        samples: args.samples as usize,
-        seed: args.seed,
+        samples: args.draw.samples as usize,
+        seed: args.draw.seed,
         command_line: std::env::args().collect(),
         inputs: inputs.iter().map(|p| p.display().to_string()).collect(),
         pixel_size: args.pixel_size,
@@ -236,11 +239,11 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
             mask: &c.cell.mask,
         })
         .collect();
-    predictions::write_page(&out, &report, &rows, &shown)?;
     finish(
         args,
-        &report,
+        (&out, &report),
         &rows,
+        &shown,
         &format!(
             "cells: {} predicted, {} skipped; per-cell table: {}",
             cells.cells.len(),
