@@ -68,6 +68,10 @@ pub struct Header {
     pub seconds: f64,
     /// Names of the training cells (so a resume on other data is refused).
     pub train_cells: Vec<String>,
+    /// µm per pixel of the training images, when every one of the main data stated the
+    /// same (prediction then resamples cells of another pixel size to it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pixel_size_um: Option<f64>,
     /// The sections that follow.
     pub sections: Vec<SectionInfo>,
 }
@@ -115,6 +119,7 @@ impl Checkpoint {
                 step,
                 seconds: 0.0,
                 train_cells,
+                pixel_size_um: None,
                 sections: infos,
             },
             sections: sections.into_iter().map(|(_, b)| b).collect(),
@@ -124,6 +129,12 @@ impl Checkpoint {
     /// Records the training time so far.
     pub fn with_seconds(mut self, seconds: f64) -> Self {
         self.header.seconds = seconds;
+        self
+    }
+
+    /// Records the training images' pixel size.
+    pub fn with_pixel_size(mut self, pixel_size_um: Option<f64>) -> Self {
+        self.header.pixel_size_um = pixel_size_um;
         self
     }
 

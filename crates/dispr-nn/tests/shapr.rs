@@ -36,6 +36,7 @@ fn run_with(
         dir: dir.to_path_buf(),
         model,
         train,
+        pixel_size_um: None,
     }
 }
 

@@ -46,6 +46,7 @@ fn run(dir: &std::path::Path, steps: usize, every: usize) -> Run {
         dir: dir.to_path_buf(),
         model: Network::Dispr(model),
         train,
+        pixel_size_um: None,
     }
 }
 
@@ -203,6 +204,7 @@ fn a_tiny_model_overfits_one_cell_and_samples_it_back() {
         dir: dir.path().to_path_buf(),
         model: Network::Dispr(model.clone()),
         train,
+        pixel_size_um: None,
     };
     r.train(&data, false, &device(), &mut |_| {}).unwrap();
     let trained = Model::load(dir.path(), &device()).unwrap();

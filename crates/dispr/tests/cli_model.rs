@@ -680,3 +680,98 @@ fn built_in_model_predictions_are_unchanged() {
         "the built-in model's predictions changed (file, digest, non-zero voxels)"
     );
 }
+
+/// A model trained on images that state their pixel size records it, and predicts a
+/// cell imaged at another pixel size at its own: resampled in, mapped back out.
+#[test]
+fn a_model_records_its_pixel_size_and_resamples_other_cells_to_it() {
+    use dispr_core::grid::Image;
+    use dispr_core::io::tiff::{read_image, read_volume, write_image_at};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    ok(&["synth", "--out", s(&data), "--n", "6", "--seed", "4"]);
+    let images: Vec<std::path::PathBuf> = std::fs::read_dir(data.join("image"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    for path in &images {
+        let image = read_image(path).unwrap().to_f32().slice_z(0);
+        write_image_at(path, &image.map(|v| v as u8), Some(0.2)).unwrap();
+    }
+    let run = tmp.path().join("run");
+    ok(&[
+        "train",
+        "--data",
+        s(&data),
+        "--out",
+        s(&run),
+        "--preset",
+        "tiny",
+        "--steps",
+        "1",
+    ]);
+    let info: serde_json::Value =
+        serde_json::from_slice(&ok(&["model", "info", "--model", s(&run), "--json"]).stdout)
+            .unwrap();
+    assert_eq!(info[0]["card"]["pixel_size_um"], 0.2);
+    // One of the cells imaged at 0.1 µm: twice the pixels.
+    let name = images[0].file_stem().unwrap().to_str().unwrap().to_string();
+    let read = |sub: &str| {
+        read_image(&data.join(sub).join(format!("{name}.tif")))
+            .unwrap()
+            .to_f32()
+            .slice_z(0)
+    };
+    let twice = |im: &Image<f32>| Image::from_fn([128, 128], |[y, x]| im.at([y / 2, x / 2]) as u8);
+    let (image, mask) = (
+        tmp.path().join("fine.tif"),
+        tmp.path().join("fine_mask.tif"),
+    );
+    write_image_at(&image, &twice(&read("image")), Some(0.1)).unwrap();
+    write_image_at(&mask, &twice(&read("mask")), None).unwrap();
+    let pred = tmp.path().join("pred");
+    ok(&[
+        "predict",
+        "--model",
+        s(&run),
+        s(&image),
+        s(&mask),
+        "--out",
+        s(&pred),
+        "--samples",
+        "1",
+        "--steps",
+        "2",
+    ]);
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(pred.join("predict.json")).unwrap()).unwrap();
+    assert_eq!(record["per_cell"][0]["scale"], 2.0);
+    assert_eq!(record["per_cell"][0]["downscale"], 1);
+    assert_eq!(record["per_cell"][0]["pixel_size_um"], 0.1);
+    let sample = read_volume(&pred.join("fine_0.tif")).unwrap();
+    assert_eq!(sample.shape(), [128, 128, 128], "at the input's own pixels");
+    // Told it is at the model's pixel size, it is taken as it is (a 64 × 64 field
+    // centred in the 128 × 128 crop).
+    ok(&[
+        "predict",
+        "--model",
+        s(&run),
+        s(&image),
+        s(&mask),
+        "--out",
+        s(&pred),
+        "--samples",
+        "1",
+        "--steps",
+        "2",
+        "--pixel-size",
+        "0.2",
+        "--downscale",
+    ]);
+    let record: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(pred.join("predict.json")).unwrap()).unwrap();
+    assert_eq!(
+        record["per_cell"][0]["scale"],
+        record["per_cell"][0]["downscale"].as_f64().unwrap()
+    );
+}

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::data::class::Label;
 use crate::data::dataset::Cell;
-use crate::data::framing::Framing;
+use crate::data::framing::{Fit, Framing};
 use crate::data::intensity;
 use crate::error::{Error, Result};
 use crate::experiment::uncertainty::CellUncertainty;
@@ -88,17 +88,18 @@ fn read_intensities(path: &Path) -> Result<Image<f32>> {
     Ok(intensity::to_unit(&stack, encoding).slice_z(0))
 }
 
-/// Cuts every labelled cell of the field `image` out of it, as `field`-sized crops named
-/// `{name}_{label}` (a cell larger than the field: skipped, or with `downscale` cut as
-/// a crop k times the field, see [`Framing`]). With `skip_border`, cells that touch the
-/// image's edge are skipped (part of them lies outside the field of view).
+/// Cuts every labelled cell of the field `image` out of it, named `{name}_{label}`, as
+/// crops of the input region the model's field covers when fitted as `fit` asks
+/// ([`Framing`]: the field's size, or larger or smaller at another pixel size or when
+/// shrunk; a cell too large for the field is skipped). With `skip_border`, cells that
+/// touch the image's edge are skipped (part of them lies outside the field of view).
 pub fn cut_cells(
     image_path: &Path,
     labels_path: &Path,
     name: &str,
     field: [usize; 2],
     skip_border: bool,
-    downscale: bool,
+    fit: Fit,
 ) -> Result<FieldCells> {
     let image = read_intensities(image_path)?;
     let pixel_size = crate::io::tiff::read_square_pixel_size(image_path)?;
@@ -150,7 +151,7 @@ pub fn cut_cells(
             ));
             continue;
         }
-        match Framing::of(&mask, field, downscale) {
+        match Framing::of(&mask, field, fit, pixel_size) {
             Err(problem) => out.skipped.push(skip(problem)),
             Ok(framing) => out.cells.push(FieldCell {
                 label,
@@ -172,13 +173,13 @@ pub fn cut_cells(
 
 /// One cell given as an image and its binary mask, of any size, cut out like a field's
 /// cell (named `name`, label 1). A cell larger than the model's field is an error naming
-/// the mask, unless `downscale`.
+/// the mask, unless `fit` allows shrinking it.
 pub fn cut_cell(
     image_path: &Path,
     mask_path: &Path,
     name: &str,
     field: [usize; 2],
-    downscale: bool,
+    fit: Fit,
 ) -> Result<FieldCell> {
     let image = read_intensities(image_path)?;
     let mask_stack = read_image(mask_path)?;
@@ -196,7 +197,8 @@ pub fn cut_cell(
             ),
         ));
     }
-    let framing = Framing::of(&mask, field, downscale)
+    let pixel_size = crate::io::tiff::read_square_pixel_size(image_path)?;
+    let framing = Framing::of(&mask, field, fit, pixel_size)
         .map_err(|p| Error::new(mask_path, format!("cell '{name}': {p}")))?;
     Ok(FieldCell {
         label: 1,
@@ -208,7 +210,7 @@ pub fn cut_cell(
             image: framing.to_crop(&image),
             mask: framing.to_crop(&mask),
             shape: None,
-            pixel_size: crate::io::tiff::read_square_pixel_size(image_path)?,
+            pixel_size,
         },
     })
 }
@@ -387,7 +389,7 @@ mod tests {
         write_image(&img, &image).unwrap();
         write_image(&lab, &labels).unwrap();
         assert_eq!(cellpose_labels(&img), Some(lab.clone()));
-        let cells = cut_cells(&img, &lab, "f", [8, 8], true, false).unwrap();
+        let cells = cut_cells(&img, &lab, "f", [8, 8], true, Fit::default()).unwrap();
         assert_eq!(cells.cells.len(), 1);
         let c = &cells.cells[0];
         assert_eq!((c.label, c.area, c.cell.name.as_str()), (1, 20, "f_1"));
@@ -408,14 +410,25 @@ mod tests {
             "{reasons:?}"
         );
         // With downscaling, cell 5 (12×10) is cut as a 16×16 crop, to be shrunk 2×.
-        let shrunk = cut_cells(&img, &lab, "f", [8, 8], true, true).unwrap();
+        let shrunk = cut_cells(
+            &img,
+            &lab,
+            "f",
+            [8, 8],
+            true,
+            Fit {
+                downscale: true,
+                ..Fit::default()
+            },
+        )
+        .unwrap();
         assert_eq!(shrunk.cells.len(), 2);
         let c5 = &shrunk.cells[1];
         assert_eq!((c5.label, c5.cell.mask.shape()), (5, [16, 16]));
         assert_eq!(c5.cell.mask.count(), 120);
         // Without the border rule, cell 2 is cut out too.
         assert_eq!(
-            cut_cells(&img, &lab, "f", [8, 8], false, false)
+            cut_cells(&img, &lab, "f", [8, 8], false, Fit::default())
                 .unwrap()
                 .cells
                 .len(),
@@ -429,11 +442,11 @@ mod tests {
         // One cell given by image and mask.
         let mask = dir.path().join("m.tif");
         write_image(&mask, &labels.map(|k| if k == 1 { 255u8 } else { 0 })).unwrap();
-        let one = cut_cell(&img, &mask, "f", [8, 8], false).unwrap();
+        let one = cut_cell(&img, &mask, "f", [8, 8], Fit::default()).unwrap();
         assert_eq!((one.area, one.origin), (20, [8, 19]));
         // Labels of another size are refused, naming the label file.
         write_image(&lab, &Image::filled([30, 39], 1u16)).unwrap();
-        let err = cut_cells(&img, &lab, "f", [8, 8], true, false)
+        let err = cut_cells(&img, &lab, "f", [8, 8], true, Fit::default())
             .unwrap_err()
             .to_string();
         assert!(

@@ -103,6 +103,14 @@ pub struct CellTiming {
     /// outputs are enlarged back as many times, z too.
     #[serde(default = "one")]
     pub downscale: usize,
+    /// Input pixels per model pixel: the pixel sizes' ratio (when the model's and the
+    /// input's are known and differ) times `downscale`; 1 when taken as it is.
+    #[serde(default = "one_f64")]
+    pub scale: f64,
+}
+
+fn one_f64() -> f64 {
+    1.0
 }
 
 fn one() -> usize {

@@ -510,8 +510,22 @@ pub fn write_image<T: TiffPixel>(path: &Path, image: &Image<T>) -> Result<()>
 where
     [T]: tiff::encoder::TiffValue,
 {
+    write_image_at(path, image, None)
+}
+
+/// Writes a single-page 2D image atomically with its pixel size (µm; `None`: unknown)
+/// in ImageJ's metadata and the resolution tags.
+pub fn write_image_at<T: TiffPixel>(
+    path: &Path,
+    image: &Image<T>,
+    pixel_size_um: Option<f64>,
+) -> Result<()>
+where
+    [T]: tiff::encoder::TiffValue,
+{
     let [height, width] = image.shape();
-    write_pages(path, [1, height, width], image.data(), None)
+    let scale = pixel_size_um.map(VoxelSize::cube);
+    write_pages(path, [1, height, width], image.data(), scale)
 }
 
 /// Writes pages as an ImageJ hyperstack: all pixels first, in one block, then one

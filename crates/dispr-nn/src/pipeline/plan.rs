@@ -107,6 +107,9 @@ pub struct TrainingSet {
     pub main: usize,
     /// Cells of the main dataset held out.
     pub held_out: usize,
+    /// µm per pixel of the main dataset's training images, when every one states the
+    /// same (within 1 %).
+    pub pixel_size_um: Option<f64>,
 }
 
 /// Plans a run on `dataset` plus every cell of `extra`: picks the training cells, loads
@@ -125,6 +128,7 @@ pub fn plan(
     }
     let indices = training_cells(dataset, train)?;
     let mut cells = load_cells(dataset, &indices)?;
+    let pixel_size_um = common_pixel_size(&cells);
     let mut files: Vec<&CellFiles> = indices.iter().map(|&i| &dataset.cells[i]).collect();
     for d in extra {
         let all: Vec<usize> = (0..d.cells.len()).collect();
@@ -162,5 +166,17 @@ pub fn plan(
         examples,
         main: indices.len(),
         held_out: dataset.cells.len() - indices.len(),
+        pixel_size_um,
     })
+}
+
+/// The pixel size all `cells` state, within 1 % (their median), else `None`.
+pub fn common_pixel_size(cells: &[Cell]) -> Option<f64> {
+    let mut sizes: Vec<f64> = cells.iter().map(|c| c.pixel_size).collect::<Option<_>>()?;
+    sizes.sort_by(f64::total_cmp);
+    let median = *sizes.get(sizes.len() / 2)?;
+    sizes
+        .iter()
+        .all(|s| (s - median).abs() <= 0.01 * median)
+        .then_some(median)
 }

@@ -152,7 +152,11 @@ impl LoadedModel {
             shape: None,
             pixel_size: None,
         };
-        let (cell, framing) = frame_cell(&cell, network, false)
+        let fit = dispr_core::data::framing::Fit {
+            model_pixel_um: self.header.pixel_size_um,
+            ..Default::default()
+        };
+        let (cell, framing) = frame_cell(&cell, network, fit)
             .map_err(|problem| Error::Invalid(format!("cell '{name}': {problem}")))?;
         let example = example(&cell, network.grid())?;
         let draw = Draw {

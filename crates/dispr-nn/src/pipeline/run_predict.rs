@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::time::Instant;
 
 use dispr_core::data::dataset::{Cell, Dataset};
-use dispr_core::data::framing::Framing;
+use dispr_core::data::framing::{Fit, Framing};
 use dispr_core::experiment::uncertainty::CellUncertainty;
 use dispr_core::io::prediction_dir::{CellTiming, PredictReport, PredictionDir, ShapeDistribution};
 use dispr_core::scale::VoxelSize;
@@ -100,6 +100,18 @@ pub struct PredictSettings {
     pub downscale: bool,
 }
 
+impl PredictSettings {
+    /// How `model` fits cells: at its training pixel size (when known), the flag's
+    /// pixel size over the files', shrinking when allowed.
+    pub fn fit(&self, model: &LoadedModel) -> Fit {
+        Fit {
+            model_pixel_um: model.header.pixel_size_um,
+            pixel_size_um: self.pixel_size,
+            downscale: self.downscale,
+        }
+    }
+}
+
 /// Predicts the `indices` cells of `dataset` with `model` and writes them to `out`,
 /// with its `predict.json`. `on_progress(done)` counts network evaluations over all
 /// cells (`indices.len() × model.predictor.evaluations()` in all).
@@ -117,7 +129,7 @@ pub fn predict_dataset(
         .iter()
         .zip(&files)
         .map(|(cell, files)| {
-            frame_cell(cell, network, settings.downscale).map_err(|problem| {
+            frame_cell(cell, network, settings.fit(model)).map_err(|problem| {
                 dispr_core::Error::new(&files.mask, format!("cell '{}': {problem}", cell.name))
             })
         })
@@ -188,6 +200,7 @@ pub fn predict_cells(
             seconds: prediction.seconds,
             pixel_size_um: scale.map(|s| s.x),
             downscale: framing.factor,
+            scale: framing.scale,
         });
     }
     let seconds = began.elapsed().as_secs_f64();
@@ -218,19 +231,19 @@ pub fn predict_cells(
     out.write_report(&report)?;
     Ok(report)
 }
-/// A cell of any crop placed in `network`'s field ([`Framing`], shrunk to fit when
-/// `downscale`): the framed cell and its framing; the problem when it cannot be (an
-/// empty mask, a cell larger than the field).
+/// A cell of any crop placed in `network`'s field as `fit` asks ([`Framing`]: at the
+/// model's pixel size, shrunk to fit when allowed): the framed cell and its framing;
+/// the problem when it cannot be (an empty mask, a cell larger than the field).
 pub fn frame_cell(
     cell: &Cell,
     network: &Network,
-    downscale: bool,
+    fit: Fit,
 ) -> std::result::Result<(Cell, Framing), String> {
     let [_, h, w] = network.data_grid();
     if cell.image.shape() != cell.mask.shape() {
         return Err("the image and the mask differ in size".into());
     }
-    let framing = Framing::of(&cell.mask, [h, w], downscale)?;
+    let framing = Framing::of(&cell.mask, [h, w], fit, cell.pixel_size)?;
     let framed = Cell {
         image: framing.to_field(&cell.image),
         mask: framing.to_field(&cell.mask),

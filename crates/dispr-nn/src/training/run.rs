@@ -51,6 +51,8 @@ pub struct Run {
     pub model: Network,
     /// Training settings.
     pub train: TrainConfig,
+    /// µm per pixel of the training images, when known (recorded in the checkpoint).
+    pub pixel_size_um: Option<f64>,
 }
 
 impl Run {
@@ -147,6 +149,7 @@ impl Run {
                 losses.flush().map_err(write_err)?;
                 trainer
                     .checkpoint(names.clone(), seconds)
+                    .with_pixel_size(self.pixel_size_um)
                     .save(&ckpt_path)?;
                 kept = done;
             }
@@ -159,6 +162,7 @@ impl Run {
         if !ckpt_path.is_file() {
             trainer
                 .checkpoint(names.clone(), seconds)
+                .with_pixel_size(self.pixel_size_um)
                 .save(&ckpt_path)?;
         }
         // The mean of the last tenth of this session's steps, or of the earlier ones

@@ -234,8 +234,14 @@ fn model_card(
             .map(|f| format!("fold {f} of {} (split seed {})", t.folds, t.split_seed))
     });
     let [_, dh, dw] = h.model.data_grid();
+    let scale = match h.pixel_size_um {
+        Some(p) => {
+            format!("at {p} µm per pixel (cells of another stated pixel size are resampled to it)")
+        }
+        None => "of unknown pixel size (cells are taken at their own)".to_string(),
+    };
     let text = format!(
-        "      file {name}\n      SHA-256 {sha}\n      trained {} steps in {:.0} s on {real} cells of the main data{}{}\n      input: {dh}×{dw} crops (image and mask), intensities scaled by the pixel type's full scale (uint8 / 255)\n",
+        "      file {name}\n      SHA-256 {sha}\n      trained {} steps in {:.0} s on {real} cells of the main data{}{}\n      input: {dh}×{dw} crops (image and mask) {scale}, intensities scaled by the pixel type's full scale (uint8 / 255)\n",
         h.step,
         h.seconds,
         if extra > 0 {
@@ -267,7 +273,7 @@ fn model_card(
     let json = json!({
         "file": name, "sha256": sha, "steps": h.step, "seconds": h.seconds,
         "real_cells": real, "extra_cells": extra, "held_out": held_out,
-        "input": [dh, dw], "calibration": calibration,
+        "input": [dh, dw], "pixel_size_um": h.pixel_size_um, "calibration": calibration,
     });
     (text, json)
 }

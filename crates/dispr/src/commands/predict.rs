@@ -9,6 +9,7 @@ use dispr_core::data::field::{
     CELL_TABLE, CellRow, FieldCells, cell_table_csv, cell_table_json, cellpose_labels, cut_cell,
     cut_cells,
 };
+use dispr_core::data::framing::Fit;
 use dispr_core::io::prediction_dir::{PredictReport, PredictionDir};
 use dispr_nn::pipeline::{
     CellSelection, LoadedModel, PredictSettings, frame_cell, predict_cells, predict_dataset,
@@ -110,6 +111,11 @@ fn finish(
                 "cell {} was shrunk {}× to fit the model's field; its outputs are enlarged back {}× (z too)",
                 t.cell, t.downscale, t.downscale
             ));
+        } else if t.scale != 1.0 {
+            detail(&format!(
+                "{}: resampled to the model's pixel size ({:.3} input pixels per model pixel)",
+                t.cell, t.scale
+            ));
         }
     }
     if args.json {
@@ -160,6 +166,11 @@ fn with_progress<T>(
 /// cells cut out of the user's own images, predicted on their crops, and OUT/cells.csv.
 fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<()> {
     let [_, h, w] = model.header.model.data_grid();
+    let fit = Fit {
+        model_pixel_um: model.header.pixel_size_um,
+        pixel_size_um: args.pixel_size,
+        downscale: args.downscale,
+    };
     let (field, labels, cells) = match (&args.image, args.cell.as_slice()) {
         (Some(image), _) => {
             let labels = match &args.labels {
@@ -172,11 +183,11 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
                 })?,
             };
             let name = stem(image);
-            let cells = cut_cells(image, &labels, &name, [h, w], true, args.downscale)?;
+            let cells = cut_cells(image, &labels, &name, [h, w], true, fit)?;
             (image.clone(), labels, cells)
         }
         (None, [image, mask]) => {
-            let cell = cut_cell(image, mask, &stem(image), [h, w], args.downscale)?;
+            let cell = cut_cell(image, mask, &stem(image), [h, w], fit)?;
             let cells = FieldCells {
                 cells: vec![cell],
                 skipped: Vec::new(),
@@ -206,9 +217,7 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
     let framed: Vec<_> = cells
         .cells
         .iter()
-        .map(|c| {
-            frame_cell(&c.cell, &model.header.model, args.downscale).map_err(anyhow::Error::msg)
-        })
+        .map(|c| frame_cell(&c.cell, &model.header.model, fit).map_err(anyhow::Error::msg))
         .collect::<anyhow::Result<_>>()?;
     let settings = PredictSettings {
         samples: args.draw.samples as usize,

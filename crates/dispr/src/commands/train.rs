@@ -140,6 +140,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         dir: args.out.clone(),
         model,
         train,
+        pixel_size_um: set.pixel_size_um,
     };
     crate::output::note(&start_line(args, &run, &set));
     let bar = progress::bar(run.train.steps, "steps");
