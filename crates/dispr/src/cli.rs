@@ -121,8 +121,12 @@ pub enum Command {
     /// Writes OUT/NAME_0.tif … (uint8 0/255 samples, ready for `dispr evaluate`),
     /// OUT/probability/NAME.tif (fraction of samples per voxel, float32),
     /// OUT/std/NAME.tif (voxel-wise standard deviation, float32), OUT/ensemble/NAME.tif
-    /// (majority of the samples), OUT/mesh/NAME.stl (its surface) and OUT/predict.json
-    /// (settings and timings). A SHAPR model writes one shape per cell, OUT/NAME.tif, its
+    /// (majority of the samples), OUT/mesh/NAME.stl (its surface), OUT/predict.json
+    /// (settings and timings), OUT/cells.csv (each cell's samples summarised, with
+    /// intervals) and OUT/index.html (the run's page: that table and a gallery row per
+    /// cell, OUT/gallery/NAME.png). A cell of another pixel size than the model's (both
+    /// known) is resampled to it, and its outputs mapped back to its own pixels. A SHAPR
+    /// model writes one shape per cell, OUT/NAME.tif, its
     /// sigmoid output as the probability, the ensemble and mesh (no std/, no sampler
     /// flags). A model trained with a held-out fold predicts that fold's cells unless
     /// --all-cells is given.
