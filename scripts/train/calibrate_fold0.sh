@@ -12,7 +12,7 @@ RUN=${RUN:-$HOME/dispr-runs/teacher-small-f0}
 DISPR=${DISPR:-target/release/dispr}
 DATA=${DATA:-../shared/data/rbc-sample}
 CELLS=${CELLS:-20}
-[ -f "$RUN/checkpoint.calibration.json" ] ||
+[ -f "$RUN/checkpoint.dispr.calibration.json" ] ||
   $DISPR model calibrate --model "$RUN" --data "$DATA" --cells "$CELLS"
 out="$RUN/fold0/calibrated"
 if [ ! -f "$out/predict.json" ]; then

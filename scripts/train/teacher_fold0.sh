@@ -28,7 +28,7 @@ SYNTH_ONLY=1 RUN="$RUN" DISPR="$DISPR" "$(dirname "$0")/fast_model.sh"
 SAVED=${SAVED:-models/training/teacher-small-f0}
 if [ ! -f "$RUN/checkpoint.dispr" ] && [ -f "$SAVED/checkpoint.dispr" ]; then
   cp "$SAVED/checkpoint.dispr" "$SAVED/losses.csv" "$RUN/"
-  [ ! -f "$SAVED/checkpoint.calibration.json" ] || cp "$SAVED/checkpoint.calibration.json" "$RUN/"
+  [ ! -f "$SAVED/checkpoint.dispr.calibration.json" ] || cp "$SAVED/checkpoint.dispr.calibration.json" "$RUN/"
 fi
 DATA=${DATA:-../shared/data/rbc-sample}
 if [ -f "$RUN/checkpoint.dispr" ]; then

@@ -10,8 +10,9 @@
 //! 1. It uses training cells only, so the cells a model is evaluated on stay unseen.
 //!
 //! A calibration is a small JSON file beside the model file (`checkpoint.dispr` →
-//! `checkpoint.calibration.json`, `m.safetensors` → `m.calibration.json`), bound to
-//! the model by its SHA-256: a calibration of another model is refused.
+//! `checkpoint.dispr.calibration.json`), bound to the model by its SHA-256: a
+//! calibration of another model is refused. Training a run further removes it (its
+//! checkpoint changes); `dispr model export` carries it over to the exported file.
 
 use std::path::{Path, PathBuf};
 
@@ -47,9 +48,11 @@ pub struct Calibration {
     pub median_volume_ratio: f64,
 }
 
-/// The calibration file of a model file.
+/// The calibration file of a model file: its name with `.calibration.json` appended.
 pub fn file_for(model_file: &Path) -> PathBuf {
-    model_file.with_extension("calibration.json")
+    let mut name = model_file.as_os_str().to_owned();
+    name.push(".calibration.json");
+    PathBuf::from(name)
 }
 
 impl Calibration {
@@ -72,10 +75,11 @@ impl Calibration {
         let c: Self =
             serde_json::from_str(text).map_err(|e| format!("not a dispr calibration: {e}"))?;
         if c.model_sha256 != sha256 {
+            let short = |s: &str| s.chars().take(12).collect::<String>();
             return Err(format!(
                 "calibrates another model (SHA-256 {}…, this one is {}…); run `dispr model calibrate` again",
-                &c.model_sha256[..c.model_sha256.len().min(12)],
-                &sha256[..sha256.len().min(12)]
+                short(&c.model_sha256),
+                short(sha256)
             ));
         }
         if !c.level.is_finite() || c.level.abs() > 1.0 {

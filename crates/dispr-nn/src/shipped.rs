@@ -40,7 +40,7 @@ pub fn checkpoint() -> crate::Result<Checkpoint> {
     Checkpoint::from_bytes(BYTES).map_err(|e| format!("{NAME}: {e}").into())
 }
 
-/// The shipped model's calibration file (`models/dispr-fast.calibration.json`), when it
+/// The shipped model's calibration file (`models/dispr-fast.safetensors.calibration.json`), when it
 /// has one; none yet: its soft samples are thresholded at 0.
 pub const CALIBRATION_FILE: Option<&str> = None;
 

@@ -517,7 +517,7 @@ pub enum ModelCommand {
     /// Learn the level at which a DISPR model's soft samples become shapes, on its own
     /// training cells: the level at which their median volume matches the truth's
     /// (docs/accuracy.md). Writes the calibration beside the model file
-    /// (RUN/checkpoint.calibration.json); `dispr predict` uses it from then on and
+    /// (RUN/checkpoint.dispr.calibration.json); `dispr predict` uses it from then on and
     /// records the level in predict.json.
     #[command(
         after_help = "Example: dispr model calibrate --model runs/small-f0 --data rbc-sample"

@@ -208,9 +208,10 @@ fn train_resume_predict_evaluate_and_refusals() {
         "{}",
         text(&out.stdout)
     );
-    let calibration: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(run.join("checkpoint.calibration.json")).unwrap())
-            .unwrap();
+    let calibration: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(run.join("checkpoint.dispr.calibration.json")).unwrap(),
+    )
+    .unwrap();
     let level = calibration["level"].as_f64().unwrap();
     assert!((-0.9..=0.9).contains(&level));
     let cells: Vec<&str> = calibration["cells"]
@@ -251,7 +252,7 @@ fn train_resume_predict_evaluate_and_refusals() {
     let mut edited = calibration.clone();
     edited["model_sha256"] = serde_json::json!("0".repeat(64));
     std::fs::write(
-        run.join("checkpoint.calibration.json"),
+        run.join("checkpoint.dispr.calibration.json"),
         serde_json::to_string(&edited).unwrap(),
     )
     .unwrap();
@@ -266,9 +267,64 @@ fn train_resume_predict_evaluate_and_refusals() {
             s(&pred),
         ]),
         1,
-        &["checkpoint.calibration.json", "calibrates another model"],
+        &[
+            "checkpoint.dispr.calibration.json",
+            "calibrates another model",
+        ],
     );
-    std::fs::remove_file(run.join("checkpoint.calibration.json")).unwrap();
+    // Calibrating again mends it (calibrate reads no calibration).
+    let calibrate = [
+        "model",
+        "calibrate",
+        "--model",
+        s(&run),
+        "--data",
+        s(&data),
+        "--cells",
+        "5",
+        "--samples",
+        "1",
+        "--steps",
+        "2",
+    ];
+    ok(&calibrate);
+    // An export carries the calibration over, bound to the exported file.
+    let exported = tmp.path().join("m.safetensors");
+    ok(&["model", "export", "--model", s(&run), "--out", s(&exported)]);
+    let carried: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(tmp.path().join("m.safetensors.calibration.json")).unwrap(),
+    )
+    .unwrap();
+    let sha = std::fs::read_to_string(tmp.path().join("m.safetensors.sha256")).unwrap();
+    assert_eq!(
+        carried["model_sha256"].as_str().unwrap(),
+        sha.split_whitespace().next().unwrap()
+    );
+    ok(&[
+        "predict",
+        "--model",
+        s(&exported),
+        "--data",
+        s(&data),
+        "--out",
+        s(&pred),
+        "--samples",
+        "1",
+        "--steps",
+        "2",
+    ]);
+    // Training further changes the checkpoint: its calibration is removed.
+    ok(&[
+        "train",
+        "--data",
+        s(&data),
+        "--out",
+        s(&run),
+        "--resume",
+        "--steps",
+        "4",
+    ]);
+    assert!(!run.join("checkpoint.dispr.calibration.json").exists());
 
     // Refusals: unknown sampler, device and preset; a damaged checkpoint.
     let predict = |extra: &[&str]| {

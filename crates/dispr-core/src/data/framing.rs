@@ -155,17 +155,25 @@ impl Framing {
         (iy < self.input[0] && ix < self.input[1]).then_some([iy, ix])
     }
 
-    /// The input rows (or columns) of the covered region under field pixel `i`: at
-    /// least one.
+    /// The input rows (or columns) of the covered region under field pixel `i`: those
+    /// whose centres lie in it, or, when the field's pixels are the smaller, the one
+    /// under its centre.
     fn under(&self, i: usize) -> std::ops::Range<usize> {
-        let lo = (i as f64 * self.scale + 1e-9).floor() as usize;
-        let hi = (((i + 1) as f64 * self.scale) - 1e-9).ceil() as usize;
-        lo..hi.max(lo + 1)
+        let s = self.scale;
+        let first = |edge: f64| (edge * s - 0.5 - 1e-9).ceil().max(0.0) as usize;
+        let (lo, hi) = (first(i as f64), first((i + 1) as f64));
+        if hi > lo {
+            lo..hi
+        } else {
+            let c = ((i as f64 + 0.5) * s).floor() as usize;
+            c..c + 1
+        }
     }
 
-    /// The field pixel (or slice) over input row `i` of the covered region.
+    /// The field pixel (or slice) under the centre of input row `i` of the covered
+    /// region.
     fn over(&self, i: usize, len: usize) -> usize {
-        ((i as f64 / self.scale + 1e-9).floor() as usize).min(len - 1)
+        (((i as f64 + 0.5) / self.scale).floor() as usize).min(len - 1)
     }
 
     /// The input region the field covers ([`Framing::crop_size`]), at the input's

@@ -55,12 +55,14 @@ pub fn calibrate(
                 .into(),
         ));
     };
-    if indices.len() < 5 {
-        return Err(Error::Invalid(format!(
-            "{} of the model's training cells are in {} with 3D shapes; calibration needs at least 5",
-            indices.len(),
+    let too_few = |n: usize| {
+        Error::Invalid(format!(
+            "{n} of the model's training cells are in {} with non-empty 3D shapes; calibration needs at least 5",
             dataset.root.display()
-        )));
+        ))
+    };
+    if indices.len() < 5 {
+        return Err(too_few(indices.len()));
     }
     let network = &model.header.model;
     let evaluations = model.predictor.evaluations();
@@ -86,6 +88,9 @@ pub fn calibrate(
             .expect("a DISPR predictor");
         measured.push((SoftCounts::of(&soft), truth));
         names.push(cell.name.clone());
+    }
+    if measured.len() < 5 {
+        return Err(too_few(measured.len()));
     }
     let (level, at_0, at_level) = fit_level(&measured);
     Ok(Calibration {

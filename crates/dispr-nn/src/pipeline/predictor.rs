@@ -82,11 +82,30 @@ pub struct LoadedModel {
 
 impl LoadedModel {
     /// Loads a checkpoint file or run folder (`None`: the model built into dispr) onto
-    /// `device`.
+    /// `device`, with its calibration.
     pub fn load(
         model: Option<&Path>,
         sampling: SamplerSettings,
         device_kind: DeviceKind,
+    ) -> Result<Self> {
+        Self::load_as(model, sampling, device_kind, true)
+    }
+
+    /// [`LoadedModel::load`] without reading any calibration (level 0): what `dispr
+    /// model calibrate` measures, whatever calibration file lies beside the model.
+    pub fn load_uncalibrated(
+        model: Option<&Path>,
+        sampling: SamplerSettings,
+        device_kind: DeviceKind,
+    ) -> Result<Self> {
+        Self::load_as(model, sampling, device_kind, false)
+    }
+
+    fn load_as(
+        model: Option<&Path>,
+        sampling: SamplerSettings,
+        device_kind: DeviceKind,
+        calibrated: bool,
     ) -> Result<Self> {
         let device = device_kind.open()?;
         let (source, ckpt, sha256, calibration) = match model {
@@ -96,14 +115,22 @@ impl LoadedModel {
                 let bytes = std::fs::read(&file)
                     .map_err(|e| dispr_core::Error::io(&file, "cannot read checkpoint", e))?;
                 let sha256 = crate::shipped::sha256_hex(&bytes);
-                let calibration = Calibration::load_for(&file, &sha256)?;
+                let calibration = if calibrated {
+                    Calibration::load_for(&file, &sha256)?
+                } else {
+                    None
+                };
                 (file, c, sha256, calibration)
             }
             None => (
                 crate::shipped::label().to_path_buf(),
                 crate::shipped::checkpoint()?,
                 crate::shipped::sha256_hex(crate::shipped::BYTES),
-                crate::shipped::calibration()?,
+                if calibrated {
+                    crate::shipped::calibration()?
+                } else {
+                    None
+                },
             ),
         };
         let predictor = Predictor::from_checkpoint(&ckpt, &source, sampling, &device)?;
@@ -121,6 +148,19 @@ impl LoadedModel {
     /// The threshold of its soft samples: the calibrated level, else 0.
     pub fn level(&self) -> f32 {
         self.calibration.as_ref().map_or(0.0, |c| c.level)
+    }
+
+    /// What a user should know about the calibration in use: that it was measured with
+    /// another sampler than this prediction's (its level is applied all the same).
+    pub fn calibration_note(&self) -> Option<String> {
+        let c = self.calibration.as_ref()?;
+        let now = self.predictor.method();
+        (c.sampler != now).then(|| {
+            format!(
+                "note: the model's level {:+.2} was calibrated with {}; predicting with {now} uses it all the same (`dispr model calibrate` with these sampler flags measures it anew)",
+                c.level, c.sampler
+            )
+        })
     }
 }
 

@@ -105,6 +105,16 @@ impl Run {
             (new_learner(&self.model, cfg.clone(), device), 0.0)
         };
         let start = trainer.steps_done();
+        if start < cfg.steps {
+            // Training changes the checkpoint: its calibration no longer holds.
+            let stale = crate::calibration::file_for(&ckpt_path);
+            match std::fs::remove_file(&stale) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(dispr_core::error::Error::io(&stale, "cannot remove", e).into());
+                }
+                _ => {}
+            }
+        }
         if start > cfg.steps {
             return Err(Error::Invalid(format!(
                 "{}: the run is already at step {start}, beyond the {} steps asked for",

@@ -59,7 +59,7 @@ fn describe(config: &Network) -> String {
 /// Runs `dispr model calibrate`.
 pub fn calibrate(args: &ModelCalibrateArgs) -> anyhow::Result<()> {
     use dispr_nn::pipeline::calibrate::{self, CalibrateSettings};
-    let model = dispr_nn::pipeline::LoadedModel::load(
+    let model = dispr_nn::pipeline::LoadedModel::load_uncalibrated(
         Some(&args.model),
         args.draw.sampling.settings(),
         dispr_nn::device::DeviceKind::Cpu,
@@ -130,6 +130,27 @@ pub fn export(args: &ModelExportArgs) -> anyhow::Result<()> {
         std::path::Path::new(&sum_file),
         &format!("{sha}  {name}\n"),
     )?;
+    // The exported EMA weights predict exactly as the checkpoint's: its calibration
+    // holds for them, bound to the new file.
+    let source_sha = dispr_nn::shipped::sha256_hex(
+        &std::fs::read(&file).with_context(|| format!("{}: cannot read", file.display()))?,
+    );
+    let exported_calibration = dispr_nn::calibration::file_for(&args.out);
+    match dispr_nn::calibration::Calibration::load_for(&file, &source_sha)? {
+        Some(mut c) => {
+            c.model_sha256 = sha.clone();
+            dispr_core::io::atomic::write_text_atomic(
+                &exported_calibration,
+                &(serde_json::to_string_pretty(&c)? + "\n"),
+            )?;
+        }
+        None => match std::fs::remove_file(&exported_calibration) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                anyhow::bail!("{}: cannot remove: {e}", exported_calibration.display())
+            }
+            _ => {}
+        },
+    }
     print(&format!(
         "wrote {} ({} {} model, step {}, {:.1} MB) and its SHA-256 {sha}\n",
         args.out.display(),

@@ -26,6 +26,9 @@ use crate::report::predictions::{self, ShownCell};
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let sampling = args.draw.sampling.settings();
     let model = LoadedModel::load(args.model.as_deref(), sampling, args.device)?;
+    if let Some(n) = model.calibration_note() {
+        note(&n);
+    }
     let Some(data) = &args.data else {
         return predict_own_cells(args, &model);
     };
@@ -108,8 +111,8 @@ fn finish(
         detail(&format!("{}: {:.2} s", t.cell, t.seconds));
         if t.downscale > 1 {
             note(&format!(
-                "cell {} was shrunk {}× to fit the model's field; its outputs are enlarged back {}× (z too)",
-                t.cell, t.downscale, t.downscale
+                "cell {} was shrunk {}× to fit the model's field ({:.3} input pixels per model pixel); its outputs are enlarged back (z too)",
+                t.cell, t.downscale, t.scale
             ));
         } else if t.scale != 1.0 {
             detail(&format!(
