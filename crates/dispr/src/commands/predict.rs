@@ -20,7 +20,7 @@ use serde_json::json;
 use crate::cli::PredictArgs;
 use crate::output::{detail, note, print, print_json};
 use crate::progress;
-use crate::report::predictions::{self, ShownCell};
+use crate::report::predictions;
 
 /// Runs `dispr predict`.
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
@@ -76,14 +76,7 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         .iter()
         .map(|&i| load_cell(&dataset.cells[i]))
         .collect::<Result<_, _>>()?;
-    let shown: Vec<ShownCell> = loaded
-        .iter()
-        .map(|c| ShownCell {
-            name: &c.name,
-            image: &c.image,
-            mask: &c.mask,
-        })
-        .collect();
+    let shown: Vec<&Cell> = loaded.iter().collect();
     finish(
         args,
         (&out, &report),
@@ -103,7 +96,7 @@ fn finish(
     args: &PredictArgs,
     (out, report): (&PredictionDir, &PredictReport),
     rows: &[CellRow],
-    shown: &[ShownCell],
+    shown: &[&Cell],
     table_line: &str,
 ) -> anyhow::Result<()> {
     predictions::write_page(out, report, rows, shown)?;
@@ -242,15 +235,7 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
             .map(|(_, u)| u.clone())
     });
     out.write_text(CELL_TABLE, &cell_table_csv(&rows))?;
-    let shown: Vec<ShownCell> = cells
-        .cells
-        .iter()
-        .map(|c| ShownCell {
-            name: &c.cell.name,
-            image: &c.cell.image,
-            mask: &c.cell.mask,
-        })
-        .collect();
+    let shown: Vec<&Cell> = cells.cells.iter().map(|c| &c.cell).collect();
     finish(
         args,
         (&out, &report),

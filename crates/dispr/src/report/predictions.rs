@@ -6,9 +6,9 @@
 use std::path::Path;
 
 use anyhow::Context;
+use dispr_core::data::dataset::Cell;
 use dispr_core::data::field::{CELL_TABLE, CellRow};
 use dispr_core::experiment::uncertainty::MEASURES;
-use dispr_core::grid::Image;
 use dispr_core::io::prediction_dir::{
     ENSEMBLE_DIR, MESH_DIR, PROBABILITY_DIR, PredictReport, PredictionDir, REPORT_FILE, STD_DIR,
     ensemble_file, prediction_files,
@@ -30,23 +30,13 @@ pub const GALLERY_DIR: &str = "gallery";
 /// Side views of at most this many samples per cell in the gallery.
 const SHOWN_SAMPLES: usize = 3;
 
-/// A predicted cell as the page shows it: its name and the 2D input on the frame of its
-/// outputs.
-pub struct ShownCell<'a> {
-    /// Cell name (its files' stem).
-    pub name: &'a str,
-    /// Its image, in [0, 1].
-    pub image: &'a Image<f32>,
-    /// Its mask.
-    pub mask: &'a Image<bool>,
-}
-
-/// Draws every cell's gallery row and writes the page into `out`.
+/// Draws every cell's gallery row and writes the page into `out`; `cells` are the
+/// predicted cells with their 2D input on the frame of their outputs.
 pub fn write_page(
     out: &PredictionDir,
     report: &PredictReport,
     rows: &[CellRow],
-    cells: &[ShownCell],
+    cells: &[&Cell],
 ) -> anyhow::Result<()> {
     for cell in cells {
         draw_row(out, cell).with_context(|| format!("gallery of cell {}", cell.name))?;
@@ -64,11 +54,11 @@ pub fn write_page(
 
 /// One cell's gallery row: image, mask, xz side views of up to three samples, of the
 /// ensemble and of the probability, and the ensemble's top view.
-fn draw_row(out: &PredictionDir, cell: &ShownCell) -> anyhow::Result<()> {
+fn draw_row(out: &PredictionDir, cell: &Cell) -> anyhow::Result<()> {
     let dir = out.path();
-    let samples = prediction_files(dir, cell.name)?;
+    let samples = prediction_files(dir, &cell.name)?;
     let mut headers = vec!["image", "mask"];
-    let mut tiles = vec![Tile::fluorescence(cell.image), Tile::mask(cell.mask)];
+    let mut tiles = vec![Tile::fluorescence(&cell.image), Tile::mask(&cell.mask)];
     let sample_headers = ["sample 1", "sample 2", "sample 3"];
     let shown = samples.len().min(SHOWN_SAMPLES);
     if samples.len() > 1 {
@@ -78,7 +68,7 @@ fn draw_row(out: &PredictionDir, cell: &ShownCell) -> anyhow::Result<()> {
         }
     }
     headers.extend(["ensemble", "probability", "ensemble, top"]);
-    let ensemble = read_shape(&ensemble_file(dir, cell.name))?;
+    let ensemble = read_shape(&ensemble_file(dir, &cell.name))?;
     let probability =
         read_volume(&dir.join(PROBABILITY_DIR).join(format!("{}.tif", cell.name)))?.to_f32();
     tiles.push(Tile::projection(&ensemble, 1));
@@ -91,7 +81,7 @@ fn draw_row(out: &PredictionDir, cell: &ShownCell) -> anyhow::Result<()> {
             cell.name
         ),
         &headers,
-        &[(cell.name.to_string(), tiles)],
+        &[(cell.name.clone(), tiles)],
     )
 }
 
@@ -100,7 +90,7 @@ fn page(
     out: &Path,
     report: &PredictReport,
     rows: &[CellRow],
-    cells: &[ShownCell],
+    cells: &[&Cell],
 ) -> serde_json::Value {
     let units = rows
         .iter()
@@ -132,7 +122,7 @@ fn page(
     let gallery: Vec<_> = cells
         .iter()
         .map(|c| {
-            let name = c.name;
+            let name = c.name.as_str();
             let samples = prediction_files(out, name).map_or(0, |f| f.len());
             let file = |dir: &str, ext: &str| format!("{dir}/{name}.{ext}");
             json!({
