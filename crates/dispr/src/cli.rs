@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use dispr_core::data::shard::Shard;
 use dispr_nn::config::{ModelKind, Preset};
 use dispr_nn::device::DeviceKind;
 use dispr_nn::sampler::SamplerKind;
@@ -129,12 +130,22 @@ pub enum Command {
     /// model writes one shape per cell, OUT/NAME.tif, its
     /// sigmoid output as the probability, the ensemble and mesh (no std/, no sampler
     /// flags). A model trained with a held-out fold predicts that fold's cells unless
-    /// --all-cells is given.
+    /// --all-cells is given. A rerun after an interruption keeps the cells the first run
+    /// finished (OUT/journal.jsonl) and predicts the rest; --shard K/N splits a run
+    /// over N jobs (e.g. a SLURM array, scripts/slurm/).
     ///
     /// Examples: dispr predict --data my-crops --out pred;
     /// dispr predict --image field.tif --out pred (with field_cp_masks.tif beside it);
-    /// dispr predict cell.tif cell_mask.tif --out pred
+    /// dispr predict cell.tif cell_mask.tif --out pred;
+    /// dispr predict --data my-crops --out pred --shard 2/4
     Predict(PredictArgs),
+    /// Join the shards of a sharded prediction (`dispr predict --shard K/N --out OUT`)
+    /// into OUT: every cell's files, predict.json, cells.csv and index.html, as an
+    /// unsharded run writes them (cell files byte for byte). Refuses shards that are
+    /// missing, unfinished or of another run.
+    ///
+    /// Example: dispr merge pred
+    Merge(MergeArgs),
     /// Morphological features of 3D shapes (for classification): one CSV row per shape.
     ///
     /// Columns: name, class, source (the cell a shape belongs to: itself for ground
@@ -329,6 +340,38 @@ pub enum BenchCommand {
     /// memory, and optionally a full prediction of one cell.
     #[command(after_help = "Example: dispr bench model --paper-protocol")]
     Model(BenchModelArgs),
+    /// Time whole predictions of real cells (loading, sampling, writing every file) per
+    /// device: cells per second of one worker (this process, with its --threads), and
+    /// the wall time that projects for a screen of --total cells on 1, 4 and 64 such
+    /// workers (e.g. SLURM array tasks, each with its own cores or GPU; workers that
+    /// share cores do not add up).
+    #[command(after_help = "Example: dispr bench throughput --cells 8 --devices cpu,wgpu")]
+    Throughput(BenchThroughputArgs),
+}
+
+/// Flags of `dispr bench throughput`.
+#[derive(Debug, Args)]
+pub struct BenchThroughputArgs {
+    /// Trained model [default: the built-in model].
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Dataset of cells [default: the real sample at ../shared/data/rbc-sample].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Cells timed per device (the first by name), after one warm-up cell.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub cells: u32,
+    /// Devices to time (comma-separated): cpu, and cuda/wgpu in builds with them.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "cpu")]
+    pub devices: Vec<DeviceKind>,
+    /// The screen the projection is for, in cells.
+    #[arg(long, default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub total: u64,
+    /// Worker counts of the projection (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "1,4,64", value_parser = clap::value_parser!(u32).range(1..))]
+    pub workers: Vec<u32>,
+    #[command(flatten)]
+    pub draw: DrawArgs,
 }
 
 /// Flags of `dispr bench synth`.
@@ -687,14 +730,14 @@ pub struct PredictArgs {
     pub model: Option<PathBuf>,
     /// One cell: its image and its binary mask, of any size (`dispr predict IMAGE MASK
     /// --out DIR`).
-    #[arg(num_args = 2, value_names = ["IMAGE", "MASK"], conflicts_with_all = ["data", "image"])]
+    #[arg(num_args = 2, value_names = ["IMAGE", "MASK"], conflicts_with_all = ["data", "image", "shard"])]
     pub cell: Vec<PathBuf>,
     /// Dataset folder with image/ and mask/ (crops of any size).
     #[arg(long, required_unless_present_any = ["image", "cell"], conflicts_with = "image")]
     pub data: Option<PathBuf>,
     /// A field of view with many cells (with --labels, or its cellpose NAME_cp_masks.tif
     /// beside it): every labelled cell not cut by the border is predicted.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "shard")]
     pub image: Option<PathBuf>,
     /// The label image of --image: 0 background, k for cell k (cellpose, StarDist).
     #[arg(long, requires = "image")]
@@ -720,9 +763,27 @@ pub struct PredictArgs {
     /// Predict only these cells (comma-separated names).
     #[arg(long, value_delimiter = ',')]
     pub cells: Vec<String>,
+    /// Predict only shard K of N of the cells (with --data): the cells sorted by name,
+    /// dealt out in turn, into OUT/shard-K-of-N/; `dispr merge OUT` joins the N shards.
+    /// Each cell's prediction is the same in any shard (seeded by its name).
+    #[arg(long, value_name = "K/N", requires = "data")]
+    pub shard: Option<Shard>,
     /// Device: cpu, or cuda/wgpu in builds with those features.
     #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
     pub device: DeviceKind,
+    /// Print a JSON summary on standard output instead of text (for scripts).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Flags of `dispr merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The --out folder of the sharded run (holding shard-1-of-N/ … shard-N-of-N/).
+    pub out: PathBuf,
+    /// The run's dataset, for the page's gallery [default: the one its shards name].
+    #[arg(long)]
+    pub data: Option<PathBuf>,
     /// Print a JSON summary on standard output instead of text (for scripts).
     #[arg(long)]
     pub json: bool,

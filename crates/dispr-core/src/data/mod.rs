@@ -1,7 +1,8 @@
 //! Datasets of cells: their files and labels ([`dataset`], [`class`]), the problems a
 //! scan finds ([`inspect`]), a cell of any crop in the model's field ([`framing`]),
 //! the cells of a field of view with a label image ([`field`]), how intensities are read whatever the pixel type
-//! ([`intensity`]), cross-validation folds ([`split`]), the model's conditioning input
+//! ([`intensity`]), cross-validation folds ([`split`]), one of N parts of a prediction
+//! run ([`shard`]), the model's conditioning input
 //! ([`conditioning`]) and where the real sample lives ([`sample`]).
 
 pub mod class;
@@ -12,4 +13,5 @@ pub mod framing;
 pub mod inspect;
 pub mod intensity;
 pub mod sample;
+pub mod shard;
 pub mod split;

@@ -1,8 +1,11 @@
 //! Files in and out: the TIFF format ([`tiff`]), atomic writes ([`atomic`]), output
-//! folders owned by one run ([`outdir`]) and the layout of a prediction folder
-//! ([`prediction_dir`]).
+//! folders owned by one run ([`outdir`]), the layout of a prediction folder
+//! ([`prediction_dir`]), its journal of finished cells ([`journal`]) and the folder of a
+//! sharded run ([`shards`]).
 
 pub mod atomic;
+pub mod journal;
 pub mod outdir;
 pub mod prediction_dir;
+pub mod shards;
 pub mod tiff;

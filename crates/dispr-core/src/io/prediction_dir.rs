@@ -19,11 +19,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::data::shard::Shard;
 use crate::error::{Error, Result};
+use crate::experiment::uncertainty::CellUncertainty;
 use crate::grid::Volume;
 use crate::io::atomic::write_text_atomic;
 use crate::io::outdir::{OutputDir, check_not_input, sample_name_clash};
-use crate::io::tiff::{write_shape_at, write_volume_at};
+use crate::io::tiff::{read_shape, write_shape_at, write_volume_at};
 use crate::scale::{Units, VoxelSize};
 use crate::shape::mesh::io::write_mesh;
 use crate::shape::mesh::marching_cubes;
@@ -161,10 +163,34 @@ pub struct PredictReport {
     pub seconds_per_cell: f64,
     /// Each cell's time.
     pub per_cell: Vec<CellTiming>,
+    /// Cells kept from an earlier, interrupted run of the same prediction in this folder
+    /// ([`crate::io::journal`]) instead of being predicted again.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub resumed: usize,
+    /// The part of a sharded run this folder holds (`--shard K/N`), with all the run's
+    /// cells.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<ShardRun>,
+    /// How many shards were merged into this folder (`dispr predict merge`; 0: none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub merged_shards: usize,
     /// What each cell's samples say, in `per_cell` order (written to `cells.csv` by
     /// the caller, not to `predict.json`).
     #[serde(skip)]
-    pub uncertainty: Vec<(String, crate::experiment::uncertainty::CellUncertainty)>,
+    pub uncertainty: Vec<(String, CellUncertainty)>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// One shard of a sharded prediction run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShardRun {
+    /// Which shard.
+    pub shard: Shard,
+    /// Every cell of the whole run, in the order an unsharded run predicts them.
+    pub run_cells: Vec<String>,
 }
 
 impl PredictReport {
@@ -320,6 +346,67 @@ impl PredictionDir {
     pub fn write_text(&self, relative: &str, text: &str) -> Result<()> {
         write_text_atomic(&self.out.file(relative)?, text)
     }
+
+    /// Copies every file of cell `name` from the prediction folder `from` (a shard of
+    /// this run) into this one, replacing this folder's earlier files of the cell;
+    /// returns how many files were copied.
+    pub fn copy_cell(&self, from: &Path, name: &str) -> Result<usize> {
+        let shapes = files_in(from, name)?
+            .ok_or_else(|| Error::new(from, format!("no prediction for cell '{name}'")))?;
+        let single = shapes.len() == 1 && shapes[0].file_stem() == Some(name.as_ref());
+        let mut relative: Vec<PathBuf> = shapes
+            .iter()
+            .map(|p| PathBuf::from(p.file_name().expect("a file")))
+            .collect();
+        relative.extend(companion_files(name));
+        let file = format!("{name}.tif");
+        let mut copied = 0;
+        for r in &relative {
+            let source = from.join(r);
+            if !source.is_file() {
+                continue;
+            }
+            let mut input = std::fs::File::open(&source).map_err(|e| Error::io(&source, "", e))?;
+            crate::io::atomic::write_atomic(&self.out.file(r)?, |w| {
+                std::io::copy(&mut input, w).map(|_| ())
+            })?;
+            copied += 1;
+        }
+        if single {
+            self.out.remove_stale_samples(name, 0)?;
+        } else {
+            self.out.remove_stale_samples(name, shapes.len())?;
+            self.out.remove_if_ours(&file)?;
+        }
+        Ok(copied)
+    }
+}
+
+/// The files of cell `name` beside its shapes, relative to a prediction folder: its
+/// probability, std (samples only), ensemble and mesh.
+fn companion_files(name: &str) -> [PathBuf; 4] {
+    let file = format!("{name}.tif");
+    [
+        Path::new(PROBABILITY_DIR).join(&file),
+        Path::new(STD_DIR).join(&file),
+        Path::new(ENSEMBLE_DIR).join(&file),
+        Path::new(MESH_DIR).join(format!("{name}.stl")),
+    ]
+}
+
+/// Whether prediction folder `dir` holds every file of cell `name` with `samples`
+/// samples (one: a single `NAME.tif`, no std), as [`PredictionDir::write_distribution`]
+/// writes them; a resumed run predicts a cell again when one is missing.
+pub fn cell_is_complete(dir: &Path, name: &str, samples: usize) -> bool {
+    let Ok(Some(shapes)) = files_in(dir, name) else {
+        return false;
+    };
+    let single = samples == 1 && shapes.len() == 1 && shapes[0].file_stem() == Some(name.as_ref());
+    shapes.len() == samples
+        && companion_files(name)
+            .iter()
+            .filter(|f| !(single && f.starts_with(STD_DIR)))
+            .all(|f| dir.join(f).is_file())
 }
 
 /// The ensemble file of cell `name` in prediction folder `dir`.
@@ -328,8 +415,37 @@ pub fn ensemble_file(dir: &Path, name: &str) -> PathBuf {
 }
 
 /// The prediction files of cell `name` in `dir`: `NAME.tif` alone, or the samples
-/// `NAME_0.tif`, `NAME_1.tif`, … (numbered from 0 without gaps).
+/// `NAME_0.tif`, `NAME_1.tif`, … (numbered from 0 without gaps). When `dir` is the
+/// folder of a sharded run not yet merged, the cell is looked up in its shard folders
+/// (`shard-K-of-N/`, [`crate::io::shards`]).
 pub fn prediction_files(dir: &Path, name: &str) -> Result<Vec<PathBuf>> {
+    if let Some(files) = files_in(dir, name)? {
+        return Ok(files);
+    }
+    let shards = crate::io::shards::shard_dirs(dir);
+    for (_, shard_dir) in &shards {
+        if let Some(files) = files_in(shard_dir, name)? {
+            return Ok(files);
+        }
+    }
+    let in_shards = match shards.first() {
+        Some((shard, _)) => format!(
+            " nor in its {} of {} shard folders (a shard may not have run or finished)",
+            shards.len(),
+            shard.count
+        ),
+        None => String::new(),
+    };
+    Err(Error::new(
+        dir,
+        format!(
+            "no prediction for cell '{name}' (expected {name}.tif or {name}_0.tif, {name}_1.tif, …){in_shards}"
+        ),
+    ))
+}
+
+/// The prediction files of cell `name` right in `dir`; `None` when it has none.
+fn files_in(dir: &Path, name: &str) -> Result<Option<Vec<PathBuf>>> {
     let existing = |stem: &str| {
         ["tif", "tiff"]
             .iter()
@@ -341,19 +457,36 @@ pub fn prediction_files(dir: &Path, name: &str) -> Result<Vec<PathBuf>> {
         samples.push(path);
     }
     match (existing(name), samples.is_empty()) {
-        (Some(single), true) => Ok(vec![single]),
-        (None, false) => Ok(samples),
+        (Some(single), true) => Ok(Some(vec![single])),
+        (None, false) => Ok(Some(samples)),
         (Some(single), false) => Err(Error::new(
             single,
             format!("ambiguous: both {name}.tif and samples {name}_0.tif … exist"),
         )),
-        (None, true) => Err(Error::new(
-            dir,
-            format!(
-                "no prediction for cell '{name}' (expected {name}.tif or {name}_0.tif, {name}_1.tif, …)"
-            ),
-        )),
+        (None, true) => Ok(None),
     }
+}
+
+/// What the samples of the cell `timing` describes say ([`CellUncertainty`]), read back
+/// from the prediction folder `dir`, in µm when the run knew the pixel size: the same
+/// figures the run computed from them in memory.
+pub fn cell_uncertainty(dir: &Path, timing: &CellTiming) -> Result<CellUncertainty> {
+    let samples = prediction_files(dir, &timing.cell)?
+        .iter()
+        .map(|f| read_shape(f))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(CellUncertainty::of_samples(
+        &samples,
+        timing.pixel_size_um.map(VoxelSize::cube),
+    ))
+}
+
+/// The `predict.json` of prediction folder `dir`.
+pub fn read_report(dir: &Path) -> Result<PredictReport> {
+    let path = dir.join(REPORT_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, "", e))?;
+    serde_json::from_str(&text)
+        .map_err(|e| Error::new(&path, format!("not a dispr prediction report: {e}")))
 }
 
 #[cfg(test)]

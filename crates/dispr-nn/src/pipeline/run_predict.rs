@@ -6,9 +6,15 @@ use std::time::Instant;
 
 use dispr_core::data::dataset::{Cell, Dataset};
 use dispr_core::data::framing::{Fit, Framing};
+use dispr_core::data::shard::Shard;
 use dispr_core::experiment::uncertainty::CellUncertainty;
-use dispr_core::io::prediction_dir::{CellTiming, PredictReport, PredictionDir, ShapeDistribution};
+use dispr_core::io::journal::{Journal, JournalEntry};
+use dispr_core::io::prediction_dir::{
+    CellTiming, PredictReport, PredictionDir, ShapeDistribution, ShardRun, cell_is_complete,
+    cell_uncertainty,
+};
 use dispr_core::scale::VoxelSize;
+use sha2::{Digest, Sha256};
 
 use crate::config::Network;
 
@@ -24,16 +30,21 @@ pub struct CellSelection {
     pub names: Vec<String>,
     /// Also the cells the model was trained on (skipped otherwise).
     pub include_trained: bool,
+    /// Only this shard of the cells chosen (`--shard K/N`; all when `None`).
+    pub shard: Option<Shard>,
 }
 
-/// The cells chosen: their indices in the dataset and how many trained-on cells were
-/// skipped.
+/// The cells chosen: their indices in the dataset, how many trained-on cells were
+/// skipped and, for a shard, the whole run's cells.
 #[derive(Clone, Debug)]
 pub struct Selected {
     /// Indices into the dataset's cells.
     pub indices: Vec<usize>,
     /// Cells skipped because the model trained on them.
     pub skipped_trained: usize,
+    /// With a shard: the shard and all the cells of the run, of which `indices` are its
+    /// part.
+    pub shard: Option<ShardRun>,
 }
 
 /// Chooses the cells of `dataset` to predict with a model trained on `trained`.
@@ -75,9 +86,23 @@ pub fn select_cells(
         .map(|&i| dataset.cells[i].name.as_str())
         .collect();
     PredictionDir::check_names(&dataset.root, &names)?;
+    let Some(shard) = selection.shard else {
+        return Ok(Selected {
+            indices,
+            skipped_trained,
+            shard: None,
+        });
+    };
+    let run_cells = names.iter().map(|n| n.to_string()).collect();
+    let mine = indices
+        .iter()
+        .zip(shard.take(&names))
+        .filter_map(|(&i, m)| m.then_some(i))
+        .collect();
     Ok(Selected {
-        indices,
+        indices: mine,
         skipped_trained,
+        shard: Some(ShardRun { shard, run_cells }),
     })
 }
 
@@ -98,6 +123,8 @@ pub struct PredictSettings {
     /// Shrink a cell larger than the model's field to fit (`--downscale`; see
     /// [`Framing`]) instead of refusing it.
     pub downscale: bool,
+    /// The shard of a sharded run these cells are, recorded in `predict.json`.
+    pub shard: Option<ShardRun>,
 }
 
 impl PredictSettings {
@@ -142,8 +169,9 @@ pub fn predict_dataset(
 
 /// Predicts `cells`, each already placed in the model's field by its [`Framing`] (see
 /// [`frame_cell`]), writes their distributions placed back by it into `out` and the
-/// folder's `predict.json`. `on_progress(done)` counts network evaluations over all
-/// cells.
+/// folder's `predict.json`. A cell that an interrupted run of the same prediction
+/// finished in `out` (its [`Journal`]) is kept, not predicted again. `on_progress(done)`
+/// counts network evaluations over all cells.
 pub fn predict_cells(
     model: &LoadedModel,
     cells: &[(Cell, Framing)],
@@ -174,17 +202,34 @@ pub fn predict_cells(
         .map(|(cell, _)| settings.pixel_size.or(cell.pixel_size))
         .collect();
     let all_known = pixel_sizes.iter().all(Option::is_some);
+    let mut journal = Journal::open(out)?;
+    let mut resumed = 0;
+    let draw = Draw {
+        samples,
+        seed: settings.seed,
+        level: model.level(),
+    };
     for (i, (cell, framing)) in cells.iter().enumerate() {
         // The model's voxels are cubes: the prediction's z step is the pixel size.
         let scale = pixel_sizes[i].filter(|_| all_known).map(VoxelSize::cube);
         let example = example(cell, network.grid())
             .map_err(|e| Error::Invalid(format!("cell '{}': {e}", cell.name)))?;
         let base = i * evaluations;
-        let draw = Draw {
-            samples,
-            seed: settings.seed,
-            level: model.level(),
-        };
+        let key = cell_key(model, draw, &example, framing, scale);
+        if let Some(timing) = journal.finished(&cell.name, &key) {
+            // Its files are checked and read back; one deleted since: the cell is
+            // predicted again.
+            if cell_is_complete(out.path(), &cell.name, samples)
+                && let Ok(u) = cell_uncertainty(out.path(), timing)
+                && u.samples == samples
+            {
+                uncertainty.push((cell.name.clone(), u));
+                per_cell.push(timing.clone());
+                resumed += 1;
+                on_progress(base + evaluations);
+                continue;
+            }
+        }
         let prediction =
             predictor.predict(&example, draw, data_grid, &model.device, &mut |done, _| {
                 on_progress(base + done)
@@ -195,13 +240,18 @@ pub fn predict_cells(
             CellUncertainty::of_samples(&shapes.samples, scale),
         ));
         out.write_distribution(&example.name, &shapes, scale)?;
-        per_cell.push(CellTiming {
+        let timing = CellTiming {
             cell: example.name.clone(),
             seconds: prediction.seconds,
             pixel_size_um: scale.map(|s| s.x),
             downscale: framing.factor,
             scale: framing.scale,
-        });
+        };
+        journal.record(JournalEntry {
+            key,
+            timing: timing.clone(),
+        })?;
+        per_cell.push(timing);
     }
     let seconds = began.elapsed().as_secs_f64();
     let header = &model.header;
@@ -226,10 +276,51 @@ pub fn predict_cells(
         seconds_total: seconds,
         seconds_per_cell: seconds / per_cell.len() as f64,
         per_cell,
+        resumed,
+        shard: settings.shard.clone(),
+        merged_shards: 0,
         uncertainty,
     };
     out.write_report(&report)?;
     Ok(report)
+}
+
+/// What a cell's files are predicted from, as a SHA-256 (hex): the model, the sampler,
+/// the draw (samples, seed, level), the cell's name (its seed) and its network input,
+/// its framing and voxel size, and dispr's version. Two runs with the same key write
+/// the same files.
+fn cell_key(
+    model: &LoadedModel,
+    draw: Draw,
+    example: &crate::data::Example,
+    framing: &Framing,
+    scale: Option<VoxelSize>,
+) -> String {
+    let mut h = Sha256::new();
+    let settings = format!(
+        "dispr {}\nmodel {}\nsampler {}\nsamples {} seed {} level {}\ncell {}\nframing {:?} {:?} {} {} {:?}\nvoxel {:?}\n",
+        env!("CARGO_PKG_VERSION"),
+        model.sha256,
+        model.predictor.method(),
+        draw.samples,
+        draw.seed,
+        draw.level.to_bits(),
+        example.name,
+        framing.input,
+        framing.origin,
+        framing.scale.to_bits(),
+        framing.factor,
+        framing.field,
+        scale.map(|s| s.xyz().map(f64::to_bits)),
+    );
+    h.update(settings.as_bytes());
+    for v in &example.conditioning {
+        h.update(v.to_le_bytes());
+    }
+    h.finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
 }
 /// A cell of any crop placed in `network`'s field as `fit` asks ([`Framing`]: at the
 /// model's pixel size, shrunk to fit when allowed): the framed cell and its framing;

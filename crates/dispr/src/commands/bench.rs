@@ -11,7 +11,10 @@ use dispr_core::shape::metrics::{measure, roughness};
 use rayon::prelude::*;
 use serde_json::json;
 
-use crate::cli::{BenchMetricsArgs, BenchSynthArgs};
+use dispr_core::io::prediction_dir::PredictionDir;
+use dispr_nn::pipeline::{LoadedModel, PredictSettings, predict_dataset};
+
+use crate::cli::{BenchMetricsArgs, BenchSynthArgs, BenchThroughputArgs};
 use crate::output::print;
 
 /// The dataset to benchmark on: `--data`, or the real sample beside the repository.
@@ -126,6 +129,90 @@ pub fn synth(args: &BenchSynthArgs) -> anyhow::Result<()> {
         "cells": n,
         "total_s": total,
         "per_cell_ms": total * 1000.0 / n as f64,
+        "peak_rss_mib": peak_rss_mib(),
+    });
+    print(&(serde_json::to_string_pretty(&report)? + "\n"))
+}
+
+/// `dispr bench throughput`: whole predictions of real cells per device, and the wall
+/// time they project for a large screen on many workers.
+pub fn throughput(args: &BenchThroughputArgs) -> anyhow::Result<()> {
+    let dir = bench_data(&args.data)?;
+    let dataset = super::open_dataset(&dir)?;
+    let mut by_name: Vec<usize> = (0..dataset.cells.len()).collect();
+    by_name.sort_by(|&a, &b| dataset.cells[a].name.cmp(&dataset.cells[b].name));
+    let n = (args.cells as usize).min(by_name.len().saturating_sub(1));
+    anyhow::ensure!(
+        n >= 1,
+        "{}: the benchmark needs at least 2 cells (one to warm up)",
+        dir.display()
+    );
+    let (warm_up, timed) = (&by_name[..1], &by_name[1..=n]);
+    let settings = PredictSettings {
+        samples: args.draw.samples as usize,
+        seed: args.draw.seed,
+        inputs: vec![dir.display().to_string()],
+        ..PredictSettings::default()
+    };
+    let mut rows = Vec::new();
+    for &device in &args.devices {
+        crate::output::note(&format!("timing {n} cells on {device} …"));
+        let model =
+            LoadedModel::load(args.model.as_deref(), args.draw.sampling.settings(), device)?;
+        let scratch = tempfile::tempdir().context("cannot create a temporary folder")?;
+        let out = |name: &str| PredictionDir::create(&scratch.path().join(name), &[&dir]);
+        // The first cell pays for loading and, on a GPU, compiling the kernels.
+        let started = Instant::now();
+        predict_dataset(
+            &model,
+            &dataset,
+            warm_up,
+            settings.clone(),
+            &out("warm-up")?,
+            &mut |_| {},
+        )?;
+        let first_cell_s = started.elapsed().as_secs_f64();
+        let started = Instant::now();
+        predict_dataset(
+            &model,
+            &dataset,
+            timed,
+            settings.clone(),
+            &out("timed")?,
+            &mut |_| {},
+        )?;
+        let seconds = started.elapsed().as_secs_f64();
+        let per_second = n as f64 / seconds;
+        let projected: Vec<_> = args
+            .workers
+            .iter()
+            .map(|&w| {
+                let hours = args.total as f64 / (per_second * f64::from(w)) / 3600.0;
+                json!({ "workers": w, "hours": hours })
+            })
+            .collect();
+        rows.push(json!({
+            "device": device.name(),
+            "sampler": model.predictor.method(),
+            "cells": n,
+            "seconds": seconds,
+            "cells_per_second": per_second,
+            "seconds_per_cell": seconds / n as f64,
+            "first_cell_s": first_cell_s,
+            "projected": projected,
+        }));
+    }
+    let report = json!({
+        "benchmark": "throughput",
+        "machine": machine(),
+        "data": std::fs::canonicalize(&dir).unwrap_or(dir.clone()).display().to_string(),
+        "model": args.model.as_ref().map_or("built-in".into(), |m| m.display().to_string()),
+        "samples": args.draw.samples,
+        "total_cells": args.total,
+        "how": "cells per second of one worker measured on the timed cells (files written); \
+                projected hours = total / (cells per second × workers), for workers that \
+                each have cores or a GPU of their own",
+        "results": rows,
         "peak_rss_mib": peak_rss_mib(),
     });
     print(&(serde_json::to_string_pretty(&report)? + "\n"))

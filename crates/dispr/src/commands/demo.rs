@@ -167,6 +167,7 @@ fn predict_built_in(data: &Path, out: &Path, args: &DemoArgs) -> anyhow::Result<
     let selection = CellSelection {
         names: Vec::new(),
         include_trained: true,
+        shard: None,
     };
     let selected = select_cells(&dataset, &model.header.train_cells, &selection)?;
     let settings = PredictSettings {
@@ -176,6 +177,7 @@ fn predict_built_in(data: &Path, out: &Path, args: &DemoArgs) -> anyhow::Result<
         inputs: vec![data.display().to_string()],
         pixel_size: None,
         downscale: false,
+        shard: None,
     };
     let dir = PredictionDir::create(out, &[data])?;
     let report =

@@ -37,11 +37,13 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Evaluate(args) => evaluate::run(&args),
         Command::Bench(BenchCommand::Metrics(args)) => bench::metrics(&args),
         Command::Bench(BenchCommand::Model(args)) => model::bench(&args),
+        Command::Bench(BenchCommand::Throughput(args)) => bench::throughput(&args),
         Command::Model(ModelCommand::Info(args)) => model::info(&args),
         Command::Model(ModelCommand::Export(args)) => model::export(&args),
         Command::Model(ModelCommand::Calibrate(args)) => model::calibrate(&args),
         Command::Train(args) => train::run(&args),
         Command::Predict(args) => predict::run(&args),
+        Command::Merge(args) => predict::merge(&args),
     }
 }
 

@@ -10,14 +10,16 @@ use dispr_core::data::field::{
     cut_cells,
 };
 use dispr_core::data::framing::Fit;
-use dispr_core::io::prediction_dir::{PredictReport, PredictionDir};
+use dispr_core::io::prediction_dir::{PredictReport, PredictionDir, cell_uncertainty};
+use dispr_core::io::shards::merge_shards;
 use dispr_nn::pipeline::{
     CellSelection, LoadedModel, PredictSettings, frame_cell, predict_cells, predict_dataset,
     select_cells,
 };
+use rayon::prelude::*;
 use serde_json::json;
 
-use crate::cli::PredictArgs;
+use crate::cli::{MergeArgs, PredictArgs};
 use crate::output::{detail, note, print, print_json};
 use crate::progress;
 use crate::report::predictions;
@@ -37,10 +39,10 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     if args.model.is_some() {
         inputs.push(model.source.as_path());
     }
-    let out = PredictionDir::create(&args.out, &inputs)?;
     let selection = CellSelection {
         names: args.cells.clone(),
         include_trained: args.all_cells,
+        shard: args.shard,
     };
     let selected =
         select_cells(&dataset, &model.header.train_cells, &selection).map_err(|e| match e {
@@ -49,7 +51,20 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
             }
             e => e.into(),
         })?;
+    // A shard writes a prediction folder of its own inside --out (dispr merge joins them).
+    let out_dir = match args.shard {
+        Some(shard) => args.out.join(shard.folder()),
+        None => args.out.clone(),
+    };
+    let out = PredictionDir::create(&out_dir, &inputs)?;
     let cells = selected.indices.len();
+    if let Some(shard) = args.shard {
+        note(&format!(
+            "shard {shard}: {cells} of the run's {} cells, into {}",
+            selected.shard.as_ref().map_or(cells, |s| s.run_cells.len()),
+            out_dir.display()
+        ));
+    }
     if selected.skipped_trained > 0 {
         note(&format!(
             "predicting {cells} cells; skipping {} the model trained on (--all-cells includes them)",
@@ -63,8 +78,16 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         inputs: inputs.iter().map(|p| p.display().to_string()).collect(),
         pixel_size: args.pixel_size,
         downscale: args.downscale,
+        shard: selected.shard.clone(),
     };
     let report = predict_with_progress(&model, &dataset, &selected.indices, settings, &out)?;
+    if report.resumed > 0 {
+        note(&format!(
+            "kept {} cells an interrupted run of this prediction had finished in {}",
+            report.resumed,
+            out_dir.display()
+        ));
+    }
     let rows: Vec<CellRow> = report
         .uncertainty
         .iter()
@@ -84,9 +107,72 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         &shown,
         &format!(
             "per cell, the samples' mean, sd and 90 % interval: {}",
-            args.out.join(CELL_TABLE).display()
+            out_dir.join(CELL_TABLE).display()
         ),
     )
+}
+
+/// `dispr merge OUT`: the shards of a sharded run gathered into OUT, with the whole
+/// run's cells.csv, predict.json and page, as one unsharded run writes them.
+pub fn merge(args: &MergeArgs) -> anyhow::Result<()> {
+    let out = PredictionDir::create(&args.out, &[])?;
+    let mut report = merge_shards(&out)?;
+    report.uncertainty = report
+        .per_cell
+        .par_iter()
+        .map(|t| cell_uncertainty(out.path(), t).map(|u| (t.cell.clone(), u)))
+        .collect::<Result<_, _>>()?;
+    out.write_report(&report)?;
+    let rows: Vec<CellRow> = report
+        .uncertainty
+        .iter()
+        .map(|(name, u)| CellRow::predicted(name, u.clone()))
+        .collect();
+    out.write_text(CELL_TABLE, &cell_table_csv(&rows))?;
+    let data = match &args.data {
+        Some(d) => d.clone(),
+        None => report
+            .inputs
+            .first()
+            .map(std::path::PathBuf::from)
+            .context("the shards' predict.json names no dataset: pass --data DIR")?,
+    };
+    let dataset = super::open_dataset(&data).with_context(|| {
+        format!(
+            "the dataset of the run (for its page; --data DIR): {}",
+            data.display()
+        )
+    })?;
+    let loaded: Vec<Cell> = report
+        .per_cell
+        .iter()
+        .map(|t| {
+            let files = dataset
+                .cells
+                .iter()
+                .find(|c| c.name == t.cell)
+                .with_context(|| format!("{}: no cell named '{}'", data.display(), t.cell))?;
+            Ok(load_cell(files)?)
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let shown: Vec<&Cell> = loaded.iter().collect();
+    predictions::write_page(&out, &report, &rows, &shown)?;
+    if args.json {
+        return print_json(&json!({
+            "out": args.out,
+            "cells_csv": args.out.join(CELL_TABLE),
+            "page": args.out.join(predictions::PAGE),
+            "report": report,
+            "cells": cell_table_json(&rows),
+        }));
+    }
+    print(&format!(
+        "merged {} shards: {} cells into {}\nreport: {}\n",
+        report.merged_shards,
+        report.cells,
+        args.out.display(),
+        args.out.join(predictions::PAGE).display()
+    ))
 }
 
 /// Writes the run's page (table and gallery of the `shown` cells) into `out`, then
@@ -114,19 +200,21 @@ fn finish(
             ));
         }
     }
+    // A shard's folder is inside --out: name the folder this run wrote.
+    let dir = out.path();
     if args.json {
         return print_json(&json!({
-            "out": args.out,
-            "cells_csv": args.out.join(CELL_TABLE),
-            "page": args.out.join(predictions::PAGE),
+            "out": dir,
+            "cells_csv": dir.join(CELL_TABLE),
+            "page": dir.join(predictions::PAGE),
             "report": report,
             "cells": cell_table_json(rows),
         }));
     }
     print(&format!(
         "{}\n{table_line}\nreport: {}\n",
-        report.summary(&args.out),
-        args.out.join(predictions::PAGE).display()
+        report.summary(dir),
+        dir.join(predictions::PAGE).display()
     ))
 }
 
@@ -222,6 +310,7 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
         inputs: inputs.iter().map(|p| p.display().to_string()).collect(),
         pixel_size: args.pixel_size,
         downscale: args.downscale,
+        shard: None,
     };
     let report = with_progress(model, framed.len(), |on_progress| {
         predict_cells(model, &framed, settings, &out, on_progress)

@@ -148,6 +148,7 @@ fn page(
         "skipped": rows.iter().filter(|r| r.status != "predicted").count(),
         "seconds_per_cell": format!("{:.2}", report.seconds_per_cell),
         "threads": report.threads,
+        "merged_shards": report.merged_shards,
         "started": report.started,
         "version": report.dispr_version,
         "units": match units {
