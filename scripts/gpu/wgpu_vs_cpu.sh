@@ -12,14 +12,16 @@
 # Usage: scripts/gpu/wgpu_vs_cpu.sh [OUT_DIR]   (from the repository root)
 # Environment: DATA (default ../shared/data/rbc-sample), CELL (default: the first cell
 # by name), STEPS (training steps, default 3), MIN_IOU (default 0.9), MAX_LOSS_DIFF
-# (relative, default 0.01). The build goes to target/wgpu (a target folder of its own,
-# so the default build is left as it is).
+# (relative, default 1e-4: the GPU kernels sum in another order than the CPU's, so the
+# floats differ in their last digits; observed 4e-8 on lavapipe). The wgpu build shares target/ with the default build (the
+# crates the feature does not touch are built once); its program is kept as
+# OUT/dispr-wgpu, and the next plain `cargo build` relinks target/release/dispr.
 set -euo pipefail
 OUT=${1:-$(mktemp -d /tmp/dispr-wgpu.XXXXXX)}
 DATA=$(realpath "${DATA:-../shared/data/rbc-sample}")
 STEPS=${STEPS:-3}
 MIN_IOU=${MIN_IOU:-0.9}
-MAX_LOSS_DIFF=${MAX_LOSS_DIFF:-0.01}
+MAX_LOSS_DIFF=${MAX_LOSS_DIFF:-0.0001}
 skip() { echo "skipped: $*" >&2; exit 77; }
 elapsed() { awk -v a="$1" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f s", (b - a) / 1e9 }'; }
 [ -d "$DATA" ] || skip "real sample not found at $DATA"
@@ -36,11 +38,16 @@ adapter=$(vulkaninfo --summary 2>/dev/null | awk -F'= ' '/deviceName/ {print $2;
 [ -n "$adapter" ] || skip "no Vulkan device (vulkaninfo --summary lists none)"
 echo "Vulkan device: $adapter"
 
+# Mesa's Vulkan loader complains on every start without a runtime folder.
+if [ -z "${XDG_RUNTIME_DIR:-}" ]; then
+  XDG_RUNTIME_DIR=$(mktemp -d); export XDG_RUNTIME_DIR
+fi
 started=$(date +%s)
-cargo build --release -q -p dispr --features wgpu --target-dir target/wgpu
-DISPR=target/wgpu/release/dispr
+cargo build --release -q -p dispr --features wgpu
 echo "built dispr with wgpu in $(( $(date +%s) - started )) s"
 mkdir -p "$OUT"
+cp target/release/dispr "$OUT/dispr-wgpu"
+DISPR=$OUT/dispr-wgpu
 CELL=${CELL:-$(ls "$DATA/image" | sort | head -1)}
 CELL=${CELL%.tif}
 
@@ -59,21 +66,30 @@ paste -d' ' <(loss cpu | tr ' ' '\n') <(loss wgpu | tr ' ' '\n') | awk -v max="$
   END { printf "largest relative loss difference over %d steps: %.2e (bound %s)\n", n, worst, max;
         exit (n == 0 || worst > max) }' || { echo "FAIL: the training losses differ" >&2; exit 1; }
 
-# Prediction: one real cell, one model (trained on the CPU), the same seed on both.
-for device in cpu wgpu; do
-  started=$(date +%s%N)
-  "$DISPR" -q predict --model "$OUT/train-cpu" --data "$DATA" --cells "$CELL" --all-cells \
-    --samples 3 --seed 11 --device "$device" --out "$OUT/pred-$device"
-  echo "predicted $CELL on $device in $(elapsed "$started")"
-done
+# Prediction: one real cell, with the tiny model trained on the CPU above and with the
+# built-in model (a trained one), the same seed on both devices.
 status=0
-for f in "$OUT"/pred-wgpu/"$CELL"_*.tif "$OUT/pred-wgpu/ensemble/$CELL.tif"; do
-  rel=${f#"$OUT/pred-wgpu/"}
-  line=$("$DISPR" metrics "$f" "$OUT/pred-cpu/$rel" --json)
-  iou=$(echo "$line" | grep -o '"iou": *[0-9.eE+-]*' | grep -o '[0-9.eE+-]*$')
-  vol=$(echo "$line" | grep -o '"volume": *[0-9.eE+-]*' | grep -o '[0-9.eE+-]*$')
-  echo "$rel: IoU(wgpu, cpu) $iou, volume difference $vol"
-  awk -v i="$iou" -v m="$MIN_IOU" 'BEGIN { exit !(i >= m) }' || status=1
+for model in tiny built-in; do
+  for device in cpu wgpu; do
+    flags=(--data "$DATA" --cells "$CELL" --all-cells --samples 3 --seed 11 --device "$device")
+    [ "$model" = built-in ] || flags+=(--model "$OUT/train-cpu")
+    started=$(date +%s%N)
+    "$DISPR" -q predict "${flags[@]}" --out "$OUT/pred-$model-$device" >/dev/null
+    echo "predicted $CELL with the $model model on $device in $(elapsed "$started")"
+  done
+  a=$OUT/pred-$model-wgpu b=$OUT/pred-$model-cpu
+  for f in "$a/$CELL"_*.tif "$a/ensemble/$CELL.tif"; do
+    rel=${f#"$a/"}
+    read -r vol iou < <("$DISPR" metrics "$f" "$b/$rel" --json |
+      sed -n 's/.*"errors":{"volume":\([^,]*\),.*"iou":\([^,]*\),.*/\1 \2/p')
+    same=$(cmp -s "$f" "$b/$rel" && echo "byte-identical" || echo "not byte-identical")
+    echo "  $rel: IoU(wgpu, cpu) $iou, relative volume difference $vol, $same"
+    awk -v i="$iou" -v m="$MIN_IOU" 'BEGIN { exit !(i >= m) }' || status=1
+  done
+  for sub in probability std; do
+    f="$sub/$CELL.tif"
+    cmp -s "$a/$f" "$b/$f" && echo "  $f: byte-identical" || echo "  $f: not byte-identical"
+  done
 done
 [ "$status" = 0 ] || { echo "FAIL: a wgpu shape differs from the CPU's (IoU < $MIN_IOU)" >&2; exit 1; }
 echo "ok: wgpu ($adapter) agrees with the CPU: losses and shapes within the bounds"

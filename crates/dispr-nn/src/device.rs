@@ -1,7 +1,7 @@
 //! Choosing where tensors live at run time: `cpu` (burn's pure-Rust flex backend,
 //! always available), `cuda` and `wgpu` when dispr is built with those features.
 
-use burn::prelude::Device;
+use burn::prelude::{Device, Module};
 
 /// Where a network runs, as `--device` names it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -58,8 +58,9 @@ pub fn parse(name: &str) -> crate::Result<Device> {
         "cuda" => Ok(Device::cuda(0)),
         #[cfg(feature = "wgpu")]
         "wgpu" => Ok(Device::wgpu(burn::prelude::DeviceKind::DefaultDevice)),
-        "cuda" | "wgpu" => Err(format!(
-            "device '{name}' needs dispr built with `--features {name}` (this build has: {})",
+        // A GPU this build lacks (with both features, the arms above take both names).
+        other if other == "cuda" || other == "wgpu" => Err(format!(
+            "device '{other}' needs dispr built with `--features {other}` (this build has: {})",
             available().join(", ")
         )
         .into()),
@@ -69,6 +70,18 @@ pub fn parse(name: &str) -> crate::Result<Device> {
         )
         .into()),
     }
+}
+
+/// A network's initial weights, drawn from `seed` on the CPU and loaded onto `device`:
+/// one seed gives the same weights on every device (a GPU backend's own generator draws
+/// other numbers from the same seed). `init` builds the network on a device; burn draws
+/// a parameter only when it is first used, so the CPU's network is drawn (turned into a
+/// record) before it is loaded into the one built on `device`.
+pub fn seeded_init<M: Module>(seed: u64, device: &Device, init: impl Fn(&Device) -> M) -> M {
+    let cpu = Device::flex();
+    cpu.seed(seed);
+    let drawn = init(&cpu).into_record();
+    init(device).load_record(drawn)
 }
 
 /// Threads the CPU backend uses: rayon's global pool, which burn's flex backend runs on

@@ -42,8 +42,7 @@ fn wrong_kind(c: &Checkpoint, file: &Path, wanted: &str) -> dispr_core::error::E
 impl Model {
     /// A fresh network with weights drawn from `seed`.
     pub fn new(config: ModelConfig, seed: u64, device: &Device) -> Self {
-        device.seed(seed);
-        let net = config.unet.init(device);
+        let net = crate::device::seeded_init(seed, device, |d| config.unet.init(d));
         Self { config, net }
     }
 

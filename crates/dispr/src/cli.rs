@@ -503,6 +503,9 @@ pub struct DemoArgs {
     /// Network evaluations per sample (DDIM).
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..=1000))]
     pub steps: u32,
+    /// Device of the model: cpu, or cuda/wgpu in builds with those features.
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    pub device: DeviceKind,
 }
 
 /// Flags of `dispr synth`.
@@ -622,6 +625,9 @@ pub struct ModelCalibrateArgs {
     pub cells: u32,
     #[command(flatten)]
     pub draw: DrawArgs,
+    /// Device: cpu, or cuda/wgpu in builds with those features.
+    #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
+    pub device: DeviceKind,
 }
 
 /// Flags of `dispr model export`.

@@ -14,11 +14,21 @@ pub const PARTIAL_PREFIX: &str = ".dispr-partial-";
 
 /// Writes `path` atomically: `fill` writes the whole content into a buffered temporary
 /// file in the same folder, which is then renamed over `path`. Missing parent folders
-/// are created. On any error the target is left untouched.
+/// are created. On any error the target is left untouched. A target that exists but is
+/// not an ordinary file (a device such as `/dev/null`, a pipe, a folder) is refused:
+/// renaming over it would replace it.
 pub fn write_atomic(
     path: &Path,
     fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
 ) -> Result<()> {
+    if let Ok(meta) = std::fs::metadata(path)
+        && !meta.is_file()
+    {
+        return Err(Error::new(
+            path,
+            "is not an ordinary file (a device, pipe or folder?); dispr writes its outputs as files: choose a file name",
+        ));
+    }
     let parent = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
@@ -73,6 +83,23 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&target).unwrap(), "first");
         // No temporary file is left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_device_pipe_or_folder_is_never_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        let mut targets = vec![dir.path().to_path_buf()];
+        if made.is_ok_and(|s| s.success()) {
+            targets.push(fifo);
+        }
+        for target in targets {
+            let err = write_text_atomic(&target, "x").unwrap_err().to_string();
+            assert!(err.contains("is not an ordinary file"), "{err}");
+            assert!(!std::fs::metadata(&target).unwrap().is_file(), "{err}");
+        }
     }
 
     #[cfg(unix)]

@@ -24,11 +24,11 @@ impl<M: Module> Weights<M> {
         AdamWConfig::new().with_weight_decay(train.weight_decay as f32)
     }
 
-    /// Fresh weights from `init`, drawn from the run's seed.
+    /// Fresh weights from `init`, drawn from the run's seed (on the CPU, so the same on
+    /// every device: [`crate::device::seeded_init`]).
     pub fn new(train: &TrainConfig, device: &Device, init: impl Fn(&Device) -> M) -> Self {
         let autodiff = device.clone().autodiff();
-        autodiff.seed(train.seed);
-        let net = init(&autodiff);
+        let net = crate::device::seeded_init(train.seed, &autodiff, init);
         let ema = net.clone().fork(device);
         Self {
             step: 0,

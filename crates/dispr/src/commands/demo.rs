@@ -160,7 +160,7 @@ fn predict_built_in(data: &Path, out: &Path, args: &DemoArgs) -> anyhow::Result<
         steps: args.steps as usize,
         ..SamplerSettings::default()
     };
-    let model = LoadedModel::load(None, sampling, dispr_nn::device::DeviceKind::Cpu)?;
+    let model = LoadedModel::load(None, sampling, args.device)?;
     let dataset = super::open_dataset(data)?;
     // The shipped model never saw these cells (other seeds), but synthetic names repeat
     // across seeds: every cell is predicted.

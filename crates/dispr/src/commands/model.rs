@@ -62,7 +62,7 @@ pub fn calibrate(args: &ModelCalibrateArgs) -> anyhow::Result<()> {
     let model = dispr_nn::pipeline::LoadedModel::load_uncalibrated(
         Some(&args.model),
         args.draw.sampling.settings(),
-        dispr_nn::device::DeviceKind::Cpu,
+        args.device,
     )?;
     let dataset = super::open_dataset(&args.data)?;
     let indices = calibrate::calibration_cells(&model, &dataset, args.cells as usize);
