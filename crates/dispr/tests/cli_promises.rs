@@ -852,8 +852,8 @@ fn killed_runs_resume_exactly_and_leave_nothing_behind() {
     for sub in ["", "probability", "std", "ensemble", "mesh", "gallery"] {
         for e in std::fs::read_dir(ref_pred.join(sub)).unwrap().flatten() {
             let name = e.file_name().to_string_lossy().to_string();
-            // predict.json and the page record when and how fast the run went.
-            let timed = name == "predict.json" || name == "index.html";
+            // predict.json, the page and the journal record when and how fast the run went.
+            let timed = ["predict.json", "index.html", "journal.jsonl"].contains(&name.as_str());
             if e.path().is_file() && !name.starts_with('.') && !timed {
                 let theirs = std::fs::read(pred.join(sub).join(&name)).unwrap();
                 assert!(

@@ -39,6 +39,12 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     if args.model.is_some() {
         inputs.push(model.source.as_path());
     }
+    // A shard writes a prediction folder of its own inside --out (dispr merge joins them).
+    let out_dir = match args.shard {
+        Some(shard) => args.out.join(shard.folder()),
+        None => args.out.clone(),
+    };
+    let out = PredictionDir::create(&out_dir, &inputs)?;
     let selection = CellSelection {
         names: args.cells.clone(),
         include_trained: args.all_cells,
@@ -51,12 +57,6 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
             }
             e => e.into(),
         })?;
-    // A shard writes a prediction folder of its own inside --out (dispr merge joins them).
-    let out_dir = match args.shard {
-        Some(shard) => args.out.join(shard.folder()),
-        None => args.out.clone(),
-    };
-    let out = PredictionDir::create(&out_dir, &inputs)?;
     let cells = selected.indices.len();
     if let Some(shard) = args.shard {
         note(&format!(
@@ -88,12 +88,7 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
             out_dir.display()
         ));
     }
-    let rows: Vec<CellRow> = report
-        .uncertainty
-        .iter()
-        .map(|(name, u)| CellRow::predicted(name, u.clone()))
-        .collect();
-    out.write_text(CELL_TABLE, &cell_table_csv(&rows))?;
+    let rows = write_cell_table(&out, &report)?;
     let loaded: Vec<Cell> = selected
         .indices
         .iter()
@@ -112,6 +107,18 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     )
 }
 
+/// Writes the run's per-cell table (`cells.csv`) into `out`, from what the report says
+/// of each cell's samples; its rows.
+fn write_cell_table(out: &PredictionDir, report: &PredictReport) -> anyhow::Result<Vec<CellRow>> {
+    let rows: Vec<CellRow> = report
+        .uncertainty
+        .iter()
+        .map(|(name, u)| CellRow::predicted(name, u.clone()))
+        .collect();
+    out.write_text(CELL_TABLE, &cell_table_csv(&rows))?;
+    Ok(rows)
+}
+
 /// `dispr merge OUT`: the shards of a sharded run gathered into OUT, with the whole
 /// run's cells.csv, predict.json and page, as one unsharded run writes them.
 pub fn merge(args: &MergeArgs) -> anyhow::Result<()> {
@@ -123,12 +130,7 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<()> {
         .map(|t| cell_uncertainty(out.path(), t).map(|u| (t.cell.clone(), u)))
         .collect::<Result<_, _>>()?;
     out.write_report(&report)?;
-    let rows: Vec<CellRow> = report
-        .uncertainty
-        .iter()
-        .map(|(name, u)| CellRow::predicted(name, u.clone()))
-        .collect();
-    out.write_text(CELL_TABLE, &cell_table_csv(&rows))?;
+    let rows = write_cell_table(&out, &report)?;
     let data = match &args.data {
         Some(d) => d.clone(),
         None => report
