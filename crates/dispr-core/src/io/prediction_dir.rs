@@ -159,7 +159,7 @@ pub struct PredictReport {
     pub cells: usize,
     /// Seconds in all.
     pub seconds_total: f64,
-    /// Seconds per cell.
+    /// Seconds per cell this run predicted (the cells it kept from an earlier run excluded).
     pub seconds_per_cell: f64,
     /// Each cell's time.
     pub per_cell: Vec<CellTiming>,
@@ -199,7 +199,7 @@ impl PredictReport {
     pub fn summary(&self, out: &Path) -> String {
         format!(
             "predicted {} × {} with {} in {:.1} s ({:.1} s per cell); wrote {}",
-            crate::text::count(self.cells, "cell"),
+            crate::text::count(self.cells - self.resumed.min(self.cells), "cell"),
             crate::text::count(self.samples, "sample"),
             self.sampler,
             self.seconds_total,

@@ -156,12 +156,13 @@ pub fn merge_shards(out: &PredictionDir) -> Result<PredictReport> {
     }
     let seconds_total: f64 = reports.iter().map(|(_, r)| r.seconds_total).sum();
     let cells = per_cell.len();
+    let resumed: usize = reports.iter().map(|(_, r)| r.resumed).sum();
     Ok(PredictReport {
         cells,
         seconds_total,
-        seconds_per_cell: seconds_total / cells.max(1) as f64,
+        seconds_per_cell: seconds_total / (cells - resumed.min(cells)).max(1) as f64,
         per_cell,
-        resumed: reports.iter().map(|(_, r)| r.resumed).sum(),
+        resumed,
         shard: None,
         merged_shards: reports.len(),
         uncertainty: Vec::new(),

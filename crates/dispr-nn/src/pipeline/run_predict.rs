@@ -274,7 +274,8 @@ pub fn predict_cells(
         threads: crate::device::cpu_threads(),
         cells: per_cell.len(),
         seconds_total: seconds,
-        seconds_per_cell: seconds / per_cell.len() as f64,
+        // Over the cells this run predicted, not those it kept.
+        seconds_per_cell: seconds / (per_cell.len() - resumed).max(1) as f64,
         per_cell,
         resumed,
         shard: settings.shard.clone(),
