@@ -11,8 +11,9 @@
 #   CPUS          cores per task [default 1]
 #   LOGS          folder of the jobs' logs [default: OUT-logs]
 #   EVAL          evaluation folder [default: OUT-evaluation]
-# A task that failed can be resubmitted alone (sbatch --array=K … predict.sbatch): it
-# keeps the cells it had finished. The merged folder equals one unsharded
+# A task that failed can be resubmitted alone, with the same environment (DISPR, DATA,
+# OUT, SHARDS=N) and flags: sbatch --export=ALL --array=K scripts/slurm/predict.sbatch
+# FLAGS…; it keeps the cells it had finished. The merged folder equals one unsharded
 # `dispr predict --data DATA --out OUT` byte for byte, cell by cell.
 set -euo pipefail
 if [ $# -lt 3 ]; then
@@ -28,10 +29,10 @@ command -v sbatch >/dev/null || { echo "error: sbatch not found: is this a SLURM
 LOGS=$(realpath -m "${LOGS:-${OUT%/}-logs}")
 mkdir -p "$LOGS"
 HERE=$(cd "$(dirname "$0")" && pwd)
-export DISPR DATA OUT SHARDS="$N" PREDICT_FLAGS="$*" EVAL="${EVAL:-${OUT%/}-evaluation}"
+export DISPR DATA OUT SHARDS="$N" EVAL="${EVAL:-${OUT%/}-evaluation}"
 # shellcheck disable=SC2086 # SBATCH_FLAGS is a list of flags
 array=$(sbatch --parsable --export=ALL --array="1-$N" --cpus-per-task="${CPUS:-1}" \
-  --output="$LOGS/predict-%A_%a.out" ${SBATCH_FLAGS:-} "$HERE/predict.sbatch")
+  --output="$LOGS/predict-%A_%a.out" ${SBATCH_FLAGS:-} "$HERE/predict.sbatch" "$@")
 array=${array%%;*}
 # shellcheck disable=SC2086
 merge=$(sbatch --parsable --export=ALL --dependency="afterok:$array" --kill-on-invalid-dep=yes \

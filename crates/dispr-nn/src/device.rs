@@ -78,6 +78,9 @@ pub fn parse(name: &str) -> crate::Result<Device> {
 /// a parameter only when it is first used, so the CPU's network is drawn (turned into a
 /// record) before it is loaded into the one built on `device`.
 pub fn seeded_init<M: Module>(seed: u64, device: &Device, init: impl Fn(&Device) -> M) -> M {
+    // What the device itself draws later (e.g. dropout) follows the seed too; seeded
+    // first, so on the CPU the draws are those of a network built there directly.
+    device.seed(seed);
     let cpu = Device::flex();
     cpu.seed(seed);
     let drawn = init(&cpu).into_record();

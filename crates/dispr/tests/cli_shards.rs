@@ -324,6 +324,12 @@ fn bad_shards_and_unmergeable_runs_are_refused() {
         2,
         &["--shard"],
     );
+    // More shards than cells: an empty shard would fail its task, so N is refused.
+    assert_fails(
+        &predict(&model, &data, &out, &["--shard", "1/5"]),
+        1,
+        &["--shard 1/5: the run has", "so at most"],
+    );
     // Merging: nothing to merge, a missing shard, an unfinished shard, mixed runs.
     assert_fails(&dispr(&["merge", s(&out)]), 1, &["holds no shard folders"]);
     let o = predict(&model, &data, &out, &["--shard", "1/2"]);
@@ -341,7 +347,7 @@ fn bad_shards_and_unmergeable_runs_are_refused() {
     );
     let o = predict(&model, &data, &out, &["--shard", "2/2"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
-    let o = predict(&model, &data, &out, &["--shard", "1/3"]);
+    let o = predict(&model, &data, &out, &["--shard", "1/3", "--all-cells"]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert_fails(&dispr(&["merge", s(&out)]), 1, &["split 2 and 3 ways"]);
     std::fs::remove_dir_all(out.join("shard-1-of-3")).unwrap();

@@ -55,8 +55,27 @@ impl Journal {
     pub fn finished(&self, cell: &str, key: &str) -> Option<&CellTiming> {
         self.finished
             .get(cell)
-            .filter(|e| e.key == key)
+            .filter(|e| !e.key.is_empty() && e.key == key)
             .map(|e| &e.timing)
+    }
+
+    /// Marks `cell` unfinished before its files are rewritten, when the journal lists it:
+    /// a run killed while writing them leaves a cell no later run keeps (its files may
+    /// come from two runs).
+    pub fn start(&mut self, cell: &str) -> Result<()> {
+        if !self.finished.contains_key(cell) {
+            return Ok(());
+        }
+        self.record(JournalEntry {
+            key: String::new(),
+            timing: CellTiming {
+                cell: cell.to_string(),
+                seconds: 0.0,
+                pixel_size_um: None,
+                downscale: 1,
+                scale: 1.0,
+            },
+        })
     }
 
     /// Appends a finished cell (after all its files are written) and flushes it to disk.
@@ -84,14 +103,15 @@ impl Journal {
 /// The entries of the journal at `path`, by cell (the last line for a cell counts);
 /// torn lines are skipped.
 fn read_entries(path: &Path) -> Result<HashMap<String, JournalEntry>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+    // Bytes, not text: a line torn inside a multi-byte character is skipped, not fatal.
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(Error::io(path, "", e)),
     };
-    Ok(text
-        .lines()
-        .filter_map(|line| serde_json::from_str::<JournalEntry>(line).ok())
+    Ok(bytes
+        .split(|&b| b == b'\n')
+        .filter_map(|line| serde_json::from_slice::<JournalEntry>(line).ok())
         .map(|e| (e.timing.cell.clone(), e))
         .collect())
 }
@@ -137,8 +157,12 @@ mod tests {
         assert!(j.finished("c", "k1").is_none());
         j.record(entry("c", "k1")).unwrap();
         j.record(entry("a", "k2")).unwrap();
-        let j = Journal::open(&out).unwrap();
+        let mut j = Journal::open(&out).unwrap();
         assert!(j.finished("c", "k1").is_some(), "a line after the torn one");
         assert!(j.finished("a", "k2").is_some() && j.finished("a", "k1").is_none());
+        // A cell being rewritten (then killed) is finished under no key.
+        j.start("c").unwrap();
+        let j = Journal::open(&out).unwrap();
+        assert!(j.finished("c", "k1").is_none() && j.finished("c", "").is_none());
     }
 }

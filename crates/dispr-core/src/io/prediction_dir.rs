@@ -330,6 +330,12 @@ impl PredictionDir {
         )
     }
 
+    /// Removes this folder's `predict.json` (when dispr wrote it): a run under way has
+    /// none.
+    pub fn remove_report(&self) -> Result<()> {
+        self.out.remove_if_ours(REPORT_FILE).map(|_| ())
+    }
+
     /// Writes `predict.json`.
     pub fn write_report(&self, report: &PredictReport) -> Result<()> {
         let text = serde_json::to_string_pretty(report).expect("the report serializes");
@@ -353,6 +359,12 @@ impl PredictionDir {
     pub fn copy_cell(&self, from: &Path, name: &str) -> Result<usize> {
         let shapes = files_in(from, name)?
             .ok_or_else(|| Error::new(from, format!("no prediction for cell '{name}'")))?;
+        if !cell_is_complete(from, name, shapes.len()) {
+            return Err(Error::new(
+                from,
+                format!("cell '{name}' lacks some of its files: rerun this shard"),
+            ));
+        }
         let single = shapes.len() == 1 && shapes[0].file_stem() == Some(name.as_ref());
         let mut relative: Vec<PathBuf> = shapes
             .iter()
@@ -364,6 +376,8 @@ impl PredictionDir {
         for r in &relative {
             let source = from.join(r);
             if !source.is_file() {
+                // (a single shape has no std): none of an earlier run's stays either
+                self.out.remove_if_ours(r)?;
                 continue;
             }
             let mut input = std::fs::File::open(&source).map_err(|e| Error::io(&source, "", e))?;

@@ -93,6 +93,14 @@ pub fn select_cells(
             shard: None,
         });
     };
+    if shard.count > names.len() {
+        return Err(Error::Invalid(format!(
+            "--shard {shard}: the run has {} cells, so at most {} shards (K/N with N ≤ {})",
+            names.len(),
+            names.len(),
+            names.len()
+        )));
+    }
     let run_cells = names.iter().map(|n| n.to_string()).collect();
     let mine = indices
         .iter()
@@ -203,6 +211,9 @@ pub fn predict_cells(
         .collect();
     let all_known = pixel_sizes.iter().all(Option::is_some);
     let mut journal = Journal::open(out)?;
+    // An earlier run's report would make this folder look finished (to `dispr merge`)
+    // while this run is under way; it is written again at the end.
+    out.remove_report()?;
     let mut resumed = 0;
     let draw = Draw {
         samples,
@@ -239,6 +250,7 @@ pub fn predict_cells(
             cell.name.clone(),
             CellUncertainty::of_samples(&shapes.samples, scale),
         ));
+        journal.start(&example.name)?;
         out.write_distribution(&example.name, &shapes, scale)?;
         let timing = CellTiming {
             cell: example.name.clone(),

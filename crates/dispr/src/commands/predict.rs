@@ -10,6 +10,7 @@ use dispr_core::data::field::{
     cut_cells,
 };
 use dispr_core::data::framing::Fit;
+use dispr_core::io::outdir::check_not_input;
 use dispr_core::io::prediction_dir::{PredictReport, PredictionDir, cell_uncertainty};
 use dispr_core::io::shards::merge_shards;
 use dispr_nn::pipeline::{
@@ -44,7 +45,9 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         Some(shard) => args.out.join(shard.folder()),
         None => args.out.clone(),
     };
-    let out = PredictionDir::create(&out_dir, &inputs)?;
+    // The output is checked first, but made only once the cells are chosen (a refused
+    // shard leaves no folder behind).
+    check_not_input(&out_dir, &inputs)?;
     let selection = CellSelection {
         names: args.cells.clone(),
         include_trained: args.all_cells,
@@ -57,6 +60,7 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
             }
             e => e.into(),
         })?;
+    let out = PredictionDir::create(&out_dir, &inputs)?;
     let cells = selected.indices.len();
     if let Some(shard) = args.shard {
         note(&format!(
