@@ -331,6 +331,9 @@ fn bad_shards_and_unmergeable_runs_are_refused() {
         &["--shard 1/5: the run has", "so at most"],
     );
     // Merging: nothing to merge, a missing shard, an unfinished shard, mixed runs.
+    assert_fails(&dispr(&["merge", s(&out)]), 1, &["no such folder"]);
+    assert!(!out.exists(), "merge made the folder it was asked to merge");
+    std::fs::create_dir_all(&out).unwrap();
     assert_fails(&dispr(&["merge", s(&out)]), 1, &["holds no shard folders"]);
     let o = predict(&model, &data, &out, &["--shard", "1/2"]);
     assert!(o.status.success(), "{}", text(&o.stderr));

@@ -126,6 +126,12 @@ fn write_cell_table(out: &PredictionDir, report: &PredictReport) -> anyhow::Resu
 /// `dispr merge OUT`: the shards of a sharded run gathered into OUT, with the whole
 /// run's cells.csv, predict.json and page, as one unsharded run writes them.
 pub fn merge(args: &MergeArgs) -> anyhow::Result<()> {
+    if !args.out.is_dir() {
+        bail!(
+            "{}: no such folder (give the --out folder of dispr predict --shard K/N)",
+            args.out.display()
+        );
+    }
     let out = PredictionDir::create(&args.out, &[])?;
     let mut report = merge_shards(&out)?;
     report.uncertainty = report
