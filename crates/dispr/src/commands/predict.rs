@@ -155,14 +155,14 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<()> {
             data.display()
         )
     })?;
+    let by_name: std::collections::HashMap<&str, _> =
+        dataset.cells.iter().map(|c| (c.name.as_str(), c)).collect();
     let loaded: Vec<Cell> = report
         .per_cell
         .iter()
         .map(|t| {
-            let files = dataset
-                .cells
-                .iter()
-                .find(|c| c.name == t.cell)
+            let files = by_name
+                .get(t.cell.as_str())
                 .with_context(|| format!("{}: no cell named '{}'", data.display(), t.cell))?;
             Ok(load_cell(files)?)
         })
