@@ -3,6 +3,7 @@
 //! * the conditional 3D U-Net ([`unet`]), the diffusion process ([`diffusion`]) and its
 //!   samplers ([`sampler`], one file each) as separate pieces; SHAPR's settings, network
 //!   and losses ([`shapr`]);
+//! * a trained model's card ([`card`]): what it was trained on, its input, its level;
 //! * model and training settings with their presets ([`config`]), the trained networks
 //!   ready to predict ([`model`]) and their files — a run's checkpoint and the
 //!   safetensors file a model is shared as ([`checkpoint`]), like the model built into
@@ -36,6 +37,7 @@
 #![warn(missing_docs)]
 
 pub mod calibration;
+pub mod card;
 pub mod checkpoint;
 pub mod config;
 pub mod data;

@@ -83,9 +83,7 @@ pub fn read_labels(path: &Path) -> Result<Image<u32>> {
 
 /// A fluorescence image's intensities in [0, 1] ([`intensity`]'s rule).
 fn read_intensities(path: &Path) -> Result<Image<f32>> {
-    let stack = read_image(path)?;
-    let encoding = intensity::encoding_of(&stack).map_err(|p| Error::new(path, p))?;
-    Ok(intensity::to_unit(&stack, encoding).slice_z(0))
+    intensity::unit_image(&read_image(path)?).map_err(|p| Error::new(path, p))
 }
 
 /// Cuts every labelled cell of the field `image` out of it, named `{name}_{label}`, as
@@ -104,14 +102,45 @@ pub fn cut_cells(
     let image = read_intensities(image_path)?;
     let pixel_size = crate::io::tiff::read_square_pixel_size(image_path)?;
     let labels = read_labels(labels_path)?;
+    let field_image = FieldImage {
+        image: &image,
+        pixel_size,
+        name,
+    };
+    cut_field(field_image, &labels, field, skip_border, fit).map_err(|p| Error::new(labels_path, p))
+}
+
+/// A field of view in memory: its intensities in [0, 1], its pixel size (µm, when
+/// known) and the name its cells' names start with.
+#[derive(Clone, Copy, Debug)]
+pub struct FieldImage<'a> {
+    /// Intensities in [0, 1] ([`intensity::unit_image`]).
+    pub image: &'a Image<f32>,
+    /// µm per pixel, when known.
+    pub pixel_size: Option<f64>,
+    /// Cells are named `{name}_{label}` ([`cut_field`]) or `name` ([`cut_one`]).
+    pub name: &'a str,
+}
+
+/// [`cut_cells`] on a field and label image in memory; what is wrong with the labels
+/// (one line, without a path) when nothing can be cut.
+pub fn cut_field(
+    field_image: FieldImage,
+    labels: &Image<u32>,
+    field: [usize; 2],
+    skip_border: bool,
+    fit: Fit,
+) -> std::result::Result<FieldCells, String> {
+    let FieldImage {
+        image,
+        pixel_size,
+        name,
+    } = field_image;
     if labels.shape() != image.shape() {
-        return Err(Error::new(
-            labels_path,
-            format!(
-                "labels are {} but the image is {}",
-                format_shape(&labels.shape()),
-                format_shape(&image.shape())
-            ),
+        return Err(format!(
+            "labels are {} but the image is {}",
+            format_shape(&labels.shape()),
+            format_shape(&image.shape())
         ));
     }
     let [h, w] = image.shape();
@@ -128,10 +157,7 @@ pub fn cut_cells(
         }
     }
     if pixels.is_empty() {
-        return Err(Error::new(
-            labels_path,
-            "no labelled cell (every pixel is 0)",
-        ));
+        return Err("no labelled cell (every pixel is 0)".into());
     }
     let mut out = FieldCells {
         cells: Vec::new(),
@@ -160,7 +186,7 @@ pub fn cut_cells(
                 cell: Cell {
                     name: cell_name,
                     label: Label::Unlabeled,
-                    image: framing.to_crop(&image),
+                    image: framing.to_crop(image),
                     mask: framing.to_crop(&mask),
                     shape: None,
                     pixel_size,
@@ -183,23 +209,46 @@ pub fn cut_cell(
 ) -> Result<FieldCell> {
     let image = read_intensities(image_path)?;
     let mask_stack = read_image(mask_path)?;
-    if let Some(problem) = crate::io::tiff::mask_problem(&mask_stack) {
-        return Err(Error::new(mask_path, problem));
+    let mask = mask_of(&mask_stack).map_err(|p| Error::new(mask_path, p))?;
+    let pixel_size = crate::io::tiff::read_square_pixel_size(image_path)?;
+    let field_image = FieldImage {
+        image: &image,
+        pixel_size,
+        name,
+    };
+    cut_one(field_image, &mask, field, fit).map_err(|p| Error::new(mask_path, p))
+}
+
+/// A 2D mask's foreground (above half its maximum), or why it cannot be a cell's mask
+/// ([`crate::io::tiff::mask_problem`]).
+pub fn mask_of(mask: &crate::io::tiff::Stack) -> std::result::Result<Image<bool>, String> {
+    match crate::io::tiff::mask_problem(mask) {
+        Some(problem) => Err(problem),
+        None => Ok(mask.binarize().slice_z(0)),
     }
-    let mask = mask_stack.binarize().slice_z(0);
+}
+
+/// [`cut_cell`] on an image and mask in memory; what is wrong (one line, no path).
+pub fn cut_one(
+    field_image: FieldImage,
+    mask: &Image<bool>,
+    field: [usize; 2],
+    fit: Fit,
+) -> std::result::Result<FieldCell, String> {
+    let FieldImage {
+        image,
+        pixel_size,
+        name,
+    } = field_image;
     if mask.shape() != image.shape() {
-        return Err(Error::new(
-            mask_path,
-            format!(
-                "mask is {} but the image is {}",
-                format_shape(&mask.shape()),
-                format_shape(&image.shape())
-            ),
+        return Err(format!(
+            "mask is {} but the image is {}",
+            format_shape(&mask.shape()),
+            format_shape(&image.shape())
         ));
     }
-    let pixel_size = crate::io::tiff::read_square_pixel_size(image_path)?;
-    let framing = Framing::of(&mask, field, fit, pixel_size)
-        .map_err(|p| Error::new(mask_path, format!("cell '{name}': {p}")))?;
+    let framing =
+        Framing::of(mask, field, fit, pixel_size).map_err(|p| format!("cell '{name}': {p}"))?;
     Ok(FieldCell {
         label: 1,
         origin: framing.origin,
@@ -207,8 +256,8 @@ pub fn cut_cell(
         cell: Cell {
             name: name.to_string(),
             label: Label::Unlabeled,
-            image: framing.to_crop(&image),
-            mask: framing.to_crop(&mask),
+            image: framing.to_crop(image),
+            mask: framing.to_crop(mask),
             shape: None,
             pixel_size,
         },

@@ -122,6 +122,13 @@ pub fn to_unit(image: &Stack, encoding: Encoding) -> Volume<f32> {
     image.map_to_f32(|v| (v / full_scale) as f32)
 }
 
+/// A 2D image's intensities in [0, 1] (its first plane; [`encoding_of`] then
+/// [`to_unit`]), or what is wrong with it.
+pub fn unit_image(image: &Stack) -> Result<crate::grid::Image<f32>, String> {
+    let encoding = encoding_of(image)?;
+    Ok(to_unit(image, encoding).slice_z(0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

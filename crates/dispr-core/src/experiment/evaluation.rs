@@ -136,6 +136,21 @@ pub fn evaluate_cell(
             Ok(shape)
         })
         .collect::<Result<_>>()?;
+    Ok(evaluate_shapes(
+        method, cell, class, truth, truth_m, &shapes,
+    ))
+}
+
+/// [`evaluate_cell`] on shapes in memory (at least one, each on the truth's grid): each
+/// measured and compared with the truth, then their ensemble and spread when several.
+pub fn evaluate_shapes(
+    method: &str,
+    cell: &str,
+    class: &str,
+    truth: &Volume<bool>,
+    truth_m: &Measurements,
+    shapes: &[Volume<bool>],
+) -> CellEvaluation {
     let record = |name: String, prediction: Prediction, shape: &Volume<bool>| {
         let predicted = measure(shape);
         Record {
@@ -149,17 +164,17 @@ pub fn evaluate_cell(
         }
     };
     if shapes.len() == 1 {
-        return Ok(CellEvaluation {
+        return CellEvaluation {
             records: vec![record(method.to_string(), Prediction::Single, &shapes[0])],
             spread: None,
-        });
+        };
     }
     let mut records: Vec<Record> = shapes
         .iter()
         .enumerate()
         .map(|(k, s)| record(method.to_string(), Prediction::Sample(k), s))
         .collect();
-    let (ensemble, mean_voxel_sd) = ensemble(&shapes);
+    let (ensemble, mean_voxel_sd) = ensemble(shapes);
     records.push(record(
         format!("{method}{ENSEMBLE_SUFFIX}"),
         Prediction::Ensemble,
@@ -177,7 +192,7 @@ pub fn evaluate_cell(
         }
     }
     between /= n * (n - 1.0);
-    Ok(CellEvaluation {
+    CellEvaluation {
         records,
         spread: Some(SampleSpread {
             method: method.to_string(),
@@ -186,7 +201,7 @@ pub fn evaluate_cell(
             ged: 2.0 * to_truth - between,
             mean_voxel_sd,
         }),
-    })
+    }
 }
 
 /// The voxel-wise majority (mean > 0.5) of binary samples, and the mean voxel-wise

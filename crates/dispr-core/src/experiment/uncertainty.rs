@@ -65,6 +65,24 @@ pub const MEASURES: [(&str, i32); 5] = [
     ("sphericity", 0),
 ];
 
+/// Each sample's [`MEASURES`] (curvature 0 for an empty sample) with voxels `voxel`
+/// (µm; `None`: voxel units).
+pub fn measure_samples(samples: &[Volume<bool>], voxel: Option<VoxelSize>) -> Vec<[f64; 5]> {
+    samples
+        .par_iter()
+        .map(|s| {
+            let (m, _) = measure_at(s, voxel);
+            [
+                m.volume,
+                m.surface_area,
+                m.roughness,
+                m.curvature.unwrap_or(0.0),
+                m.sphericity(),
+            ]
+        })
+        .collect()
+}
+
 /// A cell's samples summarised.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct CellUncertainty {
@@ -82,19 +100,15 @@ impl CellUncertainty {
     /// The summary of a cell's samples (at least one, on one grid) whose voxels are
     /// `voxel` (`None`: unknown, voxel units).
     pub fn of_samples(samples: &[Volume<bool>], voxel: Option<VoxelSize>) -> Self {
-        let values: Vec<[f64; 5]> = samples
-            .par_iter()
-            .map(|s| {
-                let (m, _) = measure_at(s, voxel);
-                [
-                    m.volume,
-                    m.surface_area,
-                    m.roughness,
-                    m.curvature.unwrap_or(0.0),
-                    m.sphericity(),
-                ]
-            })
-            .collect();
+        Self::of_measured(samples, &measure_samples(samples, voxel), voxel)
+    }
+
+    /// The summary of samples whose [`measure_samples`] are `values`.
+    pub fn of_measured(
+        samples: &[Volume<bool>],
+        values: &[[f64; 5]],
+        voxel: Option<VoxelSize>,
+    ) -> Self {
         let measures = (0..MEASURES.len())
             .map(|i| Spread::of(&values.iter().map(|v| v[i]).collect::<Vec<_>>()))
             .collect();

@@ -73,6 +73,15 @@ pub fn class_counts(n: usize, classes: &[CellClass]) -> Vec<(CellClass, usize)> 
     counts.into_iter().map(|(c, k, _)| (c, k)).collect()
 }
 
+/// The class of each of `n` cells made of `classes` ([`class_counts`]), in order: the
+/// index of a cell in it is its RNG stream for [`generate`].
+pub fn class_plan(n: usize, classes: &[CellClass]) -> Vec<CellClass> {
+    class_counts(n, classes)
+        .into_iter()
+        .flat_map(|(class, count)| std::iter::repeat_n(class, count))
+        .collect()
+}
+
 /// One synthetic cell.
 pub struct Phantom {
     /// File stem in the reference naming (`A_cell_clusters000012`, `-0.33_stomatocyte_I000007`).

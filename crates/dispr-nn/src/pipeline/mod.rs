@@ -14,5 +14,6 @@ pub mod run_predict;
 pub use plan::{TrainingSet, plan};
 pub use predictor::{Draw, LoadedModel, Predictor, SamplerSettings};
 pub use run_predict::{
-    CellSelection, PredictSettings, frame_cell, predict_cells, predict_dataset, select_cells,
+    CellSelection, PredictSettings, PredictedCell, frame_cell, predict_cells, predict_dataset,
+    predict_framed, select_cells,
 };

@@ -145,6 +145,16 @@ impl LoadedModel {
         })
     }
 
+    /// The model's card: what it was trained on, its input, its calibration.
+    pub fn card(&self) -> crate::card::ModelCard {
+        crate::card::ModelCard::new(
+            &self.header,
+            &self.source.display().to_string(),
+            &self.sha256,
+            self.calibration.as_ref(),
+        )
+    }
+
     /// The threshold of its soft samples: the calibrated level, else 0.
     pub fn level(&self) -> f32 {
         self.calibration.as_ref().map_or(0.0, |c| c.level)

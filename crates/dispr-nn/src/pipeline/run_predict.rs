@@ -7,7 +7,7 @@ use std::time::Instant;
 use dispr_core::data::dataset::{Cell, Dataset};
 use dispr_core::data::framing::{Fit, Framing};
 use dispr_core::data::shard::Shard;
-use dispr_core::experiment::uncertainty::CellUncertainty;
+use dispr_core::experiment::uncertainty::{CellUncertainty, measure_samples};
 use dispr_core::io::journal::{Journal, JournalEntry};
 use dispr_core::io::prediction_dir::{
     CellTiming, PredictReport, PredictionDir, ShapeDistribution, ShardRun, cell_is_complete,
@@ -197,7 +197,6 @@ pub fn predict_cells(
     }
     let network = &model.header.model;
     let predictor = &model.predictor;
-    let data_grid = model.header.model.data_grid();
     let evaluations = predictor.evaluations();
     let samples = predictor.samples(settings.samples);
     let began = Instant::now();
@@ -241,20 +240,16 @@ pub fn predict_cells(
                 continue;
             }
         }
-        let prediction =
-            predictor.predict(&example, draw, data_grid, &model.device, &mut |done, _| {
-                on_progress(base + done)
-            });
-        let shapes = unframe(prediction.shapes, framing);
-        uncertainty.push((
-            cell.name.clone(),
-            CellUncertainty::of_samples(&shapes.samples, scale),
-        ));
+        let predicted = predict_example(model, &example, framing, draw, scale, &mut |done| {
+            on_progress(base + done)
+        });
+        let shapes = predicted.shapes;
+        uncertainty.push((cell.name.clone(), predicted.uncertainty));
         journal.start(&example.name)?;
         out.write_distribution(&example.name, &shapes, scale)?;
         let timing = CellTiming {
             cell: example.name.clone(),
-            seconds: prediction.seconds,
+            seconds: predicted.seconds,
             pixel_size_um: scale.map(|s| s.x),
             downscale: framing.factor,
             scale: framing.scale,
@@ -296,6 +291,78 @@ pub fn predict_cells(
     };
     out.write_report(&report)?;
     Ok(report)
+}
+
+/// One cell's prediction in memory: its shapes placed back in the cell's own frame, the
+/// summary of its samples and the seconds it took.
+pub struct PredictedCell {
+    /// The samples, probability, standard deviation and ensemble over the cell's crop.
+    pub shapes: ShapeDistribution,
+    /// Each sample's measures ([`dispr_core::experiment::uncertainty::MEASURES`], in
+    /// µm when the voxel size is known).
+    pub sample_measures: Vec<[f64; 5]>,
+    /// The samples' measures summarised.
+    pub uncertainty: CellUncertainty,
+    /// Seconds spent predicting.
+    pub seconds: f64,
+}
+
+/// Predicts one cell placed in the model's field by `framing` (see [`frame_cell`]) as
+/// `dispr predict` does, in memory: `samples` shapes (one for SHAPR) with the run `seed`
+/// mixed with the cell's name, at the model's level, measured with voxels `scale` (µm;
+/// `None`: voxel units). `on_step(done)` follows the network evaluations.
+pub fn predict_framed(
+    model: &LoadedModel,
+    cell: &Cell,
+    framing: &Framing,
+    samples: usize,
+    seed: u64,
+    scale: Option<VoxelSize>,
+    on_step: &mut dyn FnMut(usize),
+) -> Result<PredictedCell> {
+    if samples == 0 {
+        return Err(Error::Invalid(
+            "at least one sample per cell is needed".into(),
+        ));
+    }
+    let example = example(cell, model.header.model.grid())
+        .map_err(|e| Error::Invalid(format!("cell '{}': {e}", cell.name)))?;
+    let draw = Draw {
+        samples: model.predictor.samples(samples),
+        seed,
+        level: model.level(),
+    };
+    Ok(predict_example(
+        model, &example, framing, draw, scale, on_step,
+    ))
+}
+
+/// The prediction of one framed cell's example, placed back by its framing and
+/// summarised.
+fn predict_example(
+    model: &LoadedModel,
+    example: &crate::data::Example,
+    framing: &Framing,
+    draw: Draw,
+    scale: Option<VoxelSize>,
+    on_step: &mut dyn FnMut(usize),
+) -> PredictedCell {
+    let data_grid = model.header.model.data_grid();
+    let prediction =
+        model
+            .predictor
+            .predict(example, draw, data_grid, &model.device, &mut |done, _| {
+                on_step(done)
+            });
+    let shapes = unframe(prediction.shapes, framing);
+    let sample_measures = measure_samples(&shapes.samples, scale);
+    let uncertainty = CellUncertainty::of_measured(&shapes.samples, &sample_measures, scale);
+    PredictedCell {
+        shapes,
+        sample_measures,
+        uncertainty,
+        seconds: prediction.seconds,
+    }
 }
 
 /// What a cell's files are predicted from, as a SHA-256 (hex): the model, the sampler,

@@ -35,7 +35,7 @@ pub use dpm_solver::DpmSolver2M;
 pub type Denoiser<'a> = dyn Fn(Tensor<5>, &[usize]) -> Tensor<5> + 'a;
 
 /// A reverse-process sampler.
-pub trait Sampler {
+pub trait Sampler: Send + Sync {
     /// A short name with its settings, e.g. `ddim-50-eta0`.
     fn name(&self) -> String;
     /// Number of network evaluations per sample batch.

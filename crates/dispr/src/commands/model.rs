@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use dispr_nn::burn::module::Module;
+use dispr_nn::card::ModelCard;
 use dispr_nn::config::{ModelConfig, ModelKind, Network, Preset, TrainConfig, preset_description};
 use dispr_nn::data::Example;
 use dispr_nn::model::{Model, ShaprModel};
@@ -180,7 +181,7 @@ pub fn info(args: &ModelInfoArgs) -> anyhow::Result<()> {
                 let calibration = dispr_nn::calibration::Calibration::load_for(&file, &sha)?;
                 (c, file.display().to_string(), sha, calibration)
             };
-            card = Some(model_card(&c, &name, &sha, calibration.as_ref()));
+            card = Some(ModelCard::new(&c.header, &name, &sha, calibration.as_ref()));
             vec![(c.header.model, Some(c.header.step))]
         }
         (None, Some(preset)) => ModelKind::ALL
@@ -224,79 +225,15 @@ pub fn info(args: &ModelInfoArgs) -> anyhow::Result<()> {
         ));
         rows.push(json!({ "model": config.kind(), "preset": config.preset(), "parameters": params, "config": config, "trained_steps": steps }));
     }
-    if let (Some((card_text, card_json)), Some(row)) = (&card, rows.first_mut()) {
-        text.push_str(card_text);
-        row["card"] = card_json.clone();
+    if let (Some(card), Some(row)) = (&card, rows.first_mut()) {
+        text.push_str(&card.text());
+        row["card"] = serde_json::to_value(card)?;
     }
     if args.json {
         print(&(serde_json::to_string_pretty(&rows)? + "\n"))
     } else {
         print(&text)
     }
-}
-
-/// What a trained model was trained on and how, as text and JSON: its file and SHA-256,
-/// the real and extra (`--extra-data`) cells, the held-out fold, steps and time.
-fn model_card(
-    c: &dispr_nn::checkpoint::Checkpoint,
-    name: &str,
-    sha: &str,
-    calibration: Option<&dispr_nn::calibration::Calibration>,
-) -> (String, serde_json::Value) {
-    let h = &c.header;
-    let extra = h
-        .train_cells
-        .iter()
-        .filter(|n| n.starts_with(dispr_nn::checkpoint::EXTRA_PREFIX))
-        .count();
-    let real = h.train_cells.len() - extra;
-    let held_out = h.train.as_ref().and_then(|t| {
-        t.fold
-            .map(|f| format!("fold {f} of {} (split seed {})", t.folds, t.split_seed))
-    });
-    let [_, dh, dw] = h.model.data_grid();
-    let scale = match h.pixel_size_um {
-        Some(p) => {
-            format!("at {p} µm per pixel (cells of another stated pixel size are resampled to it)")
-        }
-        None => "of unknown pixel size (cells are taken at their own)".to_string(),
-    };
-    let text = format!(
-        "      file {name}\n      SHA-256 {sha}\n      trained {} steps in {:.0} s on {real} cells of the main data{}{}\n      input: {dh}×{dw} crops (image and mask) {scale}, intensities scaled by the pixel type's full scale (uint8 / 255)\n",
-        h.step,
-        h.seconds,
-        if extra > 0 {
-            format!(" and {extra} extra (synthetic) cells")
-        } else {
-            String::new()
-        },
-        held_out
-            .as_deref()
-            .map(|f| format!("; held out: {f}"))
-            .unwrap_or_default(),
-    );
-    let text = text
-        + &match calibration {
-            Some(k) => format!(
-                "      level {:+.2} (calibrated on {} training cells × {} samples, {}: median volume ratio {:.3} at 0 → {:.3})\n",
-                k.level,
-                k.cells.len(),
-                k.samples,
-                k.sampler,
-                k.median_volume_ratio_at_0,
-                k.median_volume_ratio
-            ),
-            None if h.model.kind() == ModelKind::Dispr => {
-                "      level 0 (not calibrated: `dispr model calibrate`)\n".to_string()
-            }
-            None => String::new(),
-        };
-    let json = json!({
-        "file": name, "sha256": sha, "steps": h.step, "seconds": h.seconds,
-        "real_cells": real, "extra_cells": extra, "held_out": held_out,
-        "input": [dh, dw], "pixel_size_um": h.pixel_size_um, "calibration": calibration,
-    });
-    (text, json)
 }
 
 /// 9770000 → "9,770,000".

@@ -18,10 +18,7 @@ use crate::progress;
 
 /// The class of every cell to make, in order (the index is the cell's RNG stream).
 pub fn plan(n: usize, classes: &[CellClass]) -> Vec<CellClass> {
-    class_counts(n, classes)
-        .into_iter()
-        .flat_map(|(class, count)| std::iter::repeat_n(class, count))
-        .collect()
+    dispr_core::phantom::class_plan(n, classes)
 }
 
 /// Writes one cell's three TIFFs.

@@ -1,0 +1,117 @@
+//! A trained model's card: what it was trained on and how, the input it expects and its
+//! calibration — one definition for `dispr model info` and the Python package.
+
+use serde::Serialize;
+
+use crate::calibration::Calibration;
+use crate::checkpoint::{EXTRA_PREFIX, Header};
+use crate::config::ModelKind;
+
+/// What a trained model was trained on and how.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ModelCard {
+    /// The model file, or the built-in model's label.
+    pub file: String,
+    /// The SHA-256 of the model file.
+    pub sha256: String,
+    /// `dispr` or `shapr`.
+    pub model: ModelKind,
+    /// The network's preset.
+    pub preset: String,
+    /// Optimisation steps done.
+    pub steps: usize,
+    /// Training seconds, over all sessions.
+    pub seconds: f64,
+    /// Cells of the main (real) data it trained on.
+    pub real_cells: usize,
+    /// Extra (`--extra-data`, e.g. synthetic) cells it trained on.
+    pub extra_cells: usize,
+    /// The fold held out, e.g. `fold 0 of 5 (split seed 0)`; `None`: none.
+    pub held_out: Option<String>,
+    /// The crop (height, width) of image and mask the network sees.
+    pub input: [usize; 2],
+    /// µm per pixel of its training images, when known.
+    pub pixel_size_um: Option<f64>,
+    /// The calibrated level of its soft samples, when calibrated.
+    pub calibration: Option<Calibration>,
+}
+
+impl ModelCard {
+    /// The card of a model with checkpoint header `header`, read from `file` (SHA-256
+    /// `sha256`) with its `calibration`.
+    pub fn new(
+        header: &Header,
+        file: &str,
+        sha256: &str,
+        calibration: Option<&Calibration>,
+    ) -> Self {
+        let extra_cells = header
+            .train_cells
+            .iter()
+            .filter(|n| n.starts_with(EXTRA_PREFIX))
+            .count();
+        let held_out = header.train.as_ref().and_then(|t| {
+            t.fold
+                .map(|f| format!("fold {f} of {} (split seed {})", t.folds, t.split_seed))
+        });
+        let [_, h, w] = header.model.data_grid();
+        Self {
+            file: file.to_string(),
+            sha256: sha256.to_string(),
+            model: header.model.kind(),
+            preset: header.model.preset().to_string(),
+            steps: header.step,
+            seconds: header.seconds,
+            real_cells: header.train_cells.len() - extra_cells,
+            extra_cells,
+            held_out,
+            input: [h, w],
+            pixel_size_um: header.pixel_size_um,
+            calibration: calibration.cloned(),
+        }
+    }
+
+    /// The card as indented lines of text (`dispr model info`).
+    pub fn text(&self) -> String {
+        let [dh, dw] = self.input;
+        let scale = match self.pixel_size_um {
+            Some(p) => format!(
+                "at {p} µm per pixel (cells of another stated pixel size are resampled to it)"
+            ),
+            None => "of unknown pixel size (cells are taken at their own)".to_string(),
+        };
+        let mut text = format!(
+            "      file {}\n      SHA-256 {}\n      trained {} steps in {:.0} s on {} cells of the main data{}{}\n      input: {dh}×{dw} crops (image and mask) {scale}, intensities scaled by the pixel type's full scale (uint8 / 255)\n",
+            self.file,
+            self.sha256,
+            self.steps,
+            self.seconds,
+            self.real_cells,
+            if self.extra_cells > 0 {
+                format!(" and {} extra (synthetic) cells", self.extra_cells)
+            } else {
+                String::new()
+            },
+            self.held_out
+                .as_deref()
+                .map(|f| format!("; held out: {f}"))
+                .unwrap_or_default(),
+        );
+        match &self.calibration {
+            Some(k) => text.push_str(&format!(
+                "      level {:+.2} (calibrated on {} training cells × {} samples, {}: median volume ratio {:.3} at 0 → {:.3})\n",
+                k.level,
+                k.cells.len(),
+                k.samples,
+                k.sampler,
+                k.median_volume_ratio_at_0,
+                k.median_volume_ratio
+            )),
+            None if self.model == ModelKind::Dispr => {
+                text.push_str("      level 0 (not calibrated: `dispr model calibrate`)\n")
+            }
+            None => {}
+        }
+        text
+    }
+}

@@ -1,0 +1,562 @@
+"""dispr: the 3D shape of a cell from one 2D microscopy image.
+
+A conditional diffusion model (DISPR, Waibel et al., ISBI 2023) written in Rust, with
+numpy arrays in and out. The same code as the ``dispr`` command line: for the same
+inputs and seed, :func:`predict` gives the command line's files, array for array.
+
+>>> import dispr
+>>> p = dispr.predict(image, mask, samples=5, seed=0)      # doctest: +SKIP
+>>> p.samples.shape, p.interval("volume")                   # doctest: +SKIP
+((5, 64, 64, 64), (5123.0, 6012.0))
+
+Images may be any size (the cell is centred in the model's 64 × 64 field, and the
+prediction is placed back over a crop around it, at ``origin``) and any pixel type:
+uint8, uint16 (12- or 16-bit), float (0–1 or 0–255 …); intensities are read by the rule
+of their bit depth, as ``dispr predict`` reads TIFFs. The GIL is released while Rust
+computes; problems raise :class:`DisprError` with the command line's one-line message.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from . import _dispr
+from ._dispr import MEASURES, DisprError
+
+__version__: str = _dispr.__version__
+
+__all__ = [
+    "DisprError",
+    "FieldPrediction",
+    "MEASURES",
+    "Model",
+    "Prediction",
+    "__version__",
+    "card",
+    "evaluate",
+    "intensities",
+    "load_model",
+    "measure",
+    "mesh",
+    "predict",
+    "predict_field",
+    "read_prediction",
+    "read_tiff",
+    "synth",
+]
+
+Progress = Callable[[int, int], Any]
+"""A progress callback: ``progress(done, total)`` network evaluations; raising in it
+stops the prediction after the current cell and re-raises."""
+
+
+# --- inputs ---------------------------------------------------------------------------
+
+
+def _plane(array: Any, what: str) -> np.ndarray:
+    """A 2D array (leading axes of length 1 dropped)."""
+    a = np.asarray(array)
+    while a.ndim > 2 and a.shape[0] == 1:
+        a = a[0]
+    if a.ndim != 2:
+        raise DisprError(f"{what}: a 2D array (y, x) is needed, not one of shape {a.shape}")
+    return a
+
+
+def _pixels(array: Any, what: str) -> np.ndarray:
+    """An image as one of the pixel types dispr reads (uint8, uint16, uint32, float32),
+    cast as the TIFF reader casts files: signed integers without negative values as
+    unsigned, other floats as float32, booleans as uint8."""
+    a = _plane(array, what)
+    if a.dtype == np.bool_:
+        return a.astype(np.uint8)
+    if a.dtype in (np.uint8, np.uint16, np.uint32, np.float32):
+        return a
+    if np.issubdtype(a.dtype, np.integer):
+        low, high = (int(a.min()), int(a.max())) if a.size else (0, 0)
+        if low < 0:  # refused by dispr's rule, with its message
+            return a.astype(np.float32)
+        if high <= np.iinfo(np.uint16).max:
+            return a.astype(np.uint16)
+        if high <= np.iinfo(np.uint32).max:
+            return a.astype(np.uint32)
+        return a.astype(np.float32)
+    if np.issubdtype(a.dtype, np.floating):
+        return a.astype(np.float32)
+    raise DisprError(f"{what}: pixels of type {a.dtype} cannot be read as intensities")
+
+
+def _labels(array: Any) -> np.ndarray:
+    """A label image (0 background, k for cell k) as uint32."""
+    a = _plane(array, "labels")
+    if a.dtype == np.bool_:
+        return a.astype(np.uint32)
+    if np.issubdtype(a.dtype, np.integer) or np.issubdtype(a.dtype, np.floating):
+        bad = ~np.isfinite(a) | (a < 0) | (a != np.round(a)) | (a > np.iinfo(np.uint32).max)
+        if bad.any():
+            v = a[bad].flat[0]
+            raise DisprError(f"labels: not a label image: it holds {v}, labels are whole numbers ≥ 0")
+        return a.astype(np.uint32)
+    raise DisprError(f"labels: not a label image: its pixels are {a.dtype}")
+
+
+# --- results ----------------------------------------------------------------------------
+
+
+@dataclass
+class Prediction:
+    """One cell's predicted 3D shape distribution, over a crop of the input around it.
+
+    Arrays are (z, y, x); ``samples`` stacks the sampled shapes (S, z, y, x). The crop's
+    first pixel is ``origin`` (y, x) of the input image; z is the model's depth, the
+    input image being its middle plane. Measures are in µm (``units == "um"``) when the
+    pixel size is known, else in voxels.
+    """
+
+    name: str
+    """The cell's name (its seed is mixed with it; a field's cells are ``NAME_LABEL``)."""
+    label: int
+    """Its label in the label image (1 for a single mask)."""
+    origin: tuple[int, int]
+    """Input pixel (y, x) of the crop's first pixel (may be negative near an edge)."""
+    area: int
+    """Pixels in its 2D mask."""
+    samples: np.ndarray
+    """The sampled shapes, bool (S, z, y, x)."""
+    probability: np.ndarray
+    """Fraction of the samples inside each voxel, float32 (z, y, x)."""
+    std: np.ndarray | None
+    """Voxel-wise standard deviation of the samples (None for one deterministic shape)."""
+    ensemble: np.ndarray
+    """The voxel-wise majority of the samples, bool (z, y, x)."""
+    sample_measures: dict[str, np.ndarray]
+    """Each measure of :data:`MEASURES` for every sample (volume, surface_area,
+    roughness, curvature, sphericity)."""
+    summary: dict[str, dict[str, float]]
+    """Per measure: the samples' mean, sd and 90 % interval (p05, p95), as cells.csv."""
+    pairwise_1_minus_iou: float
+    """Mean over pairs of samples of 1 − IoU (0 for one sample)."""
+    units: str
+    """``um`` or ``voxels``."""
+    pixel_size: float | None
+    """µm per pixel (and per z step: voxels are cubes), when known."""
+    seconds: float
+    """Seconds the network took."""
+    method: str = ""
+    """The sampler and its settings, e.g. ``ddim-10-eta0``."""
+    model_sha256: str = ""
+    """The SHA-256 of the model that predicted it."""
+
+    @classmethod
+    def _from(cls, d: Mapping[str, Any], model: "Model") -> "Prediction":
+        table = d["sample_measures"]
+        return cls(
+            name=d["name"],
+            label=int(d["label"]),
+            origin=tuple(d["origin"]),
+            area=int(d["area"]),
+            samples=d["samples"],
+            probability=d["probability"],
+            std=d["std"],
+            ensemble=d["ensemble"],
+            sample_measures={m: table[:, i].copy() for i, m in enumerate(MEASURES)},
+            summary=d["summary"],
+            pairwise_1_minus_iou=d["pairwise_1_minus_iou"],
+            units=d["units"],
+            pixel_size=d["pixel_size"],
+            seconds=d["seconds"],
+            method=model.method,
+            model_sha256=model.sha256,
+        )
+
+    @property
+    def spacing(self) -> tuple[float, float, float]:
+        """The voxel size (z, y, x) in µm, or (1, 1, 1) when unknown (napari's scale)."""
+        s = self.pixel_size or 1.0
+        return (s, s, s)
+
+    def interval(self, measure: str = "volume") -> tuple[float, float]:
+        """The samples' 90 % interval (p05, p95) of one measure."""
+        s = self.summary[measure]
+        return (s["p05"], s["p95"])
+
+    def table(self) -> dict[str, np.ndarray]:
+        """One row per sample: ``sample`` and each measure (a dict of columns)."""
+        n = len(self.samples)
+        return {"sample": np.arange(n), **{m: v for m, v in self.sample_measures.items()}}
+
+    def row(self) -> dict[str, Any]:
+        """The cell's row of cells.csv: name, label, origin, area, and per measure its
+        mean, sd, p05 and p95."""
+        r: dict[str, Any] = {
+            "name": self.name,
+            "label": self.label,
+            "y0": self.origin[0],
+            "x0": self.origin[1],
+            "area_px": self.area,
+            "samples": len(self.samples),
+        }
+        for m in MEASURES:
+            for k, v in self.summary[m].items():
+                r[f"{m}_{k}"] = v
+        r["pairwise_1_minus_iou"] = self.pairwise_1_minus_iou
+        return r
+
+
+@dataclass
+class FieldPrediction:
+    """Every predicted cell of a field, and the cells skipped with the reason."""
+
+    cells: list[Prediction]
+    """The predicted cells, by label."""
+    skipped: list[tuple[int, str, str]] = field(default_factory=list)
+    """(label, name, reason) of each cell not predicted (cut by the border, too large …)."""
+
+    def __len__(self) -> int:
+        return len(self.cells)
+
+    def __iter__(self) -> Iterator[Prediction]:
+        return iter(self.cells)
+
+    def __getitem__(self, key: int | str) -> Prediction:
+        """The k-th predicted cell, or the cell of this name."""
+        if isinstance(key, str):
+            for c in self.cells:
+                if c.name == key:
+                    return c
+            raise KeyError(f"no predicted cell named '{key}'")
+        return self.cells[key]
+
+    def by_label(self, label: int) -> Prediction:
+        """The predicted cell with this label."""
+        for c in self.cells:
+            if c.label == label:
+                return c
+        raise KeyError(f"no predicted cell labelled {label}")
+
+    def table(self) -> dict[str, np.ndarray]:
+        """One row per predicted cell (:meth:`Prediction.row`), as a dict of columns."""
+        rows = [c.row() for c in self.cells]
+        if not rows:
+            return {}
+        return {k: np.array([r[k] for r in rows]) for k in rows[0]}
+
+
+# --- the model ----------------------------------------------------------------------------
+
+
+class Model:
+    """A trained model and its sampler, loaded once (``path=None``: the model built into
+    dispr). ``sampler`` is ``ddim``, ``ddpm`` or ``dpm++2m``, with ``steps`` respaced steps
+    and DDIM's ``eta``."""
+
+    def __init__(self, path: str | os.PathLike | None = None, sampler: str = "ddim", steps: int = 10, eta: float = 0.0):
+        self._model = _dispr.Model(None if path is None else os.fspath(path), sampler, steps, eta)
+
+    @property
+    def source(self) -> str:
+        """The model file, or the built-in model's label."""
+        return self._model.source
+
+    @property
+    def sha256(self) -> str:
+        """The model file's SHA-256."""
+        return self._model.sha256
+
+    @property
+    def method(self) -> str:
+        """The sampler and its settings, e.g. ``ddim-10-eta0``."""
+        return self._model.method
+
+    @property
+    def level(self) -> float:
+        """The threshold of its soft samples (its calibrated level, else 0)."""
+        return self._model.level
+
+    @property
+    def field_size(self) -> tuple[int, int]:
+        """The crop (height, width) the network sees."""
+        return self._model.field_size
+
+    @property
+    def card(self) -> dict[str, Any]:
+        """The model's card: what it was trained on and how, its input, its level."""
+        return json.loads(self._model.card_json())
+
+    def info(self) -> str:
+        """The card as ``dispr model info`` prints it."""
+        return self._model.card_text()
+
+    def __repr__(self) -> str:
+        return f"dispr.Model({self.source!r}, {self.method})"
+
+    def predict(
+        self,
+        image: Any,
+        mask: Any,
+        samples: int = 5,
+        seed: int = 0,
+        pixel_size: float | None = None,
+        name: str = "cell",
+        downscale: bool = False,
+        progress: Progress | None = None,
+    ) -> Prediction:
+        """Predicts one cell (see :func:`predict`)."""
+        _check_samples(samples)
+        d = self._model.predict_cell(
+            _pixels(image, "image"), _pixels(mask, "mask"), name, samples, seed, pixel_size, downscale, progress
+        )
+        return Prediction._from(d, self)
+
+    def predict_field(
+        self,
+        image: Any,
+        labels: Any,
+        samples: int = 5,
+        seed: int = 0,
+        pixel_size: float | None = None,
+        name: str = "field",
+        cells: Sequence[int] | None = None,
+        skip_border: bool = True,
+        downscale: bool = False,
+        progress: Progress | None = None,
+    ) -> FieldPrediction:
+        """Predicts the labelled cells of a field (see :func:`predict_field`)."""
+        _check_samples(samples)
+        only = None if cells is None else [int(c) for c in cells]
+        d = self._model.predict_field(
+            _pixels(image, "image"), _labels(labels), name, samples, seed, pixel_size, downscale, skip_border, only, progress
+        )
+        return FieldPrediction([Prediction._from(c, self) for c in d["cells"]], [tuple(s) for s in d["skipped"]])
+
+
+def _check_samples(samples: int) -> None:
+    if not 1 <= int(samples) <= 100:
+        raise DisprError(f"samples: {samples} is not in 1..=100")
+
+
+_MODELS: dict[tuple, Model] = {}
+
+
+def load_model(path: str | os.PathLike | None = None, sampler: str = "ddim", steps: int = 10, eta: float = 0.0) -> Model:
+    """Loads a model file or run folder (``None``: the built-in model) with a sampler;
+    the same arguments give the same loaded model again (no reload)."""
+    key = (None if path is None else os.path.abspath(os.fspath(path)), sampler, steps, eta)
+    if key not in _MODELS:
+        _MODELS[key] = Model(path, sampler, steps, eta)
+    return _MODELS[key]
+
+
+def card(model: str | os.PathLike | None = None) -> dict[str, Any]:
+    """A model's card (``None``: the built-in model's), as ``dispr model info --json``."""
+    return load_model(model).card
+
+
+def predict(
+    image: Any,
+    mask: Any,
+    samples: int = 5,
+    steps: int = 10,
+    sampler: str = "ddim",
+    seed: int = 0,
+    pixel_size: float | None = None,
+    model: Model | str | os.PathLike | None = None,
+    name: str = "cell",
+    eta: float = 0.0,
+    downscale: bool = False,
+    progress: Progress | None = None,
+) -> Prediction:
+    """Predicts the 3D shape distribution of one cell from its 2D image and mask.
+
+    ``image`` and ``mask`` are 2D arrays of one size (any size, any pixel type); the mask
+    is the cell's foreground (above half its maximum). ``samples`` shapes are drawn with
+    the ``sampler`` in ``steps`` steps; ``seed`` is mixed with ``name`` as ``dispr predict``
+    mixes it with the image file's stem, so ``name="cell01"`` reproduces
+    ``dispr predict cell01.tif mask.tif --seed SEED``. ``pixel_size`` (µm) gives
+    measures in µm and lets a model trained at a known pixel size resample the cell;
+    ``downscale`` shrinks a cell larger than the model's field instead of refusing it.
+    ``model`` is a :class:`Model`, a model file or run folder, or ``None`` (built in).
+    """
+    m = model if isinstance(model, Model) else load_model(model, sampler, steps, eta)
+    return m.predict(image, mask, samples, seed, pixel_size, name, downscale, progress)
+
+
+def predict_field(
+    image: Any,
+    labels: Any,
+    samples: int = 5,
+    steps: int = 10,
+    sampler: str = "ddim",
+    seed: int = 0,
+    pixel_size: float | None = None,
+    model: Model | str | os.PathLike | None = None,
+    name: str = "field",
+    cells: Sequence[int] | None = None,
+    skip_border: bool = True,
+    eta: float = 0.0,
+    downscale: bool = False,
+    progress: Progress | None = None,
+) -> FieldPrediction:
+    """Predicts every labelled cell of a field of view, as ``dispr predict --image FIELD
+    --labels LABELS`` does: ``labels`` is a label image (0 background, k for cell k, as
+    cellpose and StarDist write it); ``cells`` limits it to some labels. Cells touching
+    the border (with ``skip_border``) or larger than the model's field are skipped and
+    listed with the reason. Cells are named ``{name}_{label}``."""
+    m = model if isinstance(model, Model) else load_model(model, sampler, steps, eta)
+    return m.predict_field(image, labels, samples, seed, pixel_size, name, cells, skip_border, downscale, progress)
+
+
+# --- shapes ---------------------------------------------------------------------------------
+
+
+def _volume(volume: Any, what: str) -> np.ndarray:
+    v = np.asarray(volume)
+    if v.ndim != 3:
+        raise DisprError(f"{what}: a 3D array (z, y, x) is needed, not one of shape {v.shape}")
+    if v.dtype != np.bool_:
+        if not np.isfinite(v).all():
+            raise DisprError(f"{what}: contains NaN or infinite values")
+        top = v.max() if v.size else 0
+        v = v > top / 2 if top > 0 else np.zeros(v.shape, bool)  # as dispr binarises: v / max > 0.5
+    return np.ascontiguousarray(v)
+
+
+def _spacing(spacing: Any) -> tuple[float, float, float] | None:
+    if spacing is None:
+        return None
+    if np.isscalar(spacing):
+        return (float(spacing),) * 3
+    z, y, x = (float(s) for s in spacing)
+    return (z, y, x)
+
+
+def measure(volume: Any, spacing: float | Sequence[float] | None = None) -> dict[str, Any]:
+    """Measures a 3D shape as ``dispr measure`` does (METRICS.md): volume, surface_area,
+    roughness, curvature, mesh_volume, sphericity. A non-boolean volume is binarised at
+    half its maximum. ``spacing`` (µm; one number or z, y, x) gives µm, else voxels."""
+    return _dispr.measure(_volume(volume, "volume"), _spacing(spacing))
+
+
+def mesh(volume: Any, spacing: float | Sequence[float] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The marching-cubes surface of a 3D shape: ``(vertices, faces)``, vertices (n, 3) in
+    (z, y, x) order (µm with ``spacing``), faces (m, 3) vertex indices — ready for
+    napari's ``add_surface((vertices, faces))``."""
+    return _dispr.mesh(_volume(volume, "volume"), _spacing(spacing))
+
+
+def synth(n: int, seed: int = 0, classes: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """``n`` synthetic cells as ``dispr synth`` makes them (PHANTOMS.md): dicts with name,
+    class, image (uint8 y, x), mask (bool y, x) and shape (bool z, y, x)."""
+    return _dispr.synth(int(n), int(seed), None if classes is None else list(classes))
+
+
+def _shapes_of(prediction: Any) -> list[np.ndarray]:
+    if isinstance(prediction, Prediction):
+        return list(prediction.samples)
+    a = np.asarray(prediction)
+    if a.ndim == 4:
+        return [_volume(s, "prediction") for s in a]
+    return [_volume(a, "prediction")]
+
+
+def evaluate(predictions: Any, truth: Any, method: str = "dispr") -> dict[str, np.ndarray]:
+    """Compares predicted shapes with true shapes, as ``dispr evaluate`` does: one row per
+    sample (and per cell's ensemble when it has several samples) with the relative
+    errors of volume, surface_area, roughness and curvature, and IoU and Dice.
+
+    ``predictions`` and ``truth`` are either one cell (a :class:`Prediction`, a (S, z, y,
+    x) stack or one (z, y, x) shape; and a (z, y, x) truth) or dicts by cell name
+    (a :class:`FieldPrediction` is taken by cell name). Returns a dict of columns."""
+    if isinstance(predictions, FieldPrediction):
+        predictions = {c.name: c for c in predictions.cells}
+    if isinstance(predictions, Mapping):
+        if not isinstance(truth, Mapping):
+            raise DisprError("truth: a dict by cell name is needed when predictions are one")
+        missing = [n for n in predictions if n not in truth]
+        if missing:
+            raise DisprError(f"truth: no true shape of cell '{missing[0]}'")
+        pairs = [(n, predictions[n], truth[n]) for n in predictions]
+    else:
+        pairs = [(getattr(predictions, "name", "cell"), predictions, truth)]
+    rows: list[dict[str, Any]] = []
+    for name, p, t in pairs:
+        rows += _dispr.evaluate(_shapes_of(p), _volume(t, f"truth of cell '{name}'"), method, name, "")
+    keys = rows[0].keys() if rows else []
+    return {k: np.array([r[k] if r[k] is not None else np.nan for r in rows]) if k not in ("method", "cell", "class", "prediction") else np.array([r[k] for r in rows]) for k in keys}
+
+
+def intensities(image: Any) -> np.ndarray:
+    """An image's intensities in [0, 1] as dispr reads them (value / the full scale of the
+    bit depth its values use: 1, 255, 4095 or 65535), or a :class:`DisprError` saying what
+    is wrong with it (negative, constant, NaN, beyond 16-bit)."""
+    return _dispr.unit_image(_pixels(image, "image"))
+
+
+def read_tiff(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, float | None] | None]:
+    """Reads a TIFF as dispr reads it: ``(array, pixel_size)``, the array (y, x) or
+    (z, y, x) and the pixel size in µm (``{"x", "y", "z"}``) when its metadata states it."""
+    return _dispr.read_tiff(os.fspath(path))
+
+
+def read_prediction(folder: str | os.PathLike) -> FieldPrediction:
+    """Reads a prediction folder written by ``dispr predict`` (its predict.json, cells.csv
+    and each cell's samples, probability, std and ensemble) as a :class:`FieldPrediction`."""
+    folder = os.fspath(folder)
+    report_file = os.path.join(folder, "predict.json")
+    if not os.path.isfile(report_file):
+        raise DisprError(f"{folder}: not a dispr prediction folder (no predict.json)")
+    with open(report_file, encoding="utf-8") as f:
+        report = json.load(f)
+    rows: dict[str, dict[str, str]] = {}
+    table = os.path.join(folder, "cells.csv")
+    if os.path.isfile(table):
+        with open(table, newline="", encoding="utf-8") as f:
+            rows = {r["name"]: r for r in csv.DictReader(f)}
+    cells = []
+    for timing in report.get("per_cell", []):
+        name = timing["cell"]
+        row = rows.get(name, {})
+        samples = []
+        k = 0
+        while os.path.isfile(os.path.join(folder, f"{name}_{k}.tif")):
+            samples.append(read_tiff(os.path.join(folder, f"{name}_{k}.tif"))[0] > 0)
+            k += 1
+        if not samples and os.path.isfile(os.path.join(folder, f"{name}.tif")):
+            samples.append(read_tiff(os.path.join(folder, f"{name}.tif"))[0] > 0)
+        probability = read_tiff(os.path.join(folder, "probability", f"{name}.tif"))[0]
+        std_file = os.path.join(folder, "std", f"{name}.tif")
+        std = read_tiff(std_file)[0] if os.path.isfile(std_file) else None
+        ensemble = read_tiff(os.path.join(folder, "ensemble", f"{name}.tif"))[0] > 0
+        stack = np.stack(samples) if samples else ensemble[None]
+        summary = {
+            m: {s: float(row[c]) for s in ("mean", "sd", "p05", "p95") for c in row if c.startswith(m + "_") and c.endswith("_" + s)}
+            for m in MEASURES
+        }
+        origin = (int(row.get("y0") or 0), int(row.get("x0") or 0))
+        cells.append(
+            Prediction(
+                name=name,
+                label=int(row.get("label") or 0),
+                origin=origin,
+                area=int(row.get("area_px") or 0),
+                samples=stack,
+                probability=probability,
+                std=std,
+                ensemble=ensemble,
+                sample_measures={},
+                summary=summary,
+                pairwise_1_minus_iou=float(row.get("pairwise_1_minus_iou") or 0.0),
+                units="um" if timing.get("pixel_size_um") else "voxels",
+                pixel_size=timing.get("pixel_size_um"),
+                seconds=float(timing.get("seconds", 0.0)),
+                method=report.get("sampler", ""),
+                model_sha256=report.get("model_sha256", ""),
+            )
+        )
+    return FieldPrediction(cells)
