@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import csv
 import json
+import numbers
 import os
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
@@ -106,6 +108,33 @@ def _labels(array: Any) -> np.ndarray:
     raise DisprError(f"labels: not a label image: its pixels are {a.dtype}")
 
 
+def _whole(value: Any, what: str, low: int = 0, high: int | None = None) -> int:
+    """A whole number in [low, high], or a DisprError naming the argument."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise DisprError(f"{what}: {value!r} is not a whole number")
+    v = int(value)
+    if v < low or (high is not None and v > high):
+        top = "" if high is None else f"..={high}"
+        raise DisprError(f"{what}: {v} is not in {low}{top or '..'}")
+    return v
+
+
+def _callback(progress: Any) -> Any:
+    if progress is not None and not callable(progress):
+        raise DisprError(f"progress: {progress!r} is not callable (progress(done, total))")
+    return progress
+
+
+def _image(array: Any) -> np.ndarray:
+    """An image as dispr reads it, warning when its encoding is unusual (a float image
+    beyond 0–1 is read by the bit depth its values fit: 0–255, 0–4095 or 0–65535)."""
+    a = _pixels(array, "image")
+    note = _dispr.intensity_note(a) if a.dtype == np.float32 else None
+    if note:
+        warnings.warn(f"image: {note}", stacklevel=3)
+    return a
+
+
 # --- results ----------------------------------------------------------------------------
 
 
@@ -127,26 +156,26 @@ class Prediction:
     """Input pixel (y, x) of the crop's first pixel (may be negative near an edge)."""
     area: int
     """Pixels in its 2D mask."""
-    samples: np.ndarray
+    samples: np.ndarray = field(repr=False, compare=False)
     """The sampled shapes, bool (S, z, y, x)."""
-    probability: np.ndarray
+    probability: np.ndarray = field(repr=False, compare=False)
     """Fraction of the samples inside each voxel, float32 (z, y, x)."""
-    std: np.ndarray | None
+    std: np.ndarray | None = field(repr=False, compare=False)
     """Voxel-wise standard deviation of the samples (None for one deterministic shape)."""
-    ensemble: np.ndarray
+    ensemble: np.ndarray = field(repr=False, compare=False)
     """The voxel-wise majority of the samples, bool (z, y, x)."""
-    sample_measures: dict[str, np.ndarray]
+    sample_measures: dict[str, np.ndarray] = field(repr=False, compare=False)
     """Each measure of :data:`MEASURES` for every sample (volume, surface_area,
     roughness, curvature, sphericity)."""
-    summary: dict[str, dict[str, float]]
+    summary: dict[str, dict[str, float]] = field(repr=False)
     """Per measure: the samples' mean, sd and 90 % interval (p05, p95), as cells.csv."""
-    pairwise_1_minus_iou: float
+    pairwise_1_minus_iou: float = 0.0
     """Mean over pairs of samples of 1 − IoU (0 for one sample)."""
-    units: str
+    units: str = "voxels"
     """``um`` or ``voxels``."""
-    pixel_size: float | None
+    pixel_size: float | None = None
     """µm per pixel (and per z step: voxels are cubes), when known."""
-    seconds: float
+    seconds: float = 0.0
     """Seconds the network took."""
     method: str = ""
     """The sampler and its settings, e.g. ``ddim-10-eta0``."""
@@ -192,20 +221,23 @@ class Prediction:
         return {"sample": np.arange(n), **{m: v for m, v in self.sample_measures.items()}}
 
     def row(self) -> dict[str, Any]:
-        """The cell's row of cells.csv: name, label, origin, area, and per measure its
-        mean, sd, p05 and p95."""
+        """The cell's row of ``cells.csv``, with its column names: name, label, status,
+        crop origin, area, then the samples' summary (e.g. ``volume_vox3_mean`` … or
+        ``volume_um3_p95`` in µm)."""
         r: dict[str, Any] = {
             "name": self.name,
             "label": self.label,
+            "status": "predicted",
             "y0": self.origin[0],
             "x0": self.origin[1],
             "area_px": self.area,
-            "samples": len(self.samples),
+            "reason": "",
         }
+        values = [len(self.samples)]
         for m in MEASURES:
-            for k, v in self.summary[m].items():
-                r[f"{m}_{k}"] = v
-        r["pairwise_1_minus_iou"] = self.pairwise_1_minus_iou
+            values += [self.summary[m][k] for k in ("mean", "sd", "p05", "p95")]
+        values.append(self.pairwise_1_minus_iou)
+        r.update(zip(_dispr.cell_columns(self.units), values))
         return r
 
 
@@ -217,6 +249,9 @@ class FieldPrediction:
     """The predicted cells, by label."""
     skipped: list[tuple[int, str, str]] = field(default_factory=list)
     """(label, name, reason) of each cell not predicted (cut by the border, too large …)."""
+    complete: bool = True
+    """False when the prediction was stopped (its progress callback raised) and holds
+    only the cells finished before: the exception's ``partial``."""
 
     def __len__(self) -> int:
         return len(self.cells)
@@ -308,9 +343,15 @@ class Model:
         progress: Progress | None = None,
     ) -> Prediction:
         """Predicts one cell (see :func:`predict`)."""
-        _check_samples(samples)
         d = self._model.predict_cell(
-            _pixels(image, "image"), _pixels(mask, "mask"), name, samples, seed, pixel_size, downscale, progress
+            _image(image),
+            _pixels(mask, "mask"),
+            str(name),
+            _whole(samples, "samples", 1, 100),
+            _whole(seed, "seed", 0, 2**64 - 1),
+            _length(pixel_size),
+            bool(downscale),
+            _callback(progress),
         )
         return Prediction._from(d, self)
 
@@ -328,17 +369,36 @@ class Model:
         progress: Progress | None = None,
     ) -> FieldPrediction:
         """Predicts the labelled cells of a field (see :func:`predict_field`)."""
-        _check_samples(samples)
-        only = None if cells is None else [int(c) for c in cells]
+        only = None if cells is None else [_whole(c, "cells", 1, 2**32 - 1) for c in cells]
         d = self._model.predict_field(
-            _pixels(image, "image"), _labels(labels), name, samples, seed, pixel_size, downscale, skip_border, only, progress
+            _image(image),
+            _labels(labels),
+            str(name),
+            _whole(samples, "samples", 1, 100),
+            _whole(seed, "seed", 0, 2**64 - 1),
+            _length(pixel_size),
+            bool(downscale),
+            bool(skip_border),
+            only,
+            _callback(progress),
         )
-        return FieldPrediction([Prediction._from(c, self) for c in d["cells"]], [tuple(s) for s in d["skipped"]])
+        result = FieldPrediction([Prediction._from(c, self) for c in d["cells"]], [tuple(s) for s in d["skipped"]])
+        if d["interrupted"] is not None:
+            # The cells finished before the progress callback raised go with its exception.
+            result.complete = False
+            error = d["interrupted"]
+            error.partial = result
+            raise error
+        return result
 
 
-def _check_samples(samples: int) -> None:
-    if not 1 <= int(samples) <= 100:
-        raise DisprError(f"samples: {samples} is not in 1..=100")
+def _length(value: Any) -> float | None:
+    """A pixel size in µm, or None."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise DisprError(f"pixel_size: {value!r} is not a number (µm per pixel)")
+    return float(value)
 
 
 _MODELS: dict[tuple, Model] = {}
@@ -351,6 +411,19 @@ def load_model(path: str | os.PathLike | None = None, sampler: str = "ddim", ste
     if key not in _MODELS:
         _MODELS[key] = Model(path, sampler, steps, eta)
     return _MODELS[key]
+
+
+def _model_for(model: Any, sampler: str, steps: int, eta: float) -> Model:
+    """The model to predict with: a loaded :class:`Model` (which has its own sampler, so
+    other sampler settings are refused), else one loaded with these settings."""
+    if isinstance(model, Model):
+        if (sampler, steps, eta) != ("ddim", 10, 0.0):
+            raise DisprError(
+                f"sampler, steps, eta: a loaded Model samples as it was loaded ({model.method}); "
+                "pass them to dispr.load_model instead"
+            )
+        return model
+    return load_model(model, sampler, _whole(steps, "steps", 1), float(eta))
 
 
 def card(model: str | os.PathLike | None = None) -> dict[str, Any]:
@@ -383,7 +456,7 @@ def predict(
     ``downscale`` shrinks a cell larger than the model's field instead of refusing it.
     ``model`` is a :class:`Model`, a model file or run folder, or ``None`` (built in).
     """
-    m = model if isinstance(model, Model) else load_model(model, sampler, steps, eta)
+    m = _model_for(model, sampler, steps, eta)
     return m.predict(image, mask, samples, seed, pixel_size, name, downscale, progress)
 
 
@@ -408,7 +481,7 @@ def predict_field(
     cellpose and StarDist write it); ``cells`` limits it to some labels. Cells touching
     the border (with ``skip_border``) or larger than the model's field are skipped and
     listed with the reason. Cells are named ``{name}_{label}``."""
-    m = model if isinstance(model, Model) else load_model(model, sampler, steps, eta)
+    m = _model_for(model, sampler, steps, eta)
     return m.predict_field(image, labels, samples, seed, pixel_size, name, cells, skip_border, downscale, progress)
 
 
@@ -428,11 +501,13 @@ def _volume(volume: Any, what: str) -> np.ndarray:
 
 
 def _spacing(spacing: Any) -> tuple[float, float, float] | None:
+    """A voxel size (z, y, x) in µm from one number or three."""
     if spacing is None:
         return None
-    if np.isscalar(spacing):
-        return (float(spacing),) * 3
-    z, y, x = (float(s) for s in spacing)
+    values = [spacing] if np.isscalar(spacing) else list(spacing)
+    if len(values) not in (1, 3) or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in values):
+        raise DisprError(f"spacing: {spacing!r} is not one number or three (z, y, x) in µm")
+    z, y, x = (float(v) for v in values * (3 // len(values)))
     return (z, y, x)
 
 
@@ -453,7 +528,7 @@ def mesh(volume: Any, spacing: float | Sequence[float] | None = None) -> tuple[n
 def synth(n: int, seed: int = 0, classes: Sequence[str] | None = None) -> list[dict[str, Any]]:
     """``n`` synthetic cells as ``dispr synth`` makes them (PHANTOMS.md): dicts with name,
     class, image (uint8 y, x), mask (bool y, x) and shape (bool z, y, x)."""
-    return _dispr.synth(int(n), int(seed), None if classes is None else list(classes))
+    return _dispr.synth(_whole(n, "n", 1, 100_000), _whole(seed, "seed", 0, 2**64 - 1), None if classes is None else [str(c) for c in classes])
 
 
 def _shapes_of(prediction: Any) -> list[np.ndarray]:
@@ -506,7 +581,9 @@ def read_tiff(path: str | os.PathLike) -> tuple[np.ndarray, dict[str, float | No
 
 def read_prediction(folder: str | os.PathLike) -> FieldPrediction:
     """Reads a prediction folder written by ``dispr predict`` (its predict.json, cells.csv
-    and each cell's samples, probability, std and ensemble) as a :class:`FieldPrediction`."""
+    and each cell's samples, probability, std and ensemble) as a :class:`FieldPrediction`,
+    measuring each sample again. Cells of a field (``--image``) keep their label and crop
+    origin; cells of a dataset (``--data``) have neither (label 0, origin (0, 0))."""
     folder = os.fspath(folder)
     report_file = os.path.join(folder, "predict.json")
     if not os.path.isfile(report_file):
@@ -534,6 +611,8 @@ def read_prediction(folder: str | os.PathLike) -> FieldPrediction:
         std = read_tiff(std_file)[0] if os.path.isfile(std_file) else None
         ensemble = read_tiff(os.path.join(folder, "ensemble", f"{name}.tif"))[0] > 0
         stack = np.stack(samples) if samples else ensemble[None]
+        pixel_size = timing.get("pixel_size_um")
+        measured = [measure(s, pixel_size) for s in stack]
         summary = {
             m: {s: float(row[c]) for s in ("mean", "sd", "p05", "p95") for c in row if c.startswith(m + "_") and c.endswith("_" + s)}
             for m in MEASURES
@@ -549,14 +628,15 @@ def read_prediction(folder: str | os.PathLike) -> FieldPrediction:
                 probability=probability,
                 std=std,
                 ensemble=ensemble,
-                sample_measures={},
+                sample_measures={m: np.array([x[m] or 0.0 for x in measured]) for m in MEASURES},
                 summary=summary,
                 pairwise_1_minus_iou=float(row.get("pairwise_1_minus_iou") or 0.0),
                 units="um" if timing.get("pixel_size_um") else "voxels",
-                pixel_size=timing.get("pixel_size_um"),
+                pixel_size=pixel_size,
                 seconds=float(timing.get("seconds", 0.0)),
                 method=report.get("sampler", ""),
                 model_sha256=report.get("model_sha256", ""),
             )
         )
-    return FieldPrediction(cells)
+    skipped = [(int(r.get("label") or 0), name, r.get("reason", "")) for name, r in rows.items() if r.get("status") == "skipped"]
+    return FieldPrediction(cells, skipped)

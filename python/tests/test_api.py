@@ -43,6 +43,7 @@ def test_predict_equals_the_command_line(cell, cli, tmp_path):
     assert np.array_equal(back.samples, p.samples) and np.array_equal(back.probability, p.probability)
 
 
+@pytest.mark.filterwarnings("ignore:image. float32 image with values up to 198")
 def test_any_dtype_reads_as_the_command_line_reads_it(cell):
     image, mask = cell["image"], cell["mask"]
     base = dispr.predict(image, mask, samples=1, seed=1)
@@ -85,8 +86,24 @@ def test_field_with_labels_equals_the_command_line(cell, cli, tmp_path):
     assert r.skipped == [(3, "field_3", "touches the field's border (part of it is outside)")]
     for c in r:
         assert np.array_equal(tifffile.imread(out / "probability" / f"{c.name}.tif"), c.probability)
+    # Each cell's row is its row of cells.csv, column for column.
+    lines = (out / "cells.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    for c, line in zip(r, lines[1:]):
+        row = c.row()
+        assert list(row) == header
+        for key, value in zip(header, line.split(",")):
+            if isinstance(row[key], float):
+                assert float(value) == pytest.approx(row[key], abs=5.1e-5), key  # printed to 4 decimals
+            else:
+                assert str(row[key]) == value, key
     table = r.table()
-    assert table["label"].tolist() == [1, 2] and table["volume_mean"].shape == (2,)
+    assert table["label"].tolist() == [1, 2] and table["volume_vox3_mean"].shape == (2,)
+    # The folder reads back: the cells, their origins, the skipped one.
+    back = dispr.read_prediction(out)
+    assert [(c.name, c.origin) for c in back] == [(c.name, c.origin) for c in r]
+    assert back.skipped == [(3, "field_3", "touches the field's border (part of it is outside)")]
+    assert np.allclose(back[0].sample_measures["volume"], r[0].sample_measures["volume"])
     assert [c.name for c in dispr.predict_field(field, labels, samples=1, cells=[2])] == ["field_2"]
 
 
@@ -125,6 +142,13 @@ def test_measure_mesh_synth_evaluate(cell, cli, tmp_path):
         (lambda c: dispr.predict(c["image"], c["mask"], model="/nonexistent/model.dispr"), "/nonexistent/model.dispr"),
         (lambda c: dispr.predict_field(c["image"], np.full((64, 64), 0.5)), "not a label image"),
         (lambda c: dispr.measure(np.zeros((4, 4))), "3D array"),
+        (lambda c: dispr.measure(c["obj"], spacing=(1.0, 2.0)), "spacing: (1.0, 2.0) is not one number or three"),
+        (lambda c: dispr.predict(c["image"], c["mask"], seed=-1), "seed: -1 is not in 0"),
+        (lambda c: dispr.predict(c["image"], c["mask"], samples=2.5), "samples: 2.5 is not a whole number"),
+        (lambda c: dispr.predict(c["image"], c["mask"], progress=5), "progress: 5 is not callable"),
+        (lambda c: dispr.predict(c["image"], c["mask"], model=dispr.load_model(), steps=5), "pass them to dispr.load_model"),
+        (lambda c: dispr.synth(2, classes=["x"]), "classes: unknown class 'x' (expected cluster"),
+        (lambda c: dispr.synth(0), "n: 0 is not in 1..=100000"),
     ],
 )
 def test_errors_are_one_line_dispr_errors(cell, call, message):
@@ -146,6 +170,32 @@ def test_progress_and_cancel(cell):
 
     with pytest.raises(KeyError, match="stop here"):
         dispr.predict(cell["image"], cell["mask"], samples=1, progress=stop)
+
+
+def test_an_interrupted_field_keeps_its_finished_cells(cell):
+    field = np.zeros((80, 240), np.uint8)
+    labels = np.zeros((80, 240), np.uint8)
+    for k, x in ((1, 8), (2, 88), (3, 168)):
+        field[8:72, x : x + 64] = cell["image"]
+        labels[8:72, x : x + 64][cell["mask"] > 127] = k
+    evaluations = dispr.load_model()._model.evaluations
+
+    def stop_in_the_second_cell(done, total):
+        if done > evaluations:
+            raise InterruptedError("enough")
+
+    with pytest.raises(InterruptedError) as e:
+        dispr.predict_field(field, labels, samples=1, progress=stop_in_the_second_cell)
+    partial = e.value.partial
+    # The cell under way when it raised is finished and kept; the third is not started.
+    assert not partial.complete and [c.name for c in partial] == ["field_1", "field_2"]
+
+
+def test_unusual_encodings_are_read_by_the_rule_and_noted(cell):
+    # A float image holding values up to 300: read as 12-bit (value / 4095), with a note.
+    image = cell["image"].astype(np.float32) * np.float32(300 / cell["image"].max())
+    with pytest.warns(UserWarning, match=r"image: float32 image with values up to 300(\.0+\d*)?, beyond 0–1: read as 12-bit"):
+        dispr.predict(image, cell["mask"], samples=1)
 
 
 def test_the_gil_is_released_while_predicting(cell):

@@ -36,4 +36,6 @@ PATH="$VENV/bin:$PATH" MATURIN_PEP517_ARGS="--profile $PROFILE" "$VENV/bin/pip" 
 echo "built and installed the dispr wheel ($PROFILE profile) in $(( $(date +%s) - started )) s"
 "$VENV/bin/python" -c "import time; t = time.perf_counter(); import dispr; print(f'import dispr {dispr.__version__}: {time.perf_counter() - t:.2f} s')"
 cd python
-xvfb-run -a -s "-screen 0 1600x1000x24" "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"
+# pytest itself, not `python -m pytest`: that would put python/ first on sys.path and
+# import the source folder instead of the package just installed.
+xvfb-run -a -s "-screen 0 1600x1000x24" "$VENV/bin/pytest" -q -p no:cacheprovider "$@"

@@ -41,6 +41,8 @@ fn _dispr(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(shapes::evaluate, m)?)?;
     m.add_function(wrap_pyfunction!(shapes::read_tiff, m)?)?;
     m.add_function(wrap_pyfunction!(shapes::unit_image, m)?)?;
+    m.add_function(wrap_pyfunction!(shapes::cell_columns, m)?)?;
+    m.add_function(wrap_pyfunction!(shapes::intensity_note, m)?)?;
     m.add("MEASURES", shapes::measure_names())?;
     Ok(())
 }

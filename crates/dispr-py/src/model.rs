@@ -117,7 +117,7 @@ impl Model {
             }
             let cell: &Cell = &field_cell.cell;
             let (framed, framing) = frame_cell(cell, network, fit)
-                .map_err(|p| error(format!("cell '{}': {p}", cell.name)))?;
+                .map_err(|p| error(named("cell", format!("cell '{}': {p}", cell.name))))?;
             let scale = ask.pixel_size.or(cell.pixel_size).map(VoxelSize::cube);
             let base = i * evaluations;
             let predicted = predict_framed(
@@ -274,6 +274,7 @@ impl Model {
     ) -> PyResult<Bound<'py, PyDict>> {
         let image = stack_2d(image, "image")?;
         let mask = stack_2d(mask, "mask")?;
+        check_samples(samples)?;
         let ask = Ask {
             samples,
             seed,
@@ -322,13 +323,14 @@ impl Model {
     ) -> PyResult<Bound<'py, PyDict>> {
         let image = stack_2d(image, "image")?;
         let label_values: Image<u32> = labels(labels_image, "labels")?;
+        check_samples(samples)?;
         let ask = Ask {
             samples,
             seed,
             pixel_size: check_pixel_size(pixel_size)?,
             downscale,
         };
-        let (cut, predicted, progress) = py.detach(|| -> PyResult<_> {
+        let (mut cut, predicted, progress) = py.detach(|| -> PyResult<_> {
             let image = unit_image(&image).map_err(|p| error(format!("image: {p}")))?;
             let field_image = FieldImage {
                 image: &image,
@@ -358,10 +360,14 @@ impl Model {
             let predicted = self.predict_cut(&cut.cells, ask, &progress)?;
             Ok((cut, predicted, progress))
         })?;
-        if let Some(e) = progress.into_error() {
-            return Err(e);
-        }
+        // Interrupted (the progress callback raised): the cells finished so far come back
+        // with the exception, which the Python side raises with them attached.
+        cut.cells.truncate(predicted.len());
         let out = PyDict::new(py);
+        out.set_item(
+            "interrupted",
+            progress.into_error().map(|e| e.into_value(py)),
+        )?;
         let cells = PyList::empty(py);
         for (c, p) in cut.cells.iter().zip(&predicted) {
             cells.append(cell_dict(py, c, p, ask.pixel_size)?)?;
@@ -377,8 +383,10 @@ impl Model {
     }
 }
 
-/// `problem` about the argument `what`, named unless it already starts with the name.
+/// `problem` about the argument `what`, named unless it already starts with the name,
+/// in Python's words (`downscale=True` for the command line's `--downscale`).
 fn named(what: &str, problem: String) -> String {
+    let problem = problem.replace("pass --downscale", "pass downscale=True");
     if problem.starts_with(what) {
         problem
     } else {
@@ -386,10 +394,19 @@ fn named(what: &str, problem: String) -> String {
     }
 }
 
+/// Samples per cell: 1 to 100, as `dispr predict --samples`.
+fn check_samples(samples: usize) -> PyResult<()> {
+    if (1..=100).contains(&samples) {
+        Ok(())
+    } else {
+        Err(error(format!("samples: {samples} is not in 1..=100")))
+    }
+}
+
 /// A pixel size in µm, if given: positive and finite.
 fn check_pixel_size(pixel_size: Option<f64>) -> PyResult<Option<f64>> {
     pixel_size
-        .map(|p| dispr_core::scale::check_length("pixel_size", p))
+        .map(|p| dispr_core::scale::check_length("the", p))
         .transpose()
-        .map_err(error)
+        .map_err(|p| error(format!("pixel_size: {p}")))
 }

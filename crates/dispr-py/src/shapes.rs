@@ -102,11 +102,21 @@ pub fn synth<'py>(
     seed: u64,
     classes: Option<Vec<String>>,
 ) -> PyResult<Bound<'py, PyList>> {
+    if !(1..=100_000).contains(&n) {
+        return Err(error(format!("n: {n} is not in 1..=100000")));
+    }
     let classes: Vec<CellClass> = match classes {
         None => CellClass::ALL.to_vec(),
         Some(names) => names
             .iter()
-            .map(|c| c.parse::<CellClass>().map_err(error))
+            .map(|c| {
+                c.parse::<CellClass>().map_err(|_| {
+                    error(format!(
+                        "classes: unknown class '{c}' (expected {})",
+                        CellClass::ALL.map(CellClass::name).join(", ")
+                    ))
+                })
+            })
             .collect::<PyResult<_>>()?,
     };
     if classes.is_empty() {
@@ -218,6 +228,32 @@ pub fn read_tiff<'py>(
         None => None,
     };
     Ok((array, scale))
+}
+
+/// The column names of a prediction's per-cell summary in `cells.csv` for `units`
+/// (`voxels` or `um`): `samples`, then `M_U_mean`, `_sd`, `_p05`, `_p95` per measure,
+/// then `pairwise_1_minus_iou`.
+#[pyfunction]
+pub fn cell_columns(units: &str) -> PyResult<Vec<String>> {
+    let units = match units {
+        "voxels" => Units::Voxels,
+        "um" => Units::Micrometres,
+        other => return Err(error(format!("units: '{other}' is not voxels or um"))),
+    };
+    Ok(dispr_core::experiment::uncertainty::CellUncertainty::columns(units))
+}
+
+/// What `dispr data info` notes about an image read by an unusual encoding (a float
+/// image beyond 0–1, a uint16 image using only 8 or 12 bits), or `None`.
+#[pyfunction]
+pub fn intensity_note(image: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
+    use dispr_core::data::intensity::{encoding_note, encoding_of};
+    let stack = crate::convert::stack_2d(image, "image")?;
+    let Ok(encoding) = encoding_of(&stack) else {
+        return Ok(None);
+    };
+    let max = stack.min_max().map_or(0.0, |(_, m)| m);
+    Ok(encoding_note(stack.dtype(), encoding, max))
 }
 
 /// A 2D image's intensities in [0, 1] by dispr's rule (value / the full scale of the

@@ -9,18 +9,18 @@ import numpy as np
 from .. import Prediction
 
 
-def placement(cell: Prediction, image_scale: tuple[float, float] | None = None) -> tuple[tuple, tuple]:
+def placement(cell: Prediction, image_scale: tuple[float, float] = (1.0, 1.0)) -> tuple[tuple, tuple]:
     """(scale, translate) of a cell's (z, y, x) volumes in the world of the 2D image it
-    was cut from: the crop at its origin, the image being the middle z plane. The pixel
-    size is the image layer's scale when given, else the prediction's (1 when unknown)."""
-    sy, sx = image_scale if image_scale is not None else cell.spacing[1:]
+    was cut from: the crop at its origin, the image being the middle z plane, at the
+    image layer's scale (y, x); by default 1, as napari opens a TIFF."""
+    sy, sx = image_scale
     depth = cell.probability.shape[0]
     scale = (sy, sy, sx)
     translate = (-(depth // 2) * sy, cell.origin[0] * sy, cell.origin[1] * sx)
     return scale, translate
 
 
-def layer_data(cell: Prediction, image_scale: tuple[float, float] | None = None) -> list[tuple[Any, dict, str]]:
+def layer_data(cell: Prediction, image_scale: tuple[float, float] = (1.0, 1.0)) -> list[tuple[Any, dict, str]]:
     """The probability (image), the ensemble (labels) and the samples stacked (labels,
     S × z × y × x) of one cell, as napari layer-data tuples."""
     scale, translate = placement(cell, image_scale)

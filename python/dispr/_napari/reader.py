@@ -21,7 +21,8 @@ def get_reader(path: str | list[str]) -> Callable[[Any], list] | None:
 
 
 def read_folder(path: str | list[str]) -> list[tuple[Any, dict, str]]:
-    """Every cell's probability, ensemble and samples as layers, placed over the field."""
+    """Every cell's probability, ensemble and samples as layers, placed over the field in
+    its pixels (a field opened in napari at scale 1 lines up with them)."""
     if isinstance(path, list):
         path = path[0]
     layers: list[tuple[Any, dict, str]] = []

@@ -74,7 +74,7 @@ class PredictWidget(QWidget):
         self.samples_spin.setRange(1, 100)
         self.samples_spin.setValue(5)
         self.steps_spin = QSpinBox()
-        self.steps_spin.setRange(1, 1000)
+        self.steps_spin.setRange(2, 1000)
         self.steps_spin.setValue(10)
         self.seed_spin = QSpinBox()
         self.seed_spin.setRange(0, 2**31 - 1)
@@ -166,8 +166,14 @@ class PredictWidget(QWidget):
             raise DisprError(
                 f"{cells_layer.name}: the cells layer is {labels.shape} but the image {image_layer.name} is {image.shape}"
             )
+        for what in ("scale", "translate"):
+            a, b = (tuple(np.asarray(getattr(layer, what))[-2:]) for layer in (image_layer, cells_layer))
+            if not np.allclose(a, b):
+                raise DisprError(f"{cells_layer.name}: its {what} {b} differs from the image's {a}; the two layers must line up pixel for pixel")
         only: list[int] | None = None
-        if self.selected_only.isChecked() and not isinstance(cells_layer, Shapes):
+        if self.selected_only.isChecked():
+            if isinstance(cells_layer, Shapes):
+                raise DisprError(f"{cells_layer.name}: a shapes layer has no selected label; untick 'only the selected label'")
             only = [int(cells_layer.selected_label)]
         elif self.cells_edit.text().strip():
             try:
@@ -232,13 +238,17 @@ class PredictWidget(QWidget):
 
     def _returned(self, result: FieldPrediction | _Failure, image_layer: Any) -> None:
         if isinstance(result, _Failure):
-            self._failed(result.error)
+            self._failed(result.error, image_layer)
         else:
             self._show(result, image_layer)
 
-    def _failed(self, error: BaseException) -> None:
+    def _failed(self, error: BaseException, image_layer: Any = None) -> None:
+        partial = getattr(error, "partial", None)
+        if partial is not None and len(partial) and image_layer is not None:
+            self._show(partial, image_layer)
         if isinstance(error, Cancelled):
-            self.status.setText("cancelled")
+            kept = f": kept the {len(partial)} cells finished before" if partial is not None and len(partial) else ""
+            self.status.setText(f"cancelled{kept}")
         else:
             self.status.setText(f"error: {error}")
 
