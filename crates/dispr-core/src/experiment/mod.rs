@@ -2,9 +2,11 @@
 //! comparisons ([`paired`]), the calibration of sample sets ([`calibration`]), and the
 //! classification experiment's features ([`features`]) and random forest
 //! ([`classify`]); [`study`] runs a whole evaluation of several methods and writes its
-//! tables; [`uncertainty`] summarises a cell's samples.
+//! tables, Table 1 per cell with bootstrap intervals among them ([`cell_medians`]);
+//! [`uncertainty`] summarises a cell's samples.
 
 pub mod calibration;
+pub mod cell_medians;
 pub mod classify;
 pub mod classify_study;
 pub mod evaluation;

@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use crate::data::dataset::{Dataset, load_cell};
 use crate::error::{Error, Result};
 use crate::experiment::calibration::{Calibration, calibration, calibration_markdown};
+use crate::experiment::cell_medians::{CellMedian, cell_medians, cell_medians_markdown};
 use crate::experiment::evaluation::{
     CellEvaluation, ENSEMBLE_SUFFIX, Record, SampleSpread, Summary, evaluate_cell, summarize,
     summarize_by_class, table_markdown,
@@ -74,6 +75,8 @@ pub struct Study {
     pub rows: Vec<Summary>,
     /// Table 1 per class.
     pub by_class: Vec<(String, Summary)>,
+    /// Table 1 per cell: medians over cells with 95 % bootstrap intervals.
+    pub per_cell: Vec<CellMedian>,
     /// Spread of every sample set.
     pub spreads: Vec<SampleSpread>,
     /// Every method and ensemble, per cell and paired, against every baseline.
@@ -143,6 +146,7 @@ pub fn evaluate(
         methods: methods.iter().map(|m| m.name.clone()).collect(),
         rows: summarize(&records),
         by_class: summarize_by_class(&records),
+        per_cell: cell_medians(&records),
         calibration: calibration(&records),
         records,
         spreads,
@@ -233,6 +237,10 @@ pub mod files {
     pub const TABLE_CSV: &str = "table.csv";
     /// Table 1 per class in CSV (`class,method,metric,median,mean,sd,n`).
     pub const TABLE_BY_CLASS_CSV: &str = "table_by_class.csv";
+    /// Table 1 per cell in Markdown: medians over cells with 95 % bootstrap intervals.
+    pub const TABLE_PER_CELL_MD: &str = "table_per_cell.md";
+    /// Table 1 per cell in CSV (`method,metric,cells,median,low,high`).
+    pub const TABLE_PER_CELL_CSV: &str = "table_per_cell.csv";
     /// One line per prediction.
     pub const CELLS_CSV: &str = "cells.csv";
     /// The spread of every sample set.
@@ -277,6 +285,14 @@ impl Study {
         let by_class = class_summary_csv(&self.by_class);
         table(TABLE_BY_CLASS_CSV, csv(TABLE_BY_CLASS_CSV, by_class)?)?;
         table(CELLS_CSV, csv(CELLS_CSV, records_csv(&self.records))?)?;
+        table(
+            TABLE_PER_CELL_MD,
+            Some(cell_medians_markdown(&self.per_cell)),
+        )?;
+        table(
+            TABLE_PER_CELL_CSV,
+            csv(TABLE_PER_CELL_CSV, rows_csv(&self.per_cell))?,
+        )?;
         // The tables below exist only when they have rows.
         let spread = match self.spreads.is_empty() {
             true => None,
@@ -312,6 +328,12 @@ impl Study {
             self.cells,
             self.methods.len()
         );
+        if !self.per_cell.is_empty() {
+            s += &format!(
+                "per cell (n = cells), medians with 95 % bootstrap intervals:\n{}",
+                cell_medians_markdown(&self.per_cell)
+            );
+        }
         if !self.paired.is_empty() {
             let better = self
                 .paired

@@ -53,6 +53,7 @@ fn page(out: &Path, study: &Study, plots: &[(String, PathBuf)]) -> serde_json::V
         "methods": method_rows(study),
         "spread": spread,
         "classes": class_rows(study),
+        "per_cell": per_cell_rows(study),
         "paired": paired_rows(study),
         "calibration": calibration_rows(study),
         "predictions_png": out.join("predictions.png").is_file(),
@@ -105,6 +106,36 @@ fn method_rows(study: &Study) -> Vec<serde_json::Value> {
                 .collect();
             let n = rows.iter().find(|r| r.method == method).map_or(0, |r| r.n);
             json!({"name": method, "n": n, "values": values})
+        })
+        .collect()
+}
+
+/// Table 1 per cell: each method's medians over cells with their 95 % intervals.
+fn per_cell_rows(study: &Study) -> Vec<serde_json::Value> {
+    let mut methods: Vec<&str> = Vec::new();
+    for r in &study.per_cell {
+        if !methods.contains(&r.method.as_str()) {
+            methods.push(&r.method);
+        }
+    }
+    methods
+        .into_iter()
+        .map(|method| {
+            let rows: Vec<_> = study
+                .per_cell
+                .iter()
+                .filter(|r| r.method == method)
+                .collect();
+            let values: Vec<_> = TABLE_METRICS
+                .iter()
+                .map(|metric| {
+                    rows.iter()
+                        .find(|r| r.metric == *metric)
+                        .map(|r| format!("{} [{}, {}]", num(r.median), num(r.low), num(r.high)))
+                })
+                .collect();
+            let cells = rows.iter().map(|r| r.cells).max().unwrap_or(0);
+            json!({"name": method, "cells": cells, "values": values})
         })
         .collect()
 }
@@ -213,6 +244,7 @@ mod tests {
             records: Vec::new(),
             rows,
             by_class: Vec::new(),
+            per_cell: Vec::new(),
             spreads: Vec::new(),
             paired: Vec::new(),
             calibration: Vec::new(),
