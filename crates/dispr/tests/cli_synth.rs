@@ -197,8 +197,10 @@ fn demo_runs_on_built_in_defaults_and_reruns() {
     let table = std::fs::read_to_string(out.join("report/table.md")).unwrap();
     assert!(table.contains("| dispr |"), "{table}");
     let html = std::fs::read_to_string(out.join("report/index.html")).unwrap();
+    // The report shows the predictions, with the picture inside the page (self-contained).
     assert!(
-        html.contains("predictions.png"),
+        html.contains(r#"<img src="data:image/png;base64,"#)
+            && html.contains("alt=\"side views of the true and predicted shapes\""),
         "the report shows the predictions"
     );
     // A folder the demo did not make is never touched.

@@ -23,9 +23,10 @@ pub fn write_html(out: &Path, study: &Study, plots: &[(String, PathBuf)]) -> any
     let mut env = minijinja::Environment::new();
     env.add_template("report.html", PAGE_TEMPLATE)
         .context("the report template")?;
+    let page = page(out, study, plots)?;
     let html = env
         .get_template("report.html")
-        .and_then(|t| t.render(page(out, study, plots)))
+        .and_then(|t| t.render(page))
         .context("rendering the report")?;
     write_text_atomic(&out.join(PAGE), &html)?;
     Ok(())
@@ -36,8 +37,34 @@ fn num(x: f64) -> String {
     format!("{x:.3}")
 }
 
-/// What the report template shows, as numbers formatted for reading.
-fn page(out: &Path, study: &Study, plots: &[(String, PathBuf)]) -> serde_json::Value {
+/// A PNG of the report folder as a `data:` URI, so that the page is one self-contained
+/// file (it opens offline, mailed or moved, with every picture in it).
+fn embedded(out: &Path, file: &Path) -> anyhow::Result<String> {
+    use base64::Engine;
+    let path = out.join(file);
+    let bytes = std::fs::read(&path)
+        .with_context(|| format!("{}: cannot embed the picture in the page", path.display()))?;
+    Ok(format!(
+        "data:image/png;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    ))
+}
+
+/// The picture `name` of the report folder embedded, if the folder has it.
+fn embedded_if_any(out: &Path, name: &str) -> anyhow::Result<Option<String>> {
+    match out.join(name).is_file() {
+        true => embedded(out, Path::new(name)).map(Some),
+        false => Ok(None),
+    }
+}
+
+/// What the report template shows, as numbers formatted for reading, with its pictures
+/// embedded.
+fn page(
+    out: &Path,
+    study: &Study,
+    plots: &[(String, PathBuf)],
+) -> anyhow::Result<serde_json::Value> {
     let spread = (!study.spreads.is_empty()).then(|| {
         let mut geds: Vec<f64> = study.spreads.iter().map(|s| s.ged).collect();
         let (median, mean, _) = dispr_core::experiment::evaluation::describe(&mut geds);
@@ -45,9 +72,11 @@ fn page(out: &Path, study: &Study, plots: &[(String, PathBuf)]) -> serde_json::V
     });
     let plots: Vec<_> = plots
         .iter()
-        .map(|(metric, file)| json!({"file": file.display().to_string(), "alt": column_title(metric)}))
-        .collect();
-    json!({
+        .map(|(metric, file)| {
+            Ok(json!({"src": embedded(out, file)?, "file": file.display().to_string(), "alt": column_title(metric)}))
+        })
+        .collect::<anyhow::Result<_>>()?;
+    Ok(json!({
         "data": study.data.display().to_string(),
         "columns": TABLE_METRICS.map(column_title),
         "methods": method_rows(study),
@@ -56,11 +85,11 @@ fn page(out: &Path, study: &Study, plots: &[(String, PathBuf)]) -> serde_json::V
         "per_cell": per_cell_rows(study),
         "paired": paired_rows(study),
         "calibration": calibration_rows(study),
-        "predictions_png": out.join("predictions.png").is_file(),
-        "cells_png": out.join("cells.png").is_file(),
-        "steps_plot": out.join(STEPS_PLOT).is_file().then_some(STEPS_PLOT),
+        "predictions_png": embedded_if_any(out, "predictions.png")?,
+        "cells_png": embedded_if_any(out, "cells.png")?,
+        "steps_plot": embedded_if_any(out, STEPS_PLOT)?,
         "plots": plots,
-    })
+    }))
 }
 
 /// The methods of Table 1, in order of first appearance.
@@ -250,8 +279,17 @@ mod tests {
             calibration: Vec::new(),
         };
         let plots = [("iou".to_string(), PathBuf::from("box_iou.png"))];
+        // A missing picture is an error, not a broken image in the page.
+        assert!(write_html(tmp.path(), &study, &plots).is_err());
+        std::fs::write(tmp.path().join("box_iou.png"), b"\x89PNG").unwrap();
         write_html(tmp.path(), &study, &plots).unwrap();
         let html = std::fs::read_to_string(tmp.path().join("index.html")).unwrap();
+        // Self-contained: the picture is in the page, not beside it.
+        assert!(
+            html.contains(r#"<img src="data:image/png;base64,iVBORw==""#),
+            "{html}"
+        );
+        assert!(!html.contains(r#"src="box_iou.png""#) && !html.contains("http"));
         assert!(
             html.contains("&lt;b&gt;dispr&lt;&#x2f;b&gt;")
                 || html.contains("&lt;b&gt;dispr&lt;/b&gt;"),
@@ -260,7 +298,7 @@ mod tests {
         assert!(!html.contains("<b>dispr</b>"));
         assert!(html.contains("data &amp; co"));
         assert!(html.contains("<b>0.250</b> (0.500 ± 0.125)"));
-        assert!(html.contains("<img src=\"box_iou.png\""));
+        assert!(html.contains("title=\"box_iou.png\""));
         assert!(!html.contains("Per cell, paired"), "no empty sections");
     }
 }
