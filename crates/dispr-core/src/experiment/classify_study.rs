@@ -8,7 +8,7 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::experiment::classify::{
-    ClassifyConfig, FeatureTable, Outcome, cross_validate, folds, smallest_classes,
+    ClassifyConfig, FeatureTable, Outcome, cross_validate, folds, scores, smallest_classes,
 };
 use crate::experiment::evaluation::describe;
 use crate::experiment::paired::{bootstrap_interval, mcnemar_exact_p};
@@ -29,6 +29,8 @@ pub struct ClassifyStudy {
     pub augmented: Option<Outcome>,
     /// With against without augmentation, per cell, when both were run.
     pub effect: Option<AugmentationEffect>,
+    /// F1 over all cells with intervals, per condition (without, then with).
+    pub over_cells: Vec<F1OverCells>,
 }
 
 /// Right-or-wrong per cell under two conditions, paired (n = cells): the accuracies,
@@ -82,6 +84,69 @@ impl PairedAccuracy {
             gained,
             lost,
             mcnemar_p: mcnemar_exact_p(gained, lost),
+        }
+    }
+}
+
+/// Macro and weighted F1 over all cells (each tested once, in its fold), each with its
+/// 95 % bootstrap interval over cells: the numbers to quote with an interval (n = cells;
+/// the per-fold mean ± sd says how the folds vary, not how sure the score is).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct F1OverCells {
+    /// Cells.
+    pub cells: usize,
+    /// Macro F1 of the pooled predictions.
+    pub macro_f1: f64,
+    /// Its interval: 2.5th percentile.
+    pub macro_low: f64,
+    /// 97.5th percentile.
+    pub macro_high: f64,
+    /// Weighted F1 of the pooled predictions.
+    pub weighted_f1: f64,
+    /// Its interval: 2.5th percentile.
+    pub weighted_low: f64,
+    /// 97.5th percentile.
+    pub weighted_high: f64,
+}
+
+impl F1OverCells {
+    /// The F1 of `outcome`'s predictions of `table`'s rows (the table it was
+    /// cross-validated on), resampling cells with replacement.
+    pub fn of(table: &FeatureTable, outcome: &Outcome) -> Self {
+        let k = outcome.classes.len();
+        let truth: Vec<usize> = table
+            .rows
+            .iter()
+            .map(|r| {
+                outcome
+                    .classes
+                    .iter()
+                    .position(|c| *c == r.class)
+                    .expect("the outcome's classes hold every row's class")
+            })
+            .collect();
+        // Rows are resampled by index (the bootstrap draws from their positions).
+        let f1 = |rows: &[f64]| {
+            let mut confusion = vec![vec![0usize; k]; k];
+            for &i in rows {
+                let i = i as usize;
+                confusion[truth[i]][outcome.predicted[i]] += 1;
+            }
+            let (_, macro_f1, weighted_f1) = scores(&outcome.classes, &confusion);
+            (macro_f1, weighted_f1)
+        };
+        let rows: Vec<f64> = (0..truth.len()).map(|i| i as f64).collect();
+        let (macro_f1, weighted_f1) = f1(&rows);
+        let (macro_low, macro_high) = bootstrap_interval(&rows, |v| f1(v).0);
+        let (weighted_low, weighted_high) = bootstrap_interval(&rows, |v| f1(v).1);
+        Self {
+            cells: rows.len(),
+            macro_f1,
+            macro_low,
+            macro_high,
+            weighted_f1,
+            weighted_low,
+            weighted_high,
         }
     }
 }
@@ -141,6 +206,8 @@ impl ClassifyStudy {
         let effect = augmented
             .as_ref()
             .map(|a| AugmentationEffect::of(table, &plain, a, &augment_classes));
+        let mut over_cells = vec![F1OverCells::of(table, &plain)];
+        over_cells.extend(augmented.as_ref().map(|a| F1OverCells::of(table, a)));
         Ok(Self {
             config: config.clone(),
             augment_classes,
@@ -148,6 +215,7 @@ impl ClassifyStudy {
             plain,
             augmented,
             effect,
+            over_cells,
         })
     }
 
@@ -243,6 +311,7 @@ impl ClassifyStudy {
                 "folds": c.folds, "seed": c.seed, "trees": c.trees, "max_depth": c.depth,
                 "without": self.plain, "with": self.augmented,
                 "with_against_without": self.effect,
+                "f1_over_cells": self.over_cells,
             })
             .as_object()
             .expect("an object")
@@ -259,18 +328,26 @@ impl ClassifyStudy {
         };
         let mut md = format!(
             "{} cells, {}-fold stratified cross-validation (every cell tested once); \
-             F1 as mean ± standard deviation over the {} folds.\n\n\
-             | condition | macro F1 | weighted F1 |\n|---|---|---|\n",
+             F1 as mean ± standard deviation over the {} folds, and over all cells with \
+             its 95 % bootstrap interval over cells.\n\n\
+             | condition | macro F1 | weighted F1 | macro F1, all cells [95 % CI] | weighted F1, all cells [95 % CI] |\n\
+             |---|---|---|---|---|\n",
             self.plain.predicted.len(),
             self.config.folds,
             self.config.folds
         );
-        for (name, o) in self.conditions() {
+        for ((name, o), f) in self.conditions().into_iter().zip(&self.over_cells) {
             let (m, ms) = mean_sd(&o.macro_f1);
             let (w, ws) = mean_sd(&o.weighted_f1);
             let _ = writeln!(
                 md,
-                "| {name} augmentation | {m:.3} ± {ms:.3} | {w:.3} ± {ws:.3} |"
+                "| {name} augmentation | {m:.3} ± {ms:.3} | {w:.3} ± {ws:.3} | {:.3} [{:.3}, {:.3}] | {:.3} [{:.3}, {:.3}] |",
+                f.macro_f1,
+                f.macro_low,
+                f.macro_high,
+                f.weighted_f1,
+                f.weighted_low,
+                f.weighted_high
             );
         }
         md.push_str("\n| class | support | F1 without | F1 with |\n|---|---:|---|---|\n");
@@ -346,4 +423,66 @@ fn confusion_rows(o: &Outcome) -> Vec<Vec<String>> {
         );
     }
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::classify::FeatureRow;
+
+    /// A table of `truth` classes and an outcome that predicted `predicted`.
+    fn case(truth: &[usize], predicted: &[usize]) -> (FeatureTable, Outcome) {
+        let classes: Vec<String> = ["a", "b", "c"].map(String::from).to_vec();
+        let rows = truth
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| FeatureRow {
+                name: format!("cell{i}"),
+                class: classes[c].clone(),
+                source: format!("cell{i}"),
+                values: vec![0.0],
+            })
+            .collect();
+        let mut confusion = vec![vec![0; 3]; 3];
+        for (&t, &p) in truth.iter().zip(predicted) {
+            confusion[t][p] += 1;
+        }
+        let (per_class, _, _) = scores(&classes, &confusion);
+        let outcome = Outcome {
+            classes,
+            macro_f1: vec![],
+            weighted_f1: vec![],
+            confusion,
+            per_class,
+            augmented: vec![],
+            predicted: predicted.to_vec(),
+        };
+        let table = FeatureTable {
+            names: vec!["x".into()],
+            rows,
+        };
+        (table, outcome)
+    }
+
+    #[test]
+    fn f1_over_cells_is_the_pooled_score_with_a_bootstrap_interval() {
+        let (table, perfect) = case(&[0, 0, 1, 1, 2, 2], &[0, 0, 1, 1, 2, 2]);
+        let f = F1OverCells::of(&table, &perfect);
+        assert_eq!(
+            (f.cells, f.macro_f1, f.macro_low, f.macro_high),
+            (6, 1.0, 1.0, 1.0)
+        );
+        let truth = [0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 0, 1, 2, 0, 1, 2, 0, 1];
+        let predicted = [0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 0, 0, 1, 2, 0, 1, 1, 0, 1];
+        let (table, outcome) = case(&truth, &predicted);
+        let f = F1OverCells::of(&table, &outcome);
+        let (_, macro_f1, weighted_f1) = scores(&outcome.classes, &outcome.confusion);
+        assert_eq!((f.macro_f1, f.weighted_f1), (macro_f1, weighted_f1));
+        assert!(
+            f.macro_low < f.macro_f1 && f.macro_f1 < f.macro_high,
+            "{f:?}"
+        );
+        assert!(f.weighted_low < f.weighted_f1 && f.weighted_f1 < f.weighted_high);
+        assert!(f.macro_low > 0.4 && f.macro_high <= 1.0, "{f:?}");
+    }
 }
