@@ -298,7 +298,8 @@ pub struct EvaluateArgs {
     #[arg(long)]
     pub data: PathBuf,
     /// A method's predictions as NAME=DIR (or DIR, named after the folder); repeat for
-    /// several methods.
+    /// several methods. One NAME given several times pools its folders, e.g. one per
+    /// cross-validation fold (each cell must be in exactly one of them).
     #[arg(long = "pred", required = true, value_name = "NAME=DIR")]
     pub preds: Vec<String>,
     /// Evaluate only the test cells of this fold (0-based; the split of `dispr data

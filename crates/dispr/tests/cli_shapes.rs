@@ -442,3 +442,91 @@ fn evaluate_and_baseline_refuse_bad_input() {
     );
     assert!(out2.join("B_keratocytes2.tif").is_file());
 }
+
+#[test]
+fn evaluate_pools_a_method_given_once_per_fold() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mask = Image::from_fn([16, 16], |[y, x]| {
+        (y as f64 - 8.0).powi(2) + (x as f64 - 7.0).powi(2) < 20.0
+    });
+    let names = ["A_cell_clusters1", "B_keratocytes2", "C_knizocytes3"];
+    for (i, name) in names.iter().enumerate() {
+        write_image(&data.join(format!("image/{name}.tif")), &mask.to_u8_mask()).unwrap();
+        write_image(&data.join(format!("mask/{name}.tif")), &mask.to_u8_mask()).unwrap();
+        let truth = ball(16, 3.0 + i as f64, [8.0, 8.0, 7.0]);
+        write_shape(&data.join(format!("obj/{name}.tif")), &truth).unwrap();
+    }
+    let all = dir.path().join("all");
+    ok(&[
+        "baseline",
+        "ellipsoid",
+        "--data",
+        s(&data),
+        "--out",
+        s(&all),
+    ]);
+    // The same predictions split as two folds would write them.
+    let (fold0, fold1) = (dir.path().join("fold0"), dir.path().join("fold1"));
+    for (folder, cells) in [(&fold0, &names[..1]), (&fold1, &names[1..])] {
+        std::fs::create_dir_all(folder).unwrap();
+        for name in cells {
+            let file = format!("{name}.tif");
+            std::fs::copy(all.join(&file), folder.join(&file)).unwrap();
+        }
+    }
+    let table = |preds: &[&Path], out: &str| {
+        let report = dir.path().join(out);
+        let mut args = vec!["evaluate", "--data", s(&data), "--out", s(&report)];
+        let specs: Vec<String> = preds.iter().map(|p| format!("e={}", s(p))).collect();
+        for spec in &specs {
+            args.extend(["--pred", spec]);
+        }
+        ok(&args);
+        std::fs::read_to_string(report.join("cells.csv")).unwrap()
+    };
+    let pooled = table(&[&fold0, &fold1], "pooled");
+    assert_eq!(pooled, table(&[&all], "whole"));
+    assert_eq!(pooled.lines().count(), 1 + names.len());
+    // A cell in two pooled folders, or in none, is refused by name.
+    std::fs::copy(
+        all.join(format!("{}.tif", names[0])),
+        fold1.join(format!("{}.tif", names[0])),
+    )
+    .unwrap();
+    let spec = |p: &Path| format!("e={}", s(p));
+    let twice = dispr(&[
+        "evaluate",
+        "--data",
+        s(&data),
+        "--out",
+        s(&dir.path().join("r2")),
+        "--pred",
+        &spec(&fold0),
+        "--pred",
+        &spec(&fold1),
+    ]);
+    assert_fails(
+        &twice,
+        1,
+        &["cell 'A_cell_clusters1' has predictions of method 'e' here and in"],
+    );
+    std::fs::remove_file(fold1.join(format!("{}.tif", names[0]))).unwrap();
+    std::fs::remove_file(fold1.join(format!("{}.tif", names[2]))).unwrap();
+    let missing = dispr(&[
+        "evaluate",
+        "--data",
+        s(&data),
+        "--out",
+        s(&dir.path().join("r3")),
+        "--pred",
+        &spec(&fold0),
+        "--pred",
+        &spec(&fold1),
+    ]);
+    assert_fails(
+        &missing,
+        1,
+        &["no prediction for cell 'C_knizocytes3' in any of the 2 folders of method 'e'"],
+    );
+}

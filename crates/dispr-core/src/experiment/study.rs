@@ -23,30 +23,93 @@ use crate::io::prediction_dir::prediction_files;
 use crate::shape::metrics::measure;
 
 /// A method to evaluate: its name (a column value in every table) and the folder of its
-/// predictions ([`crate::io::prediction_dir`]).
+/// predictions ([`crate::io::prediction_dir`]), or several folders pooled — one per
+/// cross-validation fold, each cell predicted in exactly one of them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Method {
     /// Its name in the tables.
     pub name: String,
-    /// Its prediction folder.
-    pub dir: PathBuf,
+    /// Its prediction folders (at least one).
+    pub dirs: Vec<PathBuf>,
 }
 
 impl Method {
     /// A method named `name` with predictions in `dir`: the name must be non-empty and
     /// without commas (it is a CSV field), the folder must exist.
     pub fn new(name: impl Into<String>, dir: impl Into<PathBuf>) -> Result<Self> {
-        let (name, dir) = (name.into(), dir.into());
+        Self::pooled(name, vec![dir.into()])
+    }
+
+    /// A method whose predictions are pooled from `dirs` (e.g. one folder per fold; a
+    /// cell found in two of them is an error when evaluated).
+    pub fn pooled(name: impl Into<String>, dirs: Vec<PathBuf>) -> Result<Self> {
+        let name = name.into();
+        let Some(first) = dirs.first() else {
+            return Err(Error::invalid(format!(
+                "method '{name}' has no prediction folder"
+            )));
+        };
         if name.trim().is_empty() || name.contains(',') {
             return Err(Error::new(
-                &dir,
+                first,
                 format!("method name '{name}' must be non-empty and without commas"),
             ));
         }
-        if !dir.is_dir() {
-            return Err(Error::new(&dir, "prediction folder not found"));
+        if let Some(missing) = dirs.iter().find(|d| !d.is_dir()) {
+            return Err(Error::new(missing, "prediction folder not found"));
         }
-        Ok(Self { name, dir })
+        if let Some((i, twice)) = dirs
+            .iter()
+            .enumerate()
+            .find(|(i, d)| dirs[..*i].contains(d))
+        {
+            return Err(Error::new(
+                twice,
+                format!(
+                    "the method name '{name}' is used twice for this folder (folder {} of its {})",
+                    i + 1,
+                    dirs.len()
+                ),
+            ));
+        }
+        Ok(Self { name, dirs })
+    }
+
+    /// Its first prediction folder (the one errors about the method name).
+    pub fn dir(&self) -> &Path {
+        &self.dirs[0]
+    }
+
+    /// The prediction files of cell `name`, from whichever of the method's folders
+    /// holds them; an error when none does, or more than one.
+    pub fn prediction_files(&self, cell: &str) -> Result<Vec<PathBuf>> {
+        if let [dir] = self.dirs.as_slice() {
+            return prediction_files(dir, cell);
+        }
+        let found: Vec<(&PathBuf, Vec<PathBuf>)> = self
+            .dirs
+            .iter()
+            .filter_map(|d| prediction_files(d, cell).ok().map(|f| (d, f)))
+            .collect();
+        match found.as_slice() {
+            [(_, files)] => Ok(files.clone()),
+            [] => Err(Error::new(
+                self.dir(),
+                format!(
+                    "no prediction for cell '{cell}' in any of the {} folders of method '{}'",
+                    self.dirs.len(),
+                    self.name
+                ),
+            )),
+            [(a, _), (b, _), ..] => Err(Error::new(
+                b,
+                format!(
+                    "cell '{cell}' has predictions of method '{}' here and in {} (pooled folders must each hold other cells, e.g. one fold each)",
+                    self.name,
+                    a.display()
+                ),
+            )),
+        }
     }
 }
 
@@ -112,7 +175,7 @@ pub fn evaluate(
     let mut jobs = Vec::new();
     for (ci, cell) in dataset.cells.iter().enumerate() {
         for (mi, method) in methods.iter().enumerate() {
-            jobs.push((ci, mi, prediction_files(&method.dir, &cell.name)?));
+            jobs.push((ci, mi, method.prediction_files(&cell.name)?));
         }
     }
     let truths = dataset
@@ -160,7 +223,7 @@ fn check_methods(methods: &[Method], baselines: Option<&[String]>) -> Result<Vec
     for (i, m) in methods.iter().enumerate() {
         if methods[..i].iter().any(|o| o.name == m.name) {
             return Err(Error::new(
-                &m.dir,
+                m.dir(),
                 format!("the method name '{}' is used twice", m.name),
             ));
         }

@@ -12,21 +12,29 @@ use crate::{progress, report};
 
 /// Parses `NAME=DIR` (or `DIR`, named after the folder).
 fn parse_methods(specs: &[String]) -> anyhow::Result<Vec<Method>> {
-    specs
-        .iter()
-        .map(|spec| {
-            let (name, dir) = match spec.split_once('=') {
-                Some((n, d)) => (n.trim().to_string(), PathBuf::from(d)),
-                None => {
-                    let dir = PathBuf::from(spec);
-                    let name = dir
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    (name, dir)
-                }
-            };
-            Method::new(name, dir).map_err(|e| anyhow::anyhow!("--pred {spec}: {e}"))
+    // A name given several times pools its folders (e.g. one per fold), in order.
+    let mut pooled: Vec<(String, Vec<PathBuf>, &String)> = Vec::new();
+    for spec in specs {
+        let (name, dir) = match spec.split_once('=') {
+            Some((n, d)) => (n.trim().to_string(), PathBuf::from(d)),
+            None => {
+                let dir = PathBuf::from(spec);
+                let name = dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                (name, dir)
+            }
+        };
+        match pooled.iter_mut().find(|(n, _, _)| *n == name) {
+            Some((_, dirs, _)) => dirs.push(dir),
+            None => pooled.push((name, vec![dir], spec)),
+        }
+    }
+    pooled
+        .into_iter()
+        .map(|(name, dirs, spec)| {
+            Method::pooled(name, dirs).map_err(|e| anyhow::anyhow!("--pred {spec}: {e}"))
         })
         .collect()
 }
