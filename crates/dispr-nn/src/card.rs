@@ -3,9 +3,24 @@
 
 use serde::Serialize;
 
+use dispr_core::data::class::Label;
+
 use crate::calibration::Calibration;
 use crate::checkpoint::{EXTRA_PREFIX, Header};
-use crate::config::ModelKind;
+use crate::config::{ModelKind, Network};
+use crate::pipeline::SamplerSettings;
+use crate::sampler;
+
+/// Training cells of one class.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ClassCount {
+    /// The class (`unlabeled` for names that carry none).
+    pub class: String,
+    /// Cells of the main (real) data.
+    pub real: usize,
+    /// Extra (e.g. synthetic) cells.
+    pub extra: usize,
+}
 
 /// What a trained model was trained on and how.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -18,6 +33,10 @@ pub struct ModelCard {
     pub model: ModelKind,
     /// The network's preset.
     pub preset: String,
+    /// Its trainable parameters.
+    pub parameters: usize,
+    /// The sampler `dispr predict` uses unless told otherwise (e.g. `ddim-10-eta0`).
+    pub default_sampler: String,
     /// Optimisation steps done.
     pub steps: usize,
     /// Training seconds, over all sessions.
@@ -26,6 +45,8 @@ pub struct ModelCard {
     pub real_cells: usize,
     /// Extra (`--extra-data`, e.g. synthetic) cells it trained on.
     pub extra_cells: usize,
+    /// Its training cells per class (by their names' class prefixes).
+    pub classes: Vec<ClassCount>,
     /// The fold held out, e.g. `fold 0 of 5 (split seed 0)`; `None`: none.
     pub held_out: Option<String>,
     /// The crop (height, width) of image and mask the network sees.
@@ -34,6 +55,9 @@ pub struct ModelCard {
     pub pixel_size_um: Option<f64>,
     /// The calibrated level of its soft samples, when calibrated.
     pub calibration: Option<Calibration>,
+    /// How it was measured: a five-fold study of its recipe (Markdown), when one is
+    /// known (the built-in model's: [`crate::shipped::STUDY`]).
+    pub study: Option<String>,
 }
 
 impl ModelCard {
@@ -55,19 +79,54 @@ impl ModelCard {
                 .map(|f| format!("fold {f} of {} (split seed {})", t.folds, t.split_seed))
         });
         let [_, h, w] = header.model.data_grid();
+        let mut classes: Vec<ClassCount> = Vec::new();
+        for name in &header.train_cells {
+            let (stem, extra) = match name.strip_prefix(EXTRA_PREFIX) {
+                Some(stem) => (stem, true),
+                None => (name.as_str(), false),
+            };
+            let class = Label::from_file_stem(stem).name().to_string();
+            let i = match classes.iter().position(|c| c.class == class) {
+                Some(i) => i,
+                None => {
+                    classes.push(ClassCount {
+                        class,
+                        real: 0,
+                        extra: 0,
+                    });
+                    classes.len() - 1
+                }
+            };
+            match extra {
+                true => classes[i].extra += 1,
+                false => classes[i].real += 1,
+            }
+        }
+        let settings = SamplerSettings::default();
+        let default_sampler = match &header.model {
+            Network::Dispr(m) => {
+                sampler::build(settings.kind, &m.diffusion, settings.steps, settings.eta)
+                    .map_or_else(|e| format!("none ({e})"), |s| s.name())
+            }
+            Network::Shapr(_) => "shapr (deterministic, one shape)".to_string(),
+        };
         Self {
             file: file.to_string(),
             sha256: sha256.to_string(),
             model: header.model.kind(),
             preset: header.model.preset().to_string(),
+            parameters: header.model.parameters(),
+            default_sampler,
             steps: header.step,
             seconds: header.seconds,
             real_cells: header.train_cells.len() - extra_cells,
             extra_cells,
+            classes,
             held_out,
             input: [h, w],
             pixel_size_um: header.pixel_size_um,
             calibration: calibration.cloned(),
+            study: None,
         }
     }
 
@@ -97,6 +156,21 @@ impl ModelCard {
                 .map(|f| format!("; held out: {f}"))
                 .unwrap_or_default(),
         );
+        let classes: Vec<String> = self
+            .classes
+            .iter()
+            .map(|c| match c.extra {
+                0 => format!("{} {}", c.class, c.real),
+                e => format!("{} {} + {e}", c.class, c.real),
+            })
+            .collect();
+        text.push_str(&format!(
+            "      classes (real + extra cells): {}\n      network: {} preset, {} parameters; default sampler {}\n",
+            classes.join(", "),
+            self.preset,
+            self.parameters,
+            self.default_sampler
+        ));
         match &self.calibration {
             Some(k) => text.push_str(&format!(
                 "      level {:+.2} (calibrated on {} training cells × {} samples, {}: median volume ratio {:.3} at 0 → {:.3})\n",
@@ -111,6 +185,14 @@ impl ModelCard {
                 text.push_str("      level 0 (not calibrated: `dispr model calibrate`)\n")
             }
             None => {}
+        }
+        if let Some(study) = &self.study {
+            for line in study.lines() {
+                match line.is_empty() {
+                    true => text.push('\n'),
+                    false => text.push_str(&format!("      {line}\n")),
+                }
+            }
         }
         text
     }

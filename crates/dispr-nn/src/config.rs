@@ -30,6 +30,18 @@ enum UntaggedNetwork {
 }
 
 impl Network {
+    /// Its trainable parameters (the network is built on the CPU to count them).
+    pub fn parameters(&self) -> usize {
+        use burn::module::Module;
+        let device = burn::prelude::Device::flex();
+        match self {
+            Network::Dispr(m) => m.unet.init(&device).num_params(),
+            Network::Shapr(m) => m.init(&device).num_params(),
+        }
+    }
+}
+
+impl Network {
     /// A network from JSON: tagged (`{"network": "dispr", …}`), or untagged as older
     /// checkpoints and hand-written configs have it.
     pub fn from_json(value: serde_json::Value) -> crate::Result<Self> {

@@ -19,6 +19,10 @@ pub const BYTES: &[u8] = include_bytes!("../../../models/dispr-fast.safetensors"
 /// Its SHA-256, as `sha256sum` prints it (`models/dispr-fast.safetensors.sha256`).
 pub const SHA256_FILE: &str = include_str!("../../../models/dispr-fast.safetensors.sha256");
 
+/// The five-fold study of the shipped model's recipe, as its card shows it
+/// (`models/dispr-fast.study.md`).
+pub const STUDY: &str = include_str!("../../../models/dispr-fast.study.md");
+
 /// The SHA-256 of `bytes` in lowercase hex.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes)

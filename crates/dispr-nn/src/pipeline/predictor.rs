@@ -147,12 +147,16 @@ impl LoadedModel {
 
     /// The model's card: what it was trained on, its input, its calibration.
     pub fn card(&self) -> crate::card::ModelCard {
-        crate::card::ModelCard::new(
+        let mut card = crate::card::ModelCard::new(
             &self.header,
             &self.source.display().to_string(),
             &self.sha256,
             self.calibration.as_ref(),
-        )
+        );
+        if self.source == crate::shipped::label() {
+            card.study = Some(crate::shipped::STUDY.to_string());
+        }
+        card
     }
 
     /// The threshold of its soft samples: the calibrated level, else 0.

@@ -16,15 +16,6 @@ use serde_json::json;
 use crate::cli::{BenchModelArgs, ModelCalibrateArgs, ModelExportArgs, ModelInfoArgs};
 use crate::output::print;
 
-/// Parameters of a network (built on the CPU).
-fn parameters(config: &Network) -> usize {
-    let device = dispr_nn::Device::flex();
-    match config {
-        Network::Dispr(m) => m.unet.init(&device).num_params(),
-        Network::Shapr(m) => m.init(&device).num_params(),
-    }
-}
-
 /// One line describing a network's settings.
 fn describe(config: &Network) -> String {
     match config {
@@ -181,7 +172,11 @@ pub fn info(args: &ModelInfoArgs) -> anyhow::Result<()> {
                 let calibration = dispr_nn::calibration::Calibration::load_for(&file, &sha)?;
                 (c, file.display().to_string(), sha, calibration)
             };
-            card = Some(ModelCard::new(&c.header, &name, &sha, calibration.as_ref()));
+            let mut c_card = ModelCard::new(&c.header, &name, &sha, calibration.as_ref());
+            if path.as_os_str() == "builtin" {
+                c_card.study = Some(dispr_nn::shipped::STUDY.to_string());
+            }
+            card = Some(c_card);
             vec![(c.header.model, Some(c.header.step))]
         }
         (None, Some(preset)) => ModelKind::ALL
@@ -208,7 +203,7 @@ pub fn info(args: &ModelInfoArgs) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     let mut text = String::new();
     for (config, steps) in configs {
-        let params = parameters(&config);
+        let params = config.parameters();
         let grid = config.grid();
         text.push_str(&format!(
             "{:<5} {:<6} {:>10} parameters  grid {}×{}×{}  {}{}\n",
