@@ -89,8 +89,10 @@ pub enum Command {
     /// For each method (--pred NAME=DIR) and cell of the dataset, reads DIR/NAME.tif or
     /// the samples DIR/NAME_0.tif, …; samples are pooled as in the paper and their
     /// ensemble (voxel-wise majority) is reported as "NAME ensemble". Writes
-    /// table.{csv,json,md}, cells.csv, spread.csv (several samples), one box plot PNG per
-    /// measurement and index.html into the report folder.
+    /// table.{csv,json,md}, table_per_cell.{csv,md} (medians over cells with 95 %
+    /// bootstrap intervals), cells.csv, spread.csv (several samples), one box plot PNG
+    /// and SVG per measurement and index.html (one self-contained file) into the report
+    /// folder.
     #[command(
         after_help = "Example: dispr evaluate --data rbc-sample --pred dispr=pred/dispr --pred cylinder=pred/cylinder --out report"
     )]

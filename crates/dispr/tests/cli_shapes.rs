@@ -527,6 +527,49 @@ fn evaluate_pools_a_method_given_once_per_fold() {
     assert_fails(
         &missing,
         1,
-        &["no prediction for cell 'C_knizocytes3' in any of the 2 folders of method 'e'"],
+        &[
+            "no prediction for cell 'C_knizocytes3' (expected C_knizocytes3.tif or C_knizocytes3_0.tif, …) in any of the 2 folders of method 'e'",
+        ],
     );
+    // Two bare folders of one folder name are two methods of one name, not a pool.
+    let (a, b) = (dir.path().join("a/e"), dir.path().join("b/e"));
+    for folder in [&a, &b] {
+        std::fs::create_dir_all(folder).unwrap();
+    }
+    let bare = dispr(&[
+        "evaluate",
+        "--data",
+        s(&data),
+        "--out",
+        s(&dir.path().join("r4")),
+        "--pred",
+        s(&a),
+        "--pred",
+        s(&b),
+    ]);
+    assert_fails(&bare, 1, &["the method name 'e' is used twice"]);
+    // A pooled folder with wrong files for a cell is an error, not a folder to skip.
+    let name = names[1];
+    std::fs::copy(
+        fold1.join(format!("{name}.tif")),
+        fold1.join(format!("{name}_0.tif")),
+    )
+    .unwrap();
+    std::fs::copy(
+        all.join(format!("{}.tif", names[2])),
+        fold0.join(format!("{}.tif", names[2])),
+    )
+    .unwrap();
+    let wrong = dispr(&[
+        "evaluate",
+        "--data",
+        s(&data),
+        "--out",
+        s(&dir.path().join("r5")),
+        "--pred",
+        &spec(&fold0),
+        "--pred",
+        &spec(&fold1),
+    ]);
+    assert_fails(&wrong, 1, &["ambiguous", name]);
 }

@@ -4,7 +4,7 @@
 //! samples, so the interval says how sure the median is for a new cell of this kind.
 //! (Table 1 itself pools every sample, as the paper does: [`super::evaluation`].)
 
-use crate::experiment::evaluation::{Record, TABLE_METRICS, describe};
+use crate::experiment::evaluation::{Record, TABLE_METRICS, column_title, describe};
 use crate::experiment::paired::{bootstrap_interval, per_cell};
 
 /// One method's median over cells on one metric, with its interval.
@@ -54,12 +54,13 @@ pub fn cell_medians(records: &[Record]) -> Vec<CellMedian> {
     rows
 }
 
-/// The rows as a Markdown table: one line per method, `median [low, high]` per column.
+/// The rows as a Markdown table: one line per method, `median [low, high]` per column
+/// (cells: the most of any column; the CSV has each column's count).
 pub fn cell_medians_markdown(rows: &[CellMedian]) -> String {
     let mut s = String::from("| method | cells |");
     let mut rule = String::from("|---|---:|");
     for m in TABLE_METRICS {
-        s.push_str(&format!(" {m} |"));
+        s.push_str(&format!(" {} |", column_title(m)));
         rule.push_str("---:|");
     }
     s.push('\n');

@@ -89,8 +89,10 @@ impl PairedAccuracy {
 }
 
 /// Macro and weighted F1 over all cells (each tested once, in its fold), each with its
-/// 95 % bootstrap interval over cells: the numbers to quote with an interval (n = cells;
-/// the per-fold mean ± sd says how the folds vary, not how sure the score is).
+/// 95 % bootstrap interval over cells (n = cells): how much the score depends on which
+/// cells were sampled, the trained forests held fixed (the per-fold mean ± sd says how
+/// the folds vary). Two conditions on the same cells are compared by
+/// [`AugmentationEffect`], paired, not by the overlap of these intervals.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct F1OverCells {
     /// Cells.
@@ -194,6 +196,18 @@ impl ClassifyStudy {
         augment: Option<&FeatureTable>,
         config: &ClassifyConfig,
     ) -> Result<Self> {
+        // One row per cell: folds and intervals are over cells (n = cells).
+        let mut seen = std::collections::HashMap::new();
+        for r in &table.rows {
+            let n = seen.entry(r.source.as_str()).or_insert(0);
+            *n += 1;
+            if *n == 2 {
+                return Err(Error::invalid(format!(
+                    "cell '{}' has more than one row (its source column): the table to classify needs one row per cell; shapes generated from a cell belong in the augmentation table",
+                    r.source
+                )));
+            }
+        }
         let augment_classes = config
             .augment_classes
             .clone()
@@ -311,7 +325,10 @@ impl ClassifyStudy {
                 "folds": c.folds, "seed": c.seed, "trees": c.trees, "max_depth": c.depth,
                 "without": self.plain, "with": self.augmented,
                 "with_against_without": self.effect,
-                "f1_over_cells": self.over_cells,
+                "f1_over_cells": {
+                    "without": self.over_cells.first(),
+                    "with": self.over_cells.get(1),
+                },
             })
             .as_object()
             .expect("an object")
@@ -484,5 +501,22 @@ mod tests {
         );
         assert!(f.weighted_low < f.weighted_f1 && f.weighted_f1 < f.weighted_high);
         assert!(f.macro_low > 0.4 && f.macro_high <= 1.0, "{f:?}");
+    }
+
+    #[test]
+    fn a_cell_with_two_rows_is_refused() {
+        let (mut table, _) = case(&[0, 0, 1, 1, 2, 2], &[0, 0, 1, 1, 2, 2]);
+        table.rows[1].source = "cell0".into();
+        let config = ClassifyConfig {
+            folds: 2,
+            seed: 0,
+            trees: 5,
+            depth: 3,
+            augment_classes: None,
+        };
+        let e = ClassifyStudy::run(&table, None, &config)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cell 'cell0' has more than one row"), "{e}");
     }
 }

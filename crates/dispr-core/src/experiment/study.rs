@@ -19,7 +19,7 @@ use crate::experiment::evaluation::{
 };
 use crate::experiment::paired::{PairedComparison, compare_all, paired_markdown};
 use crate::io::atomic::write_text_atomic;
-use crate::io::prediction_dir::prediction_files;
+use crate::io::prediction_dir::{find_prediction_files, prediction_files};
 use crate::shape::metrics::measure;
 
 /// A method to evaluate: its name (a column value in every table) and the folder of its
@@ -29,8 +29,8 @@ use crate::shape::metrics::measure;
 pub struct Method {
     /// Its name in the tables.
     pub name: String,
-    /// Its prediction folders (at least one).
-    pub dirs: Vec<PathBuf>,
+    /// Its prediction folders (at least one; see [`Method::dirs`]).
+    dirs: Vec<PathBuf>,
 }
 
 impl Method {
@@ -75,6 +75,11 @@ impl Method {
         Ok(Self { name, dirs })
     }
 
+    /// Its prediction folders.
+    pub fn dirs(&self) -> &[PathBuf] {
+        &self.dirs
+    }
+
     /// Its first prediction folder (the one errors about the method name).
     pub fn dir(&self) -> &Path {
         &self.dirs[0]
@@ -86,17 +91,19 @@ impl Method {
         if let [dir] = self.dirs.as_slice() {
             return prediction_files(dir, cell);
         }
-        let found: Vec<(&PathBuf, Vec<PathBuf>)> = self
-            .dirs
-            .iter()
-            .filter_map(|d| prediction_files(d, cell).ok().map(|f| (d, f)))
-            .collect();
+        // A folder without the cell is fine; a folder with wrong files for it is not.
+        let mut found: Vec<(&PathBuf, Vec<PathBuf>)> = Vec::new();
+        for d in &self.dirs {
+            if let Some(files) = find_prediction_files(d, cell)? {
+                found.push((d, files));
+            }
+        }
         match found.as_slice() {
             [(_, files)] => Ok(files.clone()),
             [] => Err(Error::new(
                 self.dir(),
                 format!(
-                    "no prediction for cell '{cell}' in any of the {} folders of method '{}'",
+                    "no prediction for cell '{cell}' (expected {cell}.tif or {cell}_0.tif, …) in any of the {} folders of method '{}'",
                     self.dirs.len(),
                     self.name
                 ),

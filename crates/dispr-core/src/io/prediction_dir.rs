@@ -433,15 +433,10 @@ pub fn ensemble_file(dir: &Path, name: &str) -> PathBuf {
 /// folder of a sharded run not yet merged, the cell is looked up in its shard folders
 /// (`shard-K-of-N/`, [`crate::io::shards`]).
 pub fn prediction_files(dir: &Path, name: &str) -> Result<Vec<PathBuf>> {
-    if let Some(files) = files_in(dir, name)? {
+    if let Some(files) = find_prediction_files(dir, name)? {
         return Ok(files);
     }
     let shards = crate::io::shards::shard_dirs(dir);
-    for (_, shard_dir) in &shards {
-        if let Some(files) = files_in(shard_dir, name)? {
-            return Ok(files);
-        }
-    }
     let in_shards = match shards.first() {
         Some((shard, _)) => format!(
             " nor in its {} of {} shard folders (a shard may not have run or finished)",
@@ -456,6 +451,20 @@ pub fn prediction_files(dir: &Path, name: &str) -> Result<Vec<PathBuf>> {
             "no prediction for cell '{name}' (expected {name}.tif or {name}_0.tif, {name}_1.tif, …){in_shards}"
         ),
     ))
+}
+
+/// [`prediction_files`], with `None` when `dir` (and its shard folders) hold no
+/// prediction of the cell; an error only for files that are there but wrong.
+pub fn find_prediction_files(dir: &Path, name: &str) -> Result<Option<Vec<PathBuf>>> {
+    if let Some(files) = files_in(dir, name)? {
+        return Ok(Some(files));
+    }
+    for (_, shard_dir) in &crate::io::shards::shard_dirs(dir) {
+        if let Some(files) = files_in(shard_dir, name)? {
+            return Ok(Some(files));
+        }
+    }
+    Ok(None)
 }
 
 /// The prediction files of cell `name` right in `dir`; `None` when it has none.

@@ -12,29 +12,38 @@ use crate::{progress, report};
 
 /// Parses `NAME=DIR` (or `DIR`, named after the folder).
 fn parse_methods(specs: &[String]) -> anyhow::Result<Vec<Method>> {
-    // A name given several times pools its folders (e.g. one per fold), in order.
-    let mut pooled: Vec<(String, Vec<PathBuf>, &String)> = Vec::new();
+    // A NAME=DIR given several times with one name pools its folders (e.g. one per
+    // fold), in order; a bare DIR is a method of its own (two of one folder name are
+    // refused as a name used twice).
+    let mut methods: Vec<(String, Vec<PathBuf>, Vec<&String>, bool)> = Vec::new();
     for spec in specs {
-        let (name, dir) = match spec.split_once('=') {
-            Some((n, d)) => (n.trim().to_string(), PathBuf::from(d)),
+        let (name, dir, named) = match spec.split_once('=') {
+            Some((n, d)) => (n.trim().to_string(), PathBuf::from(d), true),
             None => {
                 let dir = PathBuf::from(spec);
                 let name = dir
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                (name, dir)
+                (name, dir, false)
             }
         };
-        match pooled.iter_mut().find(|(n, _, _)| *n == name) {
-            Some((_, dirs, _)) => dirs.push(dir),
-            None => pooled.push((name, vec![dir], spec)),
+        match methods
+            .iter_mut()
+            .find(|(n, _, _, pooled)| *n == name && named && *pooled)
+        {
+            Some((_, dirs, specs, _)) => {
+                dirs.push(dir);
+                specs.push(spec);
+            }
+            None => methods.push((name, vec![dir], vec![spec], named)),
         }
     }
-    pooled
+    methods
         .into_iter()
-        .map(|(name, dirs, spec)| {
-            Method::pooled(name, dirs).map_err(|e| anyhow::anyhow!("--pred {spec}: {e}"))
+        .map(|(name, dirs, specs, _)| {
+            let specs: Vec<String> = specs.iter().map(|s| format!("--pred {s}")).collect();
+            Method::pooled(name, dirs).map_err(|e| anyhow::anyhow!("{}: {e}", specs.join(" ")))
         })
         .collect()
 }
@@ -68,6 +77,7 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
             "cells": study.cells,
             "methods": study.methods,
             "table": study.rows,
+            "per_cell": study.per_cell,
             "paired": study.paired,
             "calibration": study.calibration,
         }));
