@@ -3,7 +3,9 @@ Playwright) and fails on what a reader would see broken: a picture that does not
 link to a file that is not there, a link that leaves the folder for the network, a
 console error or an uncaught script error. Saves a full-page screenshot.
 
-Usage: python scripts/report/browser_check.py PAGE.html SCREENSHOT.png [WIDTH]
+Usage: python scripts/report/browser_check.py PAGE.html SCREENSHOT.png [WIDTH] [--sections ID,ID]
+With --sections, also a screenshot of the window scrolled to each element ID
+(SCREENSHOT's name with -ID added), for the docs.
 Needs: `pip install playwright` (no browser download: it drives /usr/bin/chromium, from
 Debian's `chromium` package; CHROMIUM overrides the path).
 """
@@ -20,7 +22,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def check(page_file: Path, screenshot: Path, width: int = 1280) -> list[str]:
+def check(page_file: Path, screenshot: Path, width: int = 1280, sections: list[str] = ()) -> list[str]:
     problems: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=FLAGS)
@@ -44,15 +46,28 @@ def check(page_file: Path, screenshot: Path, width: int = 1280) -> list[str]:
                 if not target.exists():
                     problems.append(f"broken link: {href}")
         page.screenshot(path=str(screenshot), full_page=True)
+        for section in sections:
+            if not page.evaluate("id => { const e = document.getElementById(id); if (e) e.scrollIntoView(); return !!e; }", section):
+                problems.append(f"no section #{section}")
+                continue
+            shot = screenshot.with_name(f"{screenshot.stem}-{section}{screenshot.suffix}")
+            page.screenshot(path=str(shot))
+            print(f"section #{section}: {shot}")
         print(f"{page_file}: {len(images)} pictures, title '{page.title()}'; screenshot {screenshot}")
         browser.close()
     return problems
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3:
+    args = sys.argv[1:]
+    sections: list[str] = []
+    if "--sections" in args:
+        i = args.index("--sections")
+        sections = [s for s in args[i + 1].split(",") if s] if i + 1 < len(args) else []
+        del args[i:i + 2]
+    if len(args) < 2:
         sys.exit(__doc__)
-    found = check(Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]) if len(sys.argv) > 3 else 1280)
+    found = check(Path(args[0]), Path(args[1]), int(args[2]) if len(args) > 2 else 1280, sections)
     for line in found:
         print(f"problem: {line}", file=sys.stderr)
     sys.exit(1 if found else 0)

@@ -10,6 +10,7 @@ mod output;
 mod preview;
 mod progress;
 mod report;
+mod reproduce;
 
 use clap::{CommandFactory, FromArgMatches};
 

@@ -307,19 +307,58 @@ pub fn folds(table: &FeatureTable, config: &ClassifyConfig) -> Result<Vec<usize>
     stratified_folds(&keys, config.folds, config.seed)
 }
 
+/// Where the augmentation rows of each fold's training set come from.
+#[derive(Clone, Copy, Debug)]
+pub enum Augmentation<'a> {
+    /// One table for every fold: shapes no training made (a baseline's, or a model's
+    /// that never saw any cell of the table); the no-leak rule picks each fold's rows.
+    Shared(&'a FeatureTable),
+    /// A table per fold of the classifier's split: fold j's rows come from a model that
+    /// never saw fold j's cells (e.g. DISPR trained with fold j held out), so no test
+    /// cell's shape reaches a training set even through the generator's weights.
+    PerFold(&'a [FeatureTable]),
+}
+
+impl<'a> Augmentation<'a> {
+    /// The table fold `fold`'s training set draws from.
+    pub fn for_fold(&self, fold: usize) -> &'a FeatureTable {
+        match *self {
+            Self::Shared(t) => t,
+            Self::PerFold(tables) => &tables[fold],
+        }
+    }
+
+    /// Refuses tables whose feature columns differ from `table`'s, or a per-fold list
+    /// whose length is not the number of folds.
+    fn check(&self, table: &FeatureTable, folds: usize) -> Result<()> {
+        let tables: &[FeatureTable] = match self {
+            Self::Shared(t) => std::slice::from_ref(*t),
+            Self::PerFold(tables) if tables.len() != folds => {
+                return Err(Error::invalid(format!(
+                    "{} augmentation tables for {folds} folds: one per fold is needed",
+                    tables.len()
+                )));
+            }
+            Self::PerFold(tables) => tables,
+        };
+        if tables.iter().any(|a| a.names != table.names) {
+            return Err(Error::invalid(
+                "the augmentation CSV has other feature columns than the features CSV",
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Cross-validates the forest on `table`, optionally adding allowed `augment` rows to
 /// each training set. Unlabeled rows are not classified.
 pub fn cross_validate(
     table: &FeatureTable,
-    augment: Option<&FeatureTable>,
+    augment: Option<Augmentation>,
     config: &ClassifyConfig,
 ) -> Result<Outcome> {
-    if let Some(a) = augment
-        && a.names != table.names
-    {
-        return Err(Error::invalid(
-            "the augmentation CSV has other feature columns than the features CSV",
-        ));
+    if let Some(a) = &augment {
+        a.check(table, config.folds)?;
     }
     let classes: Vec<String> = {
         let mut c: Vec<String> = table.rows.iter().map(|r| r.class.clone()).collect();
@@ -365,7 +404,7 @@ pub fn cross_validate(
             .collect();
         let mut train_rows: Vec<&FeatureRow> = train.iter().map(|&i| &table.rows[i]).collect();
         let extra = augment
-            .map(|a| allowed_augmentation(a, &train_sources, &augment_classes))
+            .map(|a| allowed_augmentation(a.for_fold(fold), &train_sources, &augment_classes))
             .unwrap_or_default();
         debug_assert!(
             extra
@@ -508,10 +547,10 @@ mod tests {
             plain.macro_f1
         );
         assert_eq!(plain.confusion, vec![vec![10, 0], vec![0, 10]]);
-        let aug = cross_validate(&table, Some(&augment), &config).unwrap();
+        let aug = cross_validate(&table, Some(Augmentation::Shared(&augment)), &config).unwrap();
         // Each fold trains on 8 of the 10 'a' cells, so it may add exactly their 8 rows.
         assert_eq!(aug.augmented, vec![8; 5]);
-        let again = cross_validate(&table, Some(&augment), &config).unwrap();
+        let again = cross_validate(&table, Some(Augmentation::Shared(&augment)), &config).unwrap();
         assert_eq!(aug.macro_f1, again.macro_f1, "seeded");
     }
 
@@ -535,5 +574,57 @@ mod tests {
                 .to_string()
                 .contains("expected columns name,class,source")
         );
+    }
+
+    #[test]
+    fn per_fold_augmentation_draws_each_fold_from_its_own_table() {
+        let rows: Vec<FeatureRow> = (0..20)
+            .map(|i| {
+                let class = if i < 10 { "a" } else { "b" };
+                let x = if i < 10 { 0.0 } else { 10.0 } + i as f64 * 0.01;
+                let name = format!("cell{i:02}");
+                row(&name, class, &name, vec![x, -2.0 * x])
+            })
+            .collect();
+        let table = FeatureTable {
+            names: vec!["f0".into(), "f1".into()],
+            rows,
+        };
+        let config = ClassifyConfig {
+            folds: 4,
+            trees: 5,
+            augment_classes: Some(vec!["a".into(), "b".into()]),
+            ..ClassifyConfig::default()
+        };
+        // Fold k's table holds k + 1 copies of every cell's shape.
+        let per_fold: Vec<FeatureTable> = (0..config.folds)
+            .map(|k| FeatureTable {
+                names: table.names.clone(),
+                rows: table
+                    .rows
+                    .iter()
+                    .flat_map(|r| {
+                        (0..=k).map(move |c| {
+                            row(
+                                &format!("{}_{c}", r.name),
+                                &r.class,
+                                &r.source,
+                                r.values.clone(),
+                            )
+                        })
+                    })
+                    .collect(),
+            })
+            .collect();
+        let fold_of = folds(&table, &config).unwrap();
+        let outcome =
+            cross_validate(&table, Some(Augmentation::PerFold(&per_fold)), &config).unwrap();
+        for k in 0..config.folds {
+            let train = fold_of.iter().filter(|&&f| f != k).count();
+            assert_eq!(outcome.augmented[k], train * (k + 1), "fold {k}");
+        }
+        // One table per fold, or an error.
+        let short = cross_validate(&table, Some(Augmentation::PerFold(&per_fold[..2])), &config);
+        assert!(short.unwrap_err().to_string().contains("one per fold"));
     }
 }

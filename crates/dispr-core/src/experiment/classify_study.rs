@@ -8,7 +8,8 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::experiment::classify::{
-    ClassifyConfig, FeatureTable, Outcome, cross_validate, folds, scores, smallest_classes,
+    Augmentation, ClassifyConfig, FeatureTable, Outcome, cross_validate, folds, scores,
+    smallest_classes,
 };
 use crate::experiment::evaluation::describe;
 use crate::experiment::paired::{bootstrap_interval, mcnemar_exact_p};
@@ -193,7 +194,7 @@ impl ClassifyStudy {
     /// rows when given.
     pub fn run(
         table: &FeatureTable,
-        augment: Option<&FeatureTable>,
+        augment: Option<Augmentation>,
         config: &ClassifyConfig,
     ) -> Result<Self> {
         // One row per cell: folds and intervals are over cells (n = cells).

@@ -66,6 +66,18 @@ pub enum SamplerKind {
     DpmSolver2M,
 }
 
+impl SamplerKind {
+    /// The name as the flag spells it (`ddpm`, `ddim`, `dpm++2m`; [`std::str::FromStr`]
+    /// reads it back).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Ddpm => "ddpm",
+            Self::Ddim => "ddim",
+            Self::DpmSolver2M => "dpm++2m",
+        }
+    }
+}
+
 impl std::str::FromStr for SamplerKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

@@ -1,6 +1,6 @@
 //! `dispr classify`: the random-forest experiment, with and without augmentation.
 
-use dispr_core::experiment::classify::{ClassifyConfig, read_features};
+use dispr_core::experiment::classify::{Augmentation, ClassifyConfig, read_features};
 use dispr_core::experiment::classify_study::ClassifyStudy;
 use serde_json::json;
 
@@ -30,7 +30,7 @@ pub fn run(args: &ClassifyArgs) -> anyhow::Result<()> {
         config.folds,
         config.trees
     ));
-    let study = ClassifyStudy::run(&table, augment.as_ref(), &config)
+    let study = ClassifyStudy::run(&table, augment.as_ref().map(Augmentation::Shared), &config)
         .map_err(|e| anyhow::anyhow!("{}: {e}", args.features.display()))?;
     let out = &args.out;
     let sources = json!({

@@ -9,8 +9,9 @@ mod evaluate;
 mod features;
 mod model;
 mod predict;
+mod reproduce;
 mod shapes;
-mod synth;
+pub(crate) mod synth;
 mod train;
 
 use std::path::Path;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Data(DataCommand::Preview(args)) => data::preview(&args),
         Command::Synth(args) => synth::run(&args),
         Command::Demo(args) => demo::run(&args),
+        Command::Reproduce(args) => reproduce::run(&args),
         Command::Features(args) => features::run(&args),
         Command::Classify(args) => classify::run(&args),
         Command::Bench(BenchCommand::Synth(args)) => bench::synth(&args),

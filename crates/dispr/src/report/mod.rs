@@ -17,13 +17,16 @@ pub use plot::{draw_confusion, encode_png, register_font};
 
 /// Writes a whole report into `out`: the study's tables, a box plot per Table 1 column,
 /// the steps plot when the study compares sampler settings (a stale one is removed) and
-/// the page [`page::PAGE`].
-pub fn write_report(out: &Path, study: &Study) -> anyhow::Result<()> {
+/// the page [`page::PAGE`]. Returns the page's content (its tables, pictures embedded),
+/// which `dispr reproduce` shows again in its own page.
+pub fn write_report(out: &Path, study: &Study) -> anyhow::Result<serde_json::Value> {
     study.write_tables(out)?;
     let plots = plot::box_plots(&study.records, out)?;
     if !steps::steps_plot(&study.rows, out)? {
         let _ = std::fs::remove_file(out.join(steps::STEPS_PLOT));
         let _ = std::fs::remove_file(out.join(steps::STEPS_PLOT).with_extension("svg"));
     }
-    page::write_html(out, study, &plots)
+    let content = page::content(out, study, &plots)?;
+    page::write_html(out, &content)?;
+    Ok(content)
 }

@@ -14,19 +14,24 @@ use super::steps::STEPS_PLOT;
 /// The report page's template (minijinja; auto-escaped as HTML).
 const PAGE_TEMPLATE: &str = include_str!("../../templates/report.html");
 
+/// The study's sections, shared by the report page and `dispr reproduce`'s page; its
+/// links start with `base` (the report folder, relative to the page).
+pub const STUDY_TEMPLATE: &str = include_str!("../../templates/study.html");
+
 /// File name of the report page in a report folder.
 pub const PAGE: &str = "index.html";
 
-/// Writes the report page [`PAGE`] from [`PAGE_TEMPLATE`]: the study's tables and the
-/// `plots` (Table 1 column, PNG file name) beside it.
-pub fn write_html(out: &Path, study: &Study, plots: &[(String, PathBuf)]) -> anyhow::Result<()> {
+/// Writes the report page [`PAGE`] from [`PAGE_TEMPLATE`] and the page's `content`
+/// ([`content`]).
+pub fn write_html(out: &Path, content: &serde_json::Value) -> anyhow::Result<()> {
     let mut env = minijinja::Environment::new();
     env.add_template("report.html", PAGE_TEMPLATE)
         .context("the report template")?;
-    let page = page(out, study, plots)?;
+    env.add_template("study.html", STUDY_TEMPLATE)
+        .context("the study template")?;
     let html = env
         .get_template("report.html")
-        .and_then(|t| t.render(page))
+        .and_then(|t| t.render(content))
         .context("rendering the report")?;
     write_text_atomic(&out.join(PAGE), &html)?;
     Ok(())
@@ -39,7 +44,7 @@ fn num(x: f64) -> String {
 
 /// A PNG of the report folder as a `data:` URI, so that the page is one self-contained
 /// file (it opens offline, mailed or moved, with every picture in it).
-fn embedded(out: &Path, file: &Path) -> anyhow::Result<String> {
+pub(crate) fn embedded(out: &Path, file: &Path) -> anyhow::Result<String> {
     use base64::Engine;
     let path = out.join(file);
     let bytes = std::fs::read(&path)
@@ -59,8 +64,9 @@ fn embedded_if_any(out: &Path, name: &str) -> anyhow::Result<Option<String>> {
 }
 
 /// What the report template shows, as numbers formatted for reading, with its pictures
-/// embedded.
-fn page(
+/// embedded: the study's tables and the `plots` (Table 1 column, PNG file name) in
+/// `out`.
+pub fn content(
     out: &Path,
     study: &Study,
     plots: &[(String, PathBuf)],
@@ -77,6 +83,7 @@ fn page(
         })
         .collect::<anyhow::Result<_>>()?;
     Ok(json!({
+        "base": "",
         "data": study.data.display().to_string(),
         "columns": TABLE_METRICS.map(column_title),
         "methods": method_rows(study),
@@ -280,9 +287,9 @@ mod tests {
         };
         let plots = [("iou".to_string(), PathBuf::from("box_iou.png"))];
         // A missing picture is an error, not a broken image in the page.
-        assert!(write_html(tmp.path(), &study, &plots).is_err());
+        assert!(content(tmp.path(), &study, &plots).is_err());
         std::fs::write(tmp.path().join("box_iou.png"), b"\x89PNG").unwrap();
-        write_html(tmp.path(), &study, &plots).unwrap();
+        write_html(tmp.path(), &content(tmp.path(), &study, &plots).unwrap()).unwrap();
         let html = std::fs::read_to_string(tmp.path().join("index.html")).unwrap();
         // Self-contained: the picture is in the page, not beside it.
         assert!(

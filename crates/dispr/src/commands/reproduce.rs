@@ -1,0 +1,76 @@
+//! `dispr reproduce`: the paper's experiments as one resumable run
+//! ([`crate::reproduce`]); this shows its progress and prints the tables.
+
+use crate::cli::ReproduceArgs;
+use crate::output::{note, print};
+use crate::progress;
+use crate::reproduce::{self, Event, Settings};
+
+/// Runs `dispr reproduce`.
+pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
+    let settings = Settings {
+        data: args.data.clone(),
+        out: args.out.clone(),
+        budget: args.budget,
+        device: args.device,
+        command_line: std::env::args().collect(),
+        jobs: args.jobs as usize,
+    };
+    // One bar per unit (steps, evaluations, cells), and a line as each unit starts.
+    let bar = std::sync::Mutex::new(None::<indicatif::ProgressBar>);
+    let on_event = |event: Event| match event {
+        Event::Started {
+            index,
+            total,
+            description,
+            eta,
+        } => {
+            let eta = eta.map_or(String::new(), |s| {
+                format!(" (the run: about {} left)", duration(s))
+            });
+            note(&format!("[{index}/{total}] {description}{eta}"));
+            *bar.lock().expect("the bar's lock") = None;
+        }
+        Event::Progress { done, total, what } => {
+            let mut bar = bar.lock().expect("the bar's lock");
+            let b = bar.get_or_insert_with(|| progress::bar(total, what));
+            b.set_position(done as u64);
+        }
+        Event::Finished {
+            description,
+            seconds,
+        } => {
+            if let Some(b) = bar.lock().expect("the bar's lock").take() {
+                b.finish_and_clear();
+            }
+            crate::output::detail(&format!("{description}: {seconds:.1} s"));
+        }
+    };
+    let finished = reproduce::run(&settings, &on_event)?;
+    if finished.kept > 0 {
+        note(&format!(
+            "kept {} of {} units an earlier run of {} had finished",
+            finished.kept,
+            finished.units,
+            args.out.display()
+        ));
+    }
+    print(&format!(
+        "Table 1 (pooled, as the paper):\n\n{}\nFig. 5 (random forest, {} budget):\n\n{}\nreproduce finished in {}; report: {}\n",
+        finished.table1,
+        args.budget,
+        finished.fig5,
+        duration(finished.seconds),
+        finished.page.display()
+    ))
+}
+
+/// Seconds as `1 h 05 min`, `4 min 10 s` or `12 s`.
+fn duration(seconds: f64) -> String {
+    let s = seconds.round() as u64;
+    match s {
+        0..60 => format!("{s} s"),
+        60..3600 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, (s % 3600) / 60),
+    }
+}
