@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Crafts the hostile inputs of issue #19's reproductions (used by reproduce.sh).
 
-Each subcommand writes one file; the TIFFs are built as crates/dispr/tests/cli_promises.rs
+Each subcommand writes one file; the TIFFs are built as crates/dispr/tests/cli/cli_promises.rs
 builds them (hand-written IFDs where tifffile would refuse to write such a file).
 
     bomb OUT                  500 pages of 8192x8192 uint8 sharing one deflate strip

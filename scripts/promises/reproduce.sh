@@ -2,7 +2,7 @@
 # Re-runs every reproduction of issue #19 ("Nothing lost, nothing silently wrong")
 # against a built dispr binary and prints, for each, the command, its exit status and
 # the one line dispr prints about it. The regression tests behind them are in
-# crates/dispr/tests/cli_promises.rs; what is promised is docs/promises.md.
+# crates/dispr/tests/cli/cli_promises.rs; what is promised is docs/promises.md.
 #
 #   scripts/promises/reproduce.sh            # uses target/release/dispr
 #   DISPR=path/to/dispr scripts/promises/reproduce.sh > reproduce.txt

@@ -244,14 +244,11 @@ mod tests {
     fn the_full_dispr_recipe_is_the_shipped_models() {
         let shipped = dispr_nn::shipped::checkpoint().unwrap().header;
         let plan = Plan::of(Budget::Full);
-        let (mut network, train) = plan.dispr().settings(0, 5, 0);
+        let (mut network, _) = plan.dispr().settings(0, 5, 0);
         *network.data_grid_mut() = shipped.model.data_grid();
         assert_eq!(network, shipped.model);
-        let shipped_train = shipped.train.unwrap();
-        assert_eq!(train.steps, shipped_train.steps);
-        assert_eq!(train.batch, shipped_train.batch);
-        assert_eq!(train.lr, shipped_train.lr);
-        assert_eq!(shipped_train.extra_data.len(), plan.synthetic.len());
+        // An exported model keeps its steps and training cells, not its optimiser.
+        assert_eq!(plan.dispr().steps, shipped.step);
         let extra = shipped
             .train_cells
             .iter()

@@ -1,8 +1,6 @@
 //! End-to-end tests of `dispr synth` and `dispr data preview`.
 
-mod common;
-
-use common::{assert_fails, dispr, ok, s, text};
+use crate::common::{assert_fails, dispr, ok, s, text};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;

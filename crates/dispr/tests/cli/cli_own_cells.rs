@@ -3,11 +3,9 @@
 //! images that cannot be read as intensities are refused; a cell in a crop of any size
 //! is placed in the model's field and its prediction placed back over it.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{assert_fails, ok, s, text};
+use crate::common::{assert_fails, ok, s, text};
 use dispr_core::grid::{Image, Volume};
 use dispr_core::io::tiff::{read_image, read_volume, write_image};
 
@@ -161,7 +159,7 @@ fn images_that_are_not_intensities_are_refused_naming_the_file() {
         let data = dataset_with(&tmp.path().join(what), "c", &mask, |p| {
             write_image(p, &image).unwrap()
         });
-        let out = common::dispr(&["data", "info", s(&data)]);
+        let out = crate::common::dispr(&["data", "info", s(&data)]);
         let err = assert_fails(&out, 1, &[]);
         let stdout = text(&out.stdout);
         assert!(
@@ -169,7 +167,7 @@ fn images_that_are_not_intensities_are_refused_naming_the_file() {
             "{what}: {stdout}{err}"
         );
         let pred = tmp.path().join(format!("{what}.pred"));
-        let out = common::dispr(&["predict", "--data", s(&data), "--out", s(&pred)]);
+        let out = crate::common::dispr(&["predict", "--data", s(&data), "--out", s(&pred)]);
         assert_fails(&out, 1, &[needle, "image/c.tif"]);
     }
 }
@@ -282,7 +280,7 @@ fn a_cell_in_a_crop_of_any_size_is_predicted_over_itself() {
         )
         .unwrap();
     }
-    let out = common::dispr(&[
+    let out = crate::common::dispr(&[
         "predict",
         "--data",
         s(&data),
@@ -485,19 +483,19 @@ fn a_field_with_a_cellpose_label_image_is_predicted_cell_by_cell() {
         text(&out.stderr)
     );
     assert_fails(
-        &common::dispr(&["predict", "--out", "x", "-q", "-v", "--data", "y"]),
+        &crate::common::dispr(&["predict", "--out", "x", "-q", "-v", "--data", "y"]),
         2,
         &["cannot be used with"],
     );
     assert_fails(
-        &common::dispr(&["predict", "--out", "x", "--threads", "0", "--data", "y"]),
+        &crate::common::dispr(&["predict", "--out", "x", "--threads", "0", "--data", "y"]),
         2,
         &["--threads"],
     );
     let lonely = tmp.path().join("lonely.tif");
     write_image(&lonely, &image).unwrap();
     assert_fails(
-        &common::dispr(&[
+        &crate::common::dispr(&[
             "predict",
             "--image",
             s(&lonely),
@@ -510,7 +508,7 @@ fn a_field_with_a_cellpose_label_image_is_predicted_cell_by_cell() {
     let small = tmp.path().join("small_labels.tif");
     write_image(&small, &Image::filled([fh, fw - 1], 1u16)).unwrap();
     assert_fails(
-        &common::dispr(&[
+        &crate::common::dispr(&[
             "predict",
             "--image",
             s(&field),
@@ -523,7 +521,7 @@ fn a_field_with_a_cellpose_label_image_is_predicted_cell_by_cell() {
         &["small_labels.tif: labels are 100×229 but the image is 100×230"],
     );
     assert_fails(
-        &common::dispr(&["predict", "--out", s(&tmp.path().join("p4"))]),
+        &crate::common::dispr(&["predict", "--out", s(&tmp.path().join("p4"))]),
         2,
         &["required arguments were not provided"],
     );

@@ -1,10 +1,8 @@
 //! Training on the `tiny` preset: checkpoint round trip, exact resume, a clean stop on a
 //! non-finite loss, and an end-to-end overfit of one cell that samples it back.
 
-mod common;
-
+use crate::common::{device, phantom_cell};
 use burn::prelude::*;
-use common::{device, phantom_cell};
 use dispr_core::data::class::CellClass;
 use dispr_core::shape::metrics::overlap;
 use dispr_nn::Error as TrainError;

@@ -1,9 +1,7 @@
 //! End-to-end tests of `dispr data …`: the real sample, and every kind of bad input a
 //! user can hand it (one-line error naming the file, non-zero exit, never a panic).
 
-mod common;
-
-use common::{assert_fails, dispr, ok, s, text};
+use crate::common::{assert_fails, dispr, ok, s, text};
 use std::path::Path;
 
 use dispr_core::grid::{Image, Volume};

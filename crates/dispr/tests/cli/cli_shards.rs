@@ -1,13 +1,12 @@
 //! Sharded prediction (`dispr predict --shard K/N`, `dispr merge`) and resume by cell:
 //! the union of the shards is the unsharded run byte for byte, whatever the thread
 //! count; a killed run keeps its finished cells; and the refusals of both commands.
-mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_fails, dispr, ok, s, text};
+use crate::common::{assert_fails, dispr, ok, s, text};
 
 /// Every file under `dir` (relative paths, sorted), except those of `skip`.
 fn files(dir: &Path, skip: &[&str]) -> Vec<PathBuf> {

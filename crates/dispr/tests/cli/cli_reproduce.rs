@@ -1,13 +1,12 @@
 //! `dispr reproduce --budget quick` on the real sample: the whole paper end to end, killed
 //! part way (SIGKILL) and resumed without redoing a finished unit; the page it writes;
 //! and its refusals.
-mod common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{assert_fails, dispr, s, text};
+use crate::common::{assert_fails, dispr, s, text};
 
 /// The finished units' records in `out` (file name, modification time).
 fn records(out: &Path) -> Vec<(String, SystemTime)> {
@@ -44,6 +43,8 @@ fn quick_reproduces_the_paper_and_a_killed_run_resumes_without_redoing_work() {
         s(&out),
         "--budget",
         "quick",
+        "--jobs",
+        "2",
     ];
 
     // Start the run and kill it (SIGKILL: no clean-up) once the first models are trained.

@@ -1,8 +1,6 @@
 //! End-to-end tests of `dispr measure`, `metrics`, `mesh`, `baseline` and `evaluate`.
 
-mod common;
-
-use common::{assert_fails, dispr, ok, s, text};
+use crate::common::{assert_fails, dispr, ok, s, text};
 use std::path::{Path, PathBuf};
 
 use dispr_core::grid::{Image, Volume};

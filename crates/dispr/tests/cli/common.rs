@@ -1,7 +1,6 @@
 //! Helpers shared by the command-line tests: run the binary, read its output, and check
 //! that a failure is the clean kind users are promised (exit status, one `error:` line
 //! naming the problem, never a panic).
-#![allow(dead_code)] // each test file uses its own subset
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -4,14 +4,12 @@
 //! refused non-finite and non-mask inputs, leak-free classification tables, bounded
 //! flags, no leftovers or hangs, and small truths.
 
-mod common;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_fails, dispr, ok, s, text};
+use crate::common::{assert_fails, dispr, ok, s, text};
 use dispr_core::grid::{Image, Volume};
 use dispr_core::io::tiff::{write_image, write_volume};
 

@@ -1,10 +1,8 @@
 //! SHAPR on the `tiny` preset: exact resume (the training machinery it shares with DISPR),
 //! the topological loss's gradient, and an overfit of one synthetic cell predicted back.
 
-mod common;
-
+use crate::common::{device, phantom_cell};
 use burn::prelude::*;
-use common::{device, phantom_cell};
 use dispr_core::data::class::CellClass;
 use dispr_core::shape::metrics::overlap;
 use dispr_nn::checkpoint::Checkpoint;

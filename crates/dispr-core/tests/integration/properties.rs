@@ -5,7 +5,7 @@
 //! real sample's files for as long as `DISPR_FUZZ_SECONDS` says (docs/promises.md):
 //!
 //! ```text
-//! DISPR_FUZZ_SECONDS=1200 cargo test --release -p dispr-core --test properties -- --ignored --nocapture
+//! DISPR_FUZZ_SECONDS=1200 cargo test --release -p dispr-core --test integration properties:: -- --ignored --nocapture
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -216,7 +216,7 @@ fn mutated_features_csv_give_a_clean_error_or_unique_rows() {
 
 /// The long fuzz run over the real sample's files (ignored by default; see the top).
 #[test]
-#[ignore = "long fuzz run: DISPR_FUZZ_SECONDS=1200 cargo test --release -p dispr-core --test properties -- --ignored"]
+#[ignore = "long fuzz run: DISPR_FUZZ_SECONDS=1200 cargo test --release -p dispr-core --test integration properties:: -- --ignored"]
 fn long_fuzz_of_real_tiffs() {
     let seconds: u64 = std::env::var("DISPR_FUZZ_SECONDS")
         .ok()

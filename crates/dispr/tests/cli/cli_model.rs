@@ -1,9 +1,7 @@
 //! `dispr model info`, `dispr train`, `dispr predict` and `dispr evaluate --fold` end to
 //! end on a small synthetic dataset with the `tiny` preset, and their refusals.
 
-mod common;
-
-use common::{assert_fails, dispr, ok, s, text};
+use crate::common::{assert_fails, dispr, ok, s, text};
 
 #[test]
 fn model_info_prints_the_paper_parameter_count() {
