@@ -3,8 +3,9 @@
 # the real sample (kept in OUT; a finished run is reused), renders OUT/report/index.html
 # in headless Chromium (Debian's `chromium`, driven by Playwright) and fails on a picture
 # that does not load, a broken link, a link to the network, a console error or a script
-# error (scripts/report/browser_check.py). Saves a full-page screenshot and one per
-# section into SHOTS (default docs/img: the screenshots docs/reproduce.md shows).
+# error (scripts/report/browser_check.py). Saves one screenshot per section into SHOTS
+# (default docs/img: the screenshots docs/reproduce.md shows) and the whole page as
+# OUT/page.png.
 # Not part of .ci/run (installing Chromium and Playwright takes minutes); run it by hand.
 # Usage: scripts/reproduce/browser_test.sh   (from anywhere)
 # Environment: OUT (default target/reproduce-quick), DATA (default
@@ -30,4 +31,5 @@ cargo run --release -q -p dispr -- reproduce --data "$DATA" --out "$OUT" --budge
 mkdir -p "$SHOTS"
 "$VENV/bin/python" scripts/report/browser_check.py "$OUT/report/index.html" \
   "$SHOTS/reproduce-page.png" 1280 --sections methods,table1,fig5,timings
-echo "browser test passed: $OUT/report/index.html"
+mv "$SHOTS/reproduce-page.png" "$OUT/page.png"
+echo "browser test passed: $OUT/report/index.html (whole page: $OUT/page.png)"

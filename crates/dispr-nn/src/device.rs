@@ -72,12 +72,21 @@ pub fn parse(name: &str) -> crate::Result<Device> {
     }
 }
 
+/// Held while a network's initial weights are drawn ([`seeded_init`]).
+static DRAWING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A network's initial weights, drawn from `seed` on the CPU and loaded onto `device`:
 /// one seed gives the same weights on every device (a GPU backend's own generator draws
 /// other numbers from the same seed). `init` builds the network on a device; burn draws
 /// a parameter only when it is first used, so the CPU's network is drawn (turned into a
 /// record) before it is loaded into the one built on `device`.
 pub fn seeded_init<M: Module>(seed: u64, device: &Device, init: impl Fn(&Device) -> M) -> M {
+    // The backends' generators are global to the process: two networks drawn at once
+    // (e.g. `dispr reproduce --jobs 2` starting two trainings) would interleave their
+    // draws, and neither would be the one its seed gives. One network is drawn at a time.
+    let _drawing = DRAWING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     // What the device itself draws later (e.g. dropout) follows the seed too; seeded
     // first, so on the CPU the draws are those of a network built there directly.
     device.seed(seed);

@@ -256,3 +256,43 @@ fn the_ema_weights_stay_outside_the_autodiff_graph() {
     weights.ema().visit(&mut count);
     assert_eq!(count.0, 0, "EMA parameters tracked by autodiff");
 }
+
+/// Networks drawn at once on several threads (as `dispr reproduce --jobs 2` starts two
+/// trainings) get the weights their seeds give, as if drawn one after the other: the
+/// backends' generators are global to the process.
+#[test]
+fn networks_drawn_at_once_on_several_threads_get_their_seeds_weights() {
+    let (config, _) = tiny();
+    // Every tensor's bytes, by name (the file may order its tensors freely).
+    let weights = |seed: u64| {
+        let model = Model::new(config.clone(), seed, &device());
+        let bytes = dispr_nn::checkpoint::weights_to_bytes(&model.net, WeightEncoding::Safetensors);
+        let file = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let mut tensors: Vec<(String, Vec<u8>)> = file
+            .tensors()
+            .into_iter()
+            .map(|(name, t)| (name, t.data().to_vec()))
+            .collect();
+        tensors.sort();
+        tensors
+    };
+    let alone: Vec<_> = (0..2).map(weights).collect();
+    assert!(alone[0] == weights(0), "one seed, one network");
+    assert!(alone[0] != alone[1]);
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..2u64)
+            .map(|seed| {
+                let weights = &weights;
+                scope.spawn(move || (0..6).map(|_| weights(seed)).collect::<Vec<_>>())
+            })
+            .collect();
+        for (seed, thread) in threads.into_iter().enumerate() {
+            for drawn in thread.join().unwrap() {
+                assert!(
+                    drawn == alone[seed],
+                    "seed {seed}: other weights when drawn at once"
+                );
+            }
+        }
+    });
+}
