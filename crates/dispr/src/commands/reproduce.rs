@@ -46,6 +46,11 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
             crate::output::detail(&format!("{description}: {seconds:.1} s"));
         }
     };
+    if args.budget == reproduce::Budget::Full {
+        note(
+            "--budget full is the real study: hours on 2 cores (interrupt it at any time; the same command goes on where it stopped). --budget quick runs a small version in about a minute.",
+        );
+    }
     let finished = reproduce::run(&settings, &on_event)?;
     if finished.kept > 0 {
         note(&format!(

@@ -16,7 +16,7 @@ const PAGE_TEMPLATE: &str = include_str!("../../templates/report.html");
 
 /// The study's sections, shared by the report page and `dispr reproduce`'s page; its
 /// links start with `base` (the report folder, relative to the page).
-pub const STUDY_TEMPLATE: &str = include_str!("../../templates/study.html");
+const STUDY_TEMPLATE: &str = include_str!("../../templates/study.html");
 
 /// File name of the report page in a report folder.
 pub const PAGE: &str = "index.html";
@@ -24,17 +24,22 @@ pub const PAGE: &str = "index.html";
 /// Writes the report page [`PAGE`] from [`PAGE_TEMPLATE`] and the page's `content`
 /// ([`content`]).
 pub fn write_html(out: &Path, content: &serde_json::Value) -> anyhow::Result<()> {
-    let mut env = minijinja::Environment::new();
-    env.add_template("report.html", PAGE_TEMPLATE)
-        .context("the report template")?;
-    env.add_template("study.html", STUDY_TEMPLATE)
-        .context("the study template")?;
-    let html = env
-        .get_template("report.html")
-        .and_then(|t| t.render(content))
-        .context("rendering the report")?;
+    let html = render(("report.html", PAGE_TEMPLATE), content)?;
     write_text_atomic(&out.join(PAGE), &html)?;
     Ok(())
+}
+
+/// Renders the page template `(name, text)`, which may include the study's sections
+/// (`{% include "study.html" %}`, [`STUDY_TEMPLATE`]), with `content`.
+pub fn render((name, text): (&str, &str), content: &serde_json::Value) -> anyhow::Result<String> {
+    let mut env = minijinja::Environment::new();
+    env.add_template(name, text)
+        .with_context(|| format!("the template {name}"))?;
+    env.add_template("study.html", STUDY_TEMPLATE)
+        .context("the template study.html")?;
+    env.get_template(name)
+        .and_then(|t| t.render(content))
+        .with_context(|| format!("rendering {name}"))
 }
 
 /// A number as the page shows it.

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::budget::setting_name;
 use super::stages::{AUGMENTATION_SOURCES, Context, TABLE1_PAGE_JSON, fig5_rows};
 use super::units::{Record, Unit};
-use crate::report::page::{PAGE, STUDY_TEMPLATE, embedded};
+use crate::report::page::{PAGE, embedded, render};
 
 const TEMPLATE: &str = include_str!("../../templates/reproduce.html");
 
@@ -33,15 +33,7 @@ pub fn write(ctx: &Context, units: &[Unit]) -> anyhow::Result<PathBuf> {
     content.insert("fig5".into(), json!(fig5_rows(layout)?));
     content.insert("confusions".into(), json!(confusions(&report)?));
     content.insert("units".into(), json!(timings(ctx, units)?));
-    let mut env = minijinja::Environment::new();
-    env.add_template("reproduce.html", TEMPLATE)
-        .context("the reproduce template")?;
-    env.add_template("study.html", STUDY_TEMPLATE)
-        .context("the study template")?;
-    let html = env
-        .get_template("reproduce.html")
-        .and_then(|t| t.render(Value::Object(content)))
-        .context("rendering the reproduce page")?;
+    let html = render(("reproduce.html", TEMPLATE), &Value::Object(content))?;
     let page = report.join(PAGE);
     write_text_atomic(&page, &html)?;
     Ok(page)
