@@ -77,7 +77,29 @@ pub fn feature_table(
     side: Option<f64>,
     on_row: &(dyn Fn() + Sync),
 ) -> Result<FeatureTable> {
-    let rows = jobs
+    let (table, empty) = table_of(jobs, side, on_row, false)?;
+    debug_assert!(empty.is_empty());
+    Ok(table)
+}
+
+/// [`feature_table`] of generated shapes (predictions to augment a training set with):
+/// an empty shape, which has no features, is left out instead of failing the table.
+/// Returns the table and the files left out.
+pub fn generated_feature_table(
+    jobs: &[FeatureJob],
+    side: Option<f64>,
+    on_row: &(dyn Fn() + Sync),
+) -> Result<(FeatureTable, Vec<PathBuf>)> {
+    table_of(jobs, side, on_row, true)
+}
+
+fn table_of(
+    jobs: &[FeatureJob],
+    side: Option<f64>,
+    on_row: &(dyn Fn() + Sync),
+    skip_empty: bool,
+) -> Result<(FeatureTable, Vec<PathBuf>)> {
+    let rows: Vec<std::result::Result<FeatureRow, PathBuf>> = jobs
         .par_iter()
         .map(|job| {
             let shape = match &job.file {
@@ -86,25 +108,37 @@ pub fn feature_table(
                     .shape
                     .ok_or_else(|| Error::new(job.path(), "no 3D shape"))?,
             };
-            let values = features_at(&shape, side)
-                .ok_or_else(|| Error::new(job.path(), "the shape is empty"))?;
             on_row();
-            Ok(FeatureRow {
+            let Some(values) = features_at(&shape, side) else {
+                return match skip_empty {
+                    true => Ok(Err(job.path().to_path_buf())),
+                    false => Err(Error::new(job.path(), "the shape is empty")),
+                };
+            };
+            Ok(Ok(FeatureRow {
                 name: job.name.clone(),
                 class: job.cell.label.name().into(),
                 source: job.cell.name.clone(),
                 values,
-            })
+            }))
         })
         .collect::<Result<_>>()?;
     let units = match side {
         Some(_) => Units::Micrometres,
         None => Units::Voxels,
     };
-    Ok(FeatureTable {
+    let mut table = FeatureTable {
         names: feature_columns(units),
-        rows,
-    })
+        rows: Vec::new(),
+    };
+    let mut empty = Vec::new();
+    for row in rows {
+        match row {
+            Ok(r) => table.rows.push(r),
+            Err(file) => empty.push(file),
+        }
+    }
+    Ok((table, empty))
 }
 
 /// The table as CSV: `name,class,source`, then one column per feature.
@@ -120,4 +154,51 @@ pub fn feature_table_csv(table: &FeatureTable) -> std::result::Result<String, cs
     }
     let bytes = w.into_inner().map_err(|e| e.into_error())?;
     Ok(String::from_utf8(bytes).expect("CSV of UTF-8 fields is UTF-8"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::class::{CellClass, Label};
+    use crate::grid::Volume;
+    use crate::io::tiff::write_shape;
+
+    /// A generated shape that is empty has no features: left out of an augmentation
+    /// table (and named), an error in a table of real shapes.
+    #[test]
+    fn an_empty_generated_shape_is_left_out_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let ball = Volume::from_fn([24, 24, 24], |[z, y, x]| {
+            let d = |a: usize| (a as f64 - 11.5).powi(2);
+            d(z) + d(y) + d(x) < 64.0
+        });
+        let (full, empty) = (dir.path().join("c_0.tif"), dir.path().join("c_1.tif"));
+        write_shape(&full, &ball).unwrap();
+        write_shape(&empty, &Volume::filled([24, 24, 24], false)).unwrap();
+        let cell = CellFiles {
+            name: "c".into(),
+            subset: None,
+            image: dir.path().join("image.tif"),
+            mask: dir.path().join("mask.tif"),
+            obj: None,
+            label: Label::Class {
+                class: CellClass::Cluster,
+                sde_score: None,
+            },
+        };
+        let jobs: Vec<FeatureJob> = [&full, &empty]
+            .iter()
+            .map(|f| FeatureJob {
+                name: f.file_stem().unwrap().to_string_lossy().into_owned(),
+                cell: &cell,
+                file: Some(f.to_path_buf()),
+            })
+            .collect();
+        let (table, left_out) = generated_feature_table(&jobs, None, &|| {}).unwrap();
+        assert_eq!(table.rows.len(), 1);
+        assert_eq!(table.rows[0].name, "c_0");
+        assert_eq!(left_out, vec![empty.clone()]);
+        let err = feature_table(&jobs, None, &|| {}).unwrap_err().to_string();
+        assert!(err.contains("c_1.tif") && err.contains("empty"), "{err}");
+    }
 }

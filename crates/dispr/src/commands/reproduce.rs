@@ -1,6 +1,10 @@
 //! `dispr reproduce`: the paper's experiments as one resumable run
 //! ([`crate::reproduce`]); this shows its progress and prints the tables.
 
+use std::io::IsTerminal;
+
+use indicatif::{MultiProgress, ProgressBar};
+
 use crate::cli::ReproduceArgs;
 use crate::output::{note, print};
 use crate::progress;
@@ -16,8 +20,14 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
         command_line: std::env::args().collect(),
         jobs: args.jobs as usize,
     };
-    // One bar per unit (steps, evaluations, cells), and a line as each unit starts.
-    let bar = std::sync::Mutex::new(None::<indicatif::ProgressBar>);
+    // A line as each unit starts, and a bar per running unit (steps, evaluations, cells;
+    // several with --jobs), drawn together on a terminal.
+    let bars = std::sync::Mutex::new(std::collections::HashMap::<usize, ProgressBar>::new());
+    let multi = std::io::stderr().is_terminal().then(MultiProgress::new);
+    let line = |text: &str| match &multi {
+        Some(m) => m.suspend(|| note(text)),
+        None => note(text),
+    };
     let on_event = |event: Event| match event {
         Event::Started {
             index,
@@ -28,20 +38,36 @@ pub fn run(args: &ReproduceArgs) -> anyhow::Result<()> {
             let eta = eta.map_or(String::new(), |s| {
                 format!(" (the run: about {} left)", duration(s))
             });
-            note(&format!("[{index}/{total}] {description}{eta}"));
-            *bar.lock().expect("the bar's lock") = None;
+            line(&format!("[{index}/{total}] {description}{eta}"));
         }
-        Event::Progress { done, total, what } => {
-            let mut bar = bar.lock().expect("the bar's lock");
-            let b = bar.get_or_insert_with(|| progress::bar(total, what));
-            b.set_position(done as u64);
+        Event::Progress {
+            index,
+            done,
+            total,
+            what,
+        } => {
+            let mut bars = bars.lock().unwrap_or_else(|e| e.into_inner());
+            let bar = bars.entry(index).or_insert_with(|| {
+                let bar = progress::bar(total, what);
+                bar.set_message(format!("unit {index}"));
+                match &multi {
+                    Some(m) => m.add(bar),
+                    None => bar,
+                }
+            });
+            bar.set_position(done as u64);
         }
         Event::Finished {
+            index,
             description,
             seconds,
         } => {
-            if let Some(b) = bar.lock().expect("the bar's lock").take() {
-                b.finish_and_clear();
+            if let Some(bar) = bars
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&index)
+            {
+                bar.finish_and_clear();
             }
             crate::output::detail(&format!("{description}: {seconds:.1} s"));
         }

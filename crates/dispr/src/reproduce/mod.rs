@@ -57,8 +57,10 @@ pub enum Event<'a> {
         /// Seconds left, estimated.
         eta: Option<f64>,
     },
-    /// Progress inside the unit: `done` of `total` (steps, evaluations, cells).
+    /// Progress inside unit `index`: `done` of `total` (steps, evaluations, cells).
     Progress {
+        /// The unit, as in `Started`.
+        index: usize,
         /// Done.
         done: usize,
         /// In all.
@@ -68,6 +70,8 @@ pub enum Event<'a> {
     },
     /// The unit finished, in `seconds`.
     Finished {
+        /// The unit, as in `Started`.
+        index: usize,
         /// What it did.
         description: &'a str,
         /// Wall time.
@@ -164,7 +168,11 @@ pub fn run(settings: &Settings, on_event: &(dyn Fn(Event) + Sync)) -> anyhow::Re
         units: units.len(),
         kept,
         seconds: started.elapsed().as_secs_f64(),
-        table1: std::fs::read_to_string(layout.table1().join("table.md")).unwrap_or_default(),
+        table1: {
+            let path = layout.table1().join("table.md");
+            std::fs::read_to_string(&path)
+                .with_context(|| format!("{}: cannot read", path.display()))?
+        },
         fig5: stages::fig5_markdown(&ctx)?,
     })
 }
@@ -193,7 +201,7 @@ impl Runner<'_> {
     fn run_phase(&self, phase: &[usize]) -> anyhow::Result<()> {
         let jobs = self.jobs.min(phase.len());
         if jobs <= 1 {
-            return phase.iter().try_for_each(|&i| self.run_one(i, true));
+            return phase.iter().try_for_each(|&i| self.run_one(i));
         }
         // Each job runs its units on a pool of its own share of the threads: on 2 cores
         // two one-thread trainings go 1.5× faster than one two-thread training after
@@ -201,37 +209,43 @@ impl Runner<'_> {
         let threads = (rayon::current_num_threads() / jobs).max(1);
         let queue = std::sync::Mutex::new(phase.iter().copied());
         let failed = std::sync::atomic::AtomicBool::new(false);
+        let stopped = || anyhow::anyhow!("a job stopped on an internal error (see above)");
         let results: Vec<anyhow::Result<()>> = std::thread::scope(|scope| {
             let workers: Vec<_> = (0..jobs)
                 .map(|_| {
                     scope.spawn(|| -> anyhow::Result<()> {
-                        let pool = rayon::ThreadPoolBuilder::new()
-                            .num_threads(threads)
-                            .build()
-                            .context("cannot start a job's threads")?;
-                        while !failed.load(std::sync::atomic::Ordering::Relaxed) {
-                            let next = queue.lock().expect("the queue's lock").next();
-                            let Some(i) = next else { break };
-                            if let Err(e) = pool.install(|| self.run_one(i, false)) {
-                                failed.store(true, std::sync::atomic::Ordering::Relaxed);
-                                return Err(e);
+                        // A failure or a panic in one job stops the others taking units.
+                        let work = || -> anyhow::Result<()> {
+                            let pool = rayon::ThreadPoolBuilder::new()
+                                .num_threads(threads)
+                                .build()
+                                .context("cannot start a job's threads")?;
+                            while !failed.load(std::sync::atomic::Ordering::Relaxed) {
+                                let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                                let Some(i) = next else { break };
+                                pool.install(|| self.run_one(i))?;
                             }
+                            Ok(())
+                        };
+                        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work))
+                            .unwrap_or_else(|_| Err(stopped()));
+                        if result.is_err() {
+                            failed.store(true, std::sync::atomic::Ordering::Relaxed);
                         }
-                        Ok(())
+                        result
                     })
                 })
                 .collect();
             workers
                 .into_iter()
-                .map(|w| w.join().expect("a job panicked"))
+                .map(|w| w.join().unwrap_or_else(|_| Err(stopped())))
                 .collect()
         });
         results.into_iter().collect()
     }
 
-    /// Runs unit `i` and records it; `progress`: report the progress inside it (one unit
-    /// at a time only, so that two units never share a bar).
-    fn run_one(&self, i: usize, progress: bool) -> anyhow::Result<()> {
+    /// Runs unit `i` and records it.
+    fn run_one(&self, i: usize) -> anyhow::Result<()> {
         let plan = self.ctx.plan;
         let unit = &self.units[i];
         let id = unit.id(plan);
@@ -249,9 +263,12 @@ impl Runner<'_> {
         });
         let t = Instant::now();
         let report = |done, total, what| {
-            if progress {
-                (self.on_event)(Event::Progress { done, total, what })
-            }
+            (self.on_event)(Event::Progress {
+                index: i + 1,
+                done,
+                total,
+                what,
+            })
         };
         stages::run_unit(self.ctx, unit, &report)
             .with_context(|| format!("{id} ({description})"))?;
@@ -270,6 +287,7 @@ impl Runner<'_> {
             t.left_estimate -= estimate;
         }
         (self.on_event)(Event::Finished {
+            index: i + 1,
             description: &description,
             seconds,
         });
@@ -314,6 +332,34 @@ fn study_cells(data: &Path, plan: &Plan) -> anyhow::Result<Dataset> {
             }
         }
         dataset.cells.retain(|c| keep.contains(&c.name));
+    }
+    // Every cell is read now, not hours in: an unreadable or empty mask or shape is an
+    // error naming its file before any unit runs.
+    {
+        use rayon::prelude::*;
+        dataset.cells.par_iter().try_for_each(|files| {
+            let cell = dispr_core::data::dataset::load_cell(files)?;
+            if !cell.mask.data().iter().any(|&v| v) {
+                bail!(
+                    "{}: the mask of cell '{}' is empty",
+                    files.mask.display(),
+                    cell.name
+                );
+            }
+            if !cell
+                .shape
+                .as_ref()
+                .is_some_and(|s| s.data().iter().any(|&v| v))
+            {
+                let obj = files.obj.as_deref().unwrap_or(&files.image);
+                bail!(
+                    "{}: the 3D shape of cell '{}' is empty",
+                    obj.display(),
+                    cell.name
+                );
+            }
+            Ok(())
+        })?;
     }
     let counts = dataset.class_counts();
     if let Some((class, n)) = counts.iter().find(|(_, n)| *n < plan.folds) {

@@ -11,7 +11,7 @@ use dispr_nn::checkpoint::{self, Checkpoint};
 use serde_json::{Value, json};
 
 use super::budget::setting_name;
-use super::stages::{AUGMENTATION_SOURCES, Context, TABLE1_PAGE_JSON, fig5_rows};
+use super::stages::{AUGMENTATION_SOURCES, Context, EMPTY_SHAPES, TABLE1_PAGE_JSON, fig5_rows};
 use super::units::{Record, Unit};
 use crate::report::page::{PAGE, embedded, render};
 
@@ -31,6 +31,10 @@ pub fn write(ctx: &Context, units: &[Unit]) -> anyhow::Result<PathBuf> {
     content.insert("methods_text".into(), json!(methods_paragraph(ctx)?));
     content.insert("models".into(), json!(models(ctx)?));
     content.insert("fig5".into(), json!(fig5_rows(layout)?));
+    let empty = layout.fig5().join("features").join(EMPTY_SHAPES);
+    let empty = std::fs::read_to_string(&empty)
+        .with_context(|| format!("{}: cannot read", empty.display()))?;
+    content.insert("empty_shapes".into(), json!(empty.lines().count()));
     content.insert("confusions".into(), json!(confusions(&report)?));
     content.insert("units".into(), json!(timings(ctx, units)?));
     let html = render(("reproduce.html", TEMPLATE), &Value::Object(content))?;

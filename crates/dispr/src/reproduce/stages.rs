@@ -13,7 +13,9 @@ use dispr_core::experiment::classify::{
     Augmentation, ClassifyConfig, FeatureTable, folds as classifier_folds, read_features,
 };
 use dispr_core::experiment::classify_study::ClassifyStudy;
-use dispr_core::experiment::feature_table::{feature_jobs, feature_table, feature_table_csv};
+use dispr_core::experiment::feature_table::{
+    feature_jobs, feature_table, feature_table_csv, generated_feature_table,
+};
 use dispr_core::experiment::study::{self, Method};
 use dispr_core::io::atomic::write_text_atomic;
 use dispr_core::io::prediction_dir::PredictionDir;
@@ -130,25 +132,28 @@ fn synthesize(ctx: &Context, i: usize) -> anyhow::Result<()> {
 fn train(ctx: &Context, network: usize, fold: usize, progress: Progress) -> anyhow::Result<()> {
     let spec = &ctx.plan.networks[network];
     let dir = ctx.layout.model(spec.name, fold);
-    let resume = dir.join(checkpoint::FILE_NAME).exists();
+    let file = dir.join(checkpoint::FILE_NAME);
+    let resume = file.exists();
     let (mut model, mut train) = if resume {
-        let c = Checkpoint::load(&dir.join(checkpoint::FILE_NAME))?;
+        let c = Checkpoint::load(&file)?;
         let train = c
             .header
             .train
-            .context("the checkpoint is not a training run")?;
+            .with_context(|| format!("{}: not a training run", file.display()))?;
         (c.header.model, train)
     } else {
-        let (model, mut train) = spec.settings(fold, ctx.plan.folds, ctx.plan.split_seed);
-        if spec.synthetic {
-            train.extra_data = ctx
-                .plan
-                .synthetic
-                .iter()
-                .map(|s| ctx.layout.synthetic(s.name))
-                .collect();
-        }
-        (model, train)
+        spec.settings(fold, ctx.plan.folds, ctx.plan.split_seed)
+    };
+    // The synthetic cells are this run's, wherever the run folder is now (a run moved or
+    // restored on another machine resumes; the cells' names are checked by the run).
+    train.extra_data = match spec.synthetic {
+        true => ctx
+            .plan
+            .synthetic
+            .iter()
+            .map(|s| ctx.layout.synthetic(s.name))
+            .collect(),
+        false => Vec::new(),
     };
     train.steps = spec.steps;
     let extra: Vec<Dataset> = train
@@ -339,16 +344,34 @@ fn features(ctx: &Context, progress: Progress) -> anyhow::Result<()> {
     let total: usize = jobs.iter().map(Vec::len).sum();
     let done = AtomicUsize::new(0);
     let tick = || progress(done.fetch_add(1, Ordering::Relaxed) + 1, total, "shapes");
-    for ((name, ..), jobs) in tables.iter().zip(&jobs) {
+    let mut left_out = Vec::new();
+    for ((name, _, pred), jobs) in tables.iter().zip(&jobs) {
         // Features in voxel units: the real and the predicted shapes share one grid.
-        let table = feature_table(jobs, None, &tick)?;
+        let table = match pred {
+            None => feature_table(jobs, None, &tick)?,
+            // A generated shape can be empty (no features): it is left out, and counted.
+            Some(_) => {
+                let (table, empty) = generated_feature_table(jobs, None, &tick)?;
+                left_out.extend(empty);
+                table
+            }
+        };
         write_text_atomic(
             &dir.join(format!("{name}.csv")),
             &feature_table_csv(&table)?,
         )?;
     }
+    let listed: String = left_out
+        .iter()
+        .map(|p| format!("{}\n", p.display()))
+        .collect();
+    write_text_atomic(&dir.join(EMPTY_SHAPES), &listed)?;
     Ok(())
 }
+
+/// The file (in Fig. 5's features folder) that lists the generated shapes left out of
+/// the augmentation tables because they were empty, one per line.
+pub const EMPTY_SHAPES: &str = "empty_shapes.txt";
 
 /// The classifier's settings (the paper's: 5 folds, 1000 trees of depth ≤ 10; the
 /// folds are the study's, so that fold k's test cells are DISPR fold k's).
@@ -397,7 +420,12 @@ fn classify(ctx: &Context) -> anyhow::Result<()> {
                 Augmentation::Shared(&shared)
             }
         };
-        let study = ClassifyStudy::run(&real, Some(augmentation), &config)?;
+        let study = ClassifyStudy::run(&real, Some(augmentation), &config).with_context(|| {
+            format!(
+                "{}: the features of the real shapes and of the {source} shapes",
+                dir.display()
+            )
+        })?;
         let out = ctx.layout.fig5().join(source);
         let sources = json!({
             "features": "../features/real.csv",
