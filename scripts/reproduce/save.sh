@@ -19,4 +19,14 @@ for model in "$RUN"/work/models/*/; do
   record="$RUN/work/done/train-$name.json"
   [ ! -f "$record" ] || cp "$record" "$SAVED/work/done/"
 done
+cat > "$SAVED/README.md" <<TEXT
+# The full reproduce run, in progress
+
+What a fresh machine needs to continue \`dispr reproduce --budget full\` on the real
+sample (docs/reproduce.md): the run's settings and every trained or half-trained fold
+model with the records of the finished trainings, saved by scripts/reproduce/save.sh on
+$(date -u +%Y-%m-%d) ($(ls "$SAVED/work/done" | wc -l) of 15 trainings finished). Continue with
+scripts/reproduce/full.sh, which restores this folder when its run folder is missing.
+Not shipped models: dispr never reads these otherwise.
+TEXT
 du -sh "$SAVED"
