@@ -123,7 +123,6 @@ pub fn run(settings: &Settings, on_event: &(dyn Fn(Event) + Sync)) -> anyhow::Re
         layout: &layout,
         dataset: &dataset,
         settings,
-        device: settings.device,
     };
     let units = Unit::all(&plan);
     let cells = dataset.cells.len();
@@ -145,7 +144,6 @@ pub fn run(settings: &Settings, on_event: &(dyn Fn(Event) + Sync)) -> anyhow::Re
     let runner = Runner {
         ctx: &ctx,
         units: &units,
-        cells,
         tally: &tally,
         on_event,
         jobs: settings.jobs.max(1),
@@ -190,7 +188,6 @@ struct Tally {
 struct Runner<'a> {
     ctx: &'a stages::Context<'a>,
     units: &'a [Unit],
-    cells: usize,
     tally: &'a std::sync::Mutex<Tally>,
     on_event: &'a (dyn Fn(Event) + Sync),
     jobs: usize,
@@ -282,7 +279,7 @@ impl Runner<'_> {
         .write(self.ctx.layout)?;
         {
             let mut t = self.tally.lock().expect("the tally's lock");
-            let estimate = unit.estimate(plan, self.cells);
+            let estimate = unit.estimate(plan, self.ctx.dataset.cells.len());
             t.done_estimate += estimate;
             t.left_estimate -= estimate;
         }

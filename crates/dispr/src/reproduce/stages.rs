@@ -20,7 +20,6 @@ use dispr_core::experiment::study::{self, Method};
 use dispr_core::io::atomic::write_text_atomic;
 use dispr_core::io::prediction_dir::PredictionDir;
 use dispr_nn::checkpoint::{self, Checkpoint};
-use dispr_nn::device::DeviceKind;
 use dispr_nn::pipeline::{LoadedModel, PredictSettings, SamplerSettings, plan, predict_dataset};
 use dispr_nn::training::Run;
 use serde::Serialize;
@@ -38,10 +37,8 @@ pub struct Context<'a> {
     pub layout: &'a Layout,
     /// The cells studied.
     pub dataset: &'a Dataset,
-    /// The command's settings.
+    /// The command's settings (data, device, command line, jobs).
     pub settings: &'a Settings,
-    /// The networks' device.
-    pub device: DeviceKind,
 }
 
 /// Progress inside a unit: done, total, of what.
@@ -168,7 +165,7 @@ fn train(ctx: &Context, network: usize, fold: usize, progress: Progress) -> anyh
         train,
         pixel_size_um: set.pixel_size_um,
     };
-    let device = ctx.device.open()?;
+    let device = ctx.settings.device.open()?;
     run.train(&set.examples, resume, &device, &mut |r| {
         progress(r.step, r.total, "steps")
     })?;
@@ -188,7 +185,7 @@ fn predict(
 ) -> anyhow::Result<()> {
     let spec = &ctx.plan.networks[network];
     let model_dir = ctx.layout.model(spec.name, fold);
-    let model = LoadedModel::load(Some(&model_dir), sampling, ctx.device)?;
+    let model = LoadedModel::load(Some(&model_dir), sampling, ctx.settings.device)?;
     if held_out {
         let trained: HashSet<&str> = model
             .header
