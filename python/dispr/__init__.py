@@ -168,7 +168,9 @@ class Prediction:
     """Each measure of :data:`MEASURES` for every sample (volume, surface_area,
     roughness, curvature, sphericity)."""
     summary: dict[str, dict[str, float]] = field(repr=False)
-    """Per measure: the samples' mean, sd and 90 % interval (p05, p95), as cells.csv."""
+    """Per measure: the samples' mean, sd and 5–95 % range (p05, p95), and the
+    calibrated 90 % interval (lo90, hi90; None when the model has no interval
+    calibration, ``dispr model intervals``), as cells.csv."""
     pairwise_1_minus_iou: float = 0.0
     """Mean over pairs of samples of 1 − IoU (0 for one sample)."""
     units: str = "voxels"
@@ -211,9 +213,19 @@ class Prediction:
         return (s, s, s)
 
     def interval(self, measure: str = "volume") -> tuple[float, float]:
-        """The samples' 90 % interval (p05, p95) of one measure."""
+        """The 90 % interval of one measure: the calibrated one (lo90, hi90), whose
+        coverage was measured on held-out cells, when the model has interval
+        calibration; else the samples' own 5–95 % range (p05, p95), which is not
+        calibrated (see :attr:`interval_calibrated`)."""
         s = self.summary[measure]
+        if s.get("lo90") is not None:
+            return (s["lo90"], s["hi90"])
         return (s["p05"], s["p95"])
+
+    @property
+    def interval_calibrated(self) -> bool:
+        """Whether :meth:`interval` is the calibrated interval (else the samples' range)."""
+        return self.summary["volume"].get("lo90") is not None
 
     def table(self) -> dict[str, np.ndarray]:
         """One row per sample: ``sample`` and each measure (a dict of columns)."""
@@ -235,7 +247,7 @@ class Prediction:
         }
         values = [len(self.samples)]
         for m in MEASURES:
-            values += [self.summary[m][k] for k in ("mean", "sd", "p05", "p95")]
+            values += [self.summary[m].get(k) for k in ("mean", "sd", "p05", "p95", "lo90", "hi90")]
         values.append(self.pairwise_1_minus_iou)
         r.update(zip(_dispr.cell_columns(self.units), values))
         return r
@@ -614,7 +626,12 @@ def read_prediction(folder: str | os.PathLike) -> FieldPrediction:
         pixel_size = timing.get("pixel_size_um")
         measured = [measure(s, pixel_size) for s in stack]
         summary = {
-            m: {s: float(row[c]) for s in ("mean", "sd", "p05", "p95") for c in row if c.startswith(m + "_") and c.endswith("_" + s)}
+            m: {
+                s: (float(row[c]) if row[c] not in ("", None) else None)
+                for s in ("mean", "sd", "p05", "p95", "lo90", "hi90")
+                for c in row
+                if c.startswith(m + "_") and c.endswith("_" + s)
+            }
             for m in MEASURES
         }
         origin = (int(row.get("y0") or 0), int(row.get("x0") or 0))

@@ -8,6 +8,7 @@ use dispr_core::data::class::Label;
 use crate::calibration::Calibration;
 use crate::checkpoint::{EXTRA_PREFIX, Header};
 use crate::config::{ModelKind, Network};
+use crate::intervals::IntervalCalibration;
 use crate::pipeline::SamplerSettings;
 use crate::sampler;
 
@@ -55,6 +56,8 @@ pub struct ModelCard {
     pub pixel_size_um: Option<f64>,
     /// The calibrated level of its soft samples, when calibrated.
     pub calibration: Option<Calibration>,
+    /// Its calibrated 90 % intervals, when it has them ([`crate::intervals`]).
+    pub intervals: Option<IntervalCalibration>,
     /// How it was measured: a five-fold study of its recipe (Markdown), when one is
     /// known (the built-in model's: [`crate::shipped::STUDY`]).
     pub study: Option<String>,
@@ -126,6 +129,7 @@ impl ModelCard {
             input: [h, w],
             pixel_size_um: header.pixel_size_um,
             calibration: calibration.cloned(),
+            intervals: None,
             study: None,
         }
     }
@@ -184,6 +188,13 @@ impl ModelCard {
             None if self.model == ModelKind::Dispr => {
                 text.push_str("      level 0 (not calibrated: `dispr model calibrate`)\n")
             }
+            None => {}
+        }
+        match &self.intervals {
+            Some(i) => text.push_str(&format!("      90 % intervals {}\n", i.summary())),
+            None if self.model == ModelKind::Dispr => text.push_str(
+                "      90 % intervals: the samples' own range, not calibrated (`dispr model intervals`)\n",
+            ),
             None => {}
         }
         if let Some(study) = &self.study {

@@ -10,7 +10,7 @@
 //!   dispr ([`shipped`]);
 //! * training with exact resume ([`training`]) on examples made from cells ([`data`]);
 //! * one cell's prediction ([`predict`]), the calibrated level of its soft samples
-//!   ([`calibration`]) and the pipeline from datasets to prediction
+//!   ([`calibration`]), its calibrated 90 % intervals ([`intervals`]) and the pipeline from datasets to prediction
 //!   folders and training sets ([`pipeline`]);
 //! * where tensors live ([`device`]) and the crate's [`Error`].
 //!
@@ -44,6 +44,7 @@ pub mod data;
 pub mod device;
 pub mod diffusion;
 pub mod error;
+pub mod intervals;
 pub mod model;
 pub mod noise;
 pub mod pipeline;

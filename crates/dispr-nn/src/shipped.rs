@@ -58,6 +58,21 @@ pub fn calibration() -> crate::Result<Option<crate::calibration::Calibration>> {
         .transpose()
 }
 
+/// The shipped model's interval calibration
+/// (`models/dispr-fast.safetensors.intervals.json`, from the five-fold study of its
+/// recipe), when it has one; none yet: `dispr predict` reports the samples' own range.
+pub const INTERVALS_FILE: Option<&str> = None;
+
+/// The shipped model's interval calibration, checked against its SHA-256.
+pub fn intervals() -> crate::Result<Option<crate::intervals::IntervalCalibration>> {
+    INTERVALS_FILE
+        .map(|text| {
+            crate::intervals::IntervalCalibration::parse(text, &sha256_hex(BYTES))
+                .map_err(|e| format!("{NAME}: interval calibration: {e}").into())
+        })
+        .transpose()
+}
+
 /// The path-like label of the shipped model, for errors raised while loading it.
 pub fn label() -> &'static Path {
     Path::new(NAME)

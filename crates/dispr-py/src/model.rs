@@ -171,6 +171,8 @@ fn cell_dict<'py>(
         s.set_item("sd", spread.sd)?;
         s.set_item("p05", spread.low)?;
         s.set_item("p95", spread.high)?;
+        s.set_item("lo90", spread.calibrated.map(|c| c[0]))?;
+        s.set_item("hi90", spread.calibrated.map(|c| c[1]))?;
         summary.set_item(*name, s)?;
     }
     d.set_item("summary", summary)?;

@@ -609,6 +609,31 @@ pub enum ModelCommand {
         after_help = "Example: dispr model calibrate --model runs/small-f0 --data rbc-sample"
     )]
     Calibrate(ModelCalibrateArgs),
+    /// Fit the 90 % interval `dispr predict` reports for each cell and measure, on
+    /// held-out predictions of the model's recipe (e.g. the five folds of `dispr
+    /// reproduce`): split-conformal, its coverage measured fold by fold on folds it was
+    /// not fitted on. Writes it beside the model file (FILE.intervals.json); `dispr
+    /// predict` then reports lo90/hi90 in cells.csv and says so.
+    #[command(
+        after_help = "Example: dispr model intervals --model runs/all/checkpoint.dispr --data rbc-sample --pred cv/fold0 --pred cv/fold1 --pred cv/fold2 --pred cv/fold3 --pred cv/fold4"
+    )]
+    Intervals(ModelIntervalsArgs),
+}
+
+/// Flags of `dispr model intervals`.
+#[derive(Debug, Args)]
+pub struct ModelIntervalsArgs {
+    /// The model the intervals are for: run folder or checkpoint file.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// The dataset the held-out cells come from, with their 3D shapes (obj/).
+    #[arg(long)]
+    pub data: PathBuf,
+    /// A `dispr predict` folder of held-out cells, predicted by a model of the same
+    /// preset that never trained on them; once per fold (at least two, to measure the
+    /// coverage).
+    #[arg(long = "pred", required = true)]
+    pub preds: Vec<PathBuf>,
 }
 
 /// How a DISPR model samples (`dispr predict`, `dispr model calibrate`).

@@ -337,7 +337,10 @@ pub fn cell_table_csv(rows: &[CellRow]) -> String {
         match &r.uncertainty {
             Some(u) => {
                 rec.push(u.samples.to_string());
-                rec.extend(u.values()[1..].iter().map(|v| format!("{v:.4}")));
+                rec.extend(u.values()[1..].iter().map(|v| match v.is_nan() {
+                    true => String::new(),
+                    false => format!("{v:.4}"),
+                }));
             }
             None => rec.extend(
                 CellUncertainty::columns(units)

@@ -1,10 +1,12 @@
 //! A whole evaluation, as `dispr evaluate` runs it: every method's predictions of every
 //! cell of a dataset against the ground truth. [`evaluate`] gives a [`Study`] — Table 1
 //! overall and per class, the per-cell records, the spread of sample sets, per-cell
-//! paired comparisons with the baselines and the calibration of sample sets — and
+//! paired comparisons with the baselines, the calibration of sample sets and of their
+//! 90 % intervals — and
 //! [`Study::write_tables`] writes its files; this module is the one definition of that
 //! folder's tables (the HTML page and plots around them are the command line's).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -17,10 +19,11 @@ use crate::experiment::evaluation::{
     CellEvaluation, ENSEMBLE_SUFFIX, Record, SampleSpread, Summary, evaluate_cell, summarize,
     summarize_by_class, table_markdown,
 };
+use crate::experiment::intervals::{self, Coverage, coverage_markdown, held_out_cells};
 use crate::experiment::paired::{PairedComparison, compare_all, paired_markdown};
 use crate::io::atomic::write_text_atomic;
 use crate::io::prediction_dir::{find_prediction_files, prediction_files};
-use crate::shape::metrics::measure;
+use crate::shape::metrics::{Measure, measure};
 
 /// A method to evaluate: its name (a column value in every table) and the folder of its
 /// predictions ([`crate::io::prediction_dir`]), or several folders pooled — one per
@@ -88,18 +91,24 @@ impl Method {
     /// The prediction files of cell `name`, from whichever of the method's folders
     /// holds them; an error when none does, or more than one.
     pub fn prediction_files(&self, cell: &str) -> Result<Vec<PathBuf>> {
+        self.locate(cell).map(|(_, files)| files)
+    }
+
+    /// [`Method::prediction_files`] with the index of the folder that holds them (its
+    /// group, e.g. the fold, in cross-fitted [`crate::experiment::intervals`]).
+    pub fn locate(&self, cell: &str) -> Result<(usize, Vec<PathBuf>)> {
         if let [dir] = self.dirs.as_slice() {
-            return prediction_files(dir, cell);
+            return prediction_files(dir, cell).map(|files| (0, files));
         }
         // A folder without the cell is fine; a folder with wrong files for it is not.
-        let mut found: Vec<(&PathBuf, Vec<PathBuf>)> = Vec::new();
-        for d in &self.dirs {
+        let mut found: Vec<(&PathBuf, Vec<PathBuf>, usize)> = Vec::new();
+        for (i, d) in self.dirs.iter().enumerate() {
             if let Some(files) = find_prediction_files(d, cell)? {
-                found.push((d, files));
+                found.push((d, files, i));
             }
         }
         match found.as_slice() {
-            [(_, files)] => Ok(files.clone()),
+            [(_, files, i)] => Ok((*i, files.clone())),
             [] => Err(Error::new(
                 self.dir(),
                 format!(
@@ -108,7 +117,7 @@ impl Method {
                     self.name
                 ),
             )),
-            [(a, _), (b, _), ..] => Err(Error::new(
+            [(a, _, _), (b, _, _), ..] => Err(Error::new(
                 b,
                 format!(
                     "cell '{cell}' has predictions of method '{}' here and in {} (pooled folders must each hold other cells, e.g. one fold each)",
@@ -153,6 +162,34 @@ pub struct Study {
     pub paired: Vec<PairedComparison>,
     /// Calibration of every method with several samples per cell.
     pub calibration: Vec<Calibration>,
+    /// The 90 % intervals of every method with several samples per cell, per measure:
+    /// the samples' own range against the conformal calibration, cross-fitted over the
+    /// method's folders ([`crate::experiment::intervals`]); measures with too few cells
+    /// are left out.
+    pub intervals: Vec<(String, Coverage)>,
+}
+
+/// [`Study::intervals`] of `records`; `groups`: each (method, cell)'s folder index.
+fn interval_coverage(
+    methods: &[Method],
+    records: &[Record],
+    groups: &HashMap<(String, String), usize>,
+) -> Vec<(String, Coverage)> {
+    let mut out = Vec::new();
+    for m in methods {
+        for measure in Measure::ALL {
+            let cells = held_out_cells(records, &m.name, measure, &|cell| {
+                groups[&(m.name.clone(), cell.to_string())]
+            });
+            if cells.iter().all(|c| c.samples.len() < 2) {
+                break;
+            }
+            if let Ok(c) = intervals::coverage(measure, &cells) {
+                out.push((m.name.clone(), c));
+            }
+        }
+    }
+    out
 }
 
 /// How many times [`evaluate`] calls `on_progress`: once per cell's truth, once per
@@ -180,9 +217,12 @@ pub fn evaluate(
     }
     let baselines = check_methods(methods, baselines)?;
     let mut jobs = Vec::new();
+    let mut groups: HashMap<(String, String), usize> = HashMap::new();
     for (ci, cell) in dataset.cells.iter().enumerate() {
         for (mi, method) in methods.iter().enumerate() {
-            jobs.push((ci, mi, method.prediction_files(&cell.name)?));
+            let (group, files) = method.locate(&cell.name)?;
+            groups.insert((method.name.clone(), cell.name.clone()), group);
+            jobs.push((ci, mi, files));
         }
     }
     let truths = dataset
@@ -218,6 +258,7 @@ pub fn evaluate(
         by_class: summarize_by_class(&records),
         per_cell: cell_medians(&records),
         calibration: calibration(&records),
+        intervals: interval_coverage(methods, &records, &groups),
         records,
         spreads,
         paired,
@@ -323,6 +364,10 @@ pub mod files {
     pub const CALIBRATION_MD: &str = "calibration.md";
     /// Calibration in CSV.
     pub const CALIBRATION_CSV: &str = "calibration.csv";
+    /// The 90 % intervals' coverage before and after calibration, in Markdown.
+    pub const INTERVALS_MD: &str = "intervals.md";
+    /// The same in CSV, with each measure's fit on all cells.
+    pub const INTERVALS_CSV: &str = "intervals.csv";
 }
 
 impl Study {
@@ -386,7 +431,19 @@ impl Study {
             ),
         };
         table(CALIBRATION_MD, calibration_md)?;
-        table(CALIBRATION_CSV, calibration_csv)
+        table(CALIBRATION_CSV, calibration_csv)?;
+        let (intervals_md, intervals_csv) = match self.intervals.is_empty() {
+            true => (None, None),
+            false => (
+                Some(coverage_markdown(&self.intervals)),
+                csv(
+                    INTERVALS_CSV,
+                    rows_csv(&intervals::coverage_rows(&self.intervals)),
+                )?,
+            ),
+        };
+        table(INTERVALS_MD, intervals_md)?;
+        table(INTERVALS_CSV, intervals_csv)
     }
 
     /// What `dispr evaluate` prints: Table 1, counts, a line on the paired comparisons
@@ -420,6 +477,12 @@ impl Study {
             s += &format!(
                 "calibration of the samples (n = cells):\n{}",
                 calibration_markdown(&self.calibration)
+            );
+        }
+        if !self.intervals.is_empty() {
+            s += &format!(
+                "90 % intervals per cell, the samples' own against calibrated on the other folds (n = cells):\n{}",
+                coverage_markdown(&self.intervals)
             );
         }
         s

@@ -3,11 +3,13 @@
 //! linear interpolation as numpy), and the samples' mean pairwise 1 − IoU. The interval
 //! is the samples' own: with 5 samples it is coarse (`dispr predict --samples N` for
 //! more), and it is as honest as the model's calibration (docs/accuracy.md), not a
-//! guarantee. Units: µm, µm², µm³ and 1/µm when the voxel size is known, voxels
+//! guarantee. A model with interval calibration ([`crate::experiment::intervals`],
+//! measured on held-out cells) adds its calibrated 90 % interval beside it. Units: µm, µm², µm³ and 1/µm when the voxel size is known, voxels
 //! otherwise ([`CellUncertainty::columns`] names them).
 
 use rayon::prelude::*;
 
+use crate::experiment::intervals::MeasureFit;
 use crate::grid::Volume;
 use crate::scale::{Units, VoxelSize};
 use crate::shape::metrics::{measure_at, overlap};
@@ -23,6 +25,9 @@ pub struct Spread {
     pub low: f64,
     /// 95th percentile.
     pub high: f64,
+    /// The calibrated 90 % interval, when the model has one for this measure
+    /// ([`CellUncertainty::calibrate`]).
+    pub calibrated: Option<[f64; 2]>,
 }
 
 impl Spread {
@@ -51,6 +56,7 @@ impl Spread {
             sd,
             low: at(0.05),
             high: at(0.95),
+            calibrated: None,
         }
     }
 }
@@ -135,23 +141,37 @@ impl CellUncertainty {
     }
 
     /// Column names of [`CellUncertainty::values`] in `units`: `samples`, then for each
-    /// measure `M_U_mean`, `M_U_sd`, `M_U_p05`, `M_U_p95` (U its unit, e.g.
-    /// `volume_um3_mean` or `volume_vox3_mean`), then `pairwise_1_minus_iou`.
+    /// measure `M_U_mean`, `M_U_sd`, `M_U_p05`, `M_U_p95`, `M_U_lo90`, `M_U_hi90` (U
+    /// its unit, e.g. `volume_um3_mean` or `volume_vox3_mean`; lo90/hi90 the calibrated
+    /// interval, empty without one), then `pairwise_1_minus_iou`.
     pub fn columns(units: Units) -> Vec<String> {
         let mut c = vec!["samples".to_string()];
         for (m, dimension) in MEASURES {
             let unit = units.suffix(dimension);
-            c.extend(["mean", "sd", "p05", "p95"].map(|s| format!("{m}{unit}_{s}")));
+            c.extend(
+                ["mean", "sd", "p05", "p95", "lo90", "hi90"].map(|s| format!("{m}{unit}_{s}")),
+            );
         }
         c.push("pairwise_1_minus_iou".into());
         c
     }
 
-    /// The values, in [`CellUncertainty::columns`] order.
+    /// Adds the calibrated 90 % interval of each measure that `fits` has a fit for.
+    pub fn calibrate(&mut self, fits: &[MeasureFit]) {
+        for ((name, _), spread) in MEASURES.iter().zip(&mut self.measures) {
+            spread.calibrated = fits
+                .iter()
+                .find(|f| f.measure.name() == *name)
+                .and_then(|f| f.interval(spread));
+        }
+    }
+
+    /// The values, in [`CellUncertainty::columns`] order (NaN: no calibrated interval).
     pub fn values(&self) -> Vec<f64> {
         let mut v = vec![self.samples as f64];
         for s in &self.measures {
-            v.extend([s.mean, s.sd, s.low, s.high]);
+            let [lo, hi] = s.calibrated.unwrap_or([f64::NAN; 2]);
+            v.extend([s.mean, s.sd, s.low, s.high, lo, hi]);
         }
         v.push(self.pairwise_distance);
         v

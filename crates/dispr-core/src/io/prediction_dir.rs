@@ -174,6 +174,11 @@ pub struct PredictReport {
     /// How many shards were merged into this folder (`dispr predict merge`; 0: none).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub merged_shards: usize,
+    /// The calibrated 90 % intervals applied to each cell (`lo90`, `hi90` in cells.csv;
+    /// [`crate::experiment::intervals`]); `None`: the model has none for this draw, the
+    /// samples' own range is all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub intervals: Option<Vec<crate::experiment::intervals::MeasureFit>>,
     /// What each cell's samples say, in `per_cell` order (written to `cells.csv` by
     /// the caller, not to `predict.json`).
     #[serde(skip)]

@@ -4,9 +4,11 @@
 //! * [`predictor`]: a trained DISPR or SHAPR model that turns a cell into the
 //!   distribution of its shape;
 //! * [`run_predict`]: a whole dataset predicted into a prediction folder;
-//! * [`calibrate`]: a model's level learnt on its training cells.
+//! * [`calibrate`]: a model's level learnt on its training cells;
+//! * [`fit_intervals`]: a model's 90 % intervals fitted on held-out predictions.
 
 pub mod calibrate;
+pub mod fit_intervals;
 pub mod plan;
 pub mod predictor;
 pub mod run_predict;

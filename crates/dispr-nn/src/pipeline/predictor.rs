@@ -8,8 +8,10 @@ use burn::prelude::Device;
 use crate::calibration::Calibration;
 use crate::checkpoint::{self, Checkpoint, Header};
 use crate::config::Network;
+use crate::intervals::IntervalCalibration;
 use dispr_core::data::class::Label;
 use dispr_core::data::dataset::Cell;
+use dispr_core::experiment::intervals::MeasureFit;
 use dispr_core::grid::Image;
 
 use crate::data::{Example, example};
@@ -78,6 +80,8 @@ pub struct LoadedModel {
     /// The calibrated level of its soft samples, when the model has a calibration
     /// ([`crate::calibration`]; the built-in model's is built in too).
     pub calibration: Option<Calibration>,
+    /// Its calibrated 90 % intervals, when it has them ([`crate::intervals`]).
+    pub intervals: Option<IntervalCalibration>,
 }
 
 impl LoadedModel {
@@ -108,30 +112,37 @@ impl LoadedModel {
         calibrated: bool,
     ) -> Result<Self> {
         let device = device_kind.open()?;
-        let (source, ckpt, sha256, calibration) = match model {
+        let (source, ckpt, sha256, calibration, intervals) = match model {
             Some(path) => {
                 let file = checkpoint::resolve(path);
                 let c = Checkpoint::load(&file)?;
                 let bytes = std::fs::read(&file)
                     .map_err(|e| dispr_core::Error::io(&file, "cannot read checkpoint", e))?;
                 let sha256 = crate::shipped::sha256_hex(&bytes);
-                let calibration = if calibrated {
-                    Calibration::load_for(&file, &sha256)?
+                let (calibration, intervals) = if calibrated {
+                    (
+                        Calibration::load_for(&file, &sha256)?,
+                        IntervalCalibration::load_for(&file, &sha256)?,
+                    )
                 } else {
-                    None
+                    (None, None)
                 };
-                (file, c, sha256, calibration)
+                (file, c, sha256, calibration, intervals)
             }
-            None => (
-                crate::shipped::label().to_path_buf(),
-                crate::shipped::checkpoint()?,
-                crate::shipped::sha256_hex(crate::shipped::BYTES),
-                if calibrated {
-                    crate::shipped::calibration()?
+            None => {
+                let (calibration, intervals) = if calibrated {
+                    (crate::shipped::calibration()?, crate::shipped::intervals()?)
                 } else {
-                    None
-                },
-            ),
+                    (None, None)
+                };
+                (
+                    crate::shipped::label().to_path_buf(),
+                    crate::shipped::checkpoint()?,
+                    crate::shipped::sha256_hex(crate::shipped::BYTES),
+                    calibration,
+                    intervals,
+                )
+            }
         };
         let predictor = Predictor::from_checkpoint(&ckpt, &source, sampling, &device)?;
         Ok(Self {
@@ -142,6 +153,7 @@ impl LoadedModel {
             device_kind,
             sha256,
             calibration,
+            intervals,
         })
     }
 
@@ -153,10 +165,38 @@ impl LoadedModel {
             &self.sha256,
             self.calibration.as_ref(),
         );
+        card.intervals = self.intervals.clone();
         if self.source == crate::shipped::label() {
             card.study = Some(crate::shipped::STUDY.to_string());
         }
         card
+    }
+
+    /// The calibrated 90 % intervals for a prediction of `samples` per cell with this
+    /// model's sampler and level, when it has them and they were measured so.
+    pub fn interval_fits(&self, samples: usize) -> Option<&[MeasureFit]> {
+        self.intervals
+            .as_ref()?
+            .applies_to(&self.predictor.method(), samples, self.level())
+    }
+
+    /// One line on the 90 % intervals a prediction of `samples` per cell reports:
+    /// calibrated (and how they were measured), or the samples' own range and why.
+    pub fn interval_note(&self, samples: usize) -> String {
+        let own = "90 % intervals (p05, p95): the samples' own 5–95 % range, not calibrated";
+        match &self.intervals {
+            None if self.predictor.is_deterministic() => {
+                "one deterministic shape per cell: no interval".to_string()
+            }
+            None => format!("{own} (`dispr model intervals` measures them on held-out cells)"),
+            Some(i) => match i.mismatch(&self.predictor.method(), samples, self.level()) {
+                None => format!("90 % intervals (lo90, hi90): {}", i.summary()),
+                Some(why) => format!(
+                    "{own}: the model's interval calibration was measured on {} × {} at level {:+.2}, this prediction draws {why}",
+                    i.sampler, i.samples, i.level
+                ),
+            },
+        }
     }
 
     /// The threshold of its soft samples: the calibrated level, else 0.

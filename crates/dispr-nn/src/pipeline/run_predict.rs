@@ -230,9 +230,12 @@ pub fn predict_cells(
             // Its files are checked and read back; one deleted since: the cell is
             // predicted again.
             if cell_is_complete(out.path(), &cell.name, samples)
-                && let Ok(u) = cell_uncertainty(out.path(), timing)
+                && let Ok(mut u) = cell_uncertainty(out.path(), timing)
                 && u.samples == samples
             {
+                if let Some(fits) = model.interval_fits(samples) {
+                    u.calibrate(fits);
+                }
                 uncertainty.push((cell.name.clone(), u));
                 per_cell.push(timing.clone());
                 resumed += 1;
@@ -287,6 +290,7 @@ pub fn predict_cells(
         resumed,
         shard: settings.shard.clone(),
         merged_shards: 0,
+        intervals: model.interval_fits(samples).map(<[_]>::to_vec),
         uncertainty,
     };
     out.write_report(&report)?;
@@ -356,7 +360,10 @@ fn predict_example(
             });
     let shapes = unframe(prediction.shapes, framing);
     let sample_measures = measure_samples(&shapes.samples, scale);
-    let uncertainty = CellUncertainty::of_measured(&shapes.samples, &sample_measures, scale);
+    let mut uncertainty = CellUncertainty::of_measured(&shapes.samples, &sample_measures, scale);
+    if let Some(fits) = model.interval_fits(draw.samples) {
+        uncertainty.calibrate(fits);
+    }
     PredictedCell {
         shapes,
         sample_measures,

@@ -43,6 +43,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Model(ModelCommand::Info(args)) => model::info(&args),
         Command::Model(ModelCommand::Export(args)) => model::export(&args),
         Command::Model(ModelCommand::Calibrate(args)) => model::calibrate(&args),
+        Command::Model(ModelCommand::Intervals(args)) => model::intervals(&args),
         Command::Train(args) => train::run(&args),
         Command::Predict(args) => predict::run(&args),
         Command::Merge(args) => predict::merge(&args),

@@ -6,6 +6,7 @@ use dispr_nn::burn::module::Module;
 use dispr_nn::card::ModelCard;
 use dispr_nn::config::{ModelConfig, ModelKind, Network, Preset, TrainConfig, preset_description};
 use dispr_nn::data::Example;
+use dispr_nn::intervals::IntervalCalibration;
 use dispr_nn::model::{Model, ShaprModel};
 use dispr_nn::predict::{Sampling, predict_cell, predict_shapr};
 use dispr_nn::sampler::{self, SamplerKind};
@@ -13,7 +14,9 @@ use dispr_nn::shapr::ShaprConfig;
 use dispr_nn::training::new_learner;
 use serde_json::json;
 
-use crate::cli::{BenchModelArgs, ModelCalibrateArgs, ModelExportArgs, ModelInfoArgs};
+use crate::cli::{
+    BenchModelArgs, ModelCalibrateArgs, ModelExportArgs, ModelInfoArgs, ModelIntervalsArgs,
+};
 use crate::output::print;
 
 /// One line describing a network's settings.
@@ -89,6 +92,68 @@ pub fn calibrate(args: &ModelCalibrateArgs) -> anyhow::Result<()> {
     ))
 }
 
+/// Writes `text` to `file` (a calibration carried over to an exported model), or
+/// removes an old `file` when there is none to carry over.
+fn carry_over(file: &std::path::Path, text: Option<String>) -> anyhow::Result<()> {
+    match text {
+        Some(text) => Ok(dispr_core::io::atomic::write_text_atomic(
+            file,
+            &(text + "\n"),
+        )?),
+        None => match std::fs::remove_file(file) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                anyhow::bail!("{}: cannot remove: {e}", file.display())
+            }
+            _ => Ok(()),
+        },
+    }
+}
+
+/// Runs `dispr model intervals`.
+pub fn intervals(args: &ModelIntervalsArgs) -> anyhow::Result<()> {
+    use dispr_core::experiment::intervals::coverage_markdown;
+    let file = dispr_nn::checkpoint::resolve(&args.model);
+    let c = dispr_nn::checkpoint::Checkpoint::load(&file)?;
+    let bytes = std::fs::read(&file).with_context(|| format!("{}: cannot read", file.display()))?;
+    let sha = dispr_nn::shipped::sha256_hex(&bytes);
+    let dataset = super::open_dataset(&args.data)?;
+    let cells: usize = args
+        .preds
+        .iter()
+        .map(|d| dispr_core::io::prediction_dir::read_report(d).map(|r| r.per_cell.len()))
+        .sum::<Result<_, _>>()?;
+    let bar = crate::progress::bar(
+        dispr_core::experiment::study::work(cells, 1),
+        "measurements",
+    );
+    bar.set_message("measuring the held-out predictions");
+    let fitted = dispr_nn::pipeline::fit_intervals::fit_intervals(
+        (&file, &sha, c.header.model.preset()),
+        &dataset,
+        &args.preds,
+        &|| bar.inc(1),
+    );
+    bar.finish_and_clear();
+    let fitted = fitted?;
+    let out = dispr_nn::intervals::file_for(&file);
+    dispr_core::io::atomic::write_text_atomic(
+        &out,
+        &(serde_json::to_string_pretty(&fitted)? + "\n"),
+    )?;
+    let rows: Vec<(String, _)> = fitted
+        .coverage
+        .iter()
+        .map(|c| ("held-out".to_string(), c.clone()))
+        .collect();
+    print(&format!(
+        "held-out predictions: {} folders\n{}90 % intervals {}; wrote {}\n",
+        fitted.predictions.len(),
+        coverage_markdown(&rows),
+        fitted.summary(),
+        out.display()
+    ))
+}
+
 /// Runs `dispr model export`.
 pub fn export(args: &ModelExportArgs) -> anyhow::Result<()> {
     use dispr_nn::checkpoint::{self, Checkpoint};
@@ -127,22 +192,20 @@ pub fn export(args: &ModelExportArgs) -> anyhow::Result<()> {
     let source_sha = dispr_nn::shipped::sha256_hex(
         &std::fs::read(&file).with_context(|| format!("{}: cannot read", file.display()))?,
     );
-    let exported_calibration = dispr_nn::calibration::file_for(&args.out);
-    match dispr_nn::calibration::Calibration::load_for(&file, &source_sha)? {
-        Some(mut c) => {
+    let calibration = dispr_nn::calibration::Calibration::load_for(&file, &source_sha)?
+        .map(|mut c| {
             c.model_sha256 = sha.clone();
-            dispr_core::io::atomic::write_text_atomic(
-                &exported_calibration,
-                &(serde_json::to_string_pretty(&c)? + "\n"),
-            )?;
-        }
-        None => match std::fs::remove_file(&exported_calibration) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                anyhow::bail!("{}: cannot remove: {e}", exported_calibration.display())
-            }
-            _ => {}
-        },
-    }
+            serde_json::to_string_pretty(&c)
+        })
+        .transpose()?;
+    carry_over(&dispr_nn::calibration::file_for(&args.out), calibration)?;
+    let intervals = IntervalCalibration::load_for(&file, &source_sha)?
+        .map(|mut c| {
+            c.model_sha256 = sha.clone();
+            serde_json::to_string_pretty(&c)
+        })
+        .transpose()?;
+    carry_over(&dispr_nn::intervals::file_for(&args.out), intervals)?;
     print(&format!(
         "wrote {} ({} {} model, step {}, {:.1} MB) and its SHA-256 {sha}\n",
         args.out.display(),
@@ -158,11 +221,18 @@ pub fn info(args: &ModelInfoArgs) -> anyhow::Result<()> {
     let mut card = None;
     let configs: Vec<(Network, Option<usize>)> = match (&args.model, &args.preset) {
         (Some(path), _) => {
-            let (c, name, sha, calibration) = if path.as_os_str() == "builtin" {
+            let (c, name, sha, calibration, intervals) = if path.as_os_str() == "builtin" {
                 let c = dispr_nn::shipped::checkpoint().map_err(anyhow::Error::msg)?;
                 let sha = dispr_nn::shipped::sha256_hex(dispr_nn::shipped::BYTES);
                 let calibration = dispr_nn::shipped::calibration()?;
-                (c, dispr_nn::shipped::NAME.to_string(), sha, calibration)
+                let intervals = dispr_nn::shipped::intervals()?;
+                (
+                    c,
+                    dispr_nn::shipped::NAME.to_string(),
+                    sha,
+                    calibration,
+                    intervals,
+                )
             } else {
                 let file = dispr_nn::checkpoint::resolve(path);
                 let c = dispr_nn::checkpoint::Checkpoint::load(&file)?;
@@ -170,9 +240,11 @@ pub fn info(args: &ModelInfoArgs) -> anyhow::Result<()> {
                     .with_context(|| format!("{}: cannot read", file.display()))?;
                 let sha = dispr_nn::shipped::sha256_hex(&bytes);
                 let calibration = dispr_nn::calibration::Calibration::load_for(&file, &sha)?;
-                (c, file.display().to_string(), sha, calibration)
+                let intervals = IntervalCalibration::load_for(&file, &sha)?;
+                (c, file.display().to_string(), sha, calibration, intervals)
             };
             let mut c_card = ModelCard::new(&c.header, &name, &sha, calibration.as_ref());
+            c_card.intervals = intervals;
             if path.as_os_str() == "builtin" {
                 c_card.study = Some(dispr_nn::shipped::STUDY.to_string());
             }

@@ -105,8 +105,9 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         &rows,
         &shown,
         &format!(
-            "per cell, the samples' mean, sd and 90 % interval: {}",
-            out_dir.join(CELL_TABLE).display()
+            "per cell, the samples' mean, sd and 90 % intervals: {}\n{}",
+            out_dir.join(CELL_TABLE).display(),
+            model.interval_note(report.samples)
         ),
     )
 }
@@ -137,7 +138,14 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<()> {
     report.uncertainty = report
         .per_cell
         .par_iter()
-        .map(|t| cell_uncertainty(out.path(), t).map(|u| (t.cell.clone(), u)))
+        .map(|t| {
+            let mut u = cell_uncertainty(out.path(), t)?;
+            // The shards' calibrated intervals, as each shard applied them.
+            if let Some(fits) = &report.intervals {
+                u.calibrate(fits);
+            }
+            Ok::<_, dispr_core::Error>((t.cell.clone(), u))
+        })
         .collect::<Result<_, _>>()?;
     out.write_report(&report)?;
     let rows = write_cell_table(&out, &report)?;
@@ -343,10 +351,11 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
         &rows,
         &shown,
         &format!(
-            "cells: {} predicted, {} skipped; per-cell table: {}",
+            "cells: {} predicted, {} skipped; per-cell table: {}\n{}",
             cells.cells.len(),
             cells.skipped.len(),
-            args.out.join(CELL_TABLE).display()
+            args.out.join(CELL_TABLE).display(),
+            model.interval_note(report.samples)
         ),
     )
 }

@@ -97,6 +97,7 @@ pub fn content(
         "per_cell": per_cell_rows(study),
         "paired": paired_rows(study),
         "calibration": calibration_rows(study),
+        "intervals": interval_rows(study),
         "predictions_png": embedded_if_any(out, "predictions.png")?,
         "cells_png": embedded_if_any(out, "cells.png")?,
         "steps_plot": embedded_if_any(out, STEPS_PLOT)?,
@@ -255,6 +256,29 @@ fn calibration_rows(study: &Study) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The 90 % intervals' coverage, before and after calibration.
+fn interval_rows(study: &Study) -> Vec<serde_json::Value> {
+    let f2 = |v: Option<f64>| v.map_or_else(|| "—".to_string(), |v| format!("{v:.2}"));
+    study
+        .intervals
+        .iter()
+        .map(|(method, c)| {
+            json!({
+                "method": method,
+                "measure": c.measure.name(),
+                "cells": c.cells,
+                "samples_range": format!("{:.2}", c.samples_range),
+                "samples_range_width": format!("{:.2}", c.samples_range_width),
+                "calibrated": match (c.calibrated, c.calibrated_ci) {
+                    (Some(v), Some([l, h])) => format!("{v:.2} [{l:.2}, {h:.2}]"),
+                    _ => "—".to_string(),
+                },
+                "calibrated_width": f2(c.calibrated_width),
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -289,6 +313,7 @@ mod tests {
             spreads: Vec::new(),
             paired: Vec::new(),
             calibration: Vec::new(),
+            intervals: Vec::new(),
         };
         let plots = [("iou".to_string(), PathBuf::from("box_iou.png"))];
         // A missing picture is an error, not a broken image in the page.

@@ -5,6 +5,7 @@
 mod common;
 
 mod cli_data;
+mod cli_intervals;
 mod cli_model;
 mod cli_own_cells;
 mod cli_promises;

@@ -1,0 +1,145 @@
+//! A model's interval calibration: the 90 % interval `dispr predict` reports for each
+//! cell and measure, fitted on held-out predictions of the model's recipe
+//! ([`dispr_core::experiment::intervals`]: split-conformal, with its coverage measured
+//! by cross-fitting over the folds).
+//!
+//! It is a small JSON file beside the model file (`checkpoint.dispr` →
+//! `checkpoint.dispr.intervals.json`), written by `dispr model intervals` and bound to
+//! the model by its SHA-256. It holds for predictions drawn as the held-out ones were:
+//! the same sampler, number of samples and level. A prediction drawn otherwise gets the
+//! samples' own range only, and says why ([`IntervalCalibration::applies_to`]).
+
+use std::path::{Path, PathBuf};
+
+use dispr_core::experiment::intervals::{Coverage, MeasureFit};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// A model's calibrated 90 % intervals and how they were measured.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IntervalCalibration {
+    /// The SHA-256 of the model file it belongs to.
+    pub model_sha256: String,
+    /// How the intervals are made.
+    pub method: String,
+    /// The sampler of the held-out predictions (e.g. `ddim-10-eta0`).
+    pub sampler: String,
+    /// Their samples per cell.
+    pub samples: usize,
+    /// Their level (threshold of the soft samples).
+    pub level: f32,
+    /// The preset of the models that predicted them.
+    pub preset: String,
+    /// The prediction folders, one per fold.
+    pub predictions: Vec<String>,
+    /// Held-out cells.
+    pub cells: usize,
+    /// One fit per measure (those with enough cells).
+    pub fits: Vec<MeasureFit>,
+    /// Per measure, the coverage of the samples' range and, cross-fitted, of the
+    /// calibrated interval on those cells.
+    pub coverage: Vec<Coverage>,
+}
+
+/// What [`IntervalCalibration::method`] says.
+pub const METHOD: &str = "split-conformal on held-out cells: mean · exp(±q · (cv + floor))";
+
+/// The interval file of a model file: its name with `.intervals.json` appended.
+pub fn file_for(model_file: &Path) -> PathBuf {
+    let mut name = model_file.as_os_str().to_owned();
+    name.push(".intervals.json");
+    PathBuf::from(name)
+}
+
+impl IntervalCalibration {
+    /// Reads the interval calibration beside `model_file`, `None` when there is none; a
+    /// file that cannot be read, or belongs to another model (`sha256`), is an error.
+    pub fn load_for(model_file: &Path, sha256: &str) -> Result<Option<Self>> {
+        let path = file_for(model_file);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| dispr_core::Error::io(&path, "cannot read interval calibration", e))?;
+        Self::parse(&text, sha256)
+            .map(Some)
+            .map_err(|problem| Error::from(dispr_core::Error::new(&path, problem)))
+    }
+
+    /// Parses an interval calibration for the model of SHA-256 `sha256`.
+    pub fn parse(text: &str, sha256: &str) -> std::result::Result<Self, String> {
+        let c: Self = serde_json::from_str(text)
+            .map_err(|e| format!("not a dispr interval calibration: {e}"))?;
+        if c.model_sha256 != sha256 {
+            let short = |s: &str| s.chars().take(12).collect::<String>();
+            return Err(format!(
+                "calibrates the intervals of another model (SHA-256 {}…, this one is {}…); run `dispr model intervals` again",
+                short(&c.model_sha256),
+                short(sha256)
+            ));
+        }
+        if let Some(f) = c
+            .fits
+            .iter()
+            .find(|f| !(f.q.is_finite() && f.q >= 0.0 && f.floor.is_finite() && f.floor > 0.0))
+        {
+            return Err(format!(
+                "{}: q {} and floor {} must be finite, q ≥ 0 and floor > 0",
+                f.measure.name(),
+                f.q,
+                f.floor
+            ));
+        }
+        Ok(c)
+    }
+
+    /// Why a prediction drawn with `sampler`, `samples` per cell and `level` is not what
+    /// these intervals were measured on; `None` when it is.
+    pub fn mismatch(&self, sampler: &str, samples: usize, level: f32) -> Option<String> {
+        let mut differ = Vec::new();
+        if sampler != self.sampler {
+            differ.push(format!("sampler {sampler}, not {}", self.sampler));
+        }
+        if samples != self.samples {
+            differ.push(format!("{samples} samples per cell, not {}", self.samples));
+        }
+        if (level - self.level).abs() > 1e-6 {
+            differ.push(format!("level {level:+.2}, not {:+.2}", self.level));
+        }
+        (!differ.is_empty()).then(|| differ.join(", "))
+    }
+
+    /// The fits, when a prediction drawn with `sampler`, `samples` and `level` is what
+    /// they were measured on.
+    pub fn applies_to(&self, sampler: &str, samples: usize, level: f32) -> Option<&[MeasureFit]> {
+        self.mismatch(sampler, samples, level)
+            .is_none()
+            .then_some(self.fits.as_slice())
+    }
+
+    /// One line: what was measured, e.g. `calibrated on 108 held-out cells (5 folds,
+    /// ddim-10-eta0 × 5): cross-fitted coverage volume 0.91, surface_area 0.89, …`.
+    pub fn summary(&self) -> String {
+        let coverage: Vec<String> = self
+            .coverage
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c.measure.name(),
+                    c.calibrated
+                        .map_or_else(|| "not measured".to_string(), |v| format!("{v:.2}"))
+                )
+            })
+            .collect();
+        format!(
+            "calibrated on {} held-out cells ({} folds, {} × {}): cross-fitted coverage {}",
+            self.cells,
+            self.predictions.len(),
+            self.sampler,
+            self.samples,
+            coverage.join(", ")
+        )
+    }
+}
