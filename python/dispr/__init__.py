@@ -216,16 +216,16 @@ class Prediction:
         """The 90 % interval of one measure: the calibrated one (lo90, hi90), whose
         coverage was measured on held-out cells, when the model has interval
         calibration; else the samples' own 5–95 % range (p05, p95), which is not
-        calibrated (see :attr:`interval_calibrated`)."""
+        calibrated (see :meth:`interval_calibrated`)."""
         s = self.summary[measure]
         if s.get("lo90") is not None:
             return (s["lo90"], s["hi90"])
         return (s["p05"], s["p95"])
 
-    @property
-    def interval_calibrated(self) -> bool:
-        """Whether :meth:`interval` is the calibrated interval (else the samples' range)."""
-        return self.summary["volume"].get("lo90") is not None
+    def interval_calibrated(self, measure: str = "volume") -> bool:
+        """Whether :meth:`interval` of ``measure`` is the calibrated interval (else the
+        samples' range; sphericity is never calibrated)."""
+        return self.summary[measure].get("lo90") is not None
 
     def table(self) -> dict[str, np.ndarray]:
         """One row per sample: ``sample`` and each measure (a dict of columns)."""
@@ -292,7 +292,10 @@ class FieldPrediction:
         rows = [c.row() for c in self.cells]
         if not rows:
             return {}
-        return {k: np.array([r[k] for r in rows]) for k in rows[0]}
+        # A missing value (no calibrated interval) is NaN, so the columns stay numeric.
+        return {
+            k: np.array([np.nan if r[k] is None else r[k] for r in rows]) for k in rows[0]
+        }
 
 
 # --- the model ----------------------------------------------------------------------------

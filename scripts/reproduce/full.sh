@@ -16,7 +16,9 @@ JOBS=${JOBS:-2}
 SAVED=${SAVED:-models/reproduce-full}
 mkdir -p "$(dirname "$RUN")"
 if [ -z "${DISPR:-}" ]; then
-  [ -x target/release/dispr ] || cargo build --release -q -p dispr
+  # Always built from the work tree (a no-op when up to date): a restarted run takes
+  # this tree's dispr, with the version check of OUT/reproduce.json guarding the folder.
+  cargo build --release -q -p dispr
   mkdir -p "$RUN.bin" && cp -f target/release/dispr "$RUN.bin/dispr"
   DISPR="$RUN.bin/dispr"
 fi

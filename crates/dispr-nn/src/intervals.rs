@@ -35,11 +35,22 @@ pub struct IntervalCalibration {
     pub predictions: Vec<String>,
     /// Held-out cells.
     pub cells: usize,
+    /// The training steps of each fold's model.
+    #[serde(default)]
+    pub fold_steps: Vec<usize>,
     /// One fit per measure (those with enough cells).
     pub fits: Vec<MeasureFit>,
     /// Per measure, the coverage of the samples' range and, cross-fitted, of the
     /// calibrated interval on those cells.
     pub coverage: Vec<Coverage>,
+}
+
+/// `1 sample`, `5 samples`.
+fn plural(samples: usize) -> String {
+    match samples {
+        1 => "1 sample".to_string(),
+        n => format!("{n} samples"),
+    }
 }
 
 /// What [`IntervalCalibration::method`] says.
@@ -102,12 +113,27 @@ impl IntervalCalibration {
             differ.push(format!("sampler {sampler}, not {}", self.sampler));
         }
         if samples != self.samples {
-            differ.push(format!("{samples} samples per cell, not {}", self.samples));
+            differ.push(format!(
+                "{} per cell, not {}",
+                plural(samples),
+                self.samples
+            ));
         }
         if (level - self.level).abs() > 1e-6 {
-            differ.push(format!("level {level:+.2}, not {:+.2}", self.level));
+            differ.push(format!("level {level}, not {}", self.level));
         }
         (!differ.is_empty()).then(|| differ.join(", "))
+    }
+
+    /// The draw these intervals hold for, e.g. `ddim-10-eta0 with 5 samples per cell
+    /// at level 0`.
+    pub fn draw(&self) -> String {
+        format!(
+            "{} with {} per cell at level {}",
+            self.sampler,
+            plural(self.samples),
+            self.level
+        )
     }
 
     /// The fits, when a prediction drawn with `sampler`, `samples` and `level` is what

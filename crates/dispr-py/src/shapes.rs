@@ -231,8 +231,8 @@ pub fn read_tiff<'py>(
 }
 
 /// The column names of a prediction's per-cell summary in `cells.csv` for `units`
-/// (`voxels` or `um`): `samples`, then `M_U_mean`, `_sd`, `_p05`, `_p95` per measure,
-/// then `pairwise_1_minus_iou`.
+/// (`voxels` or `um`): `samples`, then `M_U_mean`, `_sd`, `_p05`, `_p95`, `_lo90`,
+/// `_hi90` per measure, then `pairwise_1_minus_iou`.
 #[pyfunction]
 pub fn cell_columns(units: &str) -> PyResult<Vec<String>> {
     let units = match units {

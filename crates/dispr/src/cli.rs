@@ -632,7 +632,7 @@ pub struct ModelIntervalsArgs {
     /// A `dispr predict` folder of held-out cells, predicted by a model of the same
     /// preset that never trained on them; once per fold (at least two, to measure the
     /// coverage).
-    #[arg(long = "pred", required = true)]
+    #[arg(long = "pred", required = true, value_name = "DIR")]
     pub preds: Vec<PathBuf>,
 }
 
@@ -667,7 +667,7 @@ impl SamplerArgs {
 #[derive(Debug, Args, Clone, Copy)]
 pub struct DrawArgs {
     /// Samples per cell.
-    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
+    #[arg(long, default_value_t = DEFAULT_SAMPLES, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub samples: u32,
     #[command(flatten)]
     pub sampling: SamplerArgs,
@@ -675,6 +675,9 @@ pub struct DrawArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 }
+
+/// Samples per cell that `dispr predict` draws unless told otherwise.
+pub const DEFAULT_SAMPLES: u32 = 5;
 
 /// Flags of `dispr model calibrate`.
 #[derive(Debug, Args)]

@@ -32,7 +32,8 @@ from .layers import layer_data
 if TYPE_CHECKING:
     import napari
 
-#: Columns of the results table: the cell, then per measure "mean [p05, p95]".
+#: Columns of the results table: the cell, then per measure "mean [low, high]" (the
+#: calibrated 90 % interval when the model has one, else the samples' 5–95 % range).
 TABLE_COLUMNS = ["cell", "label", *MEASURES]
 
 
@@ -272,12 +273,18 @@ class PredictWidget(QWidget):
             values = [cell.name, str(cell.label)]
             for m in MEASURES:
                 s = cell.summary[m]
-                values.append(f"{s['mean']:.4g} [{s['p05']:.4g}, {s['p95']:.4g}]")
+                low, high = cell.interval(m)
+                values.append(f"{s['mean']:.4g} [{low:.4g}, {high:.4g}]")
             for col, text in enumerate(values):
                 self.table.setItem(row, col, QTableWidgetItem(text))
         units = result.cells[0].units if result.cells else ""
         skipped = "; ".join(f"{name}: {reason}" for _, name, reason in result.skipped)
         self.status.setText(
-            f"{len(result)} cells predicted (measures in {units}: samples' mean [5 %, 95 %])"
+            f"{len(result)} cells predicted (measures in {units}: samples' mean "
+            + (
+                "[calibrated 90 % interval])"
+                if result.cells and result.cells[0].interval_calibrated()
+                else "[samples' 5 %, 95 %], not calibrated)"
+            )
             + (f"; skipped {skipped}" if skipped else "")
         )

@@ -20,7 +20,9 @@
 //! the cells in groups (the folds), each group's cells are judged by a fit on the other
 //! groups only (cross-fitting), and the share covered is reported with a bootstrap
 //! interval over cells — beside the coverage of what an uncalibrated prediction
-//! reports, the samples' own 5–95 % range. The fixture values that check this module
+//! reports, the samples' own 5–95 % range. (That bootstrap resamples cells and holds
+//! each fold's fit fixed, so it is somewhat narrower than the variation over fits.)
+//! The fixture values that check this module
 //! are written by `scripts/fixtures/make_intervals_fixtures.py` (numpy).
 
 use serde::{Deserialize, Serialize};
@@ -149,8 +151,9 @@ pub struct Coverage {
     /// Share of them whose truth lies within their samples' 5–95 % range (what an
     /// uncalibrated prediction reports as its 90 % interval).
     pub samples_range: f64,
-    /// Median over cells of that range's high / low end (its width, as a ratio).
-    pub samples_range_width: f64,
+    /// Median over cells of that range's high / low end (its width, as a ratio); `None`
+    /// when no cell's range has a positive low end.
+    pub samples_range_width: Option<f64>,
     /// Share whose truth lies within the calibrated interval fitted on the other groups
     /// only (cross-fitted); `None` with fewer than two groups, or a group whose others
     /// are too few to fit on.
@@ -225,11 +228,7 @@ pub fn coverage(measure: Measure, cells: &[HeldOut]) -> Result<Coverage, String>
         measure,
         cells: usable.len(),
         samples_range: share(&raw_hits),
-        samples_range_width: if raw_widths.is_empty() {
-            f64::NAN
-        } else {
-            median(&mut raw_widths)
-        },
+        samples_range_width: (!raw_widths.is_empty()).then(|| median(&mut raw_widths)),
         calibrated,
         calibrated_ci,
         calibrated_width,
@@ -285,7 +284,7 @@ pub struct CoverageRow {
     /// [`Coverage::samples_range`].
     pub samples_range: f64,
     /// [`Coverage::samples_range_width`].
-    pub samples_range_width: f64,
+    pub samples_range_width: Option<f64>,
     /// [`Coverage::calibrated`].
     pub calibrated: Option<f64>,
     /// Lower end of [`Coverage::calibrated_ci`].
@@ -331,11 +330,11 @@ pub fn coverage_markdown(rows: &[(String, Coverage)]) -> String {
             _ => "—".to_string(),
         };
         s.push_str(&format!(
-            "| {method} | {} | {} | {:.3} | {:.2} | {calibrated} | {} |\n",
+            "| {method} | {} | {} | {:.3} | {} | {calibrated} | {} |\n",
             c.measure.name(),
             c.cells,
             c.samples_range,
-            c.samples_range_width,
+            opt(c.samples_range_width),
             opt(c.calibrated_width),
         ));
     }
@@ -450,7 +449,7 @@ mod tests {
         close(c.fit.floor, "floor");
         close(c.cells as f64, "cells");
         close(c.samples_range, "samples_range");
-        close(c.samples_range_width, "samples_range_width");
+        close(c.samples_range_width.unwrap(), "samples_range_width");
         close(c.calibrated.unwrap(), "calibrated");
         close(c.calibrated_width.unwrap(), "calibrated_width");
         for (k, group_q) in expected["group_q"].as_array().unwrap().iter().enumerate() {

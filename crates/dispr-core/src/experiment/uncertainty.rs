@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use crate::experiment::intervals::MeasureFit;
 use crate::grid::Volume;
 use crate::scale::{Units, VoxelSize};
-use crate::shape::metrics::{measure_at, overlap};
+use crate::shape::metrics::{Measure, measure_at, overlap};
 
 /// Mean, standard deviation and 90 % interval of one measure over the samples.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
@@ -100,6 +100,8 @@ pub struct CellUncertainty {
     pub measures: Vec<Spread>,
     /// Mean over pairs of samples of 1 − IoU (0 for one sample).
     pub pairwise_distance: f64,
+    /// Samples with no voxel (their curvature counts as 0 in the spread).
+    pub empty_samples: usize,
 }
 
 impl CellUncertainty {
@@ -132,6 +134,7 @@ impl CellUncertainty {
                 Units::Voxels
             },
             measures,
+            empty_samples: samples.iter().filter(|s| s.count() == 0).count(),
             pairwise_distance: if distances.is_empty() {
                 0.0
             } else {
@@ -156,11 +159,15 @@ impl CellUncertainty {
         c
     }
 
-    /// Adds the calibrated 90 % interval of each measure that `fits` has a fit for.
+    /// Adds the calibrated 90 % interval of each measure that `fits` has a fit for —
+    /// but not curvature when a sample is empty (such cells are not scored when fitting:
+    /// an empty shape has no curvature).
     pub fn calibrate(&mut self, fits: &[MeasureFit]) {
+        let empty = self.empty_samples > 0;
         for ((name, _), spread) in MEASURES.iter().zip(&mut self.measures) {
             spread.calibrated = fits
                 .iter()
+                .filter(|f| !(empty && f.measure == Measure::Curvature))
                 .find(|f| f.measure.name() == *name)
                 .and_then(|f| f.interval(spread));
         }

@@ -97,6 +97,7 @@ pub fn shard_reports(dir: &Path) -> Result<Vec<(PathBuf, PredictReport)>> {
                 (first.samples != report.samples, "samples per cell"),
                 (first.seed != report.seed, "seed"),
                 (first.level != report.level, "threshold level"),
+                (first.intervals != report.intervals, "calibrated intervals"),
                 (
                     first.shard.as_ref().map(|r| &r.run_cells) != Some(&run.run_cells),
                     "cells",

@@ -23,6 +23,12 @@ pub fn fit_intervals(
     preds: &[PathBuf],
     on_progress: &(dyn Fn() + Sync),
 ) -> Result<IntervalCalibration> {
+    if preds.len() < 2 {
+        return Err(Error::Invalid(format!(
+            "{} prediction folder given: the coverage of the intervals is measured fold by fold, so give each fold's held-out predictions (--pred, at least two)",
+            preds.len()
+        )));
+    }
     let reports: Vec<PredictReport> = preds
         .iter()
         .map(|d| read_report(d))
@@ -38,10 +44,7 @@ pub fn fit_intervals(
             ));
         }
         if r.samples < 2 {
-            return problem(format!(
-                "{} sample per cell: intervals need several",
-                r.samples
-            ));
+            return problem("one sample per cell: intervals need several".to_string());
         }
         if (r.sampler.as_str(), r.samples, r.level)
             != (first.sampler.as_str(), first.samples, first.level)
@@ -97,6 +100,7 @@ pub fn fit_intervals(
         preset: preset.to_string(),
         predictions: preds.iter().map(|p| p.display().to_string()).collect(),
         cells: held_out.cells.len(),
+        fold_steps: reports.iter().map(|r| r.trained_steps).collect(),
         fits: coverage.iter().map(|c| c.fit).collect(),
         coverage,
     })

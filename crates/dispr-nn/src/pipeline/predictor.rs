@@ -190,10 +190,13 @@ impl LoadedModel {
             }
             None => format!("{own} (`dispr model intervals` measures them on held-out cells)"),
             Some(i) => match i.mismatch(&self.predictor.method(), samples, self.level()) {
-                None => format!("90 % intervals (lo90, hi90): {}", i.summary()),
+                None => format!(
+                    "90 % intervals (lo90, hi90): {} (none for a cell resampled or shrunk to the model's field)",
+                    i.summary()
+                ),
                 Some(why) => format!(
-                    "{own}: the model's interval calibration was measured on {} × {} at level {:+.2}, this prediction draws {why}",
-                    i.sampler, i.samples, i.level
+                    "{own}: the model's interval calibration holds for {}, this prediction draws {why}",
+                    i.draw()
                 ),
             },
         }

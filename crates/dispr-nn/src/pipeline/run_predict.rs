@@ -233,7 +233,10 @@ pub fn predict_cells(
                 && let Ok(mut u) = cell_uncertainty(out.path(), timing)
                 && u.samples == samples
             {
-                if let Some(fits) = model.interval_fits(samples) {
+                if let Some(fits) = model.interval_fits(samples)
+                    && timing.downscale <= 1
+                    && timing.scale == 1.0
+                {
                     u.calibrate(fits);
                 }
                 uncertainty.push((cell.name.clone(), u));
@@ -361,7 +364,13 @@ fn predict_example(
     let shapes = unframe(prediction.shapes, framing);
     let sample_measures = measure_samples(&shapes.samples, scale);
     let mut uncertainty = CellUncertainty::of_measured(&shapes.samples, &sample_measures, scale);
-    if let Some(fits) = model.interval_fits(draw.samples) {
+    // Intervals hold for cells taken at their own pixels, as the held-out ones were: a
+    // cell resampled to the model's pixel size or shrunk to fit is measured on shapes
+    // brought back by nearest-voxel upsampling, which the calibration never saw.
+    if let Some(fits) = model.interval_fits(draw.samples)
+        && framing.factor <= 1
+        && framing.scale == 1.0
+    {
         uncertainty.calibrate(fits);
     }
     PredictedCell {

@@ -135,6 +135,23 @@ pub fn intervals(args: &ModelIntervalsArgs) -> anyhow::Result<()> {
     );
     bar.finish_and_clear();
     let fitted = fitted?;
+    // Predictions drawn as the held-out ones were get the intervals: say when that is
+    // not how this model predicts by default.
+    let calibration = dispr_nn::calibration::Calibration::load_for(&file, &sha)?;
+    let card = ModelCard::new(&c.header, "", &sha, calibration.as_ref());
+    let level = calibration.map_or(0.0, |c| c.level);
+    if let Some(why) = fitted.mismatch(
+        &card.default_sampler,
+        crate::cli::DEFAULT_SAMPLES as usize,
+        level,
+    ) {
+        crate::output::note(&format!(
+            "note: {} predicts by default with {} and {} samples per cell at level {level}; these intervals apply only to predictions drawn as the held-out ones were ({why}), so pass the matching --sampler, --steps, --eta and --samples to dispr predict",
+            file.display(),
+            card.default_sampler,
+            crate::cli::DEFAULT_SAMPLES,
+        ));
+    }
     let out = dispr_nn::intervals::file_for(&file);
     dispr_core::io::atomic::write_text_atomic(
         &out,
@@ -146,10 +163,11 @@ pub fn intervals(args: &ModelIntervalsArgs) -> anyhow::Result<()> {
         .map(|c| ("held-out".to_string(), c.clone()))
         .collect();
     print(&format!(
-        "held-out predictions: {} folders\n{}90 % intervals {}; wrote {}\n",
+        "held-out predictions: {} folders\n{}90 % intervals {}; they apply to predictions drawn with {}; wrote {}\n",
         fitted.predictions.len(),
         coverage_markdown(&rows),
         fitted.summary(),
+        fitted.draw(),
         out.display()
     ))
 }

@@ -140,7 +140,8 @@ pub fn merge(args: &MergeArgs) -> anyhow::Result<()> {
         .par_iter()
         .map(|t| {
             let mut u = cell_uncertainty(out.path(), t)?;
-            // The shards' calibrated intervals, as each shard applied them.
+            // The calibrated intervals every shard applied (merge_shards checks that
+            // they agree).
             if let Some(fits) = &report.intervals {
                 u.calibrate(fits);
             }

@@ -268,7 +268,7 @@ fn interval_rows(study: &Study) -> Vec<serde_json::Value> {
                 "measure": c.measure.name(),
                 "cells": c.cells,
                 "samples_range": format!("{:.2}", c.samples_range),
-                "samples_range_width": format!("{:.2}", c.samples_range_width),
+                "samples_range_width": f2(c.samples_range_width),
                 "calibrated": match (c.calibrated, c.calibrated_ci) {
                     (Some(v), Some([l, h])) => format!("{v:.2} [{l:.2}, {h:.2}]"),
                     _ => "—".to_string(),

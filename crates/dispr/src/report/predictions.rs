@@ -106,7 +106,10 @@ fn page(
             let values: Vec<String> = r.uncertainty.as_ref().map_or_else(Vec::new, |u| {
                 u.measures
                     .iter()
-                    .map(|s| format!("{} [{}, {}]", num(s.mean), num(s.low), num(s.high)))
+                    .map(|s| {
+                        let [low, high] = s.calibrated.unwrap_or([s.low, s.high]);
+                        format!("{} [{}, {}]", num(s.mean), num(low), num(high))
+                    })
                     .collect()
             });
             json!({
@@ -160,6 +163,7 @@ fn page(
         "gallery": gallery,
         "cell_table": CELL_TABLE,
         "report_file": REPORT_FILE,
+        "calibrated": report.intervals.is_some(),
     })
 }
 

@@ -127,14 +127,22 @@ fn intervals_are_fitted_on_held_out_folds_and_predict_reports_them() {
     let out = predict("0", "other", "2", &["--all-cells"]);
     assert!(
         text(&out.stdout).contains(
-            "not calibrated: the model's interval calibration was measured on ddim-2-eta0 × 3"
+            "not calibrated: the model's interval calibration holds for ddim-2-eta0 with 3 samples per cell at level 0"
         ) && text(&out.stdout).contains("2 samples per cell, not 3"),
         "{}",
         text(&out.stdout)
     );
     let table = std::fs::read_to_string(pred("other").join("cells.csv")).unwrap();
-    let second = table.lines().nth(1).unwrap();
-    assert!(second.contains(",,"), "lo90/hi90 left empty: {second}");
+    let mut rows = csv::Reader::from_reader(table.as_bytes());
+    let lo90 = rows
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "volume_vox3_lo90")
+        .unwrap();
+    for row in rows.records() {
+        assert_eq!(&row.unwrap()[lo90], "", "no calibrated interval");
+    }
 
     // The pooled folds' evaluation shows the coverage before and after.
     let out = ok(&[
@@ -157,8 +165,13 @@ fn intervals_are_fitted_on_held_out_folds_and_predict_reports_them() {
     let page = std::fs::read_to_string(tmp.path().join("eval/index.html")).unwrap();
     assert!(page.contains("<h2>90 % intervals per cell</h2>"));
 
-    // Refusals: cells the model trained on, folds drawn differently, another model's
-    // file.
+    // Refusals: one fold only, cells the model trained on, folds drawn differently,
+    // another model's file.
+    assert_fails(
+        &intervals(&["held0"]),
+        1,
+        &["1 prediction folder given", "at least two"],
+    );
     predict("1", "seen", "3", &["--all-cells"]);
     assert_fails(
         &intervals(&["held0", "seen"]),
