@@ -24,6 +24,17 @@ def test_version_and_card(cli):
     assert "SHA-256 " + card["sha256"] in dispr.load_model().info()
 
 
+def test_the_built_in_model_reports_calibrated_intervals_for_its_default_draw(cell):
+    p = dispr.predict(cell["image"], cell["mask"], samples=5, seed=0, name=cell["name"])
+    assert p.interval_calibrated("volume") and not p.interval_calibrated("sphericity")
+    low, high = p.interval("volume")
+    assert (low, high) == (p.summary["volume"]["lo90"], p.summary["volume"]["hi90"])
+    assert low <= p.summary["volume"]["mean"] <= high
+    # Another draw than the one the intervals were measured on: the samples' range.
+    q = dispr.predict(cell["image"], cell["mask"], samples=2, seed=0, name=cell["name"])
+    assert not q.interval_calibrated() and q.interval() == (q.summary["volume"]["p05"], q.summary["volume"]["p95"])
+
+
 def test_predict_equals_the_command_line(cell, cli, tmp_path):
     out = tmp_path / "cli"
     f = cell["files"]

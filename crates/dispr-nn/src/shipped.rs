@@ -59,9 +59,12 @@ pub fn calibration() -> crate::Result<Option<crate::calibration::Calibration>> {
 }
 
 /// The shipped model's interval calibration
-/// (`models/dispr-fast.safetensors.intervals.json`, from the five-fold study of its
-/// recipe), when it has one; none yet: `dispr predict` reports the samples' own range.
-pub const INTERVALS_FILE: Option<&str> = None;
+/// (`models/dispr-fast.safetensors.intervals.json`, written by
+/// `scripts/train/shipped_intervals.sh`): fitted on held-out predictions of its recipe's
+/// fold models (docs/accuracy.md).
+pub const INTERVALS_FILE: Option<&str> = Some(include_str!(
+    "../../../models/dispr-fast.safetensors.intervals.json"
+));
 
 /// The shipped model's interval calibration, checked against its SHA-256.
 pub fn intervals() -> crate::Result<Option<crate::intervals::IntervalCalibration>> {
@@ -81,6 +84,30 @@ pub fn label() -> &'static Path {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shipped_intervals_belong_to_the_shipped_model_and_its_default_draw() {
+        let i = intervals()
+            .unwrap()
+            .expect("the built-in model has calibrated intervals");
+        assert_eq!(
+            i.fits.len(),
+            4,
+            "volume, surface area, roughness, curvature"
+        );
+        let crate::config::Network::Dispr(m) = checkpoint().unwrap().header.model else {
+            panic!("the shipped model is DISPR")
+        };
+        let d = crate::pipeline::SamplerSettings::default();
+        let name = crate::sampler::build(d.kind, &m.diffusion, d.steps, d.eta)
+            .unwrap()
+            .name();
+        assert!(i.applies_to(&name, 5, 0.0).is_some(), "{}", i.draw());
+        assert!(
+            i.coverage.iter().all(|c| c.calibrated.is_some()),
+            "coverage measured"
+        );
+    }
 
     #[test]
     fn shipped_model_matches_its_checksum_and_is_the_fast_preset() {

@@ -165,6 +165,30 @@ fn intervals_are_fitted_on_held_out_folds_and_predict_reports_them() {
     let page = std::fs::read_to_string(tmp.path().join("eval/index.html")).unwrap();
     assert!(page.contains("<h2>90 % intervals per cell</h2>"));
 
+    // The built-in model carries intervals for its default draw.
+    let info = ok(&["model", "info", "--model", "builtin"]);
+    assert!(
+        text(&info.stdout).contains("90 % intervals calibrated on"),
+        "{}",
+        text(&info.stdout)
+    );
+    let builtin = tmp.path().join("builtin");
+    let out = ok(&[
+        "predict",
+        "--data",
+        s(&data),
+        "--out",
+        s(&builtin),
+        "--cells",
+        "0.00_discocyte000011",
+        "--all-cells",
+    ]);
+    assert!(
+        text(&out.stdout).contains("90 % intervals (lo90, hi90): calibrated on"),
+        "{}",
+        text(&out.stdout)
+    );
+
     // Refusals: one fold only, cells the model trained on, folds drawn differently,
     // another model's file.
     assert_fails(
