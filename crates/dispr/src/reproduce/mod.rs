@@ -249,7 +249,9 @@ impl Runner<'_> {
         let description = unit.describe(plan);
         let eta = {
             let t = self.tally.lock().expect("the tally's lock");
-            (t.done_estimate > 0.0)
+            // Rescaling by what has finished says something only once a fair share has:
+            // a few cheap units (synthetic cells) say nothing about hours of training.
+            (t.done_estimate > 0.0 && t.done_estimate >= 0.05 * (t.done_estimate + t.left_estimate))
                 .then(|| t.left_estimate * t.started.elapsed().as_secs_f64() / t.done_estimate)
         };
         (self.on_event)(Event::Started {

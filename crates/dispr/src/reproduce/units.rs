@@ -159,9 +159,13 @@ impl Unit {
     /// finished units really took).
     pub fn estimate(&self, plan: &Plan, cells: usize) -> f64 {
         let per_fold = cells as f64 / plan.folds as f64;
-        let per_step = |n: &super::budget::FoldNetwork| match n.preset {
-            dispr_nn::config::Preset::Tiny => 0.05,
-            dispr_nn::config::Preset::Fast => 0.6,
+        // Measured in the full run (2026-12-05, --jobs 2, one core per training): DISPR
+        // `fast` 3000 steps in 5300–6100 s, SHAPR `small` 1500 steps in 1400 s, i.e.
+        // ~0.9 and ~0.47 s of the two cores per step.
+        let per_step = |n: &super::budget::FoldNetwork| match (n.kind, n.preset) {
+            (_, dispr_nn::config::Preset::Tiny) => 0.05,
+            (dispr_nn::config::ModelKind::Dispr, dispr_nn::config::Preset::Fast) => 0.9,
+            (dispr_nn::config::ModelKind::Shapr, _) => 0.47,
             _ => 1.0,
         };
         // Seconds per network evaluation of a cell's samples (fast: ~0.35 s for 5).
