@@ -16,10 +16,11 @@
 
 use std::path::{Path, PathBuf};
 
+use dispr_core::experiment::evaluation::median;
 use dispr_core::grid::Volume;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// The levels searched, from −0.9 to 0.9 in steps of 0.01.
 pub const LEVELS: std::ops::RangeInclusive<i32> = -90..=90;
@@ -48,40 +49,33 @@ pub struct Calibration {
     pub median_volume_ratio: f64,
 }
 
+/// What the calibration file of a model file appends to its name.
+const SUFFIX: &str = ".calibration.json";
+
 /// The calibration file of a model file: its name with `.calibration.json` appended.
 pub fn file_for(model_file: &Path) -> PathBuf {
-    let mut name = model_file.as_os_str().to_owned();
-    name.push(".calibration.json");
-    PathBuf::from(name)
+    crate::beside::file_for(model_file, SUFFIX)
 }
 
 impl Calibration {
     /// Reads the calibration beside `model_file`, `None` when there is none; a file
     /// that cannot be read, or belongs to another model (`sha256`), is an error.
     pub fn load_for(model_file: &Path, sha256: &str) -> Result<Option<Self>> {
-        let path = file_for(model_file);
-        if !path.is_file() {
-            return Ok(None);
-        }
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| dispr_core::Error::io(&path, "cannot read calibration", e))?;
-        Self::parse(&text, sha256)
-            .map(Some)
-            .map_err(|problem| Error::from(dispr_core::Error::new(&path, problem)))
+        crate::beside::read(model_file, SUFFIX, "cannot read calibration", |text| {
+            Self::parse(text, sha256)
+        })
     }
 
     /// Parses a calibration for the model of SHA-256 `sha256`.
     pub fn parse(text: &str, sha256: &str) -> std::result::Result<Self, String> {
         let c: Self =
             serde_json::from_str(text).map_err(|e| format!("not a dispr calibration: {e}"))?;
-        if c.model_sha256 != sha256 {
-            let short = |s: &str| s.chars().take(12).collect::<String>();
-            return Err(format!(
-                "calibrates another model (SHA-256 {}…, this one is {}…); run `dispr model calibrate` again",
-                short(&c.model_sha256),
-                short(sha256)
-            ));
-        }
+        crate::beside::check_model(
+            &c.model_sha256,
+            sha256,
+            "calibrates another model",
+            "dispr model calibrate",
+        )?;
         if !c.level.is_finite() || c.level.abs() > 1.0 {
             return Err(format!("level {} is outside −1 … 1", c.level));
         }
@@ -129,27 +123,16 @@ impl SoftCounts {
     }
 }
 
-/// The median of `values` (not empty).
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
-}
-
 /// The level of [`LEVELS`] at which the median over cells of (mean sample volume /
 /// true volume) is closest to 1, given each cell's counts and true volume; with the
 /// median ratio at 0 and at that level.
 pub fn fit_level(cells: &[(SoftCounts, f64)]) -> (f32, f64, f64) {
     let ratio_at = |level: f32| {
         median(
-            cells
+            &mut cells
                 .iter()
                 .map(|(c, truth)| c.mean_volume_above(level) / truth)
-                .collect(),
+                .collect::<Vec<_>>(),
         )
     };
     let mut best = (0.0f32, ratio_at(0.0));

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use dispr_core::experiment::intervals::{Coverage, MeasureFit};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// A model's calibrated 90 % intervals and how they were measured.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -56,40 +56,36 @@ fn plural(samples: usize) -> String {
 /// What [`IntervalCalibration::method`] says.
 pub const METHOD: &str = "split-conformal on held-out cells: mean · exp(±q · (cv + floor))";
 
+/// What the interval file of a model file appends to its name.
+const SUFFIX: &str = ".intervals.json";
+
 /// The interval file of a model file: its name with `.intervals.json` appended.
 pub fn file_for(model_file: &Path) -> PathBuf {
-    let mut name = model_file.as_os_str().to_owned();
-    name.push(".intervals.json");
-    PathBuf::from(name)
+    crate::beside::file_for(model_file, SUFFIX)
 }
 
 impl IntervalCalibration {
     /// Reads the interval calibration beside `model_file`, `None` when there is none; a
     /// file that cannot be read, or belongs to another model (`sha256`), is an error.
     pub fn load_for(model_file: &Path, sha256: &str) -> Result<Option<Self>> {
-        let path = file_for(model_file);
-        if !path.is_file() {
-            return Ok(None);
-        }
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| dispr_core::Error::io(&path, "cannot read interval calibration", e))?;
-        Self::parse(&text, sha256)
-            .map(Some)
-            .map_err(|problem| Error::from(dispr_core::Error::new(&path, problem)))
+        crate::beside::read(
+            model_file,
+            SUFFIX,
+            "cannot read interval calibration",
+            |text| Self::parse(text, sha256),
+        )
     }
 
     /// Parses an interval calibration for the model of SHA-256 `sha256`.
     pub fn parse(text: &str, sha256: &str) -> std::result::Result<Self, String> {
         let c: Self = serde_json::from_str(text)
             .map_err(|e| format!("not a dispr interval calibration: {e}"))?;
-        if c.model_sha256 != sha256 {
-            let short = |s: &str| s.chars().take(12).collect::<String>();
-            return Err(format!(
-                "calibrates the intervals of another model (SHA-256 {}…, this one is {}…); run `dispr model intervals` again",
-                short(&c.model_sha256),
-                short(sha256)
-            ));
-        }
+        crate::beside::check_model(
+            &c.model_sha256,
+            sha256,
+            "calibrates the intervals of another model",
+            "dispr model intervals",
+        )?;
         if let Some(f) = c
             .fits
             .iter()

@@ -36,6 +36,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod beside;
 pub mod calibration;
 pub mod card;
 pub mod checkpoint;

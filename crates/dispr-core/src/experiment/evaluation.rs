@@ -251,15 +251,22 @@ pub struct Summary {
     pub n: usize,
 }
 
-/// Median, mean and sample sd of `values` (not empty).
-pub fn describe(values: &mut [f64]) -> (f64, f64, f64) {
+/// The median of `values` (not empty; sorted in place): the middle value, or halfway
+/// between the middle two — Table 1's median, the one definition in dispr.
+pub fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     let n = values.len();
-    let median = if n % 2 == 1 {
+    if n % 2 == 1 {
         values[n / 2]
     } else {
         (values[n / 2 - 1] + values[n / 2]) / 2.0
-    };
+    }
+}
+
+/// Median, mean and sample sd of `values` (not empty).
+pub fn describe(values: &mut [f64]) -> (f64, f64, f64) {
+    let median = median(values);
+    let n = values.len();
     let mean = values.iter().sum::<f64>() / n as f64;
     let sd = if n > 1 {
         (values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()

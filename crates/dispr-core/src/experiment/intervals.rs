@@ -27,7 +27,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::experiment::evaluation::{Prediction, Record};
+use crate::experiment::evaluation::{Prediction, Record, median};
 use crate::experiment::paired::bootstrap_interval;
 use crate::experiment::uncertainty::Spread;
 use crate::shape::metrics::Measure;
@@ -85,17 +85,6 @@ fn usable(cells: &[HeldOut]) -> Vec<(usize, f64, f64)> {
         .filter(|(_, c)| !c.samples.is_empty() && c.truth > 0.0 && c.truth.is_finite())
         .filter_map(|(i, c)| centre(&Spread::of(&c.samples)).map(|(m, cv)| (i, m, cv)))
         .collect()
-}
-
-/// The median of `values` (not empty), halfway between the middle two for an even count.
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
 }
 
 /// The fewest scorable cells a fit needs: ⌈(n + 1) · 0.9⌉ ≤ n.

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use crate::experiment::evaluation::Record;
+use crate::experiment::evaluation::{Record, median};
 
 /// Bootstrap rounds of the interval.
 pub const BOOTSTRAP_ROUNDS: usize = 2000;
@@ -70,11 +70,6 @@ pub fn per_cell(records: &[Record], method: &str, metric: &str) -> BTreeMap<Stri
     sums.into_iter()
         .map(|(c, (s, n))| (c, s / n as f64))
         .collect()
-}
-
-/// The median of `values` (sorted in place), as Table 1 computes it.
-fn median(values: &mut [f64]) -> f64 {
-    crate::experiment::evaluation::describe(values).0
 }
 
 /// Two-sided p of the Wilcoxon signed-rank test of `d` against 0 (see the module docs);

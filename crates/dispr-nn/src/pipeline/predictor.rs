@@ -84,6 +84,90 @@ pub struct LoadedModel {
     pub intervals: Option<IntervalCalibration>,
 }
 
+/// A model file (or the built-in model) as read, before any network is built: what
+/// [`LoadedModel`] loads and what a model's card is made from.
+pub struct ModelFile {
+    /// The file it came from, or the built-in model's label.
+    pub source: PathBuf,
+    /// Its checkpoint.
+    pub checkpoint: Checkpoint,
+    /// The SHA-256 of the file (or of the built-in model).
+    pub sha256: String,
+    /// Its level calibration, when read and present.
+    pub calibration: Option<Calibration>,
+    /// Its interval calibration, when read and present.
+    pub intervals: Option<IntervalCalibration>,
+}
+
+impl ModelFile {
+    /// Reads a checkpoint file or run folder (`None`: the model built into dispr), with
+    /// the calibrations beside it when `calibrated`.
+    pub fn read(model: Option<&Path>, calibrated: bool) -> Result<Self> {
+        let Some(path) = model else {
+            let (calibration, intervals) = if calibrated {
+                (crate::shipped::calibration()?, crate::shipped::intervals()?)
+            } else {
+                (None, None)
+            };
+            return Ok(Self {
+                source: crate::shipped::label().to_path_buf(),
+                checkpoint: crate::shipped::checkpoint()?,
+                sha256: crate::shipped::sha256_hex(crate::shipped::BYTES),
+                calibration,
+                intervals,
+            });
+        };
+        let file = checkpoint::resolve(path);
+        let checkpoint = Checkpoint::load(&file)?;
+        let bytes = std::fs::read(&file)
+            .map_err(|e| dispr_core::Error::io(&file, "cannot read checkpoint", e))?;
+        let sha256 = crate::shipped::sha256_hex(&bytes);
+        let (calibration, intervals) = if calibrated {
+            (
+                Calibration::load_for(&file, &sha256)?,
+                IntervalCalibration::load_for(&file, &sha256)?,
+            )
+        } else {
+            (None, None)
+        };
+        Ok(Self {
+            source: file,
+            checkpoint,
+            sha256,
+            calibration,
+            intervals,
+        })
+    }
+
+    /// The model's card: what it was trained on, its input, its calibrations.
+    pub fn card(&self) -> crate::card::ModelCard {
+        card(
+            &self.checkpoint.header,
+            &self.source,
+            &self.sha256,
+            self.calibration.as_ref(),
+            self.intervals.as_ref(),
+        )
+    }
+}
+
+/// The card of a model read from `source` (the built-in model's with its study).
+fn card(
+    header: &Header,
+    source: &Path,
+    sha256: &str,
+    calibration: Option<&Calibration>,
+    intervals: Option<&IntervalCalibration>,
+) -> crate::card::ModelCard {
+    let mut card =
+        crate::card::ModelCard::new(header, &source.display().to_string(), sha256, calibration);
+    card.intervals = intervals.cloned();
+    if source == crate::shipped::label() {
+        card.study = Some(crate::shipped::STUDY.to_string());
+    }
+    card
+}
+
 impl LoadedModel {
     /// Loads a checkpoint file or run folder (`None`: the model built into dispr) onto
     /// `device`, with its calibration.
@@ -112,38 +196,13 @@ impl LoadedModel {
         calibrated: bool,
     ) -> Result<Self> {
         let device = device_kind.open()?;
-        let (source, ckpt, sha256, calibration, intervals) = match model {
-            Some(path) => {
-                let file = checkpoint::resolve(path);
-                let c = Checkpoint::load(&file)?;
-                let bytes = std::fs::read(&file)
-                    .map_err(|e| dispr_core::Error::io(&file, "cannot read checkpoint", e))?;
-                let sha256 = crate::shipped::sha256_hex(&bytes);
-                let (calibration, intervals) = if calibrated {
-                    (
-                        Calibration::load_for(&file, &sha256)?,
-                        IntervalCalibration::load_for(&file, &sha256)?,
-                    )
-                } else {
-                    (None, None)
-                };
-                (file, c, sha256, calibration, intervals)
-            }
-            None => {
-                let (calibration, intervals) = if calibrated {
-                    (crate::shipped::calibration()?, crate::shipped::intervals()?)
-                } else {
-                    (None, None)
-                };
-                (
-                    crate::shipped::label().to_path_buf(),
-                    crate::shipped::checkpoint()?,
-                    crate::shipped::sha256_hex(crate::shipped::BYTES),
-                    calibration,
-                    intervals,
-                )
-            }
-        };
+        let ModelFile {
+            source,
+            checkpoint: ckpt,
+            sha256,
+            calibration,
+            intervals,
+        } = ModelFile::read(model, calibrated)?;
         let predictor = Predictor::from_checkpoint(&ckpt, &source, sampling, &device)?;
         Ok(Self {
             source,
@@ -159,17 +218,13 @@ impl LoadedModel {
 
     /// The model's card: what it was trained on, its input, its calibration.
     pub fn card(&self) -> crate::card::ModelCard {
-        let mut card = crate::card::ModelCard::new(
+        card(
             &self.header,
-            &self.source.display().to_string(),
+            &self.source,
             &self.sha256,
             self.calibration.as_ref(),
-        );
-        card.intervals = self.intervals.clone();
-        if self.source == crate::shipped::label() {
-            card.study = Some(crate::shipped::STUDY.to_string());
-        }
-        card
+            self.intervals.as_ref(),
+        )
     }
 
     /// The calibrated 90 % intervals for a prediction of `samples` per cell with this

@@ -3,11 +3,11 @@
 
 use anyhow::Context;
 use dispr_nn::burn::module::Module;
-use dispr_nn::card::ModelCard;
 use dispr_nn::config::{ModelConfig, ModelKind, Network, Preset, TrainConfig, preset_description};
 use dispr_nn::data::Example;
 use dispr_nn::intervals::IntervalCalibration;
 use dispr_nn::model::{Model, ShaprModel};
+use dispr_nn::pipeline::ModelFile;
 use dispr_nn::predict::{Sampling, predict_cell, predict_shapr};
 use dispr_nn::sampler::{self, SamplerKind};
 use dispr_nn::shapr::ShaprConfig;
@@ -112,10 +112,8 @@ fn carry_over(file: &std::path::Path, text: Option<String>) -> anyhow::Result<()
 /// Runs `dispr model intervals`.
 pub fn intervals(args: &ModelIntervalsArgs) -> anyhow::Result<()> {
     use dispr_core::experiment::intervals::coverage_markdown;
-    let file = dispr_nn::checkpoint::resolve(&args.model);
-    let c = dispr_nn::checkpoint::Checkpoint::load(&file)?;
-    let bytes = std::fs::read(&file).with_context(|| format!("{}: cannot read", file.display()))?;
-    let sha = dispr_nn::shipped::sha256_hex(&bytes);
+    let model = ModelFile::read(Some(&args.model), true)?;
+    let (file, sha) = (&model.source, &model.sha256);
     let dataset = super::open_dataset(&args.data)?;
     let cells: usize = args
         .preds
@@ -128,7 +126,7 @@ pub fn intervals(args: &ModelIntervalsArgs) -> anyhow::Result<()> {
     );
     bar.set_message("measuring the held-out predictions");
     let fitted = dispr_nn::pipeline::fit_intervals::fit_intervals(
-        (&file, &sha, c.header.model.preset()),
+        (file, sha, model.checkpoint.header.model.preset()),
         &dataset,
         &args.preds,
         &|| bar.inc(1),
@@ -137,9 +135,8 @@ pub fn intervals(args: &ModelIntervalsArgs) -> anyhow::Result<()> {
     let fitted = fitted?;
     // Predictions drawn as the held-out ones were get the intervals: say when that is
     // not how this model predicts by default.
-    let calibration = dispr_nn::calibration::Calibration::load_for(&file, &sha)?;
-    let card = ModelCard::new(&c.header, "", &sha, calibration.as_ref());
-    let level = calibration.map_or(0.0, |c| c.level);
+    let card = model.card();
+    let level = model.calibration.as_ref().map_or(0.0, |c| c.level);
     if let Some(why) = fitted.mismatch(
         &card.default_sampler,
         crate::cli::DEFAULT_SAMPLES as usize,
@@ -152,7 +149,7 @@ pub fn intervals(args: &ModelIntervalsArgs) -> anyhow::Result<()> {
             crate::cli::DEFAULT_SAMPLES,
         ));
     }
-    let out = dispr_nn::intervals::file_for(&file);
+    let out = dispr_nn::intervals::file_for(file);
     dispr_core::io::atomic::write_text_atomic(
         &out,
         &(serde_json::to_string_pretty(&fitted)? + "\n"),
@@ -239,33 +236,10 @@ pub fn info(args: &ModelInfoArgs) -> anyhow::Result<()> {
     let mut card = None;
     let configs: Vec<(Network, Option<usize>)> = match (&args.model, &args.preset) {
         (Some(path), _) => {
-            let (c, name, sha, calibration, intervals) = if path.as_os_str() == "builtin" {
-                let c = dispr_nn::shipped::checkpoint().map_err(anyhow::Error::msg)?;
-                let sha = dispr_nn::shipped::sha256_hex(dispr_nn::shipped::BYTES);
-                let calibration = dispr_nn::shipped::calibration()?;
-                let intervals = dispr_nn::shipped::intervals()?;
-                (
-                    c,
-                    dispr_nn::shipped::NAME.to_string(),
-                    sha,
-                    calibration,
-                    intervals,
-                )
-            } else {
-                let file = dispr_nn::checkpoint::resolve(path);
-                let c = dispr_nn::checkpoint::Checkpoint::load(&file)?;
-                let bytes = std::fs::read(&file)
-                    .with_context(|| format!("{}: cannot read", file.display()))?;
-                let sha = dispr_nn::shipped::sha256_hex(&bytes);
-                let calibration = dispr_nn::calibration::Calibration::load_for(&file, &sha)?;
-                let intervals = IntervalCalibration::load_for(&file, &sha)?;
-                (c, file.display().to_string(), sha, calibration, intervals)
-            };
-            let mut c_card = ModelCard::new(&c.header, &name, &sha, calibration.as_ref());
-            c_card.intervals = intervals;
-            if path.as_os_str() == "builtin" {
-                c_card.study = Some(dispr_nn::shipped::STUDY.to_string());
-            }
+            let builtin = path.as_os_str() == "builtin";
+            let file = ModelFile::read((!builtin).then_some(path.as_path()), true)?;
+            let c_card = file.card();
+            let c = file.checkpoint;
             card = Some(c_card);
             vec![(c.header.model, Some(c.header.step))]
         }
