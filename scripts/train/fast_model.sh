@@ -7,7 +7,8 @@
 # Usage: scripts/train/fast_model.sh [STEPS]   (from the repository root)
 # Environment: FOLD (held-out fold, default 0), RUN (run folder), SYNTH (folder of the
 # synthetic cells, default RUN; scripts/train/fast_cv.sh shares one between its folds),
-# SYNTH_ONLY=1 (make the synthetic cells and stop).
+# SYNTH_ONLY=1 (make the synthetic cells and stop), NO_SYNTH=1 (train on the real cells
+# alone: the data lever of docs/accuracy.md).
 set -euo pipefail
 DATA=${DATA:-../shared/data/rbc-sample}
 RUN=${RUN:-runs/fast}
@@ -18,15 +19,18 @@ DISPR=${DISPR:-"cargo run --release -q -p dispr --"}
 
 # Synthetic cells: 60 of the five non-SDE classes (in the full dataset's proportions)
 # and 30 SDE cells; seeds other than the demo's (0), so the demo's cells are unseen.
-[ -d "$SYNTH/synthetic-other" ] || $DISPR synth --out "$SYNTH/synthetic-other" --n 60 --seed 101 \
-  --classes cluster,multilobate,keratocyte,knizocyte,acanthocyte
-[ -d "$SYNTH/synthetic-sde" ] || $DISPR synth --out "$SYNTH/synthetic-sde" --n 30 --seed 102 --classes sde
+if [ "${NO_SYNTH:-0}" != 1 ]; then
+  [ -d "$SYNTH/synthetic-other" ] || $DISPR synth --out "$SYNTH/synthetic-other" --n 60 --seed 101 \
+    --classes cluster,multilobate,keratocyte,knizocyte,acanthocyte
+  [ -d "$SYNTH/synthetic-sde" ] || $DISPR synth --out "$SYNTH/synthetic-sde" --n 30 --seed 102 --classes sde
+fi
 [ "${SYNTH_ONLY:-0}" != 1 ] || exit 0
+extra=(--extra-data "$SYNTH/synthetic-other" --extra-data "$SYNTH/synthetic-sde")
+[ "${NO_SYNTH:-0}" != 1 ] || extra=()
 
 if [ -f "$RUN/checkpoint.dispr" ]; then
   $DISPR train --data "$DATA" --out "$RUN" --resume --steps "$STEPS"
 else
   $DISPR train --data "$DATA" --out "$RUN" --preset fast --fold "$FOLD" --folds 5 \
-    --extra-data "$SYNTH/synthetic-other" --extra-data "$SYNTH/synthetic-sde" \
-    --steps "$STEPS" --checkpoint-every 100
+    "${extra[@]}" --steps "$STEPS" --checkpoint-every 100
 fi
