@@ -8,7 +8,8 @@
 # Environment: FOLD (held-out fold, default 0), RUN (run folder), SYNTH (folder of the
 # synthetic cells, default RUN; scripts/train/fast_cv.sh shares one between its folds),
 # SYNTH_ONLY=1 (make the synthetic cells and stop), NO_SYNTH=1 (train on the real cells
-# alone: the data lever of docs/accuracy.md).
+# alone: the data lever of docs/accuracy.md), PRIOR_K=K (condition on the nearest-K
+# prior shape of the training cells: the conditioning lever).
 set -euo pipefail
 DATA=${DATA:-../shared/data/rbc-sample}
 RUN=${RUN:-runs/fast}
@@ -27,6 +28,7 @@ fi
 [ "${SYNTH_ONLY:-0}" != 1 ] || exit 0
 extra=(--extra-data "$SYNTH/synthetic-other" --extra-data "$SYNTH/synthetic-sde")
 [ "${NO_SYNTH:-0}" != 1 ] || extra=()
+[ -z "${PRIOR_K:-}" ] || extra+=(--prior-k "$PRIOR_K")
 
 if [ -f "$RUN/checkpoint.dispr" ]; then
   $DISPR train --data "$DATA" --out "$RUN" --resume --steps "$STEPS"

@@ -50,7 +50,7 @@ fn main() {
     train.batch = args[3].parse().expect("batch");
     let steps: usize = args[4].parse().expect("steps");
     train.augment = false;
-    let data = vec![example(&cell, model.grid).unwrap()];
+    let data = vec![example(&cell, model.grid, None).unwrap()];
     let mut trainer = Trainer::new(model.clone(), train, &device);
     let mut sum = 0.0;
     for i in 0..steps {

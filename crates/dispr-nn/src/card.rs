@@ -38,6 +38,10 @@ pub struct ModelCard {
     pub parameters: usize,
     /// The sampler `dispr predict` uses unless told otherwise (e.g. `ddim-10-eta0`).
     pub default_sampler: String,
+    /// How many of its training cells, nearest by mask, make the prior shape it is
+    /// conditioned on (`dispr train --prior-k`); `None`: no prior.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prior_k: Option<usize>,
     /// Optimisation steps done.
     pub steps: usize,
     /// Training seconds, over all sessions.
@@ -120,6 +124,10 @@ impl ModelCard {
             preset: header.model.preset().to_string(),
             parameters: header.model.parameters(),
             default_sampler,
+            prior_k: match &header.model {
+                Network::Dispr(m) => m.prior.map(|p| p.k),
+                Network::Shapr(_) => None,
+            },
             steps: header.step,
             seconds: header.seconds,
             real_cells: header.train_cells.len() - extra_cells,
@@ -169,10 +177,13 @@ impl ModelCard {
             })
             .collect();
         text.push_str(&format!(
-            "      classes (real + extra cells): {}\n      network: {} preset, {} parameters; default sampler {}\n",
+            "      classes (real + extra cells): {}\n      network: {} preset, {} parameters{}; default sampler {}\n",
             classes.join(", "),
             self.preset,
             self.parameters,
+            self.prior_k
+                .map(|k| format!(", conditioned on the nearest-{k} prior shape of its training cells"))
+                .unwrap_or_default(),
             self.default_sampler
         ));
         match &self.calibration {

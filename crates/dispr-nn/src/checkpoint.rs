@@ -25,6 +25,7 @@ use burn::module::Module;
 use burn::store::{ModuleRecord, ModuleSnapshot, SafetensorsStore};
 
 use crate::config::{Network, TrainConfig};
+use dispr_core::data::prior::PriorBank;
 
 /// First line of every checkpoint.
 pub const MAGIC: &[u8] = b"DISPR-CHECKPOINT\n";
@@ -37,6 +38,11 @@ pub const OLDEST_FORMAT: u32 = 1;
 const HEADER_CRC_PREFIX: &[u8] = b"header-crc32 ";
 /// File name of a run's checkpoint inside the run folder.
 pub const FILE_NAME: &str = "checkpoint.dispr";
+
+/// Name of the section that holds a model's prior bank ([`Checkpoint::prior_bank`]).
+pub const PRIOR_SECTION: &str = "prior";
+/// Name of the byte tensor that holds it in a safetensors model file.
+pub const PRIOR_TENSOR: &str = "dispr.prior";
 
 /// Prefix of the names of `--extra-data` cells in [`Header::train_cells`].
 pub const EXTRA_PREFIX: &str = "extra:";
@@ -124,6 +130,45 @@ impl Checkpoint {
             },
             sections: sections.into_iter().map(|(_, b)| b).collect(),
         }
+    }
+
+    /// Adds a named section at the end.
+    pub fn with_section(mut self, name: &str, bytes: Vec<u8>) -> Self {
+        self.header.sections.push(SectionInfo {
+            name: name.to_string(),
+            bytes: bytes.len() as u64,
+            crc32: crc32fast::hash(&bytes),
+        });
+        self.sections.push(bytes);
+        self
+    }
+
+    /// The reference cells of a model conditioned on a prior
+    /// ([`crate::config::ModelConfig::prior`]), read from its [`PRIOR_SECTION`]; `None`
+    /// for a model without a prior. Errors when the section is missing or does not
+    /// match the model's settings.
+    pub fn prior_bank(&self) -> crate::Result<Option<PriorBank>> {
+        let Network::Dispr(model) = &self.header.model else {
+            return Ok(None);
+        };
+        let Some(prior) = model.prior else {
+            return Ok(None);
+        };
+        let bytes = self
+            .section(PRIOR_SECTION)
+            .ok_or("the model is conditioned on a prior but the file lacks its reference cells")?;
+        let bank = PriorBank::from_bytes(bytes).map_err(|e| e.to_string())?;
+        if bank.k() != prior.k || bank.grid() != model.grid {
+            return Err(format!(
+                "the prior bank averages {} neighbours on a {:?} grid; the model expects {} on {:?}",
+                bank.k(),
+                bank.grid(),
+                prior.k,
+                model.grid
+            )
+            .into());
+        }
+        Ok(Some(bank))
     }
 
     /// Records the training time so far.
@@ -385,7 +430,8 @@ pub fn weights_from_bytes<M: Module>(
             let applied = net
                 .load_from(&mut store)
                 .map_err(|e| format!("weights do not fit the model config: {e}"))?;
-            if let Some(extra) = applied.unused.first() {
+            // The prior's byte tensor rides along in a model file; it is no weight.
+            if let Some(extra) = applied.unused.iter().find(|n| *n != PRIOR_TENSOR) {
                 return Err(format!(
                     "weights do not fit the model config: the file has tensor '{extra}', which the model lacks"
                 ).into());
@@ -437,6 +483,14 @@ pub fn to_safetensors_model(c: &Checkpoint) -> crate::Result<Vec<u8>> {
     };
     let tensors = safetensors::SafeTensors::deserialize(&weights)
         .map_err(|e| format!("corrupt weights: {e}"))?;
+    // A model conditioned on a prior carries its reference cells as one byte tensor.
+    let mut views = tensors.tensors();
+    if let Some(bank) = c.section(PRIOR_SECTION) {
+        let view =
+            safetensors::tensor::TensorView::new(safetensors::Dtype::U8, vec![bank.len()], bank)
+                .map_err(|e| format!("cannot encode the prior: {e}"))?;
+        views.push((PRIOR_TENSOR.to_string(), view));
+    }
     // One metadata entry, the header (a map of several would be written in a random
     // order). The tensor bytes do not depend on it: encode once to checksum them, then
     // again with the checksum in the header, so a damaged weight is refused like in a
@@ -446,7 +500,7 @@ pub fn to_safetensors_model(c: &Checkpoint) -> crate::Result<Vec<u8>> {
             SAFETENSORS_HEADER_KEY.to_string(),
             serde_json::to_string(header).expect("header serializes"),
         )]);
-        safetensors::serialize(tensors.tensors(), Some(metadata))
+        safetensors::serialize(views.clone(), Some(metadata))
             .map_err(|e| format!("cannot encode the weights: {e}"))
     };
     let unsigned = encode(&Header {
@@ -466,19 +520,22 @@ pub fn to_safetensors_model(c: &Checkpoint) -> crate::Result<Vec<u8>> {
         }],
         ..c.header.clone()
     };
-    header.sections[0].crc32 = safetensors_crc(&tensors, &header)?;
+    header.sections[0].crc32 = safetensors_crc(views.clone(), &header)?;
     encode(&header).map_err(crate::Error::from)
 }
 
 /// The CRC-32 a safetensors model's header records: over the tensors (names, dtypes,
 /// shapes and bytes, as safetensors encodes them without metadata) and the header itself
 /// with its checksum field zero, so no byte of the file that matters goes unchecked.
-fn safetensors_crc(tensors: &safetensors::SafeTensors, header: &Header) -> crate::Result<u32> {
+fn safetensors_crc(
+    tensors: Vec<(String, safetensors::tensor::TensorView<'_>)>,
+    header: &Header,
+) -> crate::Result<u32> {
     let mut unsigned = header.clone();
     unsigned.sections.iter_mut().for_each(|s| s.crc32 = 0);
     let mut crc = crc32fast::Hasher::new();
     crc.update(
-        &safetensors::serialize(tensors.tensors(), None)
+        &safetensors::serialize(tensors, None)
             .map_err(|e| format!("cannot encode the weights: {e}"))?,
     );
     crc.update(
@@ -531,7 +588,7 @@ fn from_safetensors_model(bytes: &[u8]) -> crate::Result<Checkpoint> {
         .model
         .validate()
         .map_err(|e| format!("invalid model config: {e}"))?;
-    match header.sections.as_slice() {
+    let prior = match header.sections.as_slice() {
         [s] if s.name == SAFETENSORS_WEIGHTS => {
             if s.bytes != data.len() as u64 {
                 return Err(format!(
@@ -543,23 +600,28 @@ fn from_safetensors_model(bytes: &[u8]) -> crate::Result<Checkpoint> {
             }
             let tensors = safetensors::SafeTensors::deserialize(bytes)
                 .map_err(|e| format!("corrupt safetensors model: {e}"))?;
-            if s.crc32 != safetensors_crc(&tensors, &header)? {
+            if s.crc32 != safetensors_crc(tensors.tensors(), &header)? {
                 return Err(
                     "corrupt model: the weights or header fail their checksum (edited or damaged)"
                         .into(),
                 );
             }
+            tensors.tensor(PRIOR_TENSOR).ok().map(|t| t.data().to_vec())
         }
         _ => return Err("a dispr safetensors model without its weights checksum".into()),
-    }
+    };
     header.sections = vec![SectionInfo {
         name: "ema".into(),
         bytes: bytes.len() as u64,
         crc32: crc32fast::hash(bytes),
     }];
-    Ok(Checkpoint {
+    let checkpoint = Checkpoint {
         header,
         sections: vec![bytes.to_vec()],
+    };
+    Ok(match prior {
+        Some(bank) => checkpoint.with_section(PRIOR_SECTION, bank),
+        None => checkpoint,
     })
 }
 

@@ -2,6 +2,7 @@
 //! takes to rebuild a trained network (checkpoints store it as JSON); a [`TrainConfig`]
 //! holds the optimisation settings of a run.
 
+use dispr_core::data::conditioning::conditioning_channels;
 use serde::{Deserialize, Serialize};
 
 use crate::diffusion::{DiffusionConfig, LossKind, Prediction, ScheduleKind};
@@ -241,6 +242,27 @@ pub struct ModelConfig {
     pub unet: UNetConfig,
     /// The diffusion process.
     pub diffusion: DiffusionConfig,
+    /// A prior shape as a further conditioning channel: the nearest-k shapes of the
+    /// training cells ([`dispr_core::data::prior`]); the model file then carries them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior: Option<PriorConfig>,
+}
+
+/// The prior shape a model is conditioned on ([`dispr_core::data::prior`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriorConfig {
+    /// Reference cells averaged: those whose masks overlap the cell's most.
+    pub k: usize,
+}
+
+impl ModelConfig {
+    /// Conditions the model on the nearest-`k` prior (`None`: no prior), with the
+    /// network's input channels to match.
+    pub fn with_prior(mut self, prior: Option<PriorConfig>) -> Self {
+        self.prior = prior;
+        self.unet.in_channels = conditioning_channels(prior.is_some()) + 1;
+        self
+    }
 }
 
 /// Optimisation settings of a training run.
@@ -393,6 +415,7 @@ pub fn settings(preset: Preset) -> (ModelConfig, TrainConfig) {
             data_grid: [64, 64, 64],
             unet,
             diffusion,
+            prior: None,
         },
         train,
     )
@@ -412,6 +435,17 @@ impl ModelConfig {
                 )
                 .into());
             }
+        }
+        let inputs = conditioning_channels(self.prior.is_some()) + 1;
+        if self.unet.in_channels != inputs {
+            return Err(format!(
+                "the network takes {} input channels, but its conditioning and noisy volume are {inputs}",
+                self.unet.in_channels
+            )
+            .into());
+        }
+        if self.prior.is_some_and(|p| p.k == 0) {
+            return Err("the prior needs at least 1 neighbour".into());
         }
         if self.diffusion.learned_variance != (self.unet.out_channels == 2) {
             return Err("learned variance needs exactly 2 output channels".into());

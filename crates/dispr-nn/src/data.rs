@@ -4,8 +4,9 @@
 //! augmentation applies the same xy flip/rotation to image, mask and volume.
 
 use burn::prelude::*;
-use dispr_core::data::conditioning::{CONDITIONING_CHANNELS, Conditioning};
+use dispr_core::data::conditioning::Conditioning;
 use dispr_core::data::dataset::Cell;
+use dispr_core::data::prior::PriorBank;
 use dispr_core::grid::{Image, Volume};
 
 /// One cell on the working grid.
@@ -13,14 +14,16 @@ use dispr_core::grid::{Image, Volume};
 pub struct Example {
     /// The cell's name.
     pub name: String,
-    /// `[2, D, H, W]` conditioning channels, flat.
+    /// `[C, D, H, W]` conditioning channels, flat: the two 2D channels repeated along z,
+    /// then the prior shape when the model has one.
     pub conditioning: Vec<f32>,
     /// `[D, H, W]` target in [-1, 1], flat (absent for prediction-only data).
     pub target: Option<Vec<f32>>,
 }
 
-/// Resamples a cell to `grid` (z, y, x) and builds its example.
-pub fn example(cell: &Cell, grid: [usize; 3]) -> crate::Result<Example> {
+/// Resamples a cell to `grid` (z, y, x) and builds its example, with the prior of its
+/// mask from `prior` (the model's bank) as a third channel when given.
+pub fn example(cell: &Cell, grid: [usize; 3], prior: Option<&PriorBank>) -> crate::Result<Example> {
     let [d, h, w] = grid;
     let image: Image<f32> = if cell.image.shape() == [h, w] {
         cell.image.clone()
@@ -32,7 +35,20 @@ pub fn example(cell: &Cell, grid: [usize; 3]) -> crate::Result<Example> {
     } else {
         cell.mask.resample_shape([h, w])
     };
-    let conditioning = Conditioning::new(&image, &mask)?.to_channels(d);
+    let mut conditioning = Conditioning::new(&image, &mask)?.to_channels(d);
+    if let Some(bank) = prior {
+        if bank.grid() != grid {
+            return Err(format!(
+                "the prior is on a {:?} grid, the model works on {grid:?}",
+                bank.grid()
+            )
+            .into());
+        }
+        let shape = bank
+            .prior(&cell.name, &cell.mask)
+            .map_err(|e| format!("cell '{}': its prior: {e}", cell.name))?;
+        conditioning.extend_from_slice(shape.data());
+    }
     let target = cell.shape.as_ref().map(|shape| {
         let occupancy: Volume<f32> = if shape.shape() == grid {
             shape.map(|v| if v { 1.0 } else { 0.0 })
@@ -79,7 +95,7 @@ pub fn transform_count(h: usize, w: usize) -> usize {
     if h == w { 8 } else { 2 }
 }
 
-/// A batch: conditioning `[B, 2, D, H, W]` and targets `[B, 1, D, H, W]` as tensors.
+/// A batch: conditioning `[B, C, D, H, W]` and targets `[B, 1, D, H, W]` as tensors.
 pub fn batch(
     examples: &[&Example],
     transforms: &[usize],
@@ -88,7 +104,10 @@ pub fn batch(
 ) -> (Tensor<5>, Tensor<5>) {
     let [d, h, w] = grid;
     let b = examples.len();
-    let mut cond = Vec::with_capacity(b * CONDITIONING_CHANNELS * d * h * w);
+    let channels = examples
+        .first()
+        .map_or(0, |e| e.conditioning.len() / (d * h * w));
+    let mut cond = Vec::with_capacity(b * channels * d * h * w);
     let mut target = Vec::with_capacity(b * d * h * w);
     for (e, &k) in examples.iter().zip(transforms) {
         let k = if transform_count(h, w) == 2 && k != 0 {
@@ -101,10 +120,7 @@ pub fn batch(
         target.extend(transform_xy(t, h, w, k));
     }
     (
-        Tensor::from_data(
-            TensorData::new(cond, [b, CONDITIONING_CHANNELS, d, h, w]),
-            device,
-        ),
+        Tensor::from_data(TensorData::new(cond, [b, channels, d, h, w]), device),
         Tensor::from_data(TensorData::new(target, [b, 1, d, h, w]), device),
     )
 }

@@ -6,7 +6,6 @@
 use std::time::Instant;
 
 use burn::prelude::*;
-use dispr_core::data::conditioning::CONDITIONING_CHANNELS;
 use dispr_core::grid::Volume;
 pub use dispr_core::io::prediction_dir::ShapeDistribution;
 
@@ -33,14 +32,14 @@ pub fn cell_seed(seed: u64, name: &str) -> u64 {
     h ^ seed
 }
 
-/// A cell's conditioning channels on the working grid `[d, h, w]` as a `[1, 2, d, h, w]`
+/// A cell's conditioning channels on the working grid `[d, h, w]` as a `[1, C, d, h, w]`
 /// tensor.
 fn conditioning(example: &Example, grid: [usize; 3], device: &Device) -> Tensor<5> {
     let [d, h, w] = grid;
     Tensor::from_data(
         TensorData::new(
             example.conditioning.clone(),
-            [1, CONDITIONING_CHANNELS, d, h, w],
+            [1, example.conditioning.len() / (d * h * w), d, h, w],
         ),
         device,
     )

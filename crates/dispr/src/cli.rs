@@ -753,6 +753,11 @@ pub struct TrainArgs {
     /// (generator loss 10 × supervised + 1 × adversarial, as the SHAPR paper).
     #[arg(long)]
     pub adversarial_after: Option<usize>,
+    /// DISPR only: condition the network on a prior shape, the share of the K training
+    /// cells whose masks overlap the cell's most that hold each voxel (the soft nearest-K
+    /// baseline); the model file then carries those cells' masks and working-grid shapes.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    pub prior_k: Option<u64>,
     /// Hold out this fold for testing (0-based).
     #[arg(long)]
     pub fold: Option<u32>,

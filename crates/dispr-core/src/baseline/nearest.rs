@@ -64,6 +64,18 @@ pub fn nearest(
     references: &[Reference],
     k: usize,
 ) -> Result<Vec<Neighbour>> {
+    let masks: Vec<(&str, &Image<bool>)> = references.iter().map(|r| (r.name, r.mask)).collect();
+    nearest_masks(name, mask, &masks, k)
+}
+
+/// [`nearest`] over references given as (name, mask) only: the rule that both the
+/// baseline and the model's prior ([`crate::data::prior`]) find neighbours by.
+pub fn nearest_masks(
+    name: &str,
+    mask: &Image<bool>,
+    references: &[(&str, &Image<bool>)],
+    k: usize,
+) -> Result<Vec<Neighbour>> {
     if k == 0 {
         return Err(Error::invalid("k must be at least 1"));
     }
@@ -71,17 +83,17 @@ pub fn nearest(
         return Err(Error::invalid("mask is empty"));
     }
     let mut scored = Vec::with_capacity(references.len());
-    for (index, r) in references.iter().enumerate() {
-        if r.mask.shape() != mask.shape() {
+    for (index, &(r_name, r_mask)) in references.iter().enumerate() {
+        if r_mask.shape() != mask.shape() {
             return Err(Error::invalid(format!(
                 "mask is {} but the reference cell '{}' has a {} mask",
                 format_shape(&mask.shape()),
-                r.name,
-                format_shape(&r.mask.shape())
+                r_name,
+                format_shape(&r_mask.shape())
             )));
         }
-        let iou = mask_iou(mask, r.mask);
-        if r.name == name && iou == 1.0 {
+        let iou = mask_iou(mask, r_mask);
+        if r_name == name && iou == 1.0 {
             continue; // the cell itself
         }
         scored.push(Neighbour { index, iou });
@@ -95,7 +107,7 @@ pub fn nearest(
     scored.sort_by(|a, b| {
         b.iou
             .total_cmp(&a.iou)
-            .then_with(|| references[a.index].name.cmp(references[b.index].name))
+            .then_with(|| references[a.index].0.cmp(references[b.index].0))
     });
     scored.truncate(k);
     Ok(scored)

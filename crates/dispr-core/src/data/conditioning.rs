@@ -6,8 +6,14 @@
 use crate::error::{Error, Result};
 use crate::grid::{Image, format_shape};
 
-/// Number of conditioning channels the model sees besides the noisy volume.
+/// Number of 2D conditioning channels the model sees besides the noisy volume.
 pub const CONDITIONING_CHANNELS: usize = 2;
+
+/// Number of conditioning channels of a model with or without a prior shape
+/// ([`crate::data::prior`]), which comes after the two 2D channels.
+pub fn conditioning_channels(prior: bool) -> usize {
+    CONDITIONING_CHANNELS + usize::from(prior)
+}
 
 /// The two 2D conditioning channels of one cell.
 #[derive(Clone, Debug, PartialEq)]

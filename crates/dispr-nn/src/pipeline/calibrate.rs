@@ -4,7 +4,6 @@
 use dispr_core::data::dataset::Dataset;
 
 use crate::calibration::{Calibration, SoftCounts, fit_level};
-use crate::data::example;
 use crate::error::{Error, Result};
 use crate::pipeline::plan::load_cells;
 use crate::pipeline::predictor::{LoadedModel, Predictor};
@@ -73,8 +72,7 @@ pub fn calibrate(
         if truth == 0.0 {
             continue;
         }
-        let example = example(cell, network.grid())
-            .map_err(|e| Error::Invalid(format!("cell '{}': {e}", cell.name)))?;
+        let example = model.example(cell)?;
         let soft = model
             .predictor
             .soft_samples(

@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use dispr_core::data::dataset::{Cell, CellFiles, Dataset, load_cell};
+use dispr_core::data::prior::PriorBank;
 use dispr_core::io::outdir::same_path;
 use rayon::prelude::*;
 
@@ -52,19 +53,41 @@ pub fn image_size_problem(shape: [usize; 2], model: &Network) -> Option<String> 
 }
 
 /// Checks every cell fits the model's data grid and makes the examples (`files` are the
-/// cells' files, for the messages).
-pub fn examples(cells: &[Cell], files: &[&CellFiles], model: &Network) -> Result<Vec<Example>> {
+/// cells' files, for the messages), with their priors from `prior` when the model has
+/// one.
+pub fn examples(
+    cells: &[Cell],
+    files: &[&CellFiles],
+    model: &Network,
+    prior: Option<&PriorBank>,
+) -> Result<Vec<Example>> {
     cells
-        .iter()
+        .par_iter()
         .zip(files)
         .map(|(cell, files)| {
             if let Some(problem) = image_size_problem(cell.image.shape(), model) {
                 return Err(dispr_core::Error::new(&files.image, problem).into());
             }
-            example(cell, model.grid())
+            example(cell, model.grid(), prior)
                 .map_err(|e| Error::Invalid(format!("cell '{}': {e}", cell.name)))
         })
         .collect()
+}
+
+/// The prior bank of a model conditioned on one: the main dataset's training cells
+/// (never the held-out fold, never the extra cells). Each training cell's own prior
+/// comes from the others.
+pub fn prior_bank(training: &[Cell], model: &Network) -> Result<Option<PriorBank>> {
+    let Network::Dispr(m) = model else {
+        return Ok(None);
+    };
+    let Some(prior) = m.prior else {
+        return Ok(None);
+    };
+    let refs: Vec<&Cell> = training.iter().collect();
+    PriorBank::new(prior.k, m.grid, &refs)
+        .map(Some)
+        .map_err(|e| Error::Invalid(format!("the prior: {e}")))
 }
 
 /// Refuses extra datasets that are the training data itself (its held-out cells would be
@@ -110,6 +133,9 @@ pub struct TrainingSet {
     /// µm per pixel of the main dataset's training images, when every one states the
     /// same (within 1 %).
     pub pixel_size_um: Option<f64>,
+    /// The reference cells of the model's prior, when it has one (saved in its
+    /// checkpoint, [`crate::checkpoint::PRIOR_SECTION`]).
+    pub prior: Option<PriorBank>,
 }
 
 /// Plans a run on `dataset` plus every cell of `extra`: picks the training cells, loads
@@ -158,7 +184,8 @@ pub fn plan(
     }
     *model.data_grid_mut() = grid;
     model.validate()?;
-    let mut examples = examples(&cells, &files, model)?;
+    let prior = prior_bank(&cells[..indices.len()], model)?;
+    let mut examples = examples(&cells, &files, model, prior.as_ref())?;
     for e in &mut examples[indices.len()..] {
         e.name = format!("{EXTRA_PREFIX}{}", e.name);
     }
@@ -167,6 +194,7 @@ pub fn plan(
         main: indices.len(),
         held_out: dataset.cells.len() - indices.len(),
         pixel_size_um,
+        prior,
     })
 }
 

@@ -11,6 +11,7 @@ use crate::config::Network;
 use crate::intervals::IntervalCalibration;
 use dispr_core::data::class::Label;
 use dispr_core::data::dataset::Cell;
+use dispr_core::data::prior::PriorBank;
 use dispr_core::experiment::intervals::MeasureFit;
 use dispr_core::grid::Image;
 
@@ -82,6 +83,9 @@ pub struct LoadedModel {
     pub calibration: Option<Calibration>,
     /// Its calibrated 90 % intervals, when it has them ([`crate::intervals`]).
     pub intervals: Option<IntervalCalibration>,
+    /// The reference cells its prior shape comes from, when it is conditioned on one
+    /// ([`dispr_core::data::prior`]).
+    pub prior: Option<PriorBank>,
 }
 
 /// A model file (or the built-in model) as read, before any network is built: what
@@ -204,6 +208,9 @@ impl LoadedModel {
             intervals,
         } = ModelFile::read(model, calibrated)?;
         let predictor = Predictor::from_checkpoint(&ckpt, &source, sampling, &device)?;
+        let prior = ckpt
+            .prior_bank()
+            .map_err(|e| dispr_core::Error::new(&source, e.to_string()))?;
         Ok(Self {
             source,
             header: ckpt.header,
@@ -213,7 +220,15 @@ impl LoadedModel {
             sha256,
             calibration,
             intervals,
+            prior,
         })
+    }
+
+    /// A cell's example for this model: its conditioning on the working grid, with its
+    /// prior shape when the model has one.
+    pub fn example(&self, cell: &Cell) -> Result<Example> {
+        example(cell, self.header.model.grid(), self.prior.as_ref())
+            .map_err(|e| Error::Invalid(format!("cell '{}': {e}", cell.name)))
     }
 
     /// The model's card: what it was trained on, its input, its calibration.
@@ -310,7 +325,7 @@ impl LoadedModel {
         };
         let (cell, framing) = frame_cell(&cell, network, fit)
             .map_err(|problem| Error::Invalid(format!("cell '{name}': {problem}")))?;
-        let example = example(&cell, network.grid())?;
+        let example = self.example(&cell)?;
         let draw = Draw {
             samples: self.predictor.samples(samples),
             seed,

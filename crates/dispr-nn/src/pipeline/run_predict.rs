@@ -18,7 +18,6 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Network;
 
-use crate::data::example;
 use crate::error::{Error, Result};
 use crate::pipeline::plan::load_cells;
 use crate::pipeline::predictor::{Draw, LoadedModel};
@@ -195,7 +194,6 @@ pub fn predict_cells(
     if cells.is_empty() {
         return Err(Error::Invalid("no cell to predict".into()));
     }
-    let network = &model.header.model;
     let predictor = &model.predictor;
     let evaluations = predictor.evaluations();
     let samples = predictor.samples(settings.samples);
@@ -222,8 +220,7 @@ pub fn predict_cells(
     for (i, (cell, framing)) in cells.iter().enumerate() {
         // The model's voxels are cubes: the prediction's z step is the pixel size.
         let scale = pixel_sizes[i].filter(|_| all_known).map(VoxelSize::cube);
-        let example = example(cell, network.grid())
-            .map_err(|e| Error::Invalid(format!("cell '{}': {e}", cell.name)))?;
+        let example = model.example(cell)?;
         let base = i * evaluations;
         let key = cell_key(model, draw, &example, framing, scale);
         if let Some(timing) = journal.finished(&cell.name, &key) {
@@ -332,8 +329,7 @@ pub fn predict_framed(
             "at least one sample per cell is needed".into(),
         ));
     }
-    let example = example(cell, model.header.model.grid())
-        .map_err(|e| Error::Invalid(format!("cell '{}': {e}", cell.name)))?;
+    let example = model.example(cell)?;
     let draw = Draw {
         samples: model.predictor.samples(samples),
         seed,

@@ -11,7 +11,8 @@ use crate::checkpoint::{self, Checkpoint};
 use crate::config::{Network, TrainConfig};
 use crate::data::Example;
 use crate::error::Error;
-use crate::training::learner::{learner_from_checkpoint, loss_columns, new_learner};
+use crate::training::learner::{Learner, learner_from_checkpoint, loss_columns, new_learner};
+use dispr_core::data::prior::PriorBank;
 
 /// Name of the losses file in a run folder (columns: step, loss, the network's two loss
 /// parts ([`loss_columns`]), seconds).
@@ -53,12 +54,26 @@ pub struct Run {
     pub train: TrainConfig,
     /// µm per pixel of the training images, when known (recorded in the checkpoint).
     pub pixel_size_um: Option<f64>,
+    /// The reference cells of the model's prior, when it has one (saved with every
+    /// checkpoint, [`checkpoint::PRIOR_SECTION`]).
+    pub prior: Option<PriorBank>,
 }
 
 impl Run {
     /// The checkpoint path.
     pub fn checkpoint_path(&self) -> PathBuf {
         self.dir.join(checkpoint::FILE_NAME)
+    }
+
+    /// The checkpoint of the learner's state, with the run's pixel size and prior bank.
+    fn checkpoint(&self, trainer: &dyn Learner, names: &[String], seconds: f64) -> Checkpoint {
+        let c = trainer
+            .checkpoint(names.to_vec(), seconds)
+            .with_pixel_size(self.pixel_size_um);
+        match &self.prior {
+            Some(bank) => c.with_section(checkpoint::PRIOR_SECTION, bank.to_bytes()),
+            None => c,
+        }
     }
 
     /// Trains on `examples` (all with targets) until `train.steps`, resuming from the
@@ -157,9 +172,7 @@ impl Run {
             recent.push(l.loss as f64);
             if done % cfg.checkpoint_every == 0 || done == cfg.steps {
                 losses.flush().map_err(write_err)?;
-                trainer
-                    .checkpoint(names.clone(), seconds)
-                    .with_pixel_size(self.pixel_size_um)
+                self.checkpoint(trainer.as_ref(), &names, seconds)
                     .save(&ckpt_path)?;
                 kept = done;
             }
@@ -170,9 +183,7 @@ impl Run {
             });
         }
         if !ckpt_path.is_file() {
-            trainer
-                .checkpoint(names.clone(), seconds)
-                .with_pixel_size(self.pixel_size_um)
+            self.checkpoint(trainer.as_ref(), &names, seconds)
                 .save(&ckpt_path)?;
         }
         // The mean of the last tenth of this session's steps, or of the earlier ones

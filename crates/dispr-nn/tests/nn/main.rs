@@ -6,5 +6,6 @@ mod common;
 
 mod checkpoint_properties;
 mod diffusion;
+mod prior;
 mod shapr;
 mod training;

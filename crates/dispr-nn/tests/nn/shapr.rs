@@ -35,12 +35,13 @@ fn run_with(
         model,
         train,
         pixel_size_um: None,
+        prior: None,
     }
 }
 
 fn examples(n: usize, grid: [usize; 3]) -> Vec<Example> {
     (0..n)
-        .map(|i| example(&phantom_cell(i, CellClass::Knizocyte), grid).unwrap())
+        .map(|i| example(&phantom_cell(i, CellClass::Knizocyte), grid, None).unwrap())
         .collect()
 }
 

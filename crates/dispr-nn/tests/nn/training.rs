@@ -32,7 +32,7 @@ fn tiny() -> (ModelConfig, TrainConfig) {
 
 fn examples(config: &ModelConfig, n: usize) -> Vec<Example> {
     (0..n)
-        .map(|i| example(&phantom_cell(i, CellClass::Keratocyte), config.grid).unwrap())
+        .map(|i| example(&phantom_cell(i, CellClass::Keratocyte), config.grid, None).unwrap())
         .collect()
 }
 
@@ -45,6 +45,7 @@ fn run(dir: &std::path::Path, steps: usize, every: usize) -> Run {
         model: Network::Dispr(model),
         train,
         pixel_size_um: None,
+        prior: None,
     }
 }
 
@@ -191,7 +192,7 @@ fn a_diverging_run_stops_and_keeps_its_last_good_checkpoint() {
 fn a_tiny_model_overfits_one_cell_and_samples_it_back() {
     let (model, mut train) = tiny();
     let cell = phantom_cell(0, CellClass::Multilobate);
-    let data = vec![example(&cell, model.grid).unwrap()];
+    let data = vec![example(&cell, model.grid, None).unwrap()];
     let dir = tempfile::tempdir().unwrap();
     train.steps = 200;
     train.checkpoint_every = 200;
@@ -203,6 +204,7 @@ fn a_tiny_model_overfits_one_cell_and_samples_it_back() {
         model: Network::Dispr(model.clone()),
         train,
         pixel_size_um: None,
+        prior: None,
     };
     r.train(&data, false, &device(), &mut |_| {}).unwrap();
     let trained = Model::load(dir.path(), &device()).unwrap();

@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use dispr_core::data::dataset::Dataset;
 use dispr_core::io::outdir::{OutputDir, check_not_input};
 use dispr_nn::checkpoint::{self, Checkpoint};
-use dispr_nn::config::{ModelKind, Network, Preset, TrainConfig};
+use dispr_nn::config::{ModelKind, Network, Preset, PriorConfig, TrainConfig};
 use dispr_nn::pipeline::plan::{check_extra_dirs, plan, require_shapes};
 use dispr_nn::shapr::AdversarialConfig;
 use dispr_nn::training::Run;
@@ -51,6 +51,7 @@ fn settings(args: &TrainArgs) -> anyhow::Result<(Network, TrainConfig)> {
             (args.topo_weight.is_some(), "--topo-weight"),
             (args.topo_dims.is_some(), "--topo-dims"),
             (args.adversarial_after.is_some(), "--adversarial-after"),
+            (args.prior_k.is_some(), "--prior-k"),
             (args.batch.is_some(), "--batch"),
             (args.lr.is_some(), "--lr"),
             (args.seed.is_some(), "--seed"),
@@ -95,8 +96,16 @@ fn settings(args: &TrainArgs) -> anyhow::Result<(Network, TrainConfig)> {
                 if let Some(after) = args.adversarial_after {
                     shapr.adversarial = Some(AdversarialConfig::starting_at(after));
                 }
+                if args.prior_k.is_some() {
+                    bail!("--prior-k applies to --model dispr");
+                }
             }
-            Network::Dispr(_) => {
+            Network::Dispr(dispr) => {
+                if let Some(k) = args.prior_k {
+                    *dispr = dispr
+                        .clone()
+                        .with_prior(Some(PriorConfig { k: k as usize }));
+                }
                 if args.topo_weight.is_some()
                     || args.topo_dims.is_some()
                     || args.adversarial_after.is_some()
@@ -141,6 +150,7 @@ pub fn run(args: &TrainArgs) -> anyhow::Result<()> {
         model,
         train,
         pixel_size_um: set.pixel_size_um,
+        prior: set.prior.clone(),
     };
     crate::output::note(&start_line(args, &run, &set));
     let bar = progress::bar(run.train.steps, "steps");
@@ -185,8 +195,16 @@ fn start_line(args: &TrainArgs, run: &Run, set: &dispr_nn::pipeline::TrainingSet
     } else {
         String::new()
     };
+    let prior_note = match &set.prior {
+        Some(bank) => format!(
+            ", conditioned on the nearest-{} prior of {} cells",
+            bank.k(),
+            bank.len()
+        ),
+        None => String::new(),
+    };
     format!(
-        "{} {} preset '{}' on {} cells{extra_note}{held_out} ({}³ working grid, batch {}, {} steps) on {}",
+        "{} {} preset '{}' on {} cells{extra_note}{held_out}{prior_note} ({}³ working grid, batch {}, {} steps) on {}",
         if args.resume { "resuming" } else { "training" },
         run.model.kind(),
         run.model.preset(),

@@ -38,7 +38,7 @@ pub const STEPS_PLOT: &str = "steps.png";
 /// sampler settings (see [`sampler_setting`]), one panel per Table 1 column with the
 /// median against the number of network evaluations (log axis), a line per sampler
 /// (its ensembles dashed in the same colour), and every other method (the baselines)
-/// as a grey dashed horizontal line. Writes [`STEPS_PLOT`] into `out` and returns
+/// as a dashed horizontal line. Writes [`STEPS_PLOT`] into `out` and returns
 /// true; returns false when there is no study.
 pub fn steps_plot(rows: &[Summary], out: &Path) -> anyhow::Result<bool> {
     let Some(study) = SamplerStudy::of(rows) else {
@@ -224,7 +224,7 @@ where
     Ok(())
 }
 
-/// Every method that is not a sampler setting, as a grey dashed horizontal line.
+/// Every method that is not a sampler setting, as a dashed horizontal line.
 fn draw_baselines<DB: DrawingBackend>(
     chart: &mut Chart<DB>,
     study: &SamplerStudy,
@@ -233,22 +233,29 @@ fn draw_baselines<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    const GREYS: [RGBColor; 3] = [
+    // Colours of their own (the samplers take the palette's first ones) and two dash
+    // patterns, so that baselines with close medians stay apart.
+    const COLOURS: [RGBColor; 7] = [
         RGBColor(60, 60, 60),
-        RGBColor(130, 130, 130),
-        RGBColor(180, 180, 180),
+        RGBColor(148, 103, 189),
+        RGBColor(140, 86, 75),
+        RGBColor(23, 190, 207),
+        RGBColor(227, 119, 194),
+        RGBColor(188, 189, 34),
+        RGBColor(150, 150, 150),
     ];
     let x_range = study.x_range();
     for (i, other) in study.others.iter().enumerate() {
         let Some(r) = of_metric.iter().find(|r| r.method == *other) else {
             continue;
         };
-        let colour = GREYS[i % GREYS.len()];
+        let colour = COLOURS[i % COLOURS.len()];
+        let (dash, gap) = if i % 2 == 0 { (8, 6) } else { (3, 4) };
         chart
             .draw_series(DashedLineSeries::new(
                 [(x_range.start, r.median), (x_range.end, r.median)],
-                8,
-                6,
+                dash,
+                gap,
                 colour.stroke_width(2),
             ))?
             .label(other.to_string())

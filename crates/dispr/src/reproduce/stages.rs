@@ -164,6 +164,7 @@ fn train(ctx: &Context, network: usize, fold: usize, progress: Progress) -> anyh
         model,
         train,
         pixel_size_um: set.pixel_size_um,
+        prior: set.prior.clone(),
     };
     let device = ctx.settings.device.open()?;
     run.train(&set.examples, resume, &device, &mut |r| {
