@@ -508,6 +508,80 @@ fn shapr_with_topological_loss_trains_predicts_and_evaluates() {
     );
 }
 
+/// A model conditioned on the nearest-k prior trains, says so on its card, is exported
+/// with its reference cells and predicts from the exported file alone; bad uses of
+/// `--prior-k` are refused.
+#[test]
+fn a_model_with_a_prior_trains_exports_and_predicts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let run = tmp.path().join("run");
+    let model = tmp.path().join("prior.safetensors");
+    ok(&["synth", "--out", s(&data), "--n", "10", "--seed", "4"]);
+    let train = |extra: &[&str]| {
+        let mut args = vec!["train", "--data", s(&data), "--preset", "tiny"];
+        args.extend_from_slice(extra);
+        dispr(&args)
+    };
+    let out = train(&[
+        "--out",
+        s(&run),
+        "--fold",
+        "0",
+        "--steps",
+        "2",
+        "--prior-k",
+        "3",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("conditioned on the nearest-3 prior of 8 cells"),
+        "{}",
+        text(&out.stderr)
+    );
+    ok(&["model", "export", "--model", s(&run), "--out", s(&model)]);
+    // The exported file is all prediction needs: the run folder goes.
+    std::fs::remove_dir_all(&run).unwrap();
+    let info = text(&ok(&["model", "info", "--model", s(&model)]).stdout);
+    assert!(
+        info.contains("conditioned on the nearest-3 prior shape of its training cells"),
+        "{info}"
+    );
+    let pred = tmp.path().join("pred");
+    ok(&[
+        "predict",
+        "--model",
+        s(&model),
+        "--data",
+        s(&data),
+        "--out",
+        s(&pred),
+        "--samples",
+        "2",
+    ]);
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(pred.join("predict.json")).unwrap()).unwrap();
+    // The two held-out cells (predict skips the cells the model trained on).
+    assert_eq!(report["per_cell"].as_array().unwrap().len(), 2);
+
+    let other = tmp.path().join("other");
+    assert_fails(
+        &train(&["--out", s(&other), "--prior-k", "0"]),
+        2,
+        &["--prior-k"],
+    );
+    assert_fails(
+        &train(&["--out", s(&other), "--model", "shapr", "--prior-k", "3"]),
+        1,
+        &["--prior-k applies to --model dispr"],
+    );
+    assert_fails(
+        &train(&["--out", s(&other), "--fold", "0", "--prior-k", "8"]),
+        1,
+        &["a prior of 8 neighbours needs at least 9 reference cells, 8 given"],
+    );
+}
+
 /// The real cells go through training and prediction: fold 0's 86 training cells are
 /// read and resampled, two steps are taken, and one held-out cell is predicted on the
 /// real 64³ grid and evaluated.
