@@ -46,7 +46,7 @@ pub fn example(cell: &Cell, grid: [usize; 3], prior: Option<&PriorBank>) -> crat
         }
         let shape = bank
             .prior(&cell.name, &cell.mask)
-            .map_err(|e| format!("cell '{}': its prior: {e}", cell.name))?;
+            .map_err(|e| format!("its prior: {e}"))?;
         conditioning.extend_from_slice(shape.data());
     }
     let target = cell.shape.as_ref().map(|shape| {
