@@ -354,7 +354,65 @@ impl<T: Copy> Volume<T> {
     }
 }
 
+impl Volume<f32> {
+    /// The volume enlarged (`factor` > 1) or shrunk about the point `centre` (voxel
+    /// coordinates, `[z, y, x]`), on the same grid: voxel `p` takes the trilinear value
+    /// at `centre + (p − centre) / factor`, edges clamped. The convention of
+    /// `scipy.ndimage.affine_transform(order=1, mode="nearest")`.
+    pub fn scaled_about(&self, centre: [f64; 3], factor: f64) -> Volume<f32> {
+        let [nz, ny, nx] = self.shape;
+        // Per axis and output index: the two source indices and the weight of the second.
+        let taps = |axis: usize, n: usize| -> Vec<(usize, usize, f32)> {
+            (0..n)
+                .map(|o| {
+                    let src = (centre[axis] + (o as f64 - centre[axis]) / factor)
+                        .clamp(0.0, (n - 1) as f64);
+                    let i0 = src.floor() as usize;
+                    (i0, (i0 + 1).min(n - 1), (src - i0 as f64) as f32)
+                })
+                .collect()
+        };
+        let (tz, ty, tx) = (taps(0, nz), taps(1, ny), taps(2, nx));
+        let at = |z: usize, y: usize, x: usize| self.data[(z * ny + y) * nx + x];
+        let mut data = Vec::with_capacity(self.data.len());
+        for &(z0, z1, wz) in &tz {
+            for &(y0, y1, wy) in &ty {
+                for &(x0, x1, wx) in &tx {
+                    let lerp = |a: f32, b: f32, w: f32| a + w * (b - a);
+                    let plane = |z| {
+                        lerp(
+                            lerp(at(z, y0, x0), at(z, y0, x1), wx),
+                            lerp(at(z, y1, x0), at(z, y1, x1), wx),
+                            wy,
+                        )
+                    };
+                    data.push(lerp(plane(z0), plane(z1), wz));
+                }
+            }
+        }
+        Grid {
+            shape: self.shape,
+            data,
+        }
+    }
+}
+
 impl Volume<bool> {
+    /// The mean voxel coordinate `[z, y, x]` of the `true` voxels; `None` when the
+    /// shape is empty.
+    pub fn centroid(&self) -> Option<[f64; 3]> {
+        let [_, ny, nx] = self.shape;
+        let (mut sum, mut n) = ([0.0f64; 3], 0usize);
+        for (i, _) in self.data.iter().enumerate().filter(|(_, v)| **v) {
+            let (z, y, x) = (i / (ny * nx), (i / nx) % ny, i % nx);
+            sum[0] += z as f64;
+            sum[1] += y as f64;
+            sum[2] += x as f64;
+            n += 1;
+        }
+        (n > 0).then(|| sum.map(|s| s / n as f64))
+    }
+
     /// The smallest box `lo..hi` (end exclusive) holding every `true` voxel; `None` when
     /// the shape is empty.
     pub fn bounding_box(&self) -> Option<([usize; 3], [usize; 3])> {

@@ -52,6 +52,7 @@ pub mod phantom;
 pub mod scale;
 pub mod schedule;
 pub mod shape;
+pub mod size_correction;
 pub mod text;
 pub mod topology;
 

@@ -101,7 +101,7 @@ fn main() {
                 sampler: s.as_ref(),
                 samples: 3,
                 seed: 0,
-                level: 0.0,
+                size: dispr_core::size_correction::SizeCorrection::NONE,
             },
             truth.shape(),
             &device,

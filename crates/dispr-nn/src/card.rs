@@ -58,7 +58,7 @@ pub struct ModelCard {
     pub input: [usize; 2],
     /// µm per pixel of its training images, when known.
     pub pixel_size_um: Option<f64>,
-    /// The calibrated level of its soft samples, when calibrated.
+    /// The size correction of its soft samples, when calibrated.
     pub calibration: Option<Calibration>,
     /// Its calibrated 90 % intervals, when it has them ([`crate::intervals`]).
     pub intervals: Option<IntervalCalibration>,
@@ -188,8 +188,8 @@ impl ModelCard {
         ));
         match &self.calibration {
             Some(k) => text.push_str(&format!(
-                "      level {:+.2} (calibrated on {} training cells × {} samples, {}: median volume ratio {:.3} at 0 → {:.3})\n",
-                k.level,
+                "      size: {}, calibrated on {} training cells × {} samples ({}): median volume ratio {:.3} as sampled → {:.3}\n",
+                k.size.describe(),
                 k.cells.len(),
                 k.samples,
                 k.sampler,
@@ -197,7 +197,7 @@ impl ModelCard {
                 k.median_volume_ratio
             )),
             None if self.model == ModelKind::Dispr => {
-                text.push_str("      level 0 (not calibrated: `dispr model calibrate`)\n")
+                text.push_str("      size: level 0, as sampled (not calibrated: `dispr model calibrate`)\n")
             }
             None => {}
         }

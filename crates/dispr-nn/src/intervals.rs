@@ -6,12 +6,14 @@
 //! It is a small JSON file beside the model file (`checkpoint.dispr` →
 //! `checkpoint.dispr.intervals.json`), written by `dispr model intervals` and bound to
 //! the model by its SHA-256. It holds for predictions drawn as the held-out ones were:
-//! the same sampler, number of samples and level. A prediction drawn otherwise gets the
+//! the same sampler, number of samples and size correction (none, or learnt the same
+//! way on each model's own training cells). A prediction drawn otherwise gets the
 //! samples' own range only, and says why ([`IntervalCalibration::applies_to`]).
 
 use std::path::{Path, PathBuf};
 
 use dispr_core::experiment::intervals::{Coverage, MeasureFit};
+use dispr_core::size_correction::{SizeCorrection, SizeFit};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
@@ -27,8 +29,10 @@ pub struct IntervalCalibration {
     pub sampler: String,
     /// Their samples per cell.
     pub samples: usize,
-    /// Their level (threshold of the soft samples).
-    pub level: f32,
+    /// Their size correction (of the first fold's model: each fold's model learnt its
+    /// own values by the same rule).
+    #[serde(flatten)]
+    pub size: SizeCorrection,
     /// The preset of the models that predicted them.
     pub preset: String,
     /// The prediction folders, one per fold.
@@ -50,6 +54,15 @@ fn plural(samples: usize) -> String {
     match samples {
         1 => "1 sample".to_string(),
         n => format!("{n} samples"),
+    }
+}
+
+/// How a draw's size correction reads in a message: `at level 0`, `with a scale
+/// learnt on the model's training cells`.
+fn rule(size: &SizeCorrection) -> String {
+    match size.fit {
+        SizeFit::None => format!("at {}", size.describe()),
+        fit => format!("with a {} learnt on the model's training cells", fit.name()),
     }
 }
 
@@ -101,9 +114,9 @@ impl IntervalCalibration {
         Ok(c)
     }
 
-    /// Why a prediction drawn with `sampler`, `samples` per cell and `level` is not what
+    /// Why a prediction drawn with `sampler`, `samples` per cell and `size` is not what
     /// these intervals were measured on; `None` when it is.
-    pub fn mismatch(&self, sampler: &str, samples: usize, level: f32) -> Option<String> {
+    pub fn mismatch(&self, sampler: &str, samples: usize, size: &SizeCorrection) -> Option<String> {
         let mut differ = Vec::new();
         if sampler != self.sampler {
             differ.push(format!("sampler {sampler}, not {}", self.sampler));
@@ -115,8 +128,8 @@ impl IntervalCalibration {
                 self.samples
             ));
         }
-        if (level - self.level).abs() > 1e-6 {
-            differ.push(format!("level {level}, not {}", self.level));
+        if !size.same_rule(&self.size) {
+            differ.push(format!("{}, not {}", rule(size), rule(&self.size)));
         }
         (!differ.is_empty()).then(|| differ.join(", "))
     }
@@ -125,17 +138,22 @@ impl IntervalCalibration {
     /// at level 0`.
     pub fn draw(&self) -> String {
         format!(
-            "{} with {} per cell at level {}",
+            "{} with {} per cell {}",
             self.sampler,
             plural(self.samples),
-            self.level
+            rule(&self.size)
         )
     }
 
-    /// The fits, when a prediction drawn with `sampler`, `samples` and `level` is what
+    /// The fits, when a prediction drawn with `sampler`, `samples` and `size` is what
     /// they were measured on.
-    pub fn applies_to(&self, sampler: &str, samples: usize, level: f32) -> Option<&[MeasureFit]> {
-        self.mismatch(sampler, samples, level)
+    pub fn applies_to(
+        &self,
+        sampler: &str,
+        samples: usize,
+        size: &SizeCorrection,
+    ) -> Option<&[MeasureFit]> {
+        self.mismatch(sampler, samples, size)
             .is_none()
             .then_some(self.fits.as_slice())
     }

@@ -8,6 +8,7 @@ use std::time::Instant;
 use burn::prelude::*;
 use dispr_core::grid::Volume;
 pub use dispr_core::io::prediction_dir::ShapeDistribution;
+use dispr_core::size_correction::SizeCorrection;
 
 use crate::data::Example;
 use crate::model::{Model, ShaprModel};
@@ -54,13 +55,13 @@ pub struct Sampling<'a> {
     pub samples: usize,
     /// Run seed, mixed with each cell's name ([`cell_seed`]).
     pub seed: u64,
-    /// The soft samples' threshold (0: the midpoint; a model's calibrated level, see
-    /// [`crate::calibration`]).
-    pub level: f32,
+    /// How the soft samples become shapes: the model's size correction, or none
+    /// ([`crate::calibration`]).
+    pub size: SizeCorrection,
 }
 
-/// Samples the shapes of one cell, thresholded at the sampling's level. `data_grid` is
-/// the grid the shapes are returned on.
+/// Samples the shapes of one cell, made shapes by the sampling's size correction.
+/// `data_grid` is the grid the shapes are returned on.
 pub fn predict_cell(
     model: &Model,
     example: &Example,
@@ -70,10 +71,10 @@ pub fn predict_cell(
     on_step: &mut dyn FnMut(usize, usize),
 ) -> CellPrediction {
     let began = Instant::now();
-    let level = sampling.level;
+    let size = sampling.size;
     let samples = sample_soft(model, example, sampling, data_grid, device, on_step)
-        .into_iter()
-        .map(|v| v.map(|x| x > level))
+        .iter()
+        .map(|v| size.apply(v))
         .collect();
     CellPrediction {
         shapes: ShapeDistribution::from_samples(samples),
@@ -95,7 +96,7 @@ pub fn sample_soft(
         sampler,
         samples: n,
         seed,
-        level: _,
+        size: _,
     } = sampling;
     let [d, h, w] = model.config.grid;
     let cond = conditioning(example, model.config.grid, device).repeat_dim(0, n);

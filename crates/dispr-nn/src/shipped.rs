@@ -102,7 +102,10 @@ mod tests {
         let name = crate::sampler::build(d.kind, &m.diffusion, d.steps, d.eta)
             .unwrap()
             .name();
-        assert!(i.applies_to(&name, 5, 0.0).is_some(), "{}", i.draw());
+        let size = calibration()
+            .unwrap()
+            .map_or(crate::calibration::SizeCorrection::NONE, |c| c.size);
+        assert!(i.applies_to(&name, 5, &size).is_some(), "{}", i.draw());
         assert!(
             i.coverage.iter().all(|c| c.calibrated.is_some()),
             "coverage measured"

@@ -243,7 +243,14 @@ impl Model {
     /// The threshold of its soft samples (its calibrated level, else 0).
     #[getter]
     fn level(&self) -> f32 {
-        self.inner.level()
+        self.inner.size().level
+    }
+
+    /// The factor its samples are enlarged by about their centroid (its calibrated
+    /// scale, else 1).
+    #[getter]
+    fn scale(&self) -> f32 {
+        self.inner.size().scale
     }
 
     /// The crop (height, width) the network sees.

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use dispr_core::data::shard::Shard;
 use dispr_nn::config::{ModelKind, Preset};
 use dispr_nn::device::DeviceKind;
@@ -600,11 +600,12 @@ pub enum ModelCommand {
         after_help = "Example: dispr model export --model runs/small-f0 --out small.safetensors"
     )]
     Export(ModelExportArgs),
-    /// Learn the level at which a DISPR model's soft samples become shapes, on its own
-    /// training cells: the level at which their median volume matches the truth's
+    /// Learn the size correction of a DISPR model's samples on its own training cells:
+    /// the scale (default) by which each sample is enlarged about its centroid, or the
+    /// threshold level, at which their median volume matches the truth's
     /// (docs/accuracy.md). Writes the calibration beside the model file
     /// (RUN/checkpoint.dispr.calibration.json); `dispr predict` uses it from then on and
-    /// records the level in predict.json.
+    /// records it in predict.json.
     #[command(
         after_help = "Example: dispr model calibrate --model runs/small-f0 --data rbc-sample"
     )]
@@ -691,11 +692,33 @@ pub struct ModelCalibrateArgs {
     /// At most this many training cells, spread evenly over them by name.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(5..=10_000))]
     pub cells: u32,
+    /// What to learn: `scale` enlarges each sample about its centroid and keeps its
+    /// surface; `level` lowers the threshold, which lets noisy fringes through.
+    #[arg(long, value_enum, default_value_t = CalibrateBy::Scale)]
+    pub by: CalibrateBy,
     #[command(flatten)]
     pub draw: DrawArgs,
     /// Device: cpu, or cuda/wgpu in builds with those features.
     #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
     pub device: DeviceKind,
+}
+
+/// What `dispr model calibrate` learns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CalibrateBy {
+    /// Enlarge each sample about its centroid by a factor.
+    Scale,
+    /// Lower the threshold of the soft samples.
+    Level,
+}
+
+impl From<CalibrateBy> for dispr_core::size_correction::SizeFit {
+    fn from(by: CalibrateBy) -> Self {
+        match by {
+            CalibrateBy::Scale => Self::Scale,
+            CalibrateBy::Level => Self::Level,
+        }
+    }
 }
 
 /// Flags of `dispr model export`.

@@ -29,6 +29,7 @@ use crate::io::tiff::{read_shape, write_shape_at, write_volume_at};
 use crate::scale::{Units, VoxelSize};
 use crate::shape::mesh::io::write_mesh;
 use crate::shape::mesh::marching_cubes;
+use crate::size_correction::SizeCorrection;
 
 /// Sub-folder of the probability volumes.
 pub const PROBABILITY_DIR: &str = "probability";
@@ -142,9 +143,10 @@ pub struct PredictReport {
     pub trained_steps: usize,
     /// The sampler (e.g. `ddim-10-eta0`), or SHAPR's description.
     pub sampler: String,
-    /// The threshold of the soft samples: the model's calibrated level, or 0.
-    #[serde(default)]
-    pub level: f32,
+    /// How the soft samples became shapes: the model's learnt size correction (level,
+    /// scale), or none ([`crate::size_correction`]).
+    #[serde(flatten)]
+    pub size: SizeCorrection,
     /// Network evaluations per cell (all samples run as one batch).
     pub network_evaluations_per_cell: usize,
     /// Samples per cell.

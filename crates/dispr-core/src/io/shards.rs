@@ -96,7 +96,7 @@ pub fn shard_reports(dir: &Path) -> Result<Vec<(PathBuf, PredictReport)>> {
                 (first.sampler != report.sampler, "sampler"),
                 (first.samples != report.samples, "samples per cell"),
                 (first.seed != report.seed, "seed"),
-                (first.level != report.level, "threshold level"),
+                (first.size != report.size, "size correction (level, scale)"),
                 (first.intervals != report.intervals, "calibrated intervals"),
                 (
                     first.shard.as_ref().map(|r| &r.run_cells) != Some(&run.run_cells),

@@ -139,6 +139,28 @@ fn resample_matches_scipy_zoom() {
     }
 }
 
+/// Enlarging about a point equals scipy.ndimage.affine_transform(order=1,
+/// mode="nearest") (scripts/fixtures/make_scaled_fixtures.py).
+#[test]
+fn scaled_about_matches_scipy_affine_transform() {
+    for case in load_json("scaled.json").as_array().unwrap() {
+        let shape: [usize; 3] = serde_json::from_value(case["shape"].clone()).unwrap();
+        let input: Vec<f32> = serde_json::from_value(case["input"].clone()).unwrap();
+        let centre: [f64; 3] = serde_json::from_value(case["centre"].clone()).unwrap();
+        let factor = case["factor"].as_f64().unwrap();
+        let want: Vec<f64> = serde_json::from_value(case["output"].clone()).unwrap();
+        let got = Grid::new(shape, input)
+            .unwrap()
+            .scaled_about(centre, factor);
+        for (i, (g, w)) in got.data().iter().zip(&want).enumerate() {
+            assert!(
+                (*g as f64 - w).abs() < 1e-4,
+                "{shape:?} about {centre:?} × {factor} [{i}]: {g} vs {w}"
+            );
+        }
+    }
+}
+
 /// Leaves TIFFs and meshes written by dispr where the fixture script can check them with
 /// tifffile and trimesh (`make_core_fixtures.py --check-written target/tmp`), and checks
 /// the TIFFs read back.

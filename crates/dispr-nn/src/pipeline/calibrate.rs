@@ -1,9 +1,10 @@
-//! Calibrating a DISPR model's level on its own training cells
-//! ([`crate::calibration`]): sample each cell's soft shapes once, then find the level.
+//! Calibrating the size of a DISPR model's samples on its own training cells
+//! ([`crate::calibration`]): sample each cell's soft shapes once, then find the scale
+//! (or the level) at which their median volume matches the truth's.
 
 use dispr_core::data::dataset::Dataset;
 
-use crate::calibration::{Calibration, SoftCounts, fit_level};
+use crate::calibration::{Calibration, SizeCorrection, SizeFit, SoftCounts, fit_level, fit_scale};
 use crate::error::{Error, Result};
 use crate::pipeline::plan::load_cells;
 use crate::pipeline::predictor::{LoadedModel, Predictor};
@@ -15,6 +16,8 @@ pub struct CalibrateSettings {
     pub samples: usize,
     /// Run seed, mixed with each cell's name.
     pub seed: u64,
+    /// What to learn: the scale or the level ([`SizeFit::None`] is refused).
+    pub by: SizeFit,
 }
 
 /// The cells of `dataset` that `model` trained on and that have a 3D shape, by name;
@@ -50,7 +53,7 @@ pub fn calibrate(
 ) -> Result<Calibration> {
     let Predictor::Dispr(_, sampler) = &model.predictor else {
         return Err(Error::Invalid(
-            "only a DISPR model's samples have a level to calibrate (SHAPR predicts one shape)"
+            "only a DISPR model's samples have a size to calibrate (SHAPR predicts one shape)"
                 .into(),
         ));
     };
@@ -63,9 +66,15 @@ pub fn calibrate(
     if indices.len() < 5 {
         return Err(too_few(indices.len()));
     }
+    if settings.by == SizeFit::None {
+        return Err(Error::Invalid(
+            "a calibration learns the scale or the level, not none".into(),
+        ));
+    }
     let network = &model.header.model;
     let evaluations = model.predictor.evaluations();
     let mut measured = Vec::new();
+    let mut kept = Vec::new();
     let mut names = Vec::new();
     for (k, cell) in load_cells(dataset, indices)?.iter().enumerate() {
         let truth = cell.shape.as_ref().map_or(0, |s| s.count()) as f64;
@@ -84,21 +93,33 @@ pub fn calibrate(
                 &mut |done, _| on_progress(k * evaluations + done),
             )
             .expect("a DISPR predictor");
-        measured.push((SoftCounts::of(&soft), truth));
+        match settings.by {
+            SizeFit::Level => measured.push((SoftCounts::of(&soft), truth)),
+            _ => kept.push((soft, truth)),
+        }
         names.push(cell.name.clone());
     }
-    if measured.len() < 5 {
-        return Err(too_few(measured.len()));
+    if names.len() < 5 {
+        return Err(too_few(names.len()));
     }
-    let (level, at_0, at_level) = fit_level(&measured);
+    let (size, at_0, after) = match settings.by {
+        SizeFit::Level => {
+            let (level, at_0, after) = fit_level(&measured);
+            (SizeCorrection::level(level), at_0, after)
+        }
+        _ => {
+            let (scale, at_0, after) = fit_scale(&kept);
+            (SizeCorrection::scale(scale), at_0, after)
+        }
+    };
     Ok(Calibration {
-        level,
+        size,
         method: "median volume ratio on training cells".into(),
         model_sha256: model.sha256.clone(),
         sampler: sampler.name(),
         samples: settings.samples,
         cells: names,
         median_volume_ratio_at_0: at_0,
-        median_volume_ratio: at_level,
+        median_volume_ratio: after,
     })
 }

@@ -46,18 +46,18 @@ pub fn fit_intervals(
         if r.samples < 2 {
             return problem("one sample per cell: intervals need several".to_string());
         }
-        if (r.sampler.as_str(), r.samples, r.level)
-            != (first.sampler.as_str(), first.samples, first.level)
+        if (r.sampler.as_str(), r.samples) != (first.sampler.as_str(), first.samples)
+            || !r.size.same_rule(&first.size)
         {
             return problem(format!(
-                "drawn with {} × {} at level {:+.2}, but {} with {} × {} at level {:+.2}: every fold must be drawn alike",
+                "drawn with {} × {} ({}), but {} with {} × {} ({}): every fold must be drawn alike",
                 r.sampler,
                 r.samples,
-                r.level,
+                r.size.describe(),
                 first_dir.display(),
                 first.sampler,
                 first.samples,
-                first.level
+                first.size.describe()
             ));
         }
         check_held_out(dir, r)?;
@@ -96,7 +96,7 @@ pub fn fit_intervals(
         method: METHOD.to_string(),
         sampler: first.sampler.clone(),
         samples: first.samples,
-        level: first.level,
+        size: first.size,
         preset: preset.to_string(),
         predictions: preds.iter().map(|p| p.display().to_string()).collect(),
         cells: held_out.cells.len(),

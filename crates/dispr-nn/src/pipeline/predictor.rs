@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use burn::prelude::Device;
 
-use crate::calibration::Calibration;
+use crate::calibration::{Calibration, SizeCorrection};
 use crate::checkpoint::{self, Checkpoint, Header};
 use crate::config::Network;
 use crate::intervals::IntervalCalibration;
@@ -52,8 +52,8 @@ pub struct Draw {
     pub samples: usize,
     /// Run seed, mixed with the cell's name.
     pub seed: u64,
-    /// DISPR's threshold of its soft samples (the model's calibrated level, or 0).
-    pub level: f32,
+    /// How DISPR's soft samples become shapes (the model's size correction, or none).
+    pub size: SizeCorrection,
 }
 
 /// Which network predicts, loaded and ready.
@@ -78,7 +78,7 @@ pub struct LoadedModel {
     pub device_kind: DeviceKind,
     /// The SHA-256 of the model file (or of the built-in model).
     pub sha256: String,
-    /// The calibrated level of its soft samples, when the model has a calibration
+    /// The size correction of its soft samples, when the model has a calibration
     /// ([`crate::calibration`]; the built-in model's is built in too).
     pub calibration: Option<Calibration>,
     /// Its calibrated 90 % intervals, when it has them ([`crate::intervals`]).
@@ -97,7 +97,7 @@ pub struct ModelFile {
     pub checkpoint: Checkpoint,
     /// The SHA-256 of the file (or of the built-in model).
     pub sha256: String,
-    /// Its level calibration, when read and present.
+    /// Its size calibration, when read and present.
     pub calibration: Option<Calibration>,
     /// Its interval calibration, when read and present.
     pub intervals: Option<IntervalCalibration>,
@@ -183,7 +183,7 @@ impl LoadedModel {
         Self::load_as(model, sampling, device_kind, true)
     }
 
-    /// [`LoadedModel::load`] without reading any calibration (level 0): what `dispr
+    /// [`LoadedModel::load`] without reading any calibration (no size correction): what `dispr
     /// model calibrate` measures, whatever calibration file lies beside the model.
     pub fn load_uncalibrated(
         model: Option<&Path>,
@@ -243,11 +243,11 @@ impl LoadedModel {
     }
 
     /// The calibrated 90 % intervals for a prediction of `samples` per cell with this
-    /// model's sampler and level, when it has them and they were measured so.
+    /// model's sampler and size correction, when it has them and they were measured so.
     pub fn interval_fits(&self, samples: usize) -> Option<&[MeasureFit]> {
         self.intervals
             .as_ref()?
-            .applies_to(&self.predictor.method(), samples, self.level())
+            .applies_to(&self.predictor.method(), samples, &self.size())
     }
 
     /// One line on the 90 % intervals a prediction of `samples` per cell reports:
@@ -259,7 +259,7 @@ impl LoadedModel {
                 "one deterministic shape per cell: no interval".to_string()
             }
             None => format!("{own} (`dispr model intervals` measures them on held-out cells)"),
-            Some(i) => match i.mismatch(&self.predictor.method(), samples, self.level()) {
+            Some(i) => match i.mismatch(&self.predictor.method(), samples, &self.size()) {
                 None => format!(
                     "90 % intervals (lo90, hi90): {} (none for a cell resampled or shrunk to the model's field)",
                     i.summary()
@@ -272,20 +272,23 @@ impl LoadedModel {
         }
     }
 
-    /// The threshold of its soft samples: the calibrated level, else 0.
-    pub fn level(&self) -> f32 {
-        self.calibration.as_ref().map_or(0.0, |c| c.level)
+    /// How its soft samples become shapes: the calibrated size correction, else none.
+    pub fn size(&self) -> SizeCorrection {
+        self.calibration
+            .as_ref()
+            .map_or(SizeCorrection::NONE, |c| c.size)
     }
 
     /// What a user should know about the calibration in use: that it was measured with
-    /// another sampler than this prediction's (its level is applied all the same).
+    /// another sampler than this prediction's (it is applied all the same).
     pub fn calibration_note(&self) -> Option<String> {
         let c = self.calibration.as_ref()?;
         let now = self.predictor.method();
         (c.sampler != now).then(|| {
             format!(
-                "note: the model's level {:+.2} was calibrated with {}; predicting with {now} uses it all the same (`dispr model calibrate` with these sampler flags measures it anew)",
-                c.level, c.sampler
+                "note: the model's {} was calibrated with {}; predicting with {now} uses it all the same (`dispr model calibrate` with these sampler flags measures it anew)",
+                c.size.describe(),
+                c.sampler
             )
         })
     }
@@ -329,7 +332,7 @@ impl LoadedModel {
         let draw = Draw {
             samples: self.predictor.samples(samples),
             seed,
-            level: self.level(),
+            size: self.size(),
         };
         let prediction = self.predictor.predict(
             &example,
@@ -415,7 +418,7 @@ impl Predictor {
                 sampler: sampler.as_ref(),
                 samples,
                 seed,
-                level: 0.0,
+                size: SizeCorrection::NONE,
             },
             data_grid,
             device,
@@ -441,7 +444,7 @@ impl Predictor {
         let Draw {
             samples,
             seed,
-            level,
+            size,
         } = draw;
         match self {
             Self::Dispr(model, sampler) => predict_cell(
@@ -451,7 +454,7 @@ impl Predictor {
                     sampler: sampler.as_ref(),
                     samples,
                     seed,
-                    level,
+                    size,
                 },
                 data_grid,
                 device,

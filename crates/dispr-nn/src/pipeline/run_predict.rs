@@ -215,7 +215,7 @@ pub fn predict_cells(
     let draw = Draw {
         samples,
         seed: settings.seed,
-        level: model.level(),
+        size: model.size(),
     };
     for (i, (cell, framing)) in cells.iter().enumerate() {
         // The model's voxels are cubes: the prediction's z step is the pixel size.
@@ -276,7 +276,7 @@ pub fn predict_cells(
         preset: header.model.preset().to_string(),
         trained_steps: header.step,
         sampler: predictor.method(),
-        level: model.level(),
+        size: model.size(),
         network_evaluations_per_cell: evaluations,
         samples,
         seed: settings.seed,
@@ -313,7 +313,7 @@ pub struct PredictedCell {
 
 /// Predicts one cell placed in the model's field by `framing` (see [`frame_cell`]) as
 /// `dispr predict` does, in memory: `samples` shapes (one for SHAPR) with the run `seed`
-/// mixed with the cell's name, at the model's level, measured with voxels `scale` (µm;
+/// mixed with the cell's name, with the model's size correction, measured with voxels `scale` (µm;
 /// `None`: voxel units). `on_step(done)` follows the network evaluations.
 pub fn predict_framed(
     model: &LoadedModel,
@@ -333,7 +333,7 @@ pub fn predict_framed(
     let draw = Draw {
         samples: model.predictor.samples(samples),
         seed,
-        level: model.level(),
+        size: model.size(),
     };
     Ok(predict_example(
         model, &example, framing, draw, scale, on_step,
@@ -378,7 +378,7 @@ fn predict_example(
 }
 
 /// What a cell's files are predicted from, as a SHA-256 (hex): the model, the sampler,
-/// the draw (samples, seed, level), the cell's name (its seed) and its network input,
+/// the draw (samples, seed, size correction), the cell's name (its seed) and its network input,
 /// its framing and voxel size, and dispr's version. Two runs with the same key write
 /// the same files.
 fn cell_key(
@@ -390,13 +390,14 @@ fn cell_key(
 ) -> String {
     let mut h = Sha256::new();
     let settings = format!(
-        "dispr {}\nmodel {}\nsampler {}\nsamples {} seed {} level {}\ncell {}\nframing {:?} {:?} {} {} {:?}\nvoxel {:?}\n",
+        "dispr {}\nmodel {}\nsampler {}\nsamples {} seed {} level {} scale {}\ncell {}\nframing {:?} {:?} {} {} {:?}\nvoxel {:?}\n",
         env!("CARGO_PKG_VERSION"),
         model.sha256,
         model.predictor.method(),
         draw.samples,
         draw.seed,
-        draw.level.to_bits(),
+        draw.size.level.to_bits(),
+        draw.size.scale.to_bits(),
         example.name,
         framing.input,
         framing.origin,

@@ -217,7 +217,7 @@ fn a_tiny_model_overfits_one_cell_and_samples_it_back() {
             sampler: s.as_ref(),
             samples: 3,
             seed: 0,
-            level: 0.0,
+            size: dispr_core::size_correction::SizeCorrection::NONE,
         },
         truth.shape(),
         &device(),

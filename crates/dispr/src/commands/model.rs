@@ -69,6 +69,7 @@ pub fn calibrate(args: &ModelCalibrateArgs) -> anyhow::Result<()> {
     let settings = CalibrateSettings {
         samples: args.draw.samples as usize,
         seed: args.draw.seed,
+        by: args.by.into(),
     };
     let result = calibrate::calibrate(&model, &dataset, &indices, settings, &mut |done| {
         bar.set_position(done as u64)
@@ -81,8 +82,8 @@ pub fn calibrate(args: &ModelCalibrateArgs) -> anyhow::Result<()> {
         &(serde_json::to_string_pretty(&calibration)? + "\n"),
     )?;
     print(&format!(
-        "level {:+.2}: median volume ratio {:.3} at level 0 → {:.3}, on {} training cells × {} samples ({}); wrote {}\n",
-        calibration.level,
+        "{}: median volume ratio {:.3} as sampled → {:.3}, on {} training cells × {} samples ({}); wrote {}\n",
+        calibration.size.describe(),
         calibration.median_volume_ratio_at_0,
         calibration.median_volume_ratio,
         calibration.cells.len(),
@@ -136,17 +137,23 @@ pub fn intervals(args: &ModelIntervalsArgs) -> anyhow::Result<()> {
     // Predictions drawn as the held-out ones were get the intervals: say when that is
     // not how this model predicts by default.
     let card = model.card();
-    let level = model.calibration.as_ref().map_or(0.0, |c| c.level);
+    let size = model
+        .calibration
+        .as_ref()
+        .map_or(dispr_core::size_correction::SizeCorrection::NONE, |c| {
+            c.size
+        });
     if let Some(why) = fitted.mismatch(
         &card.default_sampler,
         crate::cli::DEFAULT_SAMPLES as usize,
-        level,
+        &size,
     ) {
         crate::output::note(&format!(
-            "note: {} predicts by default with {} and {} samples per cell at level {level}; these intervals apply only to predictions drawn as the held-out ones were ({why}), so pass the matching --sampler, --steps, --eta and --samples to dispr predict",
+            "note: {} predicts by default with {} and {} samples per cell ({}); these intervals apply only to predictions drawn as the held-out ones were ({why}), so pass the matching --sampler, --steps, --eta and --samples to dispr predict",
             file.display(),
             card.default_sampler,
             crate::cli::DEFAULT_SAMPLES,
+            size.describe(),
         ));
     }
     let out = dispr_nn::intervals::file_for(file);
@@ -573,7 +580,7 @@ fn bench_dispr(
                     sampler: s.as_ref(),
                     samples: n,
                     seed: 0,
-                    level: 0.0,
+                    size: dispr_core::size_correction::SizeCorrection::NONE,
                 },
                 config.data_grid,
                 device,

@@ -223,8 +223,11 @@ fn train_resume_predict_evaluate_and_refusals() {
         &std::fs::read(run.join("checkpoint.dispr.calibration.json")).unwrap(),
     )
     .unwrap();
-    let level = calibration["level"].as_f64().unwrap();
-    assert!((-0.9..=0.9).contains(&level));
+    // By default the scale is learnt, the level stays 0.
+    assert_eq!(calibration["size_fit"], "scale");
+    assert_eq!(calibration["level"], 0.0);
+    let scale = calibration["scale"].as_f64().unwrap();
+    assert!((0.75..=1.35).contains(&scale), "{scale}");
     let cells: Vec<&str> = calibration["cells"]
         .as_array()
         .unwrap()
@@ -258,7 +261,8 @@ fn train_resume_predict_evaluate_and_refusals() {
     ]);
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(pred.join("predict.json")).unwrap()).unwrap();
-    assert!((report["level"].as_f64().unwrap() - level).abs() < 1e-6);
+    assert!((report["scale"].as_f64().unwrap() - scale).abs() < 1e-6);
+    assert_eq!(report["size_fit"], "scale");
     // A calibration of another model is refused by name.
     let mut edited = calibration.clone();
     edited["model_sha256"] = serde_json::json!("0".repeat(64));
