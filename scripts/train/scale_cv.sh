@@ -21,7 +21,6 @@ if [ -z "${DISPR:-}" ]; then
   DISPR=target/release/dispr
 fi
 P="$RUN/work/predictions"
-preds=()
 before=()
 for k in 0 1 2 3 4; do
   model="$OUT/model$k"
@@ -32,20 +31,16 @@ for k in 0 1 2 3 4; do
     "$DISPR" model calibrate --model "$model" --data "$DATA" --by scale --cells 40
   [ -f "$OUT/fold$k/predict.json" ] ||
     "$DISPR" predict --model "$model" --data "$DATA" --out "$OUT/fold$k" --samples 5
-  preds+=(--pred "$OUT/fold$k")
   before+=("$BEFORE/fold$k")
 done
-# Pooled: one folder of links per method, every cell predicted by the model that never
-# saw it.
-pool() {
-  local dir=$1; shift
-  rm -rf "$dir" && mkdir -p "$dir"
-  for d in "$@"; do ln -s "$(realpath "$d")"/*.tif "$dir/"; done
-}
-pool "$OUT/pooled/scale" "$OUT"/fold?
-pool "$OUT/pooled/before" "${before[@]}"
-pool "$OUT/pooled/shapr-topo" "$P"/shapr-topo/fold?
-"$DISPR" evaluate --data "$DATA" --pred "ddim-10+scale=$OUT/pooled/scale" \
-  --pred "ddim-10=$OUT/pooled/before" --pred "topological-shapr=$OUT/pooled/shapr-topo" \
-  --pred "nearest-9=$P/nearest-9" --pred "cylinder=$P/cylinder" --out "$OUT/report"
+# Pooled: the same name given once per fold pools the folds (every cell predicted by
+# the model that never saw it) and measures the calibrated intervals fold by fold.
+pooled=()
+for k in 0 1 2 3 4; do
+  pooled+=(--pred "ddim-10+scale=$OUT/fold$k" --pred "ddim-10=${before[$k]}")
+  pooled+=(--pred "topological-shapr=$P/shapr-topo/fold$k")
+done
+"$DISPR" evaluate --data "$DATA" "${pooled[@]}" \
+  --pred "nearest-9=$P/nearest-9" --pred "cylinder=$P/cylinder" --out "$OUT/report" \
+  --baseline ddim-10 --baseline topological-shapr --baseline nearest-9 --baseline cylinder
 python3 scripts/report/goal_check.py "$OUT/report" --method ddim-10+scale --nearest nearest-9 --shapr-topo topological-shapr | tee "$OUT/report/goal.txt" || true

@@ -44,9 +44,13 @@ pub fn checkpoint() -> crate::Result<Checkpoint> {
     Checkpoint::from_bytes(BYTES).map_err(|e| format!("{NAME}: {e}").into())
 }
 
-/// The shipped model's calibration file (`models/dispr-fast.safetensors.calibration.json`), when it
-/// has one; none yet: its soft samples are thresholded at 0.
-pub const CALIBRATION_FILE: Option<&str> = None;
+/// The shipped model's size calibration (`models/dispr-fast.safetensors.calibration.json`,
+/// written by `dispr model calibrate --model models/dispr-fast.safetensors --by scale
+/// --cells 40`): the scale by which each sample is enlarged about its centroid, learnt
+/// on 40 of its training cells (docs/accuracy.md).
+pub const CALIBRATION_FILE: Option<&str> = Some(include_str!(
+    "../../../models/dispr-fast.safetensors.calibration.json"
+));
 
 /// The shipped model's calibration, checked against its SHA-256.
 pub fn calibration() -> crate::Result<Option<crate::calibration::Calibration>> {
@@ -104,7 +108,9 @@ mod tests {
             .name();
         let size = calibration()
             .unwrap()
-            .map_or(crate::calibration::SizeCorrection::NONE, |c| c.size);
+            .expect("the built-in model has a size calibration")
+            .size;
+        assert_eq!(size.fit, crate::calibration::SizeFit::Scale);
         assert!(i.applies_to(&name, 5, &size).is_some(), "{}", i.draw());
         assert!(
             i.coverage.iter().all(|c| c.calibrated.is_some()),
