@@ -6,7 +6,9 @@
 # (DDIM 10, 5 samples); the five folds are evaluated pooled beside the uncorrected
 # predictions (scripts/train/shipped_intervals.sh) and the baselines. Resumable: a fold
 # already calibrated or predicted is skipped.
-# Usage: scripts/train/scale_cv.sh   (from the repository root)
+# Usage: scripts/train/scale_cv.sh [SETTING...]   (from the repository root)
+#   a SETTING is SAMPLER-STEPS, e.g. ddpm-50: the same scaled models predict with it as
+#   well (into OUT/SETTING/foldK), and the evaluation shows it beside the default.
 # Environment: RUN (the reproduce run, default ~/dispr-runs/reproduce-full), OUT (default
 # ~/dispr-runs/scale-cv), BEFORE (uncorrected predictions, default
 # ~/dispr-runs/intervals), DATA (default ../shared/data/rbc-sample), DISPR (default
@@ -32,6 +34,11 @@ for k in 0 1 2 3 4; do
   [ -f "$OUT/fold$k/predict.json" ] ||
     "$DISPR" predict --model "$model" --data "$DATA" --out "$OUT/fold$k" --samples 5
   before+=("$BEFORE/fold$k")
+  for setting in "$@"; do
+    out="$OUT/$setting/fold$k"
+    [ -f "$out/predict.json" ] || "$DISPR" predict --model "$model" --data "$DATA" \
+      --out "$out" --samples 5 --sampler "${setting%-*}" --steps "${setting##*-}"
+  done
 done
 # Pooled: the same name given once per fold pools the folds (every cell predicted by
 # the model that never saw it) and measures the calibrated intervals fold by fold.
@@ -39,6 +46,7 @@ pooled=()
 for k in 0 1 2 3 4; do
   pooled+=(--pred "ddim-10+scale=$OUT/fold$k" --pred "ddim-10=${before[$k]}")
   pooled+=(--pred "topological-shapr=$P/shapr-topo/fold$k")
+  for setting in "$@"; do pooled+=(--pred "$setting+scale=$OUT/$setting/fold$k"); done
 done
 "$DISPR" evaluate --data "$DATA" "${pooled[@]}" \
   --pred "nearest-9=$P/nearest-9" --pred "cylinder=$P/cylinder" --out "$OUT/report" \

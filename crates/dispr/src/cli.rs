@@ -693,7 +693,8 @@ pub struct ModelCalibrateArgs {
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(5..=10_000))]
     pub cells: u32,
     /// What to learn: `scale` enlarges each sample about its centroid and keeps its
-    /// surface; `level` lowers the threshold, which lets noisy fringes through.
+    /// surface (it holds the cells' soft samples in memory, about 1 MB per sample at
+    /// 64³); `level` lowers the threshold, which lets noisy fringes through.
     #[arg(long, value_enum, default_value_t = CalibrateBy::Scale)]
     pub by: CalibrateBy,
     #[command(flatten)]

@@ -31,11 +31,12 @@ fn model_info_prints_the_paper_parameter_count() {
     // default sampler's row as models/dispr-fast.study.md holds it).
     let study_row = dispr_nn::shipped::STUDY
         .lines()
-        .find(|l| l.starts_with("| ddim-10 (default) | 0."))
+        .find(|l| l.starts_with("| ddim-10 + learnt scale (default) | 0."))
         .expect("the study has a row for the default sampler");
     for needle in [
         "classes (real + extra cells): cluster 44 + 19, keratocyte 20 + 8, knizocyte 14 + 6, multilobate 8 + 3, acanthocyte 0 + 24, sde 0 + 30",
         "network: fast preset, 114226 parameters; default sampler ddim-10-eta0",
+        "size: scale 1.058 (learnt), calibrated on 40 training cells",
         study_row,
     ] {
         assert!(card.contains(needle), "{needle}\n{card}");
