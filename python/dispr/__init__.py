@@ -330,13 +330,19 @@ class Model:
         return self._model.level
 
     @property
+    def scale(self) -> float:
+        """The factor its samples are enlarged by about their centroid (its scale
+        learnt on its training cells, else 1)."""
+        return self._model.scale
+
+    @property
     def field_size(self) -> tuple[int, int]:
         """The crop (height, width) the network sees."""
         return self._model.field_size
 
     @property
     def card(self) -> dict[str, Any]:
-        """The model's card: what it was trained on and how, its input, its level."""
+        """The model's card: what it was trained on and how, its input, its size calibration."""
         return json.loads(self._model.card_json())
 
     def info(self) -> str:

@@ -19,7 +19,10 @@ def test_version_and_card(cli):
     info = json.loads(cli("model", "info", "--model", "builtin", "--json"))[0]["card"]
     assert card["sha256"] == info["sha256"] and card["steps"] == info["steps"]
     assert card["input"] == [64, 64]
-    assert card["default_sampler"] == "ddim-10-eta0" and "| ddim-10 (default) |" in card["study"]
+    assert card["default_sampler"] == "ddim-10-eta0" and "| ddim-10 + learnt scale (default) |" in card["study"]
+    # Its samples are enlarged by the scale learnt on its training cells.
+    assert card["calibration"]["size_fit"] == "scale"
+    assert dispr.load_model().scale == pytest.approx(card["calibration"]["scale"])
     assert {c["class"] for c in card["classes"]} >= {"cluster", "keratocyte", "knizocyte", "multilobate"}
     assert "SHA-256 " + card["sha256"] in dispr.load_model().info()
 
