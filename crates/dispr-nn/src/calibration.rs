@@ -9,8 +9,9 @@
 //! of (mean sample volume / true volume) to 1 in one of two ways
 //! ([`dispr_core::size_correction`]):
 //!
-//! - **scale** (the default): each sample is enlarged about its centroid by the factor
-//!   `ratio^(−1/3)` before the threshold at 0; the surface the network drew is kept;
+//! - **scale** (the default): each sample is enlarged about its centroid before the
+//!   threshold at 0, by a factor found from `ratio^(−1/3)` ([`fit_scale`]); the surface
+//!   the network drew is kept;
 //! - **level**: the threshold is lowered instead, which lets the `fast` network's noisy
 //!   fringes through (curvature 0.29 → 1.24 on fold 0).
 //!
@@ -54,6 +55,11 @@ pub struct Calibration {
     pub median_volume_ratio_at_0: f64,
     /// The same with the correction.
     pub median_volume_ratio: f64,
+}
+
+/// The size correction a model predicts with: its calibration's, else none.
+pub fn size_of(calibration: Option<&Calibration>) -> SizeCorrection {
+    calibration.map_or(SizeCorrection::NONE, |c| c.size)
 }
 
 /// What the calibration file of a model file appends to its name.

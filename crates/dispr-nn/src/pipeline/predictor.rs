@@ -274,9 +274,7 @@ impl LoadedModel {
 
     /// How its soft samples become shapes: the calibrated size correction, else none.
     pub fn size(&self) -> SizeCorrection {
-        self.calibration
-            .as_ref()
-            .map_or(SizeCorrection::NONE, |c| c.size)
+        crate::calibration::size_of(self.calibration.as_ref())
     }
 
     /// What a user should know about the calibration in use: that it was measured with

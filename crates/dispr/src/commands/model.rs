@@ -137,12 +137,7 @@ pub fn intervals(args: &ModelIntervalsArgs) -> anyhow::Result<()> {
     // Predictions drawn as the held-out ones were get the intervals: say when that is
     // not how this model predicts by default.
     let card = model.card();
-    let size = model
-        .calibration
-        .as_ref()
-        .map_or(dispr_core::size_correction::SizeCorrection::NONE, |c| {
-            c.size
-        });
+    let size = dispr_nn::calibration::size_of(model.calibration.as_ref());
     if let Some(why) = fitted.mismatch(
         &card.default_sampler,
         crate::cli::DEFAULT_SAMPLES as usize,
