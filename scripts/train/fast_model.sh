@@ -9,7 +9,8 @@
 # synthetic cells, default RUN; scripts/train/fast_cv.sh shares one between its folds),
 # SYNTH_ONLY=1 (make the synthetic cells and stop), NO_SYNTH=1 (train on the real cells
 # alone: the data lever of docs/accuracy.md), PRIOR_K=K (condition on the nearest-K
-# prior shape of the training cells: the conditioning lever).
+# prior shape of the training cells: the conditioning lever), PRIOR_SHAPES=DIR (condition
+# on given shapes of the training cells, e.g. cross-fitted SHAPR predictions).
 set -euo pipefail
 DATA=${DATA:-../shared/data/rbc-sample}
 RUN=${RUN:-runs/fast}
@@ -29,6 +30,7 @@ fi
 extra=(--extra-data "$SYNTH/synthetic-other" --extra-data "$SYNTH/synthetic-sde")
 [ "${NO_SYNTH:-0}" != 1 ] || extra=()
 [ -z "${PRIOR_K:-}" ] || extra+=(--prior-k "$PRIOR_K")
+[ -z "${PRIOR_SHAPES:-}" ] || extra+=(--prior-shapes "$PRIOR_SHAPES")
 
 if [ -f "$RUN/checkpoint.dispr" ]; then
   $DISPR train --data "$DATA" --out "$RUN" --resume --steps "$STEPS"

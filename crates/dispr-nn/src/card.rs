@@ -7,7 +7,7 @@ use dispr_core::data::class::Label;
 
 use crate::calibration::Calibration;
 use crate::checkpoint::{EXTRA_PREFIX, Header};
-use crate::config::{ModelKind, Network};
+use crate::config::{ModelKind, Network, PriorConfig};
 use crate::intervals::IntervalCalibration;
 use crate::pipeline::SamplerSettings;
 use crate::sampler;
@@ -38,10 +38,10 @@ pub struct ModelCard {
     pub parameters: usize,
     /// The sampler `dispr predict` uses unless told otherwise (e.g. `ddim-10-eta0`).
     pub default_sampler: String,
-    /// How many of its training cells, nearest by mask, make the prior shape it is
-    /// conditioned on (`dispr train --prior-k`); `None`: no prior.
+    /// The prior shape it is conditioned on (`dispr train --prior-k` or
+    /// `--prior-shapes`); `None`: no prior.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub prior_k: Option<usize>,
+    pub prior: Option<PriorConfig>,
     /// Optimisation steps done.
     pub steps: usize,
     /// Training seconds, over all sessions.
@@ -124,8 +124,8 @@ impl ModelCard {
             preset: header.model.preset().to_string(),
             parameters: header.model.parameters(),
             default_sampler,
-            prior_k: match &header.model {
-                Network::Dispr(m) => m.prior.map(|p| p.k),
+            prior: match &header.model {
+                Network::Dispr(m) => m.prior,
                 Network::Shapr(_) => None,
             },
             steps: header.step,
@@ -181,8 +181,8 @@ impl ModelCard {
             classes.join(", "),
             self.preset,
             self.parameters,
-            self.prior_k
-                .map(|k| format!(", conditioned on the nearest-{k} prior shape of its training cells"))
+            self.prior
+                .map(|p| format!(", conditioned on {}", p.describe()))
                 .unwrap_or_default(),
             self.default_sampler
         ));

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use burn::module::Module;
 use burn::store::{ModuleRecord, ModuleSnapshot, SafetensorsStore};
 
-use crate::config::{Network, TrainConfig};
+use crate::config::{Network, PriorConfig, TrainConfig};
 use dispr_core::data::prior::PriorBank;
 
 /// First line of every checkpoint.
@@ -143,27 +143,27 @@ impl Checkpoint {
         self
     }
 
-    /// The reference cells of a model conditioned on a prior
+    /// The reference cells of a model conditioned on the nearest-k prior
     /// ([`crate::config::ModelConfig::prior`]), read from its [`PRIOR_SECTION`]; `None`
-    /// for a model without a prior. Errors when the section is missing or does not
-    /// match the model's settings.
+    /// for a model without one (no prior, or given prior shapes). Errors when the
+    /// section is missing or does not match the model's settings.
     pub fn prior_bank(&self) -> crate::Result<Option<PriorBank>> {
         let Network::Dispr(model) = &self.header.model else {
             return Ok(None);
         };
-        let Some(prior) = model.prior else {
+        let Some(PriorConfig::Nearest { k }) = model.prior else {
             return Ok(None);
         };
         let bytes = self
             .section(PRIOR_SECTION)
             .ok_or("the model is conditioned on a prior but the file lacks its reference cells")?;
         let bank = PriorBank::from_bytes(bytes).map_err(|e| e.to_string())?;
-        if bank.k() != prior.k || bank.grid() != model.grid {
+        if bank.k() != k || bank.grid() != model.grid {
             return Err(format!(
                 "the prior bank averages {} neighbours on a {:?} grid; the model expects {} on {:?}",
                 bank.k(),
                 bank.grid(),
-                prior.k,
+                k,
                 model.grid
             )
             .into());

@@ -242,21 +242,49 @@ pub struct ModelConfig {
     pub unet: UNetConfig,
     /// The diffusion process.
     pub diffusion: DiffusionConfig,
-    /// A prior shape as a further conditioning channel: the nearest-k shapes of the
-    /// training cells ([`dispr_core::data::prior`]); the model file then carries them.
+    /// A prior shape as a further conditioning channel ([`dispr_core::data::prior`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prior: Option<PriorConfig>,
 }
 
-/// The prior shape a model is conditioned on ([`dispr_core::data::prior`]).
+/// The prior shape a model is conditioned on ([`dispr_core::data::prior`]). Written as
+/// `{"k": K}` or `{"given": "files"}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PriorConfig {
-    /// Reference cells averaged: those whose masks overlap the cell's most.
-    pub k: usize,
+#[serde(untagged)]
+pub enum PriorConfig {
+    /// The share of the `k` training cells whose masks overlap the cell's most that hold
+    /// each voxel; the model file carries those cells' masks and shapes.
+    Nearest {
+        /// Reference cells averaged.
+        k: usize,
+    },
+    /// A shape given with every cell, at training and at prediction.
+    Given {
+        /// Where the shapes come from.
+        given: GivenPrior,
+    },
+}
+
+/// Where a given prior shape comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum GivenPrior {
+    /// A folder of `NAME.tif` shapes (`--prior-shapes`).
+    Files,
+}
+
+impl PriorConfig {
+    /// What the model is conditioned on, for cards and logs.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Nearest { k } => format!("the nearest-{k} prior shape of its training cells"),
+            Self::Given { .. } => "a prior shape given with every cell (--prior-shapes)".into(),
+        }
+    }
 }
 
 impl ModelConfig {
-    /// Conditions the model on the nearest-`k` prior (`None`: no prior), with the
+    /// Conditions the model on a prior (`None`: no prior), with the
     /// network's input channels to match.
     pub fn with_prior(mut self, prior: Option<PriorConfig>) -> Self {
         self.prior = prior;
@@ -295,6 +323,10 @@ pub struct TrainConfig {
     /// fold; the held-out fold is taken from the main dataset only.
     #[serde(default)]
     pub extra_data: Vec<std::path::PathBuf>,
+    /// The folder of the training cells' prior shapes, for a model conditioned on given
+    /// ones ([`PriorConfig::Given`], `dispr train --prior-shapes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_shapes: Option<std::path::PathBuf>,
 }
 
 /// One-line description of each preset, for `--help` and `dispr model info`.
@@ -342,6 +374,7 @@ pub fn settings(preset: Preset) -> (ModelConfig, TrainConfig) {
         folds: 5,
         split_seed: 0,
         extra_data: Vec::new(),
+        prior_shapes: None,
     };
     // `small`'s network; `fast` is the same with half the channels.
     let small = UNetConfig {
@@ -444,7 +477,7 @@ impl ModelConfig {
             )
             .into());
         }
-        if self.prior.is_some_and(|p| p.k == 0) {
+        if self.prior == Some(PriorConfig::Nearest { k: 0 }) {
             return Err("the prior needs at least 1 neighbour".into());
         }
         if self.diffusion.learned_variance != (self.unet.out_channels == 2) {

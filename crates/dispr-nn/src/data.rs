@@ -6,7 +6,7 @@
 use burn::prelude::*;
 use dispr_core::data::conditioning::Conditioning;
 use dispr_core::data::dataset::Cell;
-use dispr_core::data::prior::PriorBank;
+use dispr_core::data::prior::PriorSource;
 use dispr_core::grid::{Image, Volume};
 
 /// One cell on the working grid.
@@ -21,9 +21,13 @@ pub struct Example {
     pub target: Option<Vec<f32>>,
 }
 
-/// Resamples a cell to `grid` (z, y, x) and builds its example, with the prior of its
-/// mask from `prior` (the model's bank) as a third channel when given.
-pub fn example(cell: &Cell, grid: [usize; 3], prior: Option<&PriorBank>) -> crate::Result<Example> {
+/// Resamples a cell to `grid` (z, y, x) and builds its example, with its prior from
+/// `prior` as a third channel when given.
+pub fn example(
+    cell: &Cell,
+    grid: [usize; 3],
+    prior: Option<&PriorSource>,
+) -> crate::Result<Example> {
     let [d, h, w] = grid;
     let image: Image<f32> = if cell.image.shape() == [h, w] {
         cell.image.clone()
@@ -36,16 +40,9 @@ pub fn example(cell: &Cell, grid: [usize; 3], prior: Option<&PriorBank>) -> crat
         cell.mask.resample_shape([h, w])
     };
     let mut conditioning = Conditioning::new(&image, &mask)?.to_channels(d);
-    if let Some(bank) = prior {
-        if bank.grid() != grid {
-            return Err(format!(
-                "the prior is on a {:?} grid, the model works on {grid:?}",
-                bank.grid()
-            )
-            .into());
-        }
-        let shape = bank
-            .prior(&cell.name, &cell.mask)
+    if let Some(source) = prior {
+        let shape = source
+            .prior(&cell.name, &cell.mask, grid)
             .map_err(|e| format!("its prior: {e}"))?;
         conditioning.extend_from_slice(shape.data());
     }

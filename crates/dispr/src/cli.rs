@@ -697,6 +697,10 @@ pub struct ModelCalibrateArgs {
     /// 64³); `level` lowers the threshold, which lets noisy fringes through.
     #[arg(long, value_enum, default_value_t = CalibrateBy::Scale)]
     pub by: CalibrateBy,
+    /// For a model conditioned on given prior shapes: the folder of the training cells'
+    /// shapes [default: the one it was trained with].
+    #[arg(long, value_name = "DIR")]
+    pub prior_shapes: Option<PathBuf>,
     #[command(flatten)]
     pub draw: DrawArgs,
     /// Device: cpu, or cuda/wgpu in builds with those features.
@@ -782,6 +786,12 @@ pub struct TrainArgs {
     /// baseline); the model file then carries those cells' masks and working-grid shapes.
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
     pub prior_k: Option<u64>,
+    /// DISPR only: condition the network on a prior shape given with every cell, e.g.
+    /// SHAPR's prediction: a folder of NAME.tif shapes for every training cell, from a
+    /// model that never saw the cell (cross-fitted); `dispr predict --prior-shapes` gives
+    /// the same for the cells to predict.
+    #[arg(long, value_name = "DIR", conflicts_with = "prior_k")]
+    pub prior_shapes: Option<PathBuf>,
     /// Hold out this fold for testing (0-based).
     #[arg(long)]
     pub fold: Option<u32>,
@@ -858,6 +868,10 @@ pub struct PredictArgs {
     /// and z [default: such a cell is refused, or skipped in a field].
     #[arg(long)]
     pub downscale: bool,
+    /// For a model conditioned on given prior shapes (`dispr train --prior-shapes`): the
+    /// folder of every cell's shape, NAME.tif (e.g. SHAPR's predictions of them).
+    #[arg(long, value_name = "DIR")]
+    pub prior_shapes: Option<PathBuf>,
     #[command(flatten)]
     pub draw: DrawArgs,
     /// Predict every cell, even those the model trained on.

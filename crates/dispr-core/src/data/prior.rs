@@ -1,18 +1,97 @@
 //! The model's prior: a first guess of a cell's 3D shape that the network refines instead
-//! of inventing the shape from the 2D mask alone (issue #23). It is the share of the `k`
-//! reference cells nearest by mask ([`crate::baseline::nearest`]'s rule: mask IoU, ties by
-//! name, never the cell itself) that contain each voxel of the working grid, in [0, 1] —
-//! the soft form of the nearest-k baseline's majority shape.
+//! of inventing the shape from the 2D mask alone (issue #23), as one more conditioning
+//! channel in [0, 1] on the working grid. It comes from one of two [`PriorSource`]s:
 //!
-//! A model trained with a prior carries its [`PriorBank`] (the masks and working-grid
-//! shapes of its training cells) in its model file, so prediction needs nothing else.
-//! The bank stores each shape's occupancy quantized to a byte, and training computes the
-//! prior from the very same bytes, so a prior is the same in training and prediction.
+//! - **the nearest cells** ([`PriorBank`]): the share of the `k` reference cells nearest by
+//!   mask ([`crate::baseline::nearest`]'s rule: mask IoU, ties by name, never the cell
+//!   itself) that contain each voxel — the soft form of the nearest-k baseline's majority
+//!   shape. A model trained with it carries its bank (the masks and working-grid shapes
+//!   of its training cells) in its model file, so prediction needs nothing else. The bank
+//!   stores each shape's occupancy quantized to a byte, and training computes the prior
+//!   from the very same bytes, so a prior is the same in training and prediction.
+//! - **given shapes** ([`GivenPriors`]): a folder of one 3D shape per cell, `NAME.tif`
+//!   (e.g. SHAPR's predictions), given at training and again at prediction. For training
+//!   they must come from a model that never saw the cell (cross-fitted), or the network
+//!   learns to trust a guess better than the one it meets at prediction.
+
+use std::path::{Path, PathBuf};
 
 use crate::baseline::nearest::nearest_masks;
 use crate::data::dataset::Cell;
 use crate::error::{Error, Result};
 use crate::grid::{Image, Volume, format_shape};
+use crate::io::tiff::read_shape;
+
+/// Where a model's prior channel comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PriorSource {
+    /// The nearest-k shapes of the model's training cells, carried in its file.
+    Nearest(PriorBank),
+    /// One given shape per cell, read from a folder.
+    Given(GivenPriors),
+}
+
+impl PriorSource {
+    /// The prior of the cell `name` with this 2D `mask` on the working `grid` (z, y, x).
+    pub fn prior(&self, name: &str, mask: &Image<bool>, grid: [usize; 3]) -> Result<Volume<f32>> {
+        match self {
+            Self::Nearest(bank) => {
+                if bank.grid() != grid {
+                    return Err(Error::invalid(format!(
+                        "the prior is on a {} grid, the model works on {}",
+                        format_shape(&bank.grid()),
+                        format_shape(&grid)
+                    )));
+                }
+                bank.prior(name, mask)
+            }
+            Self::Given(given) => given.prior(name, grid),
+        }
+    }
+}
+
+/// A folder of given first guesses, one 3D shape per cell (`DIR/NAME.tif`, binarized at
+/// half its maximum like every shape dispr reads, of any size: it is resampled to the
+/// working grid).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GivenPriors {
+    dir: PathBuf,
+}
+
+impl GivenPriors {
+    /// The shapes in `dir` (a folder of `NAME.tif`, e.g. a `dispr predict` output, or a
+    /// dataset whose `obj/` holds them); errors when it is not a folder.
+    pub fn new(dir: &Path) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(Error::new(dir, "the prior shapes' folder does not exist"));
+        }
+        let obj = dir.join("obj");
+        let dir = if obj.is_dir() { obj } else { dir.to_path_buf() };
+        Ok(Self { dir })
+    }
+
+    /// The folder the shapes are read from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The given shape of the cell `name` as occupancy in [0, 1] on `grid` (z, y, x).
+    pub fn prior(&self, name: &str, grid: [usize; 3]) -> Result<Volume<f32>> {
+        let file = self.dir.join(format!("{name}.tif"));
+        if !file.is_file() {
+            return Err(Error::new(
+                &file,
+                "no such file: a model conditioned on given prior shapes needs one for every cell",
+            ));
+        }
+        let occupancy = read_shape(&file)?.map(|v| if v { 1.0f32 } else { 0.0 });
+        Ok(if occupancy.shape() == grid {
+            occupancy
+        } else {
+            occupancy.resample(grid)
+        })
+    }
+}
 
 /// First line of a bank's bytes ([`PriorBank::to_bytes`]).
 const MAGIC: &[u8] = b"DISPR-PRIOR\n";
@@ -300,6 +379,32 @@ mod tests {
                 assert_eq!(prior.map(|p| p > 0.5), majority, "cell {} k {k}", c.name);
             }
         }
+    }
+
+    #[test]
+    fn a_given_prior_is_the_cell_s_file_on_the_working_grid() {
+        let dir = std::env::temp_dir().join(format!("dispr-given-prior-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let shape = Volume::from_fn([8, 8, 8], |[z, _, x]| z < 4 && x < 2);
+        crate::io::tiff::write_shape(&dir.join("c1.tif"), &shape).unwrap();
+        let source = PriorSource::Given(GivenPriors::new(&dir).unwrap());
+        let mask = Image::from_fn([8, 8], |[_, x]| x < 2);
+        let same = source.prior("c1", &mask, [8, 8, 8]).unwrap();
+        assert_eq!(same, shape.map(|v| if v { 1.0 } else { 0.0 }));
+        // On a coarser grid: the mean occupancy of each 2×2×2 block.
+        let half = source.prior("c1", &mask, [4, 4, 4]).unwrap();
+        assert_eq!(half.at([0, 0, 0]), 1.0);
+        assert_eq!(half.at([3, 0, 0]), 0.0);
+        let err = source
+            .prior("c2", &mask, [8, 8, 8])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("c2.tif") && err.contains("no such file"),
+            "{err}"
+        );
+        assert!(GivenPriors::new(&dir.join("absent")).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

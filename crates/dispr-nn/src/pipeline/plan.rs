@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use dispr_core::data::dataset::{Cell, CellFiles, Dataset, load_cell};
-use dispr_core::data::prior::PriorBank;
+use dispr_core::data::prior::{GivenPriors, PriorBank, PriorSource};
 use dispr_core::io::outdir::same_path;
 use rayon::prelude::*;
 
 use crate::checkpoint::EXTRA_PREFIX;
-use crate::config::{Network, TrainConfig};
+use crate::config::{Network, PriorConfig, TrainConfig};
 use crate::data::{Example, example};
 use crate::error::{Error, Result};
 
@@ -59,7 +59,7 @@ pub fn examples(
     cells: &[Cell],
     files: &[&CellFiles],
     model: &Network,
-    prior: Option<&PriorBank>,
+    prior: Option<&PriorSource>,
 ) -> Result<Vec<Example>> {
     cells
         .par_iter()
@@ -74,20 +74,36 @@ pub fn examples(
         .collect()
 }
 
-/// The prior bank of a model conditioned on one: the main dataset's training cells
-/// (never the held-out fold, never the extra cells). Each training cell's own prior
-/// comes from the others.
-pub fn prior_bank(training: &[Cell], model: &Network) -> Result<Option<PriorBank>> {
+/// Where the training cells' priors come from, for a model conditioned on one: for the
+/// nearest-k prior, a bank of the main dataset's training cells (never the held-out
+/// fold, never the extra cells; each training cell's own prior comes from the others);
+/// for given priors, the folder `train.prior_shapes`.
+pub fn prior_source(
+    training: &[Cell],
+    model: &Network,
+    train: &TrainConfig,
+) -> Result<Option<PriorSource>> {
     let Network::Dispr(m) = model else {
         return Ok(None);
     };
-    let Some(prior) = m.prior else {
-        return Ok(None);
-    };
-    let refs: Vec<&Cell> = training.iter().collect();
-    PriorBank::new(prior.k, m.grid, &refs)
-        .map(Some)
-        .map_err(|e| Error::Invalid(format!("the prior: {e}")))
+    match (m.prior, &train.prior_shapes) {
+        (None, None) => Ok(None),
+        (None, Some(_)) | (Some(PriorConfig::Nearest { .. }), Some(_)) => Err(Error::Invalid(
+            "prior shapes are given but the model is not conditioned on given shapes".into(),
+        )),
+        (Some(PriorConfig::Given { .. }), None) => Err(Error::Invalid(
+            "the model is conditioned on given prior shapes but no folder of them is set".into(),
+        )),
+        (Some(PriorConfig::Given { .. }), Some(dir)) => {
+            Ok(Some(PriorSource::Given(GivenPriors::new(dir)?)))
+        }
+        (Some(PriorConfig::Nearest { k }), None) => {
+            let refs: Vec<&Cell> = training.iter().collect();
+            PriorBank::new(k, m.grid, &refs)
+                .map(|bank| Some(PriorSource::Nearest(bank)))
+                .map_err(|e| Error::Invalid(format!("the prior: {e}")))
+        }
+    }
 }
 
 /// Refuses extra datasets that are the training data itself (its held-out cells would be
@@ -184,7 +200,7 @@ pub fn plan(
     }
     *model.data_grid_mut() = grid;
     model.validate()?;
-    let prior = prior_bank(&cells[..indices.len()], model)?;
+    let prior = prior_source(&cells[..indices.len()], model, train)?;
     let mut examples = examples(&cells, &files, model, prior.as_ref())?;
     for e in &mut examples[indices.len()..] {
         e.name = format!("{EXTRA_PREFIX}{}", e.name);
@@ -194,7 +210,10 @@ pub fn plan(
         main: indices.len(),
         held_out: dataset.cells.len() - indices.len(),
         pixel_size_um,
-        prior,
+        prior: match prior {
+            Some(PriorSource::Nearest(bank)) => Some(bank),
+            _ => None,
+        },
     })
 }
 

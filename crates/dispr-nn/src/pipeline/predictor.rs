@@ -7,11 +7,11 @@ use burn::prelude::Device;
 
 use crate::calibration::{Calibration, SizeCorrection};
 use crate::checkpoint::{self, Checkpoint, Header};
-use crate::config::Network;
+use crate::config::{Network, PriorConfig};
 use crate::intervals::IntervalCalibration;
 use dispr_core::data::class::Label;
 use dispr_core::data::dataset::Cell;
-use dispr_core::data::prior::PriorBank;
+use dispr_core::data::prior::{GivenPriors, PriorSource};
 use dispr_core::experiment::intervals::MeasureFit;
 use dispr_core::grid::Image;
 
@@ -83,9 +83,10 @@ pub struct LoadedModel {
     pub calibration: Option<Calibration>,
     /// Its calibrated 90 % intervals, when it has them ([`crate::intervals`]).
     pub intervals: Option<IntervalCalibration>,
-    /// The reference cells its prior shape comes from, when it is conditioned on one
-    /// ([`dispr_core::data::prior`]).
-    pub prior: Option<PriorBank>,
+    /// Where its prior shapes come from, when it is conditioned on one
+    /// ([`dispr_core::data::prior`]): the reference cells in its file, or the folder
+    /// given with [`LoadedModel::with_prior_shapes`].
+    pub prior: Option<PriorSource>,
 }
 
 /// A model file (or the built-in model) as read, before any network is built: what
@@ -210,7 +211,8 @@ impl LoadedModel {
         let predictor = Predictor::from_checkpoint(&ckpt, &source, sampling, &device)?;
         let prior = ckpt
             .prior_bank()
-            .map_err(|e| dispr_core::Error::new(&source, e.to_string()))?;
+            .map_err(|e| dispr_core::Error::new(&source, e.to_string()))?
+            .map(PriorSource::Nearest);
         Ok(Self {
             source,
             header: ckpt.header,
@@ -224,9 +226,39 @@ impl LoadedModel {
         })
     }
 
+    /// The model's prior config, when it is a DISPR model conditioned on one.
+    pub fn prior_config(&self) -> Option<PriorConfig> {
+        match &self.header.model {
+            Network::Dispr(m) => m.prior,
+            Network::Shapr(_) => None,
+        }
+    }
+
+    /// Reads the cells' prior shapes from `dir` (`dispr predict --prior-shapes`), for a
+    /// model conditioned on given shapes; errors for any other model, which would
+    /// ignore them.
+    pub fn with_prior_shapes(mut self, dir: &Path) -> Result<Self> {
+        if !matches!(self.prior_config(), Some(PriorConfig::Given { .. })) {
+            return Err(dispr_core::Error::new(
+                &self.source,
+                "the model is not conditioned on given prior shapes; --prior-shapes does not apply",
+            )
+            .into());
+        }
+        self.prior = Some(PriorSource::Given(GivenPriors::new(dir)?));
+        Ok(self)
+    }
+
     /// A cell's example for this model: its conditioning on the working grid, with its
     /// prior shape when the model has one.
     pub fn example(&self, cell: &Cell) -> Result<Example> {
+        if self.prior.is_none() && matches!(self.prior_config(), Some(PriorConfig::Given { .. })) {
+            return Err(dispr_core::Error::new(
+                &self.source,
+                "the model is conditioned on a prior shape given with every cell: pass the folder of them (--prior-shapes)",
+            )
+            .into());
+        }
         example(cell, self.header.model.grid(), self.prior.as_ref())
             .map_err(|e| Error::Invalid(format!("cell '{}': {e}", cell.name)))
     }

@@ -16,7 +16,7 @@ use dispr_core::io::prediction_dir::{
 use dispr_core::scale::VoxelSize;
 use sha2::{Digest, Sha256};
 
-use crate::config::Network;
+use crate::config::{Network, PriorConfig};
 
 use crate::error::{Error, Result};
 use crate::pipeline::plan::load_cells;
@@ -428,6 +428,17 @@ pub fn frame_cell(
         return Err("the image and the mask differ in size".into());
     }
     let framing = Framing::of(&cell.mask, [h, w], fit, cell.pixel_size)?;
+    if let Network::Dispr(m) = network
+        && matches!(m.prior, Some(PriorConfig::Given { .. }))
+        && !framing.is_identity()
+    {
+        // The given shape is in the cell's own frame, not the model's field.
+        return Err(format!(
+            "a model conditioned on given prior shapes takes crops of exactly {h}×{w} pixels at its pixel size; this {}×{} cell would have to be framed",
+            cell.mask.shape()[0],
+            cell.mask.shape()[1]
+        ));
+    }
     let framed = Cell {
         image: framing.to_field(&cell.image),
         mask: framing.to_field(&cell.mask),

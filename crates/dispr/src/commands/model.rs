@@ -54,11 +54,19 @@ fn describe(config: &Network) -> String {
 /// Runs `dispr model calibrate`.
 pub fn calibrate(args: &ModelCalibrateArgs) -> anyhow::Result<()> {
     use dispr_nn::pipeline::calibrate::{self, CalibrateSettings};
-    let model = dispr_nn::pipeline::LoadedModel::load_uncalibrated(
+    let mut model = dispr_nn::pipeline::LoadedModel::load_uncalibrated(
         Some(&args.model),
         args.draw.sampling.settings(),
         args.device,
     )?;
+    let trained_with = model
+        .header
+        .train
+        .as_ref()
+        .and_then(|t| t.prior_shapes.clone());
+    if let Some(dir) = args.prior_shapes.as_ref().or(trained_with.as_ref()) {
+        model = model.with_prior_shapes(dir)?;
+    }
     let dataset = super::open_dataset(&args.data)?;
     let indices = calibrate::calibration_cells(&model, &dataset, args.cells as usize);
     let bar = crate::progress::bar(

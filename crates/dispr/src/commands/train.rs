@@ -6,7 +6,7 @@ use anyhow::{Context, bail};
 use dispr_core::data::dataset::Dataset;
 use dispr_core::io::outdir::{OutputDir, check_not_input};
 use dispr_nn::checkpoint::{self, Checkpoint};
-use dispr_nn::config::{ModelKind, Network, Preset, PriorConfig, TrainConfig};
+use dispr_nn::config::{GivenPrior, ModelKind, Network, Preset, PriorConfig, TrainConfig};
 use dispr_nn::pipeline::plan::{check_extra_dirs, plan, require_shapes};
 use dispr_nn::shapr::AdversarialConfig;
 use dispr_nn::training::Run;
@@ -52,6 +52,7 @@ fn settings(args: &TrainArgs) -> anyhow::Result<(Network, TrainConfig)> {
             (args.topo_dims.is_some(), "--topo-dims"),
             (args.adversarial_after.is_some(), "--adversarial-after"),
             (args.prior_k.is_some(), "--prior-k"),
+            (args.prior_shapes.is_some(), "--prior-shapes"),
             (args.batch.is_some(), "--batch"),
             (args.lr.is_some(), "--lr"),
             (args.seed.is_some(), "--seed"),
@@ -96,15 +97,21 @@ fn settings(args: &TrainArgs) -> anyhow::Result<(Network, TrainConfig)> {
                 if let Some(after) = args.adversarial_after {
                     shapr.adversarial = Some(AdversarialConfig::starting_at(after));
                 }
-                if args.prior_k.is_some() {
-                    bail!("--prior-k applies to --model dispr");
+                if args.prior_k.is_some() || args.prior_shapes.is_some() {
+                    bail!("--prior-k and --prior-shapes apply to --model dispr");
                 }
             }
             Network::Dispr(dispr) => {
                 if let Some(k) = args.prior_k {
                     *dispr = dispr
                         .clone()
-                        .with_prior(Some(PriorConfig { k: k as usize }));
+                        .with_prior(Some(PriorConfig::Nearest { k: k as usize }));
+                }
+                if let Some(dir) = &args.prior_shapes {
+                    *dispr = dispr.clone().with_prior(Some(PriorConfig::Given {
+                        given: GivenPrior::Files,
+                    }));
+                    train.prior_shapes = Some(dir.clone());
                 }
                 if args.topo_weight.is_some()
                     || args.topo_dims.is_some()
@@ -195,13 +202,20 @@ fn start_line(args: &TrainArgs, run: &Run, set: &dispr_nn::pipeline::TrainingSet
     } else {
         String::new()
     };
-    let prior_note = match &set.prior {
-        Some(bank) => format!(
-            ", conditioned on the nearest-{} prior of {} cells",
-            bank.k(),
-            bank.len()
-        ),
-        None => String::new(),
+    let prior_note = match (&run.model, &run.train.prior_shapes) {
+        (Network::Dispr(m), Some(dir)) if m.prior.is_some() => {
+            format!(", conditioned on the prior shapes in {}", dir.display())
+        }
+        (Network::Dispr(m), None) => match (&m.prior, &set.prior) {
+            (Some(PriorConfig::Nearest { k }), Some(bank)) => {
+                format!(
+                    ", conditioned on the nearest-{k} prior of {} cells",
+                    bank.len()
+                )
+            }
+            _ => String::new(),
+        },
+        _ => String::new(),
     };
     format!(
         "{} {} preset '{}' on {} cells{extra_note}{held_out}{prior_note} ({}³ working grid, batch {}, {} steps) on {}",

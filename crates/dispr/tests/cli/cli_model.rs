@@ -578,12 +578,126 @@ fn a_model_with_a_prior_trains_exports_and_predicts() {
     assert_fails(
         &train(&["--out", s(&other), "--model", "shapr", "--prior-k", "3"]),
         1,
-        &["--prior-k applies to --model dispr"],
+        &["--prior-k and --prior-shapes apply to --model dispr"],
     );
     assert_fails(
         &train(&["--out", s(&other), "--fold", "0", "--prior-k", "8"]),
         1,
         &["a prior of 8 neighbours needs at least 9 reference cells, 8 given"],
+    );
+}
+
+/// A model conditioned on given prior shapes (`--prior-shapes`, e.g. SHAPR's
+/// predictions) trains on the training cells' shapes, says so on its card, and predicts
+/// only with a folder of the cells' shapes, naming a missing one; calibration reads the
+/// training folder it was trained with.
+#[test]
+fn a_model_on_given_prior_shapes_trains_and_predicts_with_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let run = tmp.path().join("run");
+    ok(&["synth", "--out", s(&data), "--n", "10", "--seed", "4"]);
+    // The cells' own shapes stand in for a first guess (a dataset folder: its obj/).
+    let out = dispr(&[
+        "train",
+        "--data",
+        s(&data),
+        "--preset",
+        "tiny",
+        "--out",
+        s(&run),
+        "--fold",
+        "0",
+        "--steps",
+        "2",
+        "--prior-shapes",
+        s(&data),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("conditioned on the prior shapes in"),
+        "{}",
+        text(&out.stderr)
+    );
+    let info = text(&ok(&["model", "info", "--model", s(&run)]).stdout);
+    assert!(
+        info.contains("a prior shape given with every cell"),
+        "{info}"
+    );
+    let predict = |out: &str, extra: &[&str]| {
+        let out = tmp.path().join(out);
+        let mut args = vec![
+            "predict",
+            "--model",
+            s(&run),
+            "--data",
+            s(&data),
+            "--samples",
+            "1",
+            "--out",
+        ];
+        args.push(s(&out));
+        args.extend_from_slice(extra);
+        dispr(&args)
+    };
+    assert_fails(
+        &predict("p0", &[]),
+        1,
+        &["pass the folder of them (--prior-shapes)"],
+    );
+    let done = predict("p1", &["--prior-shapes", s(&data)]);
+    assert!(done.status.success(), "{}", text(&done.stderr));
+    // A folder without the cells' shapes is refused, naming the missing file.
+    let empty = tmp.path().join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    assert_fails(
+        &predict("p2", &["--prior-shapes", s(&empty)]),
+        1,
+        &["empty", ".tif: no such file"],
+    );
+    ok(&[
+        "model",
+        "calibrate",
+        "--model",
+        s(&run),
+        "--data",
+        s(&data),
+        "--cells",
+        "5",
+        "--samples",
+        "1",
+    ]);
+    // The prior cannot change when resuming, nor be given to a model without one.
+    assert_fails(
+        &dispr(&[
+            "train",
+            "--data",
+            s(&data),
+            "--out",
+            s(&run),
+            "--resume",
+            "--prior-shapes",
+            s(&data),
+        ]),
+        1,
+        &["--prior-shapes cannot change when resuming"],
+    );
+    assert_fails(
+        &dispr(&[
+            "train",
+            "--data",
+            s(&data),
+            "--preset",
+            "tiny",
+            "--out",
+            s(&tmp.path().join("both")),
+            "--prior-k",
+            "3",
+            "--prior-shapes",
+            s(&data),
+        ]),
+        2,
+        &["--prior-shapes"],
     );
 }
 
