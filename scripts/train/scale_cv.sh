@@ -8,14 +8,17 @@
 # already calibrated or predicted is skipped.
 # Usage: scripts/train/scale_cv.sh [SETTING...]   (from the repository root)
 #   a SETTING is SAMPLER-STEPS, e.g. ddpm-50: the same scaled models predict with it as
-#   well (into OUT/SETTING/foldK), and the evaluation shows it beside the default.
+#   well (into OUT/SETTING/foldK), and the evaluation shows it beside the default; a
+#   second evaluation (OUT/report-steps) names them plainly, which draws the
+#   steps-versus-quality plot (steps.png) of the scaled models.
 # Environment: RUN (the reproduce run, default ~/dispr-runs/reproduce-full), OUT (default
-# ~/dispr-runs/scale-cv), BEFORE (uncorrected predictions, default
+# ~/dispr-runs/scale-cv), REPORT (default OUT/report), BEFORE (uncorrected predictions, default
 # ~/dispr-runs/intervals), DATA (default ../shared/data/rbc-sample), DISPR (default
 # target/release/dispr, built if needed).
 set -euo pipefail
 RUN=${RUN:-$HOME/dispr-runs/reproduce-full}
 OUT=${OUT:-$HOME/dispr-runs/scale-cv}
+REPORT=${REPORT:-$OUT/report}
 BEFORE=${BEFORE:-$HOME/dispr-runs/intervals}
 DATA=${DATA:-../shared/data/rbc-sample}
 if [ -z "${DISPR:-}" ]; then
@@ -49,6 +52,14 @@ for k in 0 1 2 3 4; do
   for setting in "$@"; do pooled+=(--pred "$setting+scale=$OUT/$setting/fold$k"); done
 done
 "$DISPR" evaluate --data "$DATA" "${pooled[@]}" \
-  --pred "nearest-9=$P/nearest-9" --pred "cylinder=$P/cylinder" --out "$OUT/report" \
+  --pred "nearest-9=$P/nearest-9" --pred "cylinder=$P/cylinder" --out "$REPORT" \
   --baseline ddim-10 --baseline topological-shapr --baseline nearest-9 --baseline cylinder
-python3 scripts/report/goal_check.py "$OUT/report" --method ddim-10+scale --nearest nearest-9 --shapr-topo topological-shapr | tee "$OUT/report/goal.txt" || true
+python3 scripts/report/goal_check.py "$REPORT" --method ddim-10+scale --nearest nearest-9 --shapr-topo topological-shapr | tee "$REPORT/goal.txt" || true
+[ $# -gt 0 ] || exit 0
+steps=()
+for k in 0 1 2 3 4; do
+  steps+=(--pred "ddim-10=$OUT/fold$k" --pred "topological-shapr=$P/shapr-topo/fold$k")
+  for setting in "$@"; do steps+=(--pred "$setting=$OUT/$setting/fold$k"); done
+done
+"$DISPR" evaluate --data "$DATA" "${steps[@]}" \
+  --pred "nearest-9=$P/nearest-9" --pred "cylinder=$P/cylinder" --out "$OUT/report-steps"
