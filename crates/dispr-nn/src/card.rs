@@ -42,6 +42,10 @@ pub struct ModelCard {
     /// `--prior-shapes`); `None`: no prior.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prior: Option<PriorConfig>,
+    /// Whether it carries the SHAPR model that makes its given prior shapes
+    /// (`dispr model export --prior-model`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub prior_model: bool,
     /// Optimisation steps done.
     pub steps: usize,
     /// Training seconds, over all sessions.
@@ -128,6 +132,10 @@ impl ModelCard {
                 Network::Dispr(m) => m.prior,
                 Network::Shapr(_) => None,
             },
+            prior_model: header
+                .sections
+                .iter()
+                .any(|s| s.name == crate::checkpoint::PRIOR_MODEL_SECTION),
             steps: header.step,
             seconds: header.seconds,
             real_cells: header.train_cells.len() - extra_cells,
@@ -182,7 +190,15 @@ impl ModelCard {
             self.preset,
             self.parameters,
             self.prior
-                .map(|p| format!(", conditioned on {}", p.describe()))
+                .map(|p| format!(
+                    ", conditioned on {}{}",
+                    p.describe(),
+                    if self.prior_model {
+                        ", made by the SHAPR model it carries"
+                    } else {
+                        ""
+                    }
+                ))
                 .unwrap_or_default(),
             self.default_sampler
         ));

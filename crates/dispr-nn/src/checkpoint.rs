@@ -43,6 +43,16 @@ pub const FILE_NAME: &str = "checkpoint.dispr";
 pub const PRIOR_SECTION: &str = "prior";
 /// Name of the byte tensor that holds it in a safetensors model file.
 pub const PRIOR_TENSOR: &str = "dispr.prior";
+/// Name of the section that holds the SHAPR model whose prediction is the prior of a
+/// model conditioned on given prior shapes ([`Checkpoint::prior_model`]).
+pub const PRIOR_MODEL_SECTION: &str = "prior-model";
+/// Name of the byte tensor that holds it in a safetensors model file.
+pub const PRIOR_MODEL_TENSOR: &str = "dispr.prior-model";
+/// The sections a safetensors model carries as byte tensors, with their tensors' names.
+const CARRIED_SECTIONS: [(&str, &str); 2] = [
+    (PRIOR_SECTION, PRIOR_TENSOR),
+    (PRIOR_MODEL_SECTION, PRIOR_MODEL_TENSOR),
+];
 
 /// Prefix of the names of `--extra-data` cells in [`Header::train_cells`].
 pub const EXTRA_PREFIX: &str = "extra:";
@@ -169,6 +179,29 @@ impl Checkpoint {
             .into());
         }
         Ok(Some(bank))
+    }
+
+    /// The SHAPR model a model conditioned on given prior shapes carries to make them
+    /// itself ([`PRIOR_MODEL_SECTION`], added by `dispr model export --prior-model`);
+    /// `None` when it carries none. Errors when the section is damaged or not a SHAPR
+    /// model of the same data grid.
+    pub fn prior_model(&self) -> crate::Result<Option<Checkpoint>> {
+        let Some(bytes) = self.section(PRIOR_MODEL_SECTION) else {
+            return Ok(None);
+        };
+        let inner = Checkpoint::from_bytes(bytes).map_err(|e| format!("its prior model: {e}"))?;
+        if !matches!(inner.header.model, Network::Shapr(_)) {
+            return Err("its prior model is not a SHAPR model".into());
+        }
+        if inner.header.model.data_grid() != self.header.model.data_grid() {
+            return Err(format!(
+                "its prior model predicts {:?} volumes, the model works with {:?}",
+                inner.header.model.data_grid(),
+                self.header.model.data_grid()
+            )
+            .into());
+        }
+        Ok(Some(inner))
     }
 
     /// Records the training time so far.
@@ -430,8 +463,12 @@ pub fn weights_from_bytes<M: Module>(
             let applied = net
                 .load_from(&mut store)
                 .map_err(|e| format!("weights do not fit the model config: {e}"))?;
-            // The prior's byte tensor rides along in a model file; it is no weight.
-            if let Some(extra) = applied.unused.iter().find(|n| *n != PRIOR_TENSOR) {
+            // The carried sections' byte tensors ride along in a model file; no weights.
+            if let Some(extra) = applied
+                .unused
+                .iter()
+                .find(|n| !CARRIED_SECTIONS.iter().any(|(_, t)| n == t))
+            {
                 return Err(format!(
                     "weights do not fit the model config: the file has tensor '{extra}', which the model lacks"
                 ).into());
@@ -483,13 +520,19 @@ pub fn to_safetensors_model(c: &Checkpoint) -> crate::Result<Vec<u8>> {
     };
     let tensors = safetensors::SafeTensors::deserialize(&weights)
         .map_err(|e| format!("corrupt weights: {e}"))?;
-    // A model conditioned on a prior carries its reference cells as one byte tensor.
+    // A model conditioned on a prior carries its reference cells, or the model that
+    // makes its prior, as byte tensors.
     let mut views = tensors.tensors();
-    if let Some(bank) = c.section(PRIOR_SECTION) {
-        let view =
-            safetensors::tensor::TensorView::new(safetensors::Dtype::U8, vec![bank.len()], bank)
-                .map_err(|e| format!("cannot encode the prior: {e}"))?;
-        views.push((PRIOR_TENSOR.to_string(), view));
+    for (section, tensor) in CARRIED_SECTIONS {
+        if let Some(bytes) = c.section(section) {
+            let view = safetensors::tensor::TensorView::new(
+                safetensors::Dtype::U8,
+                vec![bytes.len()],
+                bytes,
+            )
+            .map_err(|e| format!("cannot encode the {section} section: {e}"))?;
+            views.push((tensor.to_string(), view));
+        }
     }
     // One metadata entry, the header (a map of several would be written in a random
     // order). The tensor bytes do not depend on it: encode once to checksum them, then
@@ -588,7 +631,7 @@ fn from_safetensors_model(bytes: &[u8]) -> crate::Result<Checkpoint> {
         .model
         .validate()
         .map_err(|e| format!("invalid model config: {e}"))?;
-    let prior = match header.sections.as_slice() {
+    let carried = match header.sections.as_slice() {
         [s] if s.name == SAFETENSORS_WEIGHTS => {
             if s.bytes != data.len() as u64 {
                 return Err(format!(
@@ -606,7 +649,15 @@ fn from_safetensors_model(bytes: &[u8]) -> crate::Result<Checkpoint> {
                         .into(),
                 );
             }
-            tensors.tensor(PRIOR_TENSOR).ok().map(|t| t.data().to_vec())
+            CARRIED_SECTIONS
+                .iter()
+                .filter_map(|(section, tensor)| {
+                    tensors
+                        .tensor(tensor)
+                        .ok()
+                        .map(|t| (*section, t.data().to_vec()))
+                })
+                .collect::<Vec<_>>()
         }
         _ => return Err("a dispr safetensors model without its weights checksum".into()),
     };
@@ -619,10 +670,9 @@ fn from_safetensors_model(bytes: &[u8]) -> crate::Result<Checkpoint> {
         header,
         sections: vec![bytes.to_vec()],
     };
-    Ok(match prior {
-        Some(bank) => checkpoint.with_section(PRIOR_SECTION, bank),
-        None => checkpoint,
-    })
+    Ok(carried.into_iter().fold(checkpoint, |c, (section, bytes)| {
+        c.with_section(section, bytes)
+    }))
 }
 
 #[cfg(test)]

@@ -28,6 +28,19 @@ pub fn example(
     grid: [usize; 3],
     prior: Option<&PriorSource>,
 ) -> crate::Result<Example> {
+    let prior = prior
+        .map(|source| source.prior(&cell.name, &cell.mask, grid))
+        .transpose()
+        .map_err(|e| format!("its prior: {e}"))?;
+    example_with_prior(cell, grid, prior.as_ref())
+}
+
+/// [`example`] with the cell's prior shape already made (occupancy in [0, 1] on `grid`).
+pub fn example_with_prior(
+    cell: &Cell,
+    grid: [usize; 3],
+    prior: Option<&Volume<f32>>,
+) -> crate::Result<Example> {
     let [d, h, w] = grid;
     let image: Image<f32> = if cell.image.shape() == [h, w] {
         cell.image.clone()
@@ -40,10 +53,14 @@ pub fn example(
         cell.mask.resample_shape([h, w])
     };
     let mut conditioning = Conditioning::new(&image, &mask)?.to_channels(d);
-    if let Some(source) = prior {
-        let shape = source
-            .prior(&cell.name, &cell.mask, grid)
-            .map_err(|e| format!("its prior: {e}"))?;
+    if let Some(shape) = prior {
+        if shape.shape() != grid {
+            return Err(format!(
+                "its prior is on a {:?} grid, the model works on {grid:?}",
+                shape.shape()
+            )
+            .into());
+        }
         conditioning.extend_from_slice(shape.data());
     }
     let target = cell.shape.as_ref().map(|shape| {

@@ -735,6 +735,12 @@ pub struct ModelExportArgs {
     /// The file to write.
     #[arg(long)]
     pub out: PathBuf,
+    /// For a model conditioned on given prior shapes: the SHAPR model (run folder or
+    /// file) whose prediction of each cell becomes its prior, carried in the file, so
+    /// that prediction needs no --prior-shapes. It must have trained on none of the
+    /// cells the model holds out.
+    #[arg(long, value_name = "SHAPR")]
+    pub prior_model: Option<PathBuf>,
 }
 
 /// Flags of `dispr model info`.

@@ -11,11 +11,12 @@ use crate::config::{Network, PriorConfig};
 use crate::intervals::IntervalCalibration;
 use dispr_core::data::class::Label;
 use dispr_core::data::dataset::Cell;
+use dispr_core::data::framing::Framing;
 use dispr_core::data::prior::{GivenPriors, PriorSource};
 use dispr_core::experiment::intervals::MeasureFit;
-use dispr_core::grid::Image;
+use dispr_core::grid::{Image, Volume};
 
-use crate::data::{Example, example};
+use crate::data::{Example, example, example_with_prior};
 use crate::device::DeviceKind;
 use crate::error::{Error, Result};
 use crate::model::{Model, ShaprModel};
@@ -87,6 +88,10 @@ pub struct LoadedModel {
     /// ([`dispr_core::data::prior`]): the reference cells in its file, or the folder
     /// given with [`LoadedModel::with_prior_shapes`].
     pub prior: Option<PriorSource>,
+    /// The SHAPR model whose prediction of each cell is its prior, when it is
+    /// conditioned on given prior shapes and carries one ([`Checkpoint::prior_model`]);
+    /// shapes given with [`LoadedModel::with_prior_shapes`] take its place.
+    pub prior_model: Option<Box<ShaprModel>>,
 }
 
 /// A model file (or the built-in model) as read, before any network is built: what
@@ -213,6 +218,11 @@ impl LoadedModel {
             .prior_bank()
             .map_err(|e| dispr_core::Error::new(&source, e.to_string()))?
             .map(PriorSource::Nearest);
+        let prior_model = ckpt
+            .prior_model()
+            .map_err(|e| dispr_core::Error::new(&source, e.to_string()))?
+            .map(|c| ShaprModel::from_checkpoint(&c, &source, &device).map(Box::new))
+            .transpose()?;
         Ok(Self {
             source,
             header: ckpt.header,
@@ -223,6 +233,7 @@ impl LoadedModel {
             calibration,
             intervals,
             prior,
+            prior_model,
         })
     }
 
@@ -250,17 +261,53 @@ impl LoadedModel {
     }
 
     /// A cell's example for this model: its conditioning on the working grid, with its
-    /// prior shape when the model has one.
+    /// prior shape when the model has one (from its reference cells, the given folder,
+    /// or its prior model's prediction of the cell, in that order).
     pub fn example(&self, cell: &Cell) -> Result<Example> {
-        if self.prior.is_none() && matches!(self.prior_config(), Some(PriorConfig::Given { .. })) {
-            return Err(dispr_core::Error::new(
-                &self.source,
-                "the model is conditioned on a prior shape given with every cell: pass the folder of them (--prior-shapes)",
-            )
-            .into());
+        let grid = self.header.model.grid();
+        let in_cell = |e: crate::Error| Error::Invalid(format!("cell '{}': {e}", cell.name));
+        match (&self.prior, &self.prior_model) {
+            (None, Some(shapr)) => {
+                let prior = self.predicted_prior(shapr, cell).map_err(in_cell)?;
+                example_with_prior(cell, grid, Some(&prior)).map_err(in_cell)
+            }
+            (None, None) if matches!(self.prior_config(), Some(PriorConfig::Given { .. })) => {
+                Err(dispr_core::Error::new(
+                    &self.source,
+                    "the model is conditioned on a prior shape given with every cell: pass the folder of them (--prior-shapes)",
+                )
+                .into())
+            }
+            _ => example(cell, grid, self.prior.as_ref()).map_err(in_cell),
         }
-        example(cell, self.header.model.grid(), self.prior.as_ref())
-            .map_err(|e| Error::Invalid(format!("cell '{}': {e}", cell.name)))
+    }
+
+    /// A cell's example in its [`Framing`]: shapes given in files are in the cell's own
+    /// frame, so they need the cell as it is (a framing that is the identity).
+    pub fn framed_example(&self, cell: &Cell, framing: &Framing) -> Result<Example> {
+        if matches!(self.prior, Some(PriorSource::Given(_))) && !framing.is_identity() {
+            let [h, w] = framing.field;
+            return Err(Error::Invalid(format!(
+                "cell '{}': prior shapes given in files need crops of exactly {h}×{w} pixels at the model's pixel size; this {}×{} cell would have to be framed",
+                cell.name, framing.input[0], framing.input[1]
+            )));
+        }
+        self.example(cell)
+    }
+
+    /// The prior model's shape of `cell` (thresholded at ½ on the data grid, as its
+    /// predictions are written) as occupancy on the working grid: the very shape a
+    /// `--prior-shapes` folder of its predictions would give.
+    fn predicted_prior(&self, shapr: &ShaprModel, cell: &Cell) -> crate::Result<Volume<f32>> {
+        let input = example(cell, shapr.config.grid, None)?;
+        let predicted = predict_shapr(shapr, &input, self.header.model.data_grid(), &self.device);
+        let occupancy = predicted.shapes.samples[0].map(|v| if v { 1.0f32 } else { 0.0 });
+        let grid = self.header.model.grid();
+        Ok(if occupancy.shape() == grid {
+            occupancy
+        } else {
+            occupancy.resample(grid)
+        })
     }
 
     /// The model's card: what it was trained on, its input, its calibration.
@@ -358,7 +405,7 @@ impl LoadedModel {
         };
         let (cell, framing) = frame_cell(&cell, network, fit)
             .map_err(|problem| Error::Invalid(format!("cell '{name}': {problem}")))?;
-        let example = self.example(&cell)?;
+        let example = self.framed_example(&cell, &framing)?;
         let draw = Draw {
             samples: self.predictor.samples(samples),
             seed,

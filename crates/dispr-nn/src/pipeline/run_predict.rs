@@ -16,7 +16,7 @@ use dispr_core::io::prediction_dir::{
 use dispr_core::scale::VoxelSize;
 use sha2::{Digest, Sha256};
 
-use crate::config::{Network, PriorConfig};
+use crate::config::Network;
 
 use crate::error::{Error, Result};
 use crate::pipeline::plan::load_cells;
@@ -220,7 +220,7 @@ pub fn predict_cells(
     for (i, (cell, framing)) in cells.iter().enumerate() {
         // The model's voxels are cubes: the prediction's z step is the pixel size.
         let scale = pixel_sizes[i].filter(|_| all_known).map(VoxelSize::cube);
-        let example = model.example(cell)?;
+        let example = model.framed_example(cell, framing)?;
         let base = i * evaluations;
         let key = cell_key(model, draw, &example, framing, scale);
         if let Some(timing) = journal.finished(&cell.name, &key) {
@@ -329,7 +329,7 @@ pub fn predict_framed(
             "at least one sample per cell is needed".into(),
         ));
     }
-    let example = model.example(cell)?;
+    let example = model.framed_example(cell, framing)?;
     let draw = Draw {
         samples: model.predictor.samples(samples),
         seed,
@@ -428,17 +428,6 @@ pub fn frame_cell(
         return Err("the image and the mask differ in size".into());
     }
     let framing = Framing::of(&cell.mask, [h, w], fit, cell.pixel_size)?;
-    if let Network::Dispr(m) = network
-        && matches!(m.prior, Some(PriorConfig::Given { .. }))
-        && !framing.is_identity()
-    {
-        // The given shape is in the cell's own frame, not the model's field.
-        return Err(format!(
-            "a model conditioned on given prior shapes takes crops of exactly {h}×{w} pixels at its pixel size; this {}×{} cell would have to be framed",
-            cell.mask.shape()[0],
-            cell.mask.shape()[1]
-        ));
-    }
     let framed = Cell {
         image: framing.to_field(&cell.image),
         mask: framing.to_field(&cell.mask),

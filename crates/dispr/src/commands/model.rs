@@ -179,12 +179,67 @@ pub fn intervals(args: &ModelIntervalsArgs) -> anyhow::Result<()> {
     ))
 }
 
+/// The DISPR checkpoint `c` (read from `file`), conditioned on given prior shapes, with
+/// the SHAPR model at `shapr` carried as the maker of its priors: refused unless the
+/// model takes given shapes, the SHAPR model works on its data grid, and SHAPR trained
+/// on no cell the model did not train on (a cell the model holds out for testing).
+fn with_prior_model(
+    c: dispr_nn::checkpoint::Checkpoint,
+    file: &std::path::Path,
+    shapr: &std::path::Path,
+) -> anyhow::Result<dispr_nn::checkpoint::Checkpoint> {
+    use dispr_nn::checkpoint::{self, Checkpoint, PRIOR_MODEL_SECTION};
+    use dispr_nn::config::{Network, PriorConfig};
+    let given = matches!(&c.header.model, Network::Dispr(m) if matches!(m.prior, Some(PriorConfig::Given { .. })));
+    if !given {
+        anyhow::bail!(
+            "{}: --prior-model applies to a model trained with --prior-shapes",
+            file.display()
+        );
+    }
+    let shapr_file = checkpoint::resolve(shapr);
+    let s = Checkpoint::load(&shapr_file)?;
+    if !matches!(s.header.model, Network::Shapr(_)) {
+        anyhow::bail!("{}: not a SHAPR model", shapr_file.display());
+    }
+    if let Some(cell) = s
+        .header
+        .train_cells
+        .iter()
+        .find(|n| !c.header.train_cells.contains(n))
+    {
+        anyhow::bail!(
+            "{}: it trained on cell '{cell}', which the model did not train on (its prior would have seen cells held out from the model)",
+            shapr_file.display()
+        );
+    }
+    let bytes = checkpoint::to_safetensors_model(&s)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", shapr_file.display()))?;
+    let mut c = c;
+    if let Some(i) = c
+        .header
+        .sections
+        .iter()
+        .position(|s| s.name == PRIOR_MODEL_SECTION)
+    {
+        c.header.sections.remove(i);
+        c.sections.remove(i);
+    }
+    let c = c.with_section(PRIOR_MODEL_SECTION, bytes);
+    c.prior_model()
+        .map_err(|e| anyhow::anyhow!("{}: {e}", shapr_file.display()))?;
+    Ok(c)
+}
+
 /// Runs `dispr model export`.
 pub fn export(args: &ModelExportArgs) -> anyhow::Result<()> {
     use dispr_nn::checkpoint::{self, Checkpoint};
     let file = checkpoint::resolve(&args.model);
     dispr_core::io::outdir::check_not_input(&args.out, &[&file])?;
-    let c = Checkpoint::load(&file)?;
+    let mut c = Checkpoint::load(&file)?;
+    if let Some(shapr) = &args.prior_model {
+        c = with_prior_model(c, &file, shapr)?;
+    }
     let bytes = checkpoint::to_safetensors_model(&c)
         .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     // The old checksum goes first: a crash before the new one is written leaves a model

@@ -589,8 +589,9 @@ fn a_model_with_a_prior_trains_exports_and_predicts() {
 
 /// A model conditioned on given prior shapes (`--prior-shapes`, e.g. SHAPR's
 /// predictions) trains on the training cells' shapes, says so on its card, and predicts
-/// only with a folder of the cells' shapes, naming a missing one; calibration reads the
-/// training folder it was trained with.
+/// only with a folder of the cells' shapes, naming a missing one, or with the SHAPR model
+/// it carries once exported with one; calibration reads the training folder it was
+/// trained with.
 #[test]
 fn a_model_on_given_prior_shapes_trains_and_predicts_with_them() {
     let tmp = tempfile::tempdir().unwrap();
@@ -667,6 +668,113 @@ fn a_model_on_given_prior_shapes_trains_and_predicts_with_them() {
         "--samples",
         "1",
     ]);
+    // Exported with a SHAPR model trained on the same cells, it makes its priors itself,
+    // exactly the shapes a folder of that SHAPR's predictions gives.
+    let shapr = tmp.path().join("shapr");
+    ok(&[
+        "train",
+        "--model",
+        "shapr",
+        "--data",
+        s(&data),
+        "--preset",
+        "tiny",
+        "--out",
+        s(&shapr),
+        "--fold",
+        "0",
+        "--steps",
+        "2",
+    ]);
+    let shapr_pred = tmp.path().join("shapr-pred");
+    ok(&[
+        "predict",
+        "--model",
+        s(&shapr),
+        "--data",
+        s(&data),
+        "--out",
+        s(&shapr_pred),
+    ]);
+    let model = tmp.path().join("model.safetensors");
+    ok(&[
+        "model",
+        "export",
+        "--model",
+        s(&run),
+        "--out",
+        s(&model),
+        "--prior-model",
+        s(&shapr),
+    ]);
+    let info = text(&ok(&["model", "info", "--model", s(&model)]).stdout);
+    assert!(
+        info.contains("made by the SHAPR model it carries"),
+        "{info}"
+    );
+    let by_itself = tmp.path().join("p3");
+    let from_files = tmp.path().join("p4");
+    for (out, extra) in [
+        (&by_itself, vec![]),
+        (&from_files, vec!["--prior-shapes", s(&shapr_pred)]),
+    ] {
+        let mut args = vec![
+            "predict",
+            "--model",
+            s(&model),
+            "--data",
+            s(&data),
+            "--samples",
+            "1",
+            "--out",
+            s(out),
+        ];
+        args.extend(extra);
+        ok(&args);
+    }
+    let shapes = |dir: &std::path::Path| {
+        let mut files: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "tif"))
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|p| std::fs::read(p).unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert!(!shapes(&by_itself).is_empty());
+    assert_eq!(shapes(&by_itself), shapes(&from_files));
+    // A SHAPR model that trained on the held-out cells is refused.
+    let seen = tmp.path().join("shapr-all");
+    ok(&[
+        "train",
+        "--model",
+        "shapr",
+        "--data",
+        s(&data),
+        "--preset",
+        "tiny",
+        "--out",
+        s(&seen),
+        "--steps",
+        "1",
+    ]);
+    assert_fails(
+        &dispr(&[
+            "model",
+            "export",
+            "--model",
+            s(&run),
+            "--out",
+            s(&tmp.path().join("m2")),
+            "--prior-model",
+            s(&seen),
+        ]),
+        1,
+        &["which the model did not train on"],
+    );
     // The prior cannot change when resuming, nor be given to a model without one.
     assert_fails(
         &dispr(&[
