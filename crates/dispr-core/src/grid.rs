@@ -398,6 +398,17 @@ impl Volume<f32> {
 }
 
 impl Volume<bool> {
+    /// The shape as occupancy (1 inside, 0 outside) on a grid of `shape` (z, y, x):
+    /// resampled linearly ([`Grid::resample`]) when the grids differ.
+    pub fn occupancy(&self, shape: [usize; 3]) -> Volume<f32> {
+        let occupancy = self.map(|v| if v { 1.0f32 } else { 0.0 });
+        if occupancy.shape() == shape {
+            occupancy
+        } else {
+            occupancy.resample(shape)
+        }
+    }
+
     /// The mean voxel coordinate `[z, y, x]` of the `true` voxels; `None` when the
     /// shape is empty.
     pub fn centroid(&self) -> Option<[f64; 3]> {

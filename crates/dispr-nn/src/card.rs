@@ -38,12 +38,16 @@ pub struct ModelCard {
     pub parameters: usize,
     /// The sampler `dispr predict` uses unless told otherwise (e.g. `ddim-10-eta0`).
     pub default_sampler: String,
-    /// The prior shape it is conditioned on (`dispr train --prior-k` or
-    /// `--prior-shapes`); `None`: no prior.
+    /// How many of its training cells, nearest by mask, make the prior shape it is
+    /// conditioned on (`dispr train --prior-k`); `None`: no such prior.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub prior: Option<PriorConfig>,
-    /// Whether it carries the SHAPR model that makes its given prior shapes
-    /// (`dispr model export --prior-model`).
+    pub prior_k: Option<usize>,
+    /// Whether it is conditioned on a prior shape given with every cell (`dispr train
+    /// --prior-shapes`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub given_prior: bool,
+    /// Whether it carries the SHAPR model that makes those shapes itself (`dispr model
+    /// export --prior-model`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub prior_model: bool,
     /// Optimisation steps done.
@@ -72,6 +76,21 @@ pub struct ModelCard {
 }
 
 impl ModelCard {
+    /// What the card's network line says of its prior, e.g. `, conditioned on the
+    /// nearest-9 prior shape of its training cells`; empty without a prior.
+    fn prior_text(&self) -> String {
+        let what = match (self.prior_k, self.given_prior, self.prior_model) {
+            (Some(k), ..) => PriorConfig::Nearest { k }.describe(),
+            (None, true, true) => "a prior shape of every cell made by the SHAPR model it carries (or given with --prior-shapes)".into(),
+            (None, true, false) => PriorConfig::Given {
+                given: crate::config::GivenPrior::Files,
+            }
+            .describe(),
+            (None, false, _) => return String::new(),
+        };
+        format!(", conditioned on {what}")
+    }
+
     /// The card of a model with checkpoint header `header`, read from `file` (SHA-256
     /// `sha256`) with its `calibration`.
     pub fn new(
@@ -128,10 +147,11 @@ impl ModelCard {
             preset: header.model.preset().to_string(),
             parameters: header.model.parameters(),
             default_sampler,
-            prior: match &header.model {
-                Network::Dispr(m) => m.prior,
-                Network::Shapr(_) => None,
+            prior_k: match header.model.prior() {
+                Some(PriorConfig::Nearest { k }) => Some(k),
+                _ => None,
             },
+            given_prior: matches!(header.model.prior(), Some(PriorConfig::Given { .. })),
             prior_model: header
                 .sections
                 .iter()
@@ -189,17 +209,7 @@ impl ModelCard {
             classes.join(", "),
             self.preset,
             self.parameters,
-            self.prior
-                .map(|p| format!(
-                    ", conditioned on {}{}",
-                    p.describe(),
-                    if self.prior_model {
-                        ", made by the SHAPR model it carries"
-                    } else {
-                        ""
-                    }
-                ))
-                .unwrap_or_default(),
+            self.prior_text(),
             self.default_sampler
         ));
         match &self.calibration {

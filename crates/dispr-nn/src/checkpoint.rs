@@ -189,6 +189,11 @@ impl Checkpoint {
         let Some(bytes) = self.section(PRIOR_MODEL_SECTION) else {
             return Ok(None);
         };
+        if !matches!(self.header.model.prior(), Some(PriorConfig::Given { .. })) {
+            return Err(
+                "it carries a prior model but is not conditioned on given prior shapes".into(),
+            );
+        }
         let inner = Checkpoint::from_bytes(bytes).map_err(|e| format!("its prior model: {e}"))?;
         if !matches!(inner.header.model, Network::Shapr(_)) {
             return Err("its prior model is not a SHAPR model".into());
@@ -522,7 +527,10 @@ pub fn to_safetensors_model(c: &Checkpoint) -> crate::Result<Vec<u8>> {
         .map_err(|e| format!("corrupt weights: {e}"))?;
     // A model conditioned on a prior carries its reference cells, or the model that
     // makes its prior, as byte tensors.
+    // A model file read back holds them among its weights already: they are written
+    // once, from the sections.
     let mut views = tensors.tensors();
+    views.retain(|(name, _)| !CARRIED_SECTIONS.iter().any(|(_, t)| t == name));
     for (section, tensor) in CARRIED_SECTIONS {
         if let Some(bytes) = c.section(section) {
             let view = safetensors::tensor::TensorView::new(

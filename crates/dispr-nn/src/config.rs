@@ -31,6 +31,14 @@ enum UntaggedNetwork {
 }
 
 impl Network {
+    /// The prior shape it is conditioned on: DISPR's, when it has one; SHAPR: none.
+    pub fn prior(&self) -> Option<PriorConfig> {
+        match self {
+            Network::Dispr(m) => m.prior,
+            Network::Shapr(_) => None,
+        }
+    }
+
     /// Its trainable parameters (the network is built on the CPU to count them).
     pub fn parameters(&self) -> usize {
         use burn::module::Module;
@@ -250,7 +258,7 @@ pub struct ModelConfig {
 /// The prior shape a model is conditioned on ([`dispr_core::data::prior`]). Written as
 /// `{"k": K}` or `{"given": "files"}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
+#[serde(untagged, expecting = r#"a prior: {"k": K} or {"given": "files"}"#)]
 pub enum PriorConfig {
     /// The share of the `k` training cells whose masks overlap the cell's most that hold
     /// each voxel; the model file carries those cells' masks and shapes.

@@ -64,12 +64,12 @@ pub fn example_with_prior(
         conditioning.extend_from_slice(shape.data());
     }
     let target = cell.shape.as_ref().map(|shape| {
-        let occupancy: Volume<f32> = if shape.shape() == grid {
-            shape.map(|v| if v { 1.0 } else { 0.0 })
-        } else {
-            shape.map(|v| if v { 1.0f32 } else { 0.0 }).resample(grid)
-        };
-        occupancy.data().iter().map(|&o| 2.0 * o - 1.0).collect()
+        shape
+            .occupancy(grid)
+            .data()
+            .iter()
+            .map(|&o| 2.0 * o - 1.0)
+            .collect()
     });
     Ok(Example {
         name: cell.name.clone(),

@@ -698,7 +698,8 @@ pub struct ModelCalibrateArgs {
     #[arg(long, value_enum, default_value_t = CalibrateBy::Scale)]
     pub by: CalibrateBy,
     /// For a model conditioned on given prior shapes: the folder of the training cells'
-    /// shapes [default: the one it was trained with].
+    /// shapes, cross-fitted [default: the one it was trained with; an exported model
+    /// has none, and its SHAPR trained on these cells, so it needs the folder].
     #[arg(long, value_name = "DIR")]
     pub prior_shapes: Option<PathBuf>,
     #[command(flatten)]

@@ -59,14 +59,16 @@ pub struct GivenPriors {
 }
 
 impl GivenPriors {
-    /// The shapes in `dir` (a folder of `NAME.tif`, e.g. a `dispr predict` output, or a
-    /// dataset whose `obj/` holds them); errors when it is not a folder.
+    /// The shapes in `dir` (a folder of `NAME.tif`, such as SHAPR's `dispr predict`
+    /// output, or a dataset whose `obj/` holds them); errors when it is not a folder.
+    /// The folder is kept as an absolute path, so that a run resumed elsewhere finds it.
     pub fn new(dir: &Path) -> Result<Self> {
         if !dir.is_dir() {
             return Err(Error::new(dir, "the prior shapes' folder does not exist"));
         }
+        let dir = std::path::absolute(dir).map_err(|e| Error::io(dir, "cannot resolve", e))?;
         let obj = dir.join("obj");
-        let dir = if obj.is_dir() { obj } else { dir.to_path_buf() };
+        let dir = if obj.is_dir() { obj } else { dir };
         Ok(Self { dir })
     }
 
@@ -84,12 +86,7 @@ impl GivenPriors {
                 "no such file: a model conditioned on given prior shapes needs one for every cell",
             ));
         }
-        let occupancy = read_shape(&file)?.map(|v| if v { 1.0f32 } else { 0.0 });
-        Ok(if occupancy.shape() == grid {
-            occupancy
-        } else {
-            occupancy.resample(grid)
-        })
+        Ok(read_shape(&file)?.occupancy(grid))
     }
 }
 
@@ -153,12 +150,7 @@ impl PriorBank {
                     format_shape(&mask_shape)
                 )));
             }
-            let occupancy = shape.map(|v| if v { 1.0f32 } else { 0.0 });
-            let occupancy = if occupancy.shape() == grid {
-                occupancy
-            } else {
-                occupancy.resample(grid)
-            };
+            let occupancy = shape.occupancy(grid);
             bank.names.push(cell.name.clone());
             bank.masks.push(cell.mask.clone());
             bank.occupancy.push(

@@ -149,8 +149,9 @@ pub struct TrainingSet {
     /// µm per pixel of the main dataset's training images, when every one states the
     /// same (within 1 %).
     pub pixel_size_um: Option<f64>,
-    /// The reference cells of the model's prior, when it has one (saved in its
-    /// checkpoint, [`crate::checkpoint::PRIOR_SECTION`]).
+    /// The reference cells of the model's nearest-k prior, when it has one (saved in
+    /// its checkpoint, [`crate::checkpoint::PRIOR_SECTION`]); `None` for given prior
+    /// shapes, which the run's [`TrainConfig::prior_shapes`] names.
     pub prior: Option<PriorBank>,
 }
 

@@ -237,19 +237,11 @@ impl LoadedModel {
         })
     }
 
-    /// The model's prior config, when it is a DISPR model conditioned on one.
-    pub fn prior_config(&self) -> Option<PriorConfig> {
-        match &self.header.model {
-            Network::Dispr(m) => m.prior,
-            Network::Shapr(_) => None,
-        }
-    }
-
     /// Reads the cells' prior shapes from `dir` (`dispr predict --prior-shapes`), for a
     /// model conditioned on given shapes; errors for any other model, which would
     /// ignore them.
     pub fn with_prior_shapes(mut self, dir: &Path) -> Result<Self> {
-        if !matches!(self.prior_config(), Some(PriorConfig::Given { .. })) {
+        if !matches!(self.header.model.prior(), Some(PriorConfig::Given { .. })) {
             return Err(dispr_core::Error::new(
                 &self.source,
                 "the model is not conditioned on given prior shapes; --prior-shapes does not apply",
@@ -271,7 +263,7 @@ impl LoadedModel {
                 let prior = self.predicted_prior(shapr, cell).map_err(in_cell)?;
                 example_with_prior(cell, grid, Some(&prior)).map_err(in_cell)
             }
-            (None, None) if matches!(self.prior_config(), Some(PriorConfig::Given { .. })) => {
+            (None, None) if matches!(self.header.model.prior(), Some(PriorConfig::Given { .. })) => {
                 Err(dispr_core::Error::new(
                     &self.source,
                     "the model is conditioned on a prior shape given with every cell: pass the folder of them (--prior-shapes)",
@@ -301,13 +293,7 @@ impl LoadedModel {
     fn predicted_prior(&self, shapr: &ShaprModel, cell: &Cell) -> crate::Result<Volume<f32>> {
         let input = example(cell, shapr.config.grid, None)?;
         let predicted = predict_shapr(shapr, &input, self.header.model.data_grid(), &self.device);
-        let occupancy = predicted.shapes.samples[0].map(|v| if v { 1.0f32 } else { 0.0 });
-        let grid = self.header.model.grid();
-        Ok(if occupancy.shape() == grid {
-            occupancy
-        } else {
-            occupancy.resample(grid)
-        })
+        Ok(predicted.shapes.samples[0].occupancy(self.header.model.grid()))
     }
 
     /// The model's card: what it was trained on, its input, its calibration.

@@ -64,8 +64,15 @@ pub fn calibrate(args: &ModelCalibrateArgs) -> anyhow::Result<()> {
         .train
         .as_ref()
         .and_then(|t| t.prior_shapes.clone());
-    if let Some(dir) = args.prior_shapes.as_ref().or(trained_with.as_ref()) {
-        model = model.with_prior_shapes(dir)?;
+    match args.prior_shapes.as_ref().or(trained_with.as_ref()) {
+        Some(dir) => model = model.with_prior_shapes(dir)?,
+        // Its SHAPR trained on these very cells: its shapes of them are better than
+        // any it makes of a new cell, and the scale learnt on them would be wrong.
+        None if model.prior_model.is_some() => anyhow::bail!(
+            "{}: the SHAPR model it carries trained on the calibration cells; pass their cross-fitted shapes with --prior-shapes",
+            args.model.display()
+        ),
+        None => {}
     }
     let dataset = super::open_dataset(&args.data)?;
     let indices = calibrate::calibration_cells(&model, &dataset, args.cells as usize);
@@ -190,15 +197,14 @@ fn with_prior_model(
 ) -> anyhow::Result<dispr_nn::checkpoint::Checkpoint> {
     use dispr_nn::checkpoint::{self, Checkpoint, PRIOR_MODEL_SECTION};
     use dispr_nn::config::{Network, PriorConfig};
-    let given = matches!(&c.header.model, Network::Dispr(m) if matches!(m.prior, Some(PriorConfig::Given { .. })));
-    if !given {
+    if !matches!(c.header.model.prior(), Some(PriorConfig::Given { .. })) {
         anyhow::bail!(
             "{}: --prior-model applies to a model trained with --prior-shapes",
             file.display()
         );
     }
-    let shapr_file = checkpoint::resolve(shapr);
-    let s = Checkpoint::load(&shapr_file)?;
+    let shapr_file = shapr;
+    let s = Checkpoint::load(shapr_file)?;
     if !matches!(s.header.model, Network::Shapr(_)) {
         anyhow::bail!("{}: not a SHAPR model", shapr_file.display());
     }
@@ -235,9 +241,12 @@ fn with_prior_model(
 pub fn export(args: &ModelExportArgs) -> anyhow::Result<()> {
     use dispr_nn::checkpoint::{self, Checkpoint};
     let file = checkpoint::resolve(&args.model);
-    dispr_core::io::outdir::check_not_input(&args.out, &[&file])?;
+    let shapr = args.prior_model.as_deref().map(checkpoint::resolve);
+    let mut inputs = vec![file.as_path()];
+    inputs.extend(shapr.as_deref());
+    dispr_core::io::outdir::check_not_input(&args.out, &inputs)?;
     let mut c = Checkpoint::load(&file)?;
-    if let Some(shapr) = &args.prior_model {
+    if let Some(shapr) = &shapr {
         c = with_prior_model(c, &file, shapr)?;
     }
     let bytes = checkpoint::to_safetensors_model(&c)

@@ -43,6 +43,7 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     if args.model.is_some() {
         inputs.push(model.source.as_path());
     }
+    inputs.extend(args.prior_shapes.as_deref());
     // A shard writes a prediction folder of its own inside --out (dispr merge joins them).
     let out_dir = match args.shard {
         Some(shard) => args.out.join(shard.folder()),

@@ -52,7 +52,6 @@ fn settings(args: &TrainArgs) -> anyhow::Result<(Network, TrainConfig)> {
             (args.topo_dims.is_some(), "--topo-dims"),
             (args.adversarial_after.is_some(), "--adversarial-after"),
             (args.prior_k.is_some(), "--prior-k"),
-            (args.prior_shapes.is_some(), "--prior-shapes"),
             (args.batch.is_some(), "--batch"),
             (args.lr.is_some(), "--lr"),
             (args.seed.is_some(), "--seed"),
@@ -61,7 +60,16 @@ fn settings(args: &TrainArgs) -> anyhow::Result<(Network, TrainConfig)> {
             (!args.extra_data.is_empty(), "--extra-data"),
         ];
         if let Some((_, flag)) = fixed.iter().find(|(given, _)| *given) {
-            bail!("{flag} cannot change when resuming (only --steps and --checkpoint-every can)");
+            bail!(
+                "{flag} cannot change when resuming (only --steps, --checkpoint-every and the --prior-shapes folder can)"
+            );
+        }
+        if let Some(dir) = &args.prior_shapes {
+            // The same shapes, found elsewhere (a run moved to another machine).
+            if !matches!(model.prior(), Some(PriorConfig::Given { .. })) {
+                bail!("--prior-shapes applies to a run trained with it");
+            }
+            train.prior_shapes = Some(absolute(dir)?);
         }
     } else {
         if let Some(b) = args.batch {
@@ -108,10 +116,16 @@ fn settings(args: &TrainArgs) -> anyhow::Result<(Network, TrainConfig)> {
                         .with_prior(Some(PriorConfig::Nearest { k: k as usize }));
                 }
                 if let Some(dir) = &args.prior_shapes {
+                    if !args.extra_data.is_empty() {
+                        // Their names could be the main cells' own.
+                        bail!(
+                            "--prior-shapes cannot be combined with --extra-data: the extra cells have no prior shapes of their own"
+                        );
+                    }
                     *dispr = dispr.clone().with_prior(Some(PriorConfig::Given {
                         given: GivenPrior::Files,
                     }));
-                    train.prior_shapes = Some(dir.clone());
+                    train.prior_shapes = Some(absolute(dir)?);
                 }
                 if args.topo_weight.is_some()
                     || args.topo_dims.is_some()
@@ -132,6 +146,11 @@ fn settings(args: &TrainArgs) -> anyhow::Result<(Network, TrainConfig)> {
     }
 
     Ok((model, train))
+}
+
+/// `dir` as an absolute path (the run keeps it, and may resume from elsewhere).
+fn absolute(dir: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    std::path::absolute(dir).with_context(|| format!("{}: cannot resolve", dir.display()))
 }
 
 /// Runs `dispr train`.

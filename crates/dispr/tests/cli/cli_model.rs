@@ -746,6 +746,34 @@ fn a_model_on_given_prior_shapes_trains_and_predicts_with_them() {
     };
     assert!(!shapes(&by_itself).is_empty());
     assert_eq!(shapes(&by_itself), shapes(&from_files));
+    // The exported file exports again to the same bytes, with or without the SHAPR
+    // model named again (it replaces the one carried).
+    for extra in [vec![], vec!["--prior-model", s(&shapr)]] {
+        let again = tmp.path().join("again.safetensors");
+        let mut args = vec!["model", "export", "--model", s(&model), "--out", s(&again)];
+        args.extend(extra);
+        ok(&args);
+        assert_eq!(
+            std::fs::read(&again).unwrap(),
+            std::fs::read(&model).unwrap()
+        );
+    }
+    // Calibrating the exported model on its training cells needs their cross-fitted
+    // shapes: its SHAPR saw those cells.
+    assert_fails(
+        &dispr(&[
+            "model",
+            "calibrate",
+            "--model",
+            s(&model),
+            "--data",
+            s(&data),
+            "--cells",
+            "5",
+        ]),
+        1,
+        &["trained on the calibration cells"],
+    );
     // A SHAPR model that trained on the held-out cells is refused.
     let seen = tmp.path().join("shapr-all");
     ok(&[
@@ -775,20 +803,77 @@ fn a_model_on_given_prior_shapes_trains_and_predicts_with_them() {
         1,
         &["which the model did not train on"],
     );
-    // The prior cannot change when resuming, nor be given to a model without one.
+    // A run resumes with the folder it keeps, or with the same shapes found elsewhere;
+    // a run without given shapes refuses them.
+    ok(&[
+        "train",
+        "--data",
+        s(&data),
+        "--out",
+        s(&run),
+        "--resume",
+        "--steps",
+        "3",
+    ]);
+    let moved = tmp.path().join("moved");
+    std::fs::rename(&data, &moved).unwrap();
+    assert_fails(
+        &dispr(&[
+            "train",
+            "--data",
+            s(&moved),
+            "--out",
+            s(&run),
+            "--resume",
+            "--steps",
+            "4",
+        ]),
+        1,
+        &["the prior shapes' folder does not exist"],
+    );
+    ok(&[
+        "train",
+        "--data",
+        s(&moved),
+        "--out",
+        s(&run),
+        "--resume",
+        "--steps",
+        "4",
+        "--prior-shapes",
+        s(&moved),
+    ]);
+    std::fs::rename(&moved, &data).unwrap();
     assert_fails(
         &dispr(&[
             "train",
             "--data",
             s(&data),
             "--out",
-            s(&run),
+            s(&seen),
             "--resume",
             "--prior-shapes",
             s(&data),
         ]),
         1,
-        &["--prior-shapes cannot change when resuming"],
+        &["--prior-shapes applies to a run trained with it"],
+    );
+    assert_fails(
+        &dispr(&[
+            "train",
+            "--data",
+            s(&data),
+            "--preset",
+            "tiny",
+            "--out",
+            s(&tmp.path().join("extra")),
+            "--prior-shapes",
+            s(&data),
+            "--extra-data",
+            s(&shapr_pred),
+        ]),
+        1,
+        &["cannot be combined with --extra-data"],
     );
     assert_fails(
         &dispr(&[

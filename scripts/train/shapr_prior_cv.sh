@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Issue #23, "Next" 1: condition DISPR on SHAPR's prediction, one outer fold at a time.
+#
+# The network may only learn from SHAPR shapes of cells that SHAPR never saw, as at
+# prediction. So the training cells of outer fold FOLD get theirs cross-fitted: for each
+# other fold j, topological SHAPR (the reproduce run's recipe: small, 1500 steps, λ 0.1,
+# dimensions 0-2) trains on the remaining three training folds (no --fold, on a folder
+# of links) and predicts fold j. The held-out cells get the outer model's prediction
+# (trained on all four training folds: the reproduce run's shapr-topo-foldFOLD).
+# Then the shipped recipe (fast, batch 4, 3000 steps) trains on the real training cells
+# with those shapes as its prior channel (--prior-shapes; the synthetic cells have no
+# SHAPR shapes), learns its scale on 40 of them and predicts fold FOLD (DDIM 10, 5
+# samples). Resumable: rerun to continue; a finished step is skipped.
+# Usage: scripts/train/shapr_prior_cv.sh [DISPR-STEPS]   (from the repository root)
+# Environment: FOLD (default 0), RUN (default ~/dispr-runs/shapr-prior-fFOLD), OUTER (the
+# reproduce run's work folder), DATA, DISPR (default RUN/bin/dispr, built if absent).
+# Fold 0 is evaluated beside the same recipe without the prior and the baselines.
+set -euo pipefail
+DATA=$(realpath "${DATA:-../shared/data/rbc-sample}")
+FOLD=${FOLD:-0}
+RUN=${RUN:-$HOME/dispr-runs/shapr-prior-f$FOLD}
+OUTER=${OUTER:-$HOME/dispr-runs/reproduce-full/work}
+STEPS=${1:-3000}
+mkdir -p "$RUN"
+DISPR=${DISPR:-$RUN/bin/dispr}
+if [ ! -x "$DISPR" ]; then
+  cargo build --release -q -p dispr
+  mkdir -p "$RUN/bin" && cp target/release/dispr "$RUN/bin/dispr"
+fi
+
+# A dataset folder of links to the cells of the given folds of the split.
+subset() { # DIR FOLD...
+  local dir=$1; shift
+  [ -d "$dir/obj" ] && return 0
+  mkdir -p "$dir.tmp"/{obj,image,mask}
+  for f in "$@"; do
+    awk -F, -v f="$f" 'NR > 1 && $3 == f { print $1 }' "$RUN/folds.csv"
+  done | while read -r name; do
+    for part in obj image mask; do ln -sf "$DATA/$part/$name.tif" "$dir.tmp/$part/$name.tif"; done
+  done
+  mv "$dir.tmp" "$dir"
+}
+[ -f "$RUN/folds.csv" ] || "$DISPR" data folds "$DATA" --out "$RUN/folds.csv"
+INNER=(); for f in 0 1 2 3 4; do [ "$f" = "$FOLD" ] || INNER+=("$f"); done
+
+inner() { # J: SHAPR on the training folds but J, predicting J
+  local j=$1 run="$RUN/inner/shapr-topo-$1"
+  local others=(); for f in "${INNER[@]}"; do [ "$f" = "$j" ] || others+=("$f"); done
+  subset "$RUN/data/train-$j" "${others[@]}"
+  subset "$RUN/data/fold-$j" "$j"
+  if [ -f "$run/checkpoint.dispr" ]; then
+    "$DISPR" train --data "$RUN/data/train-$j" --out "$run" --resume --steps 1500 --threads 1 -q
+  else
+    "$DISPR" train --model shapr --data "$RUN/data/train-$j" --out "$run" --preset small \
+      --steps 1500 --checkpoint-every 50 --topo-weight 0.1 --topo-dims 0,1,2 --threads 1 -q
+  fi
+  [ -f "$RUN/shapes/fold$j/predict.json" ] ||
+    "$DISPR" predict --model "$run" --data "$RUN/data/fold-$j" --out "$RUN/shapes/fold$j" --threads 1 -q
+}
+if [ ! -f "$RUN/shapes/done" ]; then
+  (inner "${INNER[0]}"; inner "${INNER[1]}") > "$RUN/inner-a.log" 2>&1 &
+  a=$!
+  (inner "${INNER[2]}"; inner "${INNER[3]}") > "$RUN/inner-b.log" 2>&1 &
+  b=$!
+  failed=0; wait $a || failed=1; wait $b || failed=1
+  [ $failed = 0 ] || { echo "an inner SHAPR run failed: $RUN/inner-*.log" >&2; exit 1; }
+  touch "$RUN/shapes/done"
+fi
+
+# The training cells' shapes in one folder of links.
+if [ ! -d "$RUN/shapes/train" ]; then
+  mkdir -p "$RUN/shapes/train.tmp"
+  for j in "${INNER[@]}"; do ln -sf "$RUN/shapes/fold$j"/*.tif "$RUN/shapes/train.tmp/"; done
+  mv "$RUN/shapes/train.tmp" "$RUN/shapes/train"
+fi
+export RAYON_NUM_THREADS=${RAYON_NUM_THREADS:-2}
+FOLD="$FOLD" NO_SYNTH=1 PRIOR_SHAPES="$RUN/shapes/train" RUN="$RUN/model" DISPR="$DISPR" \
+  "$(dirname "$0")/fast_model.sh" "$STEPS"
+[ -f "$RUN/model/checkpoint.dispr.calibration.json" ] ||
+  "$DISPR" model calibrate --model "$RUN/model" --data "$DATA" --by scale --cells 40 -q
+if [ ! -f "$RUN/fold$FOLD/predict.json" ]; then
+  rm -rf "$RUN/fold$FOLD.partial"
+  "$DISPR" predict --model "$RUN/model" --data "$DATA" --out "$RUN/fold$FOLD.partial" --samples 5 \
+    --prior-shapes "$OUTER/predictions/shapr-topo/fold$FOLD" -q
+  mv "$RUN/fold$FOLD.partial" "$RUN/fold$FOLD"
+fi
+[ "$FOLD" = 0 ] || exit 0
+B=$HOME/dispr-runs/fast-real-only-f0/baselines
+"$DISPR" evaluate --data "$DATA" --fold 0 --out "$RUN/report" \
+  --pred "shapr-prior+scale=$RUN/fold0" \
+  --pred "real-only+scale=$HOME/dispr-runs/real-only-scale-f0/fold0" \
+  --pred "shipped+scale=$HOME/dispr-runs/scale-cv/fold0" \
+  --pred "topological-shapr=$OUTER/predictions/shapr-topo/fold0" \
+  --pred "nearest-9=$B/nearest" --pred "cylinder=$B/cylinder" \
+  --baseline real-only+scale --baseline shipped+scale --baseline topological-shapr \
+  --baseline nearest-9 --baseline cylinder
