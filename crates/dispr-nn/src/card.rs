@@ -151,7 +151,7 @@ impl ModelCard {
                 Some(PriorConfig::Nearest { k }) => Some(k),
                 _ => None,
             },
-            given_prior: matches!(header.model.prior(), Some(PriorConfig::Given { .. })),
+            given_prior: header.model.takes_given_prior(),
             prior_model: header
                 .sections
                 .iter()

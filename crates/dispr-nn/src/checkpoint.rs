@@ -189,7 +189,7 @@ impl Checkpoint {
         let Some(bytes) = self.section(PRIOR_MODEL_SECTION) else {
             return Ok(None);
         };
-        if !matches!(self.header.model.prior(), Some(PriorConfig::Given { .. })) {
+        if !self.header.model.takes_given_prior() {
             return Err(
                 "it carries a prior model but is not conditioned on given prior shapes".into(),
             );

@@ -39,6 +39,12 @@ impl Network {
         }
     }
 
+    /// Whether it is conditioned on a prior shape given with every cell
+    /// ([`PriorConfig::Given`]).
+    pub fn takes_given_prior(&self) -> bool {
+        matches!(self.prior(), Some(PriorConfig::Given { .. }))
+    }
+
     /// Its trainable parameters (the network is built on the CPU to count them).
     pub fn parameters(&self) -> usize {
         use burn::module::Module;

@@ -7,7 +7,7 @@ use burn::prelude::Device;
 
 use crate::calibration::{Calibration, SizeCorrection};
 use crate::checkpoint::{self, Checkpoint, Header};
-use crate::config::{Network, PriorConfig};
+use crate::config::Network;
 use crate::intervals::IntervalCalibration;
 use dispr_core::data::class::Label;
 use dispr_core::data::dataset::Cell;
@@ -241,7 +241,7 @@ impl LoadedModel {
     /// model conditioned on given shapes; errors for any other model, which would
     /// ignore them.
     pub fn with_prior_shapes(mut self, dir: &Path) -> Result<Self> {
-        if !matches!(self.header.model.prior(), Some(PriorConfig::Given { .. })) {
+        if !self.header.model.takes_given_prior() {
             return Err(dispr_core::Error::new(
                 &self.source,
                 "the model is not conditioned on given prior shapes; --prior-shapes does not apply",
@@ -263,7 +263,7 @@ impl LoadedModel {
                 let prior = self.predicted_prior(shapr, cell).map_err(in_cell)?;
                 example_with_prior(cell, grid, Some(&prior)).map_err(in_cell)
             }
-            (None, None) if matches!(self.header.model.prior(), Some(PriorConfig::Given { .. })) => {
+            (None, None) if self.header.model.takes_given_prior() => {
                 Err(dispr_core::Error::new(
                     &self.source,
                     "the model is conditioned on a prior shape given with every cell: pass the folder of them (--prior-shapes)",

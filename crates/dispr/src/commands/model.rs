@@ -196,8 +196,8 @@ fn with_prior_model(
     shapr: &std::path::Path,
 ) -> anyhow::Result<dispr_nn::checkpoint::Checkpoint> {
     use dispr_nn::checkpoint::{self, Checkpoint, PRIOR_MODEL_SECTION};
-    use dispr_nn::config::{Network, PriorConfig};
-    if !matches!(c.header.model.prior(), Some(PriorConfig::Given { .. })) {
+    use dispr_nn::config::Network;
+    if !c.header.model.takes_given_prior() {
         anyhow::bail!(
             "{}: --prior-model applies to a model trained with --prior-shapes",
             file.display()

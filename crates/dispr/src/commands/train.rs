@@ -66,7 +66,7 @@ fn settings(args: &TrainArgs) -> anyhow::Result<(Network, TrainConfig)> {
         }
         if let Some(dir) = &args.prior_shapes {
             // The same shapes, found elsewhere (a run moved to another machine).
-            if !matches!(model.prior(), Some(PriorConfig::Given { .. })) {
+            if !model.takes_given_prior() {
                 bail!("--prior-shapes applies to a run trained with it");
             }
             train.prior_shapes = Some(absolute(dir)?);
