@@ -45,7 +45,7 @@ impl PriorSource {
                 }
                 bank.prior(name, mask)
             }
-            Self::Given(given) => given.prior(name, grid),
+            Self::Given(given) => given.prior(name, mask.shape(), grid),
         }
     }
 }
@@ -77,8 +77,11 @@ impl GivenPriors {
         &self.dir
     }
 
-    /// The given shape of the cell `name` as occupancy in [0, 1] on `grid` (z, y, x).
-    pub fn prior(&self, name: &str, grid: [usize; 3]) -> Result<Volume<f32>> {
+    /// The given shape of the cell `name`, whose crop is `crop` (y, x) pixels, as
+    /// occupancy in [0, 1] on `grid` (z, y, x). A shape that does not cover the crop
+    /// pixel for pixel in x-y (e.g. one of a whole field, for a cell cut out of it) is
+    /// refused, never stretched onto it.
+    pub fn prior(&self, name: &str, crop: [usize; 2], grid: [usize; 3]) -> Result<Volume<f32>> {
         let file = self.dir.join(format!("{name}.tif"));
         if !file.is_file() {
             return Err(Error::new(
@@ -86,7 +89,18 @@ impl GivenPriors {
                 "no such file: a model conditioned on given prior shapes needs one for every cell",
             ));
         }
-        Ok(read_shape(&file)?.occupancy(grid))
+        let shape = read_shape(&file)?;
+        let [_, h, w] = shape.shape();
+        if [h, w] != crop {
+            return Err(Error::new(
+                &file,
+                format!(
+                    "the shape is {h}×{w} in x-y but the cell's crop is {}×{}; a given prior shape must cover the crop pixel for pixel",
+                    crop[0], crop[1]
+                ),
+            ));
+        }
+        Ok(shape.occupancy(grid))
     }
 }
 
@@ -387,6 +401,13 @@ mod tests {
         let half = source.prior("c1", &mask, [4, 4, 4]).unwrap();
         assert_eq!(half.at([0, 0, 0]), 1.0);
         assert_eq!(half.at([3, 0, 0]), 0.0);
+        // A shape of another crop is refused, not stretched.
+        let other = Image::from_fn([6, 6], |[_, x]| x < 2);
+        let err = source
+            .prior("c1", &other, [8, 8, 8])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("8×8 in x-y") && err.contains("6×6"), "{err}");
         let err = source
             .prior("c2", &mask, [8, 8, 8])
             .unwrap_err()

@@ -274,6 +274,12 @@ fn with_progress<T>(
 /// `dispr predict --image FIELD [--labels LABELS]` and `dispr predict IMAGE MASK`: the
 /// cells cut out of the user's own images, predicted on their crops, and OUT/cells.csv.
 fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<()> {
+    if args.prior_shapes.is_some() {
+        // The cells are cut out around themselves: no file can know that frame.
+        bail!(
+            "--prior-shapes takes --data DIR (crops the shapes are drawn in); for IMAGE MASK or --image use a model that carries its SHAPR (dispr model export --prior-model)"
+        );
+    }
     let [_, h, w] = model.header.model.data_grid();
     let fit = Fit {
         model_pixel_um: model.header.pixel_size_um,

@@ -648,6 +648,30 @@ fn a_model_on_given_prior_shapes_trains_and_predicts_with_them() {
     );
     let done = predict("p1", &["--prior-shapes", s(&data)]);
     assert!(done.status.success(), "{}", text(&done.stderr));
+    // Cells cut out of an image of the user's own have no frame a file could be in.
+    let cell = format!("{}/image", data.display());
+    let first = std::fs::read_dir(&cell)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mask = data.join("mask").join(first.file_name().unwrap());
+    assert_fails(
+        &dispr(&[
+            "predict",
+            "--model",
+            s(&run),
+            s(&first),
+            s(&mask),
+            "--out",
+            s(&tmp.path().join("own")),
+            "--prior-shapes",
+            s(&data),
+        ]),
+        1,
+        &["--prior-shapes takes --data DIR"],
+    );
     // A folder without the cells' shapes is refused, naming the missing file.
     let empty = tmp.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
