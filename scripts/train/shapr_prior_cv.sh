@@ -13,13 +13,16 @@
 # samples). Resumable: rerun to continue; a finished step is skipped.
 # Usage: scripts/train/shapr_prior_cv.sh [DISPR-STEPS]   (from the repository root)
 # Environment: FOLD (default 0), RUN (default ~/dispr-runs/shapr-prior-fFOLD), OUTER (the
-# reproduce run's work folder), DATA, DISPR (default RUN/bin/dispr, built if absent).
+# reproduce run's work folder), DATA, DISPR (default RUN/bin/dispr, built if absent),
+# TWINS (the folder holding the other folds' runs, default RUN's parent: an inner model
+# on the same cells that another fold's run has finished is used, not trained again).
 # Fold 0 is evaluated beside the same recipe without the prior and the baselines.
 set -euo pipefail
 DATA=$(realpath "${DATA:-../shared/data/rbc-sample}")
 FOLD=${FOLD:-0}
 RUN=${RUN:-$HOME/dispr-runs/shapr-prior-f$FOLD}
 OUTER=${OUTER:-$HOME/dispr-runs/reproduce-full/work}
+TWINS=${TWINS:-$(dirname "$RUN")}
 STEPS=${1:-3000}
 mkdir -p "$RUN"
 DISPR=${DISPR:-$RUN/bin/dispr}
@@ -48,7 +51,13 @@ inner() { # J: SHAPR on the training folds but J, predicting J
   local others=(); for f in "${INNER[@]}"; do [ "$f" = "$j" ] || others+=("$f"); done
   subset "$RUN/data/train-$j" "${others[@]}"
   subset "$RUN/data/fold-$j" "$j"
-  if [ -f "$run/checkpoint.dispr" ]; then
+  # Outer fold J's run trains the same model (all folds but J and FOLD) as its inner
+  # model for FOLD; once that one has finished (it has predicted), it serves here too.
+  local twin="$TWINS/shapr-prior-f$j/inner/shapr-topo-$FOLD"
+  if [ ! -f "$run/checkpoint.dispr" ] && [ -f "$TWINS/shapr-prior-f$j/shapes/fold$FOLD/predict.json" ]; then
+    run=$twin
+    echo "fold $j: the model of outer fold $j's run, $twin (same training cells)"
+  elif [ -f "$run/checkpoint.dispr" ]; then
     "$DISPR" train --data "$RUN/data/train-$j" --out "$run" --resume --steps 1500 --threads 1 -q
   else
     "$DISPR" train --model shapr --data "$RUN/data/train-$j" --out "$run" --preset small \
@@ -58,11 +67,14 @@ inner() { # J: SHAPR on the training folds but J, predicting J
     "$DISPR" predict --model "$run" --data "$RUN/data/fold-$j" --out "$RUN/shapes/fold$j" --threads 1 -q
 }
 if [ ! -f "$RUN/shapes/done" ]; then
-  (inner "${INNER[0]}"; inner "${INNER[1]}") > "$RUN/inner-a.log" 2>&1 &
-  a=$!
-  (inner "${INNER[2]}"; inner "${INNER[3]}") > "$RUN/inner-b.log" 2>&1 &
-  b=$!
-  failed=0; wait $a || failed=1; wait $b || failed=1
+  # Two at a time, each on one thread, taking the next fold as one finishes.
+  running=0 failed=0
+  for j in "${INNER[@]}"; do
+    if [ $running = 2 ]; then wait -n || failed=1; running=$((running - 1)); fi
+    inner "$j" > "$RUN/inner-$j.log" 2>&1 &
+    running=$((running + 1))
+  done
+  while [ $running -gt 0 ]; do wait -n || failed=1; running=$((running - 1)); done
   [ $failed = 0 ] || { echo "an inner SHAPR run failed: $RUN/inner-*.log" >&2; exit 1; }
   touch "$RUN/shapes/done"
 fi
