@@ -956,6 +956,12 @@ pub struct BenchModelArgs {
     /// ancestral steps on that batch), computed from that measured time.
     #[arg(long)]
     pub paper_protocol: bool,
+    /// Also time one cell's full prediction by a trained model (run folder, checkpoint
+    /// file, or `builtin`) as `dispr predict` makes it: the prior shape its file carries
+    /// (e.g. its SHAPR model's prediction of the cell), SAMPLES samples with --sampler
+    /// and --predict-steps (default 10) and its size correction. The cell is a disc.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
     /// Device: cpu, or cuda/wgpu in builds with those features.
     #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
     pub device: DeviceKind,

@@ -1,13 +1,16 @@
 //! `dispr model info` (preset settings and parameter counts) and `dispr bench model`
 //! (forward, training-step and prediction timings with peak memory).
 
+use std::path::Path;
+
 use anyhow::Context;
+use dispr_core::grid::Image;
 use dispr_nn::burn::module::Module;
 use dispr_nn::config::{ModelConfig, ModelKind, Network, Preset, TrainConfig, preset_description};
 use dispr_nn::data::Example;
 use dispr_nn::intervals::IntervalCalibration;
 use dispr_nn::model::{Model, ShaprModel};
-use dispr_nn::pipeline::ModelFile;
+use dispr_nn::pipeline::{LoadedModel, ModelFile, SamplerSettings};
 use dispr_nn::predict::{Sampling, predict_cell, predict_shapr};
 use dispr_nn::sampler::{self, SamplerKind};
 use dispr_nn::shapr::ShaprConfig;
@@ -495,6 +498,9 @@ pub fn bench(args: &BenchModelArgs) -> anyhow::Result<()> {
         }
         results.push(row);
     }
+    if let Some(path) = &args.model {
+        results.push(bench_model_file(args, path)?);
+    }
     let mut report = json!({
         "machine": super::bench::machine(),
         "device": args.device.name(),
@@ -504,6 +510,68 @@ pub fn bench(args: &BenchModelArgs) -> anyhow::Result<()> {
         report["paper_protocol"] = paper_protocol(args, &device, &mut report["results"])?;
     }
     print(&(serde_json::to_string_pretty(&report)? + "\n"))
+}
+
+/// One cell's full prediction by a trained model (`builtin`: the shipped one), through
+/// [`LoadedModel::predict_image`] as `dispr predict` makes it, prior model included.
+fn bench_model_file(args: &BenchModelArgs, path: &Path) -> anyhow::Result<serde_json::Value> {
+    let builtin = path.as_os_str() == "builtin";
+    let sampling = SamplerSettings {
+        kind: args.sampler,
+        steps: args.predict_steps.unwrap_or(10) as usize,
+        eta: 0.0,
+    };
+    let model = LoadedModel::load((!builtin).then_some(path), sampling, args.device)?;
+    crate::output::note(&format!(
+        "timing one cell's prediction by {} …",
+        model.source.display()
+    ));
+    let [_, h, w] = model.header.model.data_grid();
+    let r = h.min(w) as f32 / 3.0;
+    let inside = |y: usize, x: usize| {
+        let (dy, dx) = (y as f32 - h as f32 / 2.0, x as f32 - w as f32 / 2.0);
+        dy * dy + dx * dx < r * r
+    };
+    let (mut image, mut mask) = (Vec::with_capacity(h * w), Vec::with_capacity(h * w));
+    for y in 0..h {
+        for x in 0..w {
+            mask.push(inside(y, x));
+            image.push(if inside(y, x) { 0.6 } else { 0.05 });
+        }
+    }
+    let image = Image::new([h, w], image).expect("h × w values");
+    let mask = Image::new([h, w], mask).expect("h × w values");
+    let samples = model.predictor.samples(args.samples as usize);
+    let mut failed = None;
+    let time = timed(args.repeat, || {
+        if let Err(e) = model.predict_image("probe", &image, &mask, samples, 0) {
+            failed.get_or_insert(e);
+        }
+    });
+    if let Some(e) = failed {
+        anyhow::bail!("{}: {e}", model.source.display());
+    }
+    let card = model.card();
+    let prior = match (card.prior_model, card.prior_k) {
+        (true, _) => "the prediction of the SHAPR model it carries".to_string(),
+        (false, Some(k)) => format!("the nearest {k} of its reference cells"),
+        (false, None) => "none".to_string(),
+    };
+    let prior_evaluations = usize::from(model.prior_model.is_some());
+    Ok(json!({
+        "model": model.header.model.kind().to_string(),
+        "preset": model.header.model.preset(),
+        "source": model.source.display().to_string(),
+        "sha256": model.sha256,
+        "prior": prior,
+        "predict_one_cell": {
+            "sampler": model.predictor.method(),
+            "samples": samples,
+            "network_evaluations": model.predictor.evaluations() + prior_evaluations,
+            "threads": dispr_nn::device::cpu_threads(),
+            "time": time,
+        },
+    }))
 }
 
 /// The paper's protocol — the `paper` preset, 1000 ancestral steps, SAMPLES samples —

@@ -770,6 +770,39 @@ fn a_model_on_given_prior_shapes_trains_and_predicts_with_them() {
     };
     assert!(!shapes(&by_itself).is_empty());
     assert_eq!(shapes(&by_itself), shapes(&from_files));
+    // The bench times the file's prediction with its SHAPR pass counted.
+    let bench: serde_json::Value = serde_json::from_slice(
+        &ok(&[
+            "bench",
+            "model",
+            "--models",
+            "shapr",
+            "--presets",
+            "tiny",
+            "--no-train",
+            "--repeat",
+            "1",
+            "--predict-steps",
+            "2",
+            "--samples",
+            "2",
+            "--model",
+            s(&model),
+        ])
+        .stdout,
+    )
+    .unwrap();
+    let row = bench["results"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(row["source"], s(&model), "{row}");
+    assert_eq!(row["prior"], "the prediction of the SHAPR model it carries");
+    assert_eq!(row["predict_one_cell"]["network_evaluations"], 3, "{row}");
+    assert_eq!(row["predict_one_cell"]["samples"], 2);
+    assert!(
+        row["predict_one_cell"]["time"]["median_s"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
     // The exported file exports again to the same bytes, with or without the SHAPR
     // model named again (it replaces the one carried).
     for extra in [vec![], vec!["--prior-model", s(&shapr)]] {
