@@ -794,7 +794,8 @@ pub struct TrainArgs {
     #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
     pub prior_k: Option<u64>,
     /// DISPR only: condition the network on a prior shape given with every cell, e.g.
-    /// SHAPR's prediction: a folder of NAME.tif shapes for every training cell, from a
+    /// SHAPR's prediction: a folder of NAME.tif shapes for every training cell (those of
+    /// --extra-data too, whose names must then differ from the main cells'), from a
     /// model that never saw the cell (cross-fitted); `dispr predict --prior-shapes` gives
     /// the same for the cells to predict.
     #[arg(long, value_name = "DIR", conflicts_with = "prior_k")]

@@ -202,6 +202,9 @@ pub fn plan(
     *model.data_grid_mut() = grid;
     model.validate()?;
     let prior = prior_source(&cells[..indices.len()], model, train)?;
+    if matches!(prior, Some(PriorSource::Given(_))) {
+        given_prior_names_unique(dataset, extra)?;
+    }
     let mut examples = examples(&cells, &files, model, prior.as_ref())?;
     for e in &mut examples[indices.len()..] {
         e.name = format!("{EXTRA_PREFIX}{}", e.name);
@@ -216,6 +219,32 @@ pub fn plan(
             _ => None,
         },
     })
+}
+
+/// Given prior shapes are found by cell name, so an extra cell may not share its name
+/// with a cell of the main dataset or of another extra dataset.
+fn given_prior_names_unique(dataset: &Dataset, extra: &[Dataset]) -> Result<()> {
+    let mut seen: std::collections::HashMap<&str, &Path> = dataset
+        .cells
+        .iter()
+        .map(|c| (c.name.as_str(), dataset.root.as_path()))
+        .collect();
+    for d in extra {
+        for c in &d.cells {
+            if let Some(first) = seen.insert(c.name.as_str(), d.root.as_path()) {
+                return Err(dispr_core::Error::new(
+                    &d.root,
+                    format!(
+                        "cell '{}' has the name of a cell of {}: the prior shape NAME.tif of each would be the same file",
+                        c.name,
+                        first.display()
+                    ),
+                )
+                .into());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The pixel size all `cells` state, within 1 % (their median), else `None`.

@@ -116,12 +116,6 @@ fn settings(args: &TrainArgs) -> anyhow::Result<(Network, TrainConfig)> {
                         .with_prior(Some(PriorConfig::Nearest { k: k as usize }));
                 }
                 if let Some(dir) = &args.prior_shapes {
-                    if !args.extra_data.is_empty() {
-                        // Their names could be the main cells' own.
-                        bail!(
-                            "--prior-shapes cannot be combined with --extra-data: the extra cells have no prior shapes of their own"
-                        );
-                    }
                     *dispr = dispr.clone().with_prior(Some(PriorConfig::Given {
                         given: GivenPrior::Files,
                     }));

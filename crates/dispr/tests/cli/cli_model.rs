@@ -710,6 +710,10 @@ fn a_model_on_given_prior_shapes_trains_and_predicts_with_them() {
         "--steps",
         "2",
     ]);
+    // Extra data: a copy of the cells (the same names) and cells of their own.
+    let (twin, extra) = (tmp.path().join("twin"), tmp.path().join("extra-cells"));
+    ok(&["synth", "--out", s(&twin), "--n", "10", "--seed", "4"]);
+    ok(&["synth", "--out", s(&extra), "--n", "3", "--seed", "5"]);
     let shapr_pred = tmp.path().join("shapr-pred");
     ok(&[
         "predict",
@@ -927,10 +931,43 @@ fn a_model_on_given_prior_shapes_trains_and_predicts_with_them() {
             "--prior-shapes",
             s(&data),
             "--extra-data",
-            s(&shapr_pred),
+            s(&twin),
         ]),
         1,
-        &["cannot be combined with --extra-data"],
+        &["has the name of a cell of"],
+    );
+    // Extra cells with names of their own take their shapes from the same folder.
+    let both = tmp.path().join("both");
+    std::fs::create_dir_all(&both).unwrap();
+    for dir in [&data, &extra] {
+        for f in std::fs::read_dir(dir.join("obj")).unwrap() {
+            let f = f.unwrap().path();
+            std::fs::copy(&f, both.join(f.file_name().unwrap())).unwrap();
+        }
+    }
+    let with_extra = |out: &str, priors: &std::path::Path| {
+        dispr(&[
+            "train",
+            "--data",
+            s(&data),
+            "--preset",
+            "tiny",
+            "--out",
+            s(&tmp.path().join(out)),
+            "--steps",
+            "1",
+            "--prior-shapes",
+            s(priors),
+            "--extra-data",
+            s(&extra),
+        ])
+    };
+    let trained = with_extra("extra-ok", &both);
+    assert!(trained.status.success(), "{}", text(&trained.stderr));
+    assert_fails(
+        &with_extra("extra-missing", &data),
+        1,
+        &[".tif: no such file"],
     );
     assert_fails(
         &dispr(&[
