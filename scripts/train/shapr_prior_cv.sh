@@ -10,7 +10,8 @@
 # Then the shipped recipe (fast, batch 4, 3000 steps) trains on the real training cells
 # with those shapes as its prior channel (--prior-shapes; the synthetic cells have no
 # SHAPR shapes), learns its scale on 40 of them and predicts fold FOLD (DDIM 10, 5
-# samples). Resumable: rerun to continue; a finished step is skipped.
+# samples); a copy learns its scale at η = 1 and predicts the fold at that η.
+# Resumable: rerun to continue; a finished step is skipped.
 # Usage: scripts/train/shapr_prior_cv.sh [DISPR-STEPS]   (from the repository root)
 # Environment: FOLD (default 0), RUN (default ~/dispr-runs/shapr-prior-fFOLD), OUTER (the
 # reproduce run's work folder), DATA, DISPR (default RUN/bin/dispr, built if absent),
@@ -96,10 +97,23 @@ if [ ! -f "$RUN/fold$FOLD/predict.json" ]; then
     --prior-shapes "$OUTER/predictions/shapr-topo/fold$FOLD" -q
   mv "$RUN/fold$FOLD.partial" "$RUN/fold$FOLD"
 fi
+# The same model sampled with DDIM 10 at η = 1 (fold 0: roughness 0.196 → 0.107 per cell),
+# with its scale learnt on the same training cells at that η: a copy of the model.
+ETA1="$RUN/model-eta1"
+if [ ! -f "$ETA1/checkpoint.dispr.calibration.json" ]; then
+  mkdir -p "$ETA1" && cp "$RUN/model/checkpoint.dispr" "$RUN/model/config.json" "$ETA1/"
+  "$DISPR" model calibrate --model "$ETA1" --data "$DATA" --by scale --cells 40 --eta 1 -q
+fi
+if [ ! -f "$RUN/fold$FOLD-eta1/predict.json" ]; then
+  rm -rf "$RUN/fold$FOLD-eta1.partial"
+  "$DISPR" predict --model "$ETA1" --data "$DATA" --out "$RUN/fold$FOLD-eta1.partial" --samples 5 \
+    --eta 1 --prior-shapes "$OUTER/predictions/shapr-topo/fold$FOLD" -q
+  mv "$RUN/fold$FOLD-eta1.partial" "$RUN/fold$FOLD-eta1"
+fi
 [ "$FOLD" = 0 ] || exit 0
 B=$HOME/dispr-runs/fast-real-only-f0/baselines
 "$DISPR" evaluate --data "$DATA" --fold 0 --out "$RUN/report" \
-  --pred "shapr-prior+scale=$RUN/fold0" \
+  --pred "shapr-prior+scale=$RUN/fold0" --pred "shapr-prior+scale-eta1=$RUN/fold0-eta1" \
   --pred "real-only+scale=$HOME/dispr-runs/real-only-scale-f0/fold0" \
   --pred "shipped+scale=$HOME/dispr-runs/scale-cv/fold0" \
   --pred "topological-shapr=$OUTER/predictions/shapr-topo/fold0" \

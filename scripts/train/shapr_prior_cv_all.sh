@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Issue #23: the five outer folds of scripts/train/shapr_prior_cv.sh one after another
 # (folds given as arguments, default 0-4; a finished fold is skipped), then the pooled
-# five-fold evaluation of DISPR conditioned on SHAPR's shape beside the shipped model with
-# its scale (scripts/train/scale_cv.sh), topological SHAPR, nearest-9 and the cylinder,
-# and the goal check of docs/accuracy.md.
+# five-fold evaluation of DISPR conditioned on SHAPR's shape (DDIM 10 at η 0 and 1)
+# beside the shipped model with its scale (scripts/train/scale_cv.sh), topological
+# SHAPR, nearest-9 and the cylinder, and the goal check of docs/accuracy.md.
 # Usage: scripts/train/shapr_prior_cv_all.sh [FOLD...]   (from the repository root)
 # Environment: ROOT (default ~/dispr-runs; runs go to ROOT/shapr-prior-fK), OUTER, DATA.
 set -euo pipefail
@@ -12,12 +12,12 @@ DATA=$(realpath "${DATA:-../shared/data/rbc-sample}")
 OUTER=${OUTER:-$ROOT/reproduce-full/work}
 FOLDS=("$@"); [ ${#FOLDS[@]} -gt 0 ] || FOLDS=(0 1 2 3 4)
 for f in "${FOLDS[@]}"; do
-  [ -f "$ROOT/shapr-prior-f$f/fold$f/predict.json" ] && continue
+  [ -f "$ROOT/shapr-prior-f$f/fold$f-eta1/predict.json" ] && continue
   echo "== fold $f: $(date -u +%FT%TZ)"
   FOLD=$f RUN="$ROOT/shapr-prior-f$f" TWINS="$ROOT" OUTER="$OUTER" DATA="$DATA" \
     "$(dirname "$0")/shapr_prior_cv.sh"
 done
-for f in 0 1 2 3 4; do [ -f "$ROOT/shapr-prior-f$f/fold$f/predict.json" ] || exit 0; done
+for f in 0 1 2 3 4; do [ -f "$ROOT/shapr-prior-f$f/fold$f-eta1/predict.json" ] || exit 0; done
 
 # Pooled: the same name given once per fold pools the folds (every cell predicted by a
 # model that never saw it) and measures the calibrated intervals fold by fold.
@@ -26,11 +26,15 @@ P=$OUTER/predictions
 pooled=()
 for k in 0 1 2 3 4; do
   pooled+=(--pred "shapr-prior+scale=$ROOT/shapr-prior-f$k/fold$k")
+  pooled+=(--pred "shapr-prior+scale-eta1=$ROOT/shapr-prior-f$k/fold$k-eta1")
   pooled+=(--pred "shipped+scale=$ROOT/scale-cv/fold$k")
   pooled+=(--pred "topological-shapr=$P/shapr-topo/fold$k")
 done
 "${DISPR:-$ROOT/shapr-prior-f0/bin/dispr}" evaluate --data "$DATA" "${pooled[@]}" \
   --pred "nearest-9=$P/nearest-9" --pred "cylinder=$P/cylinder" --out "$REPORT" \
-  --baseline shipped+scale --baseline topological-shapr --baseline nearest-9 --baseline cylinder
-python3 scripts/report/goal_check.py "$REPORT" --method shapr-prior+scale \
-  --nearest nearest-9 --shapr-topo topological-shapr | tee "$REPORT/goal.txt" || true
+  --baseline shapr-prior+scale --baseline shipped+scale --baseline topological-shapr \
+  --baseline nearest-9 --baseline cylinder
+for m in shapr-prior+scale shapr-prior+scale-eta1; do
+  python3 scripts/report/goal_check.py "$REPORT" --method "$m" \
+    --nearest nearest-9 --shapr-topo topological-shapr | tee "$REPORT/goal-$m.txt" || true
+done
