@@ -304,9 +304,17 @@ class FieldPrediction:
 class Model:
     """A trained model and its sampler, loaded once (``path=None``: the model built into
     dispr). ``sampler`` is ``ddim``, ``ddpm`` or ``dpm++2m``, with ``steps`` respaced steps
-    and DDIM's ``eta``."""
+    and DDIM's ``eta``. With none of them given, the model samples as its calibration was
+    learnt (else DDIM 10 steps, η 0); with any, the others take those defaults, as
+    ``dispr predict``'s flags do."""
 
-    def __init__(self, path: str | os.PathLike | None = None, sampler: str = "ddim", steps: int = 10, eta: float = 0.0):
+    def __init__(
+        self,
+        path: str | os.PathLike | None = None,
+        sampler: str | None = None,
+        steps: int | None = None,
+        eta: float | None = None,
+    ):
         self._model = _dispr.Model(None if path is None else os.fspath(path), sampler, steps, eta)
 
     @property
@@ -425,7 +433,12 @@ def _length(value: Any) -> float | None:
 _MODELS: dict[tuple, Model] = {}
 
 
-def load_model(path: str | os.PathLike | None = None, sampler: str = "ddim", steps: int = 10, eta: float = 0.0) -> Model:
+def load_model(
+    path: str | os.PathLike | None = None,
+    sampler: str | None = None,
+    steps: int | None = None,
+    eta: float | None = None,
+) -> Model:
     """Loads a model file or run folder (``None``: the built-in model) with a sampler;
     the same arguments give the same loaded model again (no reload)."""
     key = (None if path is None else os.path.abspath(os.fspath(path)), sampler, steps, eta)
@@ -434,17 +447,18 @@ def load_model(path: str | os.PathLike | None = None, sampler: str = "ddim", ste
     return _MODELS[key]
 
 
-def _model_for(model: Any, sampler: str, steps: int, eta: float) -> Model:
+def _model_for(model: Any, sampler: str | None, steps: int | None, eta: float | None) -> Model:
     """The model to predict with: a loaded :class:`Model` (which has its own sampler, so
     other sampler settings are refused), else one loaded with these settings."""
     if isinstance(model, Model):
-        if (sampler, steps, eta) != ("ddim", 10, 0.0):
+        if (sampler, steps, eta) != (None, None, None):
             raise DisprError(
                 f"sampler, steps, eta: a loaded Model samples as it was loaded ({model.method}); "
                 "pass them to dispr.load_model instead"
             )
         return model
-    return load_model(model, sampler, _whole(steps, "steps", 1), float(eta))
+    steps = None if steps is None else _whole(steps, "steps", 1)
+    return load_model(model, sampler, steps, None if eta is None else float(eta))
 
 
 def card(model: str | os.PathLike | None = None) -> dict[str, Any]:
@@ -456,13 +470,13 @@ def predict(
     image: Any,
     mask: Any,
     samples: int = 5,
-    steps: int = 10,
-    sampler: str = "ddim",
+    steps: int | None = None,
+    sampler: str | None = None,
     seed: int = 0,
     pixel_size: float | None = None,
     model: Model | str | os.PathLike | None = None,
     name: str = "cell",
-    eta: float = 0.0,
+    eta: float | None = None,
     downscale: bool = False,
     progress: Progress | None = None,
 ) -> Prediction:
@@ -470,7 +484,7 @@ def predict(
 
     ``image`` and ``mask`` are 2D arrays of one size (any size, any pixel type); the mask
     is the cell's foreground (above half its maximum). ``samples`` shapes are drawn with
-    the ``sampler`` in ``steps`` steps; ``seed`` is mixed with ``name`` as ``dispr predict``
+    the ``sampler`` in ``steps`` steps (none given: the model's own, see :class:`Model`); ``seed`` is mixed with ``name`` as ``dispr predict``
     mixes it with the image file's stem, so ``name="cell01"`` reproduces
     ``dispr predict cell01.tif mask.tif --seed SEED``. ``pixel_size`` (µm) gives
     measures in µm and lets a model trained at a known pixel size resample the cell;
@@ -485,15 +499,15 @@ def predict_field(
     image: Any,
     labels: Any,
     samples: int = 5,
-    steps: int = 10,
-    sampler: str = "ddim",
+    steps: int | None = None,
+    sampler: str | None = None,
     seed: int = 0,
     pixel_size: float | None = None,
     model: Model | str | os.PathLike | None = None,
     name: str = "field",
     cells: Sequence[int] | None = None,
     skip_border: bool = True,
-    eta: float = 0.0,
+    eta: float | None = None,
     downscale: bool = False,
     progress: Progress | None = None,
 ) -> FieldPrediction:

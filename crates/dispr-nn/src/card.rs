@@ -132,7 +132,10 @@ impl ModelCard {
                 false => classes[i].real += 1,
             }
         }
-        let settings = SamplerSettings::default();
+        // What `dispr predict` draws with by default: the calibration's sampler.
+        let settings = calibration
+            .and_then(|c| SamplerSettings::from_name(&c.sampler))
+            .unwrap_or_default();
         let default_sampler = match &header.model {
             Network::Dispr(m) => {
                 sampler::build(settings.kind, &m.diffusion, settings.steps, settings.eta)

@@ -186,20 +186,32 @@ fn cell_dict<'py>(
 #[pymethods]
 impl Model {
     /// Loads a checkpoint file or run folder (`None`: the model built into dispr) with
-    /// its calibration, and a sampler.
+    /// its calibration, and a sampler: with none of `sampler`, `steps`, `eta` given, the
+    /// one its calibration was learnt with (else DDIM 10 η 0); with any, the others
+    /// take those defaults, as `dispr predict`'s flags do.
     #[new]
-    #[pyo3(signature = (path=None, sampler="ddim", steps=10, eta=0.0))]
+    #[pyo3(signature = (path=None, sampler=None, steps=None, eta=None))]
     fn new(
         py: Python<'_>,
         path: Option<PathBuf>,
-        sampler: &str,
-        steps: usize,
-        eta: f64,
+        sampler: Option<&str>,
+        steps: Option<usize>,
+        eta: Option<f64>,
     ) -> PyResult<Self> {
-        let kind = sampler.parse().map_err(error)?;
-        let settings = SamplerSettings { kind, steps, eta };
+        let settings = if sampler.is_none() && steps.is_none() && eta.is_none() {
+            None
+        } else {
+            let default = SamplerSettings::default();
+            Some(SamplerSettings {
+                kind: sampler
+                    .map_or(Ok(default.kind), str::parse)
+                    .map_err(error)?,
+                steps: steps.unwrap_or(default.steps),
+                eta: eta.unwrap_or(default.eta),
+            })
+        };
         let inner = py
-            .detach(|| LoadedModel::load(path.as_deref(), settings, DeviceKind::Cpu))
+            .detach(|| LoadedModel::load_drawing(path.as_deref(), settings, DeviceKind::Cpu))
             .map_err(error)?;
         Ok(Self {
             inner: Box::new(inner),

@@ -637,29 +637,53 @@ pub struct ModelIntervalsArgs {
     pub preds: Vec<PathBuf>,
 }
 
-/// How a DISPR model samples (`dispr predict`, `dispr model calibrate`).
+/// How a DISPR model samples (`dispr predict`, `dispr model calibrate`). With none of
+/// these flags, `dispr predict` draws as the model's calibration was learnt (its scale
+/// and intervals hold for that draw), else DDIM 10 steps η 0; with any of them, the
+/// others take those defaults.
 #[derive(Debug, Args, Clone, Copy)]
 pub struct SamplerArgs {
-    /// Sampler: ddpm (ancestral, the paper), ddim, or dpm++2m (DPM-Solver++(2M)). DDIM
-    /// with 10 steps is the default because it measured best at that cost (docs/fast.md).
-    #[arg(long, value_enum, default_value_t = SamplerKind::Ddim)]
-    pub sampler: SamplerKind,
-    /// Network evaluations (respaced steps; the paper: ddpm with 1000).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..=1000))]
-    pub steps: u32,
-    /// DDIM's η (0 = deterministic given the start noise).
-    #[arg(long, default_value_t = 0.0)]
-    pub eta: f64,
+    /// Sampler: ddpm (ancestral, the paper), ddim, or dpm++2m (DPM-Solver++(2M)) [default:
+    /// the model's calibrated one, else ddim, which measured best at 10 steps
+    /// (docs/fast.md)].
+    #[arg(long, value_enum)]
+    pub sampler: Option<SamplerKind>,
+    /// Network evaluations (respaced steps; the paper: ddpm with 1000) [default: the
+    /// model's calibrated sampler's, else 10].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub steps: Option<u32>,
+    /// DDIM's η (0 = deterministic given the start noise) [default: the model's
+    /// calibrated sampler's, else 0].
+    #[arg(long, value_parser = parse_eta)]
+    pub eta: Option<f64>,
+}
+
+/// DDIM's η: a number in [0, 1].
+fn parse_eta(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(eta) if (0.0..=1.0).contains(&eta) => Ok(eta),
+        _ => Err(format!("η must be a number in [0, 1], got '{text}'")),
+    }
 }
 
 impl SamplerArgs {
-    /// The sampler settings these flags ask for.
-    pub fn settings(&self) -> dispr_nn::pipeline::SamplerSettings {
-        dispr_nn::pipeline::SamplerSettings {
-            kind: self.sampler,
-            steps: self.steps as usize,
-            eta: self.eta,
+    /// The sampler settings these flags ask for; `None` when none was given (the
+    /// model's own, see [`dispr_nn::pipeline::LoadedModel::load_drawing`]).
+    pub fn settings(&self) -> Option<dispr_nn::pipeline::SamplerSettings> {
+        if self.sampler.is_none() && self.steps.is_none() && self.eta.is_none() {
+            return None;
         }
+        let default = dispr_nn::pipeline::SamplerSettings::default();
+        Some(dispr_nn::pipeline::SamplerSettings {
+            kind: self.sampler.unwrap_or(default.kind),
+            steps: self.steps.map_or(default.steps, |s| s as usize),
+            eta: self.eta.unwrap_or(default.eta),
+        })
+    }
+
+    /// [`SamplerArgs::settings`], DDIM 10 steps η 0 when none was given.
+    pub fn settings_or_default(&self) -> dispr_nn::pipeline::SamplerSettings {
+        self.settings().unwrap_or_default()
     }
 }
 

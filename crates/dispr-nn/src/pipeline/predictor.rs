@@ -46,6 +46,29 @@ impl Default for SamplerSettings {
     }
 }
 
+impl SamplerSettings {
+    /// The settings a sampler's name stands for ([`Sampler::name`], e.g. `ddim-10-eta1`,
+    /// `ddpm-50`, `dpm++2m-10`), as calibration files record them; `None` for any other
+    /// text.
+    pub fn from_name(name: &str) -> Option<Self> {
+        let (kind, rest) = name.split_once('-')?;
+        let kind: SamplerKind = kind.parse().ok()?;
+        let (steps, eta) = match (kind, rest.split_once("-eta")) {
+            (SamplerKind::Ddim, Some((steps, eta))) => (steps, eta.parse().ok()?),
+            (SamplerKind::Ddim, None) => return None,
+            (_, None) => (rest, 0.0),
+            (_, Some(_)) => return None,
+        };
+        let eta: f64 = eta;
+        Some(Self {
+            kind,
+            steps: steps.parse().ok()?,
+            eta,
+        })
+        .filter(|_| eta.is_finite() && eta >= 0.0)
+    }
+}
+
 /// What one cell's prediction asks for.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Draw {
@@ -187,6 +210,43 @@ impl LoadedModel {
         device_kind: DeviceKind,
     ) -> Result<Self> {
         Self::load_as(model, sampling, device_kind, true)
+    }
+
+    /// [`LoadedModel::load`] with the sampler `sampling` names, or, when `None`, the one
+    /// the model's calibration was learnt with (its scale and intervals hold for that
+    /// draw), else [`SamplerSettings::default`].
+    pub fn load_drawing(
+        model: Option<&Path>,
+        sampling: Option<SamplerSettings>,
+        device_kind: DeviceKind,
+    ) -> Result<Self> {
+        let loaded = Self::load(model, sampling.unwrap_or_default(), device_kind)?;
+        match (sampling, loaded.calibrated_sampling()) {
+            (None, Some(own)) if own != SamplerSettings::default() => loaded.with_sampling(own),
+            _ => Ok(loaded),
+        }
+    }
+
+    /// The sampler the model's calibration was learnt with, for a DISPR model with one.
+    pub fn calibrated_sampling(&self) -> Option<SamplerSettings> {
+        match self.predictor {
+            Predictor::Dispr(..) => SamplerSettings::from_name(&self.calibration.as_ref()?.sampler),
+            Predictor::Shapr(_) => None,
+        }
+    }
+
+    /// The same model drawing with `sampling` (a DISPR model's sampler is built anew;
+    /// SHAPR has none).
+    pub fn with_sampling(mut self, sampling: SamplerSettings) -> Result<Self> {
+        if let Predictor::Dispr(model, sampler) = &mut self.predictor {
+            *sampler = sampler::build(
+                sampling.kind,
+                &model.config.diffusion,
+                sampling.steps,
+                sampling.eta,
+            )?;
+        }
+        Ok(self)
     }
 
     /// [`LoadedModel::load`] without reading any calibration (no size correction): what `dispr
@@ -528,6 +588,47 @@ impl Predictor {
                 on_step(1, 1);
                 p
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ModelKind, Network, Preset};
+
+    #[test]
+    fn a_sampler_name_reads_back_as_its_settings() {
+        let Ok((Network::Dispr(model), _)) = Network::preset_for(ModelKind::Dispr, Preset::Tiny)
+        else {
+            panic!("the tiny preset is a DISPR model")
+        };
+        let diffusion = model.diffusion;
+        for kind in [
+            SamplerKind::Ddpm,
+            SamplerKind::Ddim,
+            SamplerKind::DpmSolver2M,
+        ] {
+            for steps in [2, 10, 50] {
+                for eta in [0.0, 0.5, 1.0] {
+                    let eta = if kind == SamplerKind::Ddim { eta } else { 0.0 };
+                    let settings = SamplerSettings { kind, steps, eta };
+                    let name = sampler::build(kind, &diffusion, steps, eta).unwrap().name();
+                    assert_eq!(SamplerSettings::from_name(&name), Some(settings), "{name}");
+                }
+            }
+        }
+        for bad in [
+            "",
+            "ddim",
+            "ddim-10",
+            "ddim-x-eta0",
+            "ddim-10-etax",
+            "ddpm-10-eta1",
+            "ddim-10-eta-1",
+            "euler-10",
+        ] {
+            assert_eq!(SamplerSettings::from_name(bad), None, "{bad}");
         }
     }
 }

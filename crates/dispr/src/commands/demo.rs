@@ -156,11 +156,15 @@ fn predict(
 
 /// The built-in DISPR model's samples of every cell of `data`, written to `out`.
 fn predict_built_in(data: &Path, out: &Path, args: &DemoArgs) -> anyhow::Result<()> {
-    let sampling = SamplerSettings {
-        steps: args.steps as usize,
-        ..SamplerSettings::default()
-    };
-    let model = LoadedModel::load(None, sampling, args.device)?;
+    // The built-in model's own sampler (the one it was calibrated with), at --steps.
+    let mut model = LoadedModel::load_drawing(None, None, args.device)?;
+    let own = model.calibrated_sampling().unwrap_or_default();
+    if own.steps != args.steps as usize {
+        model = model.with_sampling(SamplerSettings {
+            steps: args.steps as usize,
+            ..own
+        })?;
+    }
     let dataset = super::open_dataset(data)?;
     // The shipped model never saw these cells (other seeds), but synthetic names repeat
     // across seeds: every cell is predicted.

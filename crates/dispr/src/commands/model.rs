@@ -59,7 +59,7 @@ pub fn calibrate(args: &ModelCalibrateArgs) -> anyhow::Result<()> {
     use dispr_nn::pipeline::calibrate::{self, CalibrateSettings};
     let mut model = dispr_nn::pipeline::LoadedModel::load_uncalibrated(
         Some(&args.model),
-        args.draw.sampling.settings(),
+        args.draw.sampling.settings_or_default(),
         args.device,
     )?;
     let trained_with = model

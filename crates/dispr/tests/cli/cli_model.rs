@@ -214,6 +214,8 @@ fn train_resume_predict_evaluate_and_refusals() {
         "2",
         "--steps",
         "2",
+        "--eta",
+        "1",
     ]);
     assert!(
         text(&out.stdout).contains("on 5 training cells × 2 samples"),
@@ -247,23 +249,52 @@ fn train_resume_predict_evaluate_and_refusals() {
         "{}",
         text(&info.stdout)
     );
-    ok(&[
-        "predict",
-        "--model",
-        s(&run),
-        "--data",
-        s(&data),
-        "--out",
-        s(&pred),
-        "--samples",
-        "1",
-        "--steps",
-        "2",
-    ]);
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(pred.join("predict.json")).unwrap()).unwrap();
+    // Without sampler flags the model draws as it was calibrated; with any, the others
+    // take the defaults (DDIM 10 η 0).
+    assert!(
+        text(&info.stdout).contains("default sampler ddim-2-eta1"),
+        "{}",
+        text(&info.stdout)
+    );
+    let predict_with = |flags: &[&str]| {
+        let mut args = vec![
+            "predict",
+            "--model",
+            s(&run),
+            "--data",
+            s(&data),
+            "--out",
+            s(&pred),
+            "--samples",
+            "1",
+        ];
+        args.extend_from_slice(flags);
+        ok(&args);
+        serde_json::from_slice::<serde_json::Value>(
+            &std::fs::read(pred.join("predict.json")).unwrap(),
+        )
+        .unwrap()
+    };
+    assert_eq!(predict_with(&["--steps", "3"])["sampler"], "ddim-3-eta0");
+    let report = predict_with(&[]);
+    assert_eq!(report["sampler"], "ddim-2-eta1");
     assert!((report["scale"].as_f64().unwrap() - scale).abs() < 1e-6);
     assert_eq!(report["size_fit"], "scale");
+    assert_fails(
+        &dispr(&[
+            "predict",
+            "--model",
+            s(&run),
+            "--data",
+            s(&data),
+            "--out",
+            s(&pred),
+            "--eta",
+            "2",
+        ]),
+        2,
+        &["η must be a number in [0, 1]"],
+    );
     // A calibration of another model is refused by name.
     let mut edited = calibration.clone();
     edited["model_sha256"] = serde_json::json!("0".repeat(64));
