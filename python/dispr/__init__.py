@@ -439,8 +439,9 @@ def load_model(
     steps: int | None = None,
     eta: float | None = None,
 ) -> Model:
-    """Loads a model file or run folder (``None``: the built-in model) with a sampler;
-    the same arguments give the same loaded model again (no reload)."""
+    """Loads a model file or run folder (``None``: the built-in model) with a sampler
+    (each setting given replaces that of the model's own, see :class:`Model`); the same
+    arguments give the same loaded model again (no reload)."""
     key = (None if path is None else os.path.abspath(os.fspath(path)), sampler, steps, eta)
     if key not in _MODELS:
         _MODELS[key] = Model(path, sampler, steps, eta)
@@ -451,7 +452,7 @@ def _model_for(model: Any, sampler: str | None, steps: int | None, eta: float | 
     """The model to predict with: a loaded :class:`Model` (which has its own sampler, so
     other sampler settings are refused), else one loaded with these settings."""
     if isinstance(model, Model):
-        if (sampler, steps, eta) != (None, None, None):
+        if not model._model.draws_as(sampler, steps, eta):
             raise DisprError(
                 f"sampler, steps, eta: a loaded Model samples as it was loaded ({model.method}); "
                 "pass them to dispr.load_model instead"

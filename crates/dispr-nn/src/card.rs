@@ -9,7 +9,7 @@ use crate::calibration::Calibration;
 use crate::checkpoint::{EXTRA_PREFIX, Header};
 use crate::config::{ModelKind, Network, PriorConfig};
 use crate::intervals::IntervalCalibration;
-use crate::pipeline::SamplerSettings;
+use crate::pipeline::own_sampling;
 use crate::sampler;
 
 /// Training cells of one class.
@@ -132,10 +132,8 @@ impl ModelCard {
                 false => classes[i].real += 1,
             }
         }
-        // What `dispr predict` draws with by default: the calibration's sampler.
-        let settings = calibration
-            .and_then(|c| SamplerSettings::from_name(&c.sampler))
-            .unwrap_or_default();
+        // What `dispr predict` draws with by default: the model's own sampler.
+        let settings = own_sampling(calibration);
         let default_sampler = match &header.model {
             Network::Dispr(m) => {
                 sampler::build(settings.kind, &m.diffusion, settings.steps, settings.eta)
@@ -208,12 +206,16 @@ impl ModelCard {
             })
             .collect();
         text.push_str(&format!(
-            "      classes (real + extra cells): {}\n      network: {} preset, {} parameters{}; default sampler {}\n",
+            "      classes (real + extra cells): {}\n      network: {} preset, {} parameters{}; default sampler {}{}\n",
             classes.join(", "),
             self.preset,
             self.parameters,
             self.prior_text(),
-            self.default_sampler
+            self.default_sampler,
+            match &self.calibration {
+                Some(c) if c.sampler == self.default_sampler => " (its calibration's)",
+                _ => "",
+            }
         ));
         match &self.calibration {
             Some(k) => text.push_str(&format!(

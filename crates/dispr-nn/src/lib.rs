@@ -23,9 +23,10 @@
 //! use dispr_core::data::class::CellClass;
 //! use dispr_core::phantom;
 //! use dispr_nn::device::DeviceKind;
-//! use dispr_nn::pipeline::{LoadedModel, SamplerSettings};
+//! use dispr_nn::pipeline::{LoadedModel, SamplerRequest};
 //!
-//! let model = LoadedModel::load(None, SamplerSettings::default(), DeviceKind::Cpu)?;
+//! // The built-in model, drawing with its own sampler (the one it was calibrated with).
+//! let model = LoadedModel::load_drawing(None, SamplerRequest::default(), DeviceKind::Cpu)?;
 //! let cell = phantom::generate(7, 0, CellClass::Knizocyte);
 //! let image = cell.image.map(|v| v as f32 / 255.0);
 //! let prediction = model.predict_image(&cell.name, &image, &cell.mask, 3, 0)?;

@@ -102,7 +102,8 @@ mod tests {
         let crate::config::Network::Dispr(m) = checkpoint().unwrap().header.model else {
             panic!("the shipped model is DISPR")
         };
-        let d = crate::pipeline::SamplerSettings::default();
+        // The draw `dispr predict` makes by default: the model's own sampler.
+        let d = crate::pipeline::own_sampling(calibration().unwrap().as_ref());
         let name = crate::sampler::build(d.kind, &m.diffusion, d.steps, d.eta)
             .unwrap()
             .name();

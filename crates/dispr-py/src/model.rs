@@ -13,7 +13,9 @@ use dispr_core::experiment::uncertainty::MEASURES;
 use dispr_core::grid::Image;
 use dispr_core::scale::VoxelSize;
 use dispr_nn::device::DeviceKind;
-use dispr_nn::pipeline::{LoadedModel, PredictedCell, SamplerSettings, frame_cell, predict_framed};
+use dispr_nn::pipeline::{
+    LoadedModel, PredictedCell, SamplerRequest, SamplerSettings, frame_cell, predict_framed,
+};
 use numpy::IntoPyArray;
 use numpy::ndarray::Array2;
 use pyo3::prelude::*;
@@ -21,6 +23,19 @@ use pyo3::types::{PyDict, PyList};
 
 use crate::convert::{labels, stack_2d, stacked, to_numpy};
 use crate::error;
+
+/// The sampler settings a call asks for (each or none), as `dispr predict`'s flags.
+fn request(
+    sampler: Option<&str>,
+    steps: Option<usize>,
+    eta: Option<f64>,
+) -> PyResult<SamplerRequest> {
+    Ok(SamplerRequest {
+        kind: sampler.map(str::parse).transpose().map_err(error)?,
+        steps,
+        eta,
+    })
+}
 
 /// A trained DISPR (or SHAPR) model with its sampler, ready to predict.
 #[pyclass(module = "dispr._dispr", frozen)]
@@ -186,9 +201,9 @@ fn cell_dict<'py>(
 #[pymethods]
 impl Model {
     /// Loads a checkpoint file or run folder (`None`: the model built into dispr) with
-    /// its calibration, and a sampler: with none of `sampler`, `steps`, `eta` given, the
-    /// one its calibration was learnt with (else DDIM 10 η 0); with any, the others
-    /// take those defaults, as `dispr predict`'s flags do.
+    /// its calibration, and a sampler: each of `sampler`, `steps`, `eta` given replaces
+    /// that setting of the model's own sampler (the one its calibration was learnt with,
+    /// else DDIM 10 η 0), as `dispr predict`'s flags do.
     #[new]
     #[pyo3(signature = (path=None, sampler=None, steps=None, eta=None))]
     fn new(
@@ -198,20 +213,9 @@ impl Model {
         steps: Option<usize>,
         eta: Option<f64>,
     ) -> PyResult<Self> {
-        let settings = if sampler.is_none() && steps.is_none() && eta.is_none() {
-            None
-        } else {
-            let default = SamplerSettings::default();
-            Some(SamplerSettings {
-                kind: sampler
-                    .map_or(Ok(default.kind), str::parse)
-                    .map_err(error)?,
-                steps: steps.unwrap_or(default.steps),
-                eta: eta.unwrap_or(default.eta),
-            })
-        };
+        let request = request(sampler, steps, eta)?;
         let inner = py
-            .detach(|| LoadedModel::load_drawing(path.as_deref(), settings, DeviceKind::Cpu))
+            .detach(|| LoadedModel::load_drawing(path.as_deref(), request, DeviceKind::Cpu))
             .map_err(error)?;
         Ok(Self {
             inner: Box::new(inner),
@@ -244,6 +248,24 @@ impl Model {
     #[getter]
     fn method(&self) -> String {
         self.inner.predictor.method()
+    }
+
+    /// True when asking for `sampler`, `steps`, `eta` (each or none) over the sampler
+    /// this model draws with gives that same sampler.
+    #[pyo3(signature = (sampler=None, steps=None, eta=None))]
+    fn draws_as(
+        &self,
+        sampler: Option<&str>,
+        steps: Option<usize>,
+        eta: Option<f64>,
+    ) -> PyResult<bool> {
+        let asked = request(sampler, steps, eta)?;
+        Ok(
+            match SamplerSettings::from_name(&self.inner.predictor.method()) {
+                Some(now) => asked.over(now) == now,
+                None => asked == SamplerRequest::default(),
+            },
+        )
     }
 
     /// Network evaluations per cell.

@@ -519,9 +519,10 @@ pub struct DemoArgs {
     /// Shapes the model samples per cell.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub samples: u32,
-    /// Network evaluations per sample (DDIM).
-    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..=1000))]
-    pub steps: u32,
+    /// Network evaluations per sample, with the built-in model's own sampler [default:
+    /// its own, 10].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub steps: Option<u32>,
     /// Device of the model: cpu, or cuda/wgpu in builds with those features.
     #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
     pub device: DeviceKind,
@@ -604,8 +605,9 @@ pub enum ModelCommand {
     /// the scale (default) by which each sample is enlarged about its centroid, or the
     /// threshold level, at which their median volume matches the truth's
     /// (docs/accuracy.md). Writes the calibration beside the model file
-    /// (RUN/checkpoint.dispr.calibration.json); `dispr predict` uses it from then on and
-    /// records it in predict.json.
+    /// (RUN/checkpoint.dispr.calibration.json); `dispr predict` uses it from then on,
+    /// draws with the sampler it was learnt with (DDIM 10 η 0 unless flags say otherwise)
+    /// and records it in predict.json.
     #[command(
         after_help = "Example: dispr model calibrate --model runs/small-f0 --data rbc-sample"
     )]
@@ -637,23 +639,24 @@ pub struct ModelIntervalsArgs {
     pub preds: Vec<PathBuf>,
 }
 
-/// How a DISPR model samples (`dispr predict`, `dispr model calibrate`). With none of
-/// these flags, `dispr predict` draws as the model's calibration was learnt (its scale
-/// and intervals hold for that draw), else DDIM 10 steps η 0; with any of them, the
-/// others take those defaults.
+/// How a DISPR model samples (`dispr predict`, `dispr model calibrate`): each flag given
+/// replaces that setting of the model's own sampler, the one its size calibration was
+/// learnt with (its scale and intervals hold for that draw), else DDIM 10 steps η 0.
+/// `dispr model calibrate` starts from DDIM 10 steps η 0, and the sampler it calibrates
+/// with becomes the model's own.
 #[derive(Debug, Args, Clone, Copy)]
 pub struct SamplerArgs {
-    /// Sampler: ddpm (ancestral, the paper), ddim, or dpm++2m (DPM-Solver++(2M)) [default:
-    /// the model's calibrated one, else ddim, which measured best at 10 steps
+    /// Sampler: ddpm (ancestral, the paper), ddim, or dpm++2m (DPM-Solver++(2M))
+    /// [default: the model's own, else ddim, which measured best at 10 steps
     /// (docs/fast.md)].
     #[arg(long, value_enum)]
     pub sampler: Option<SamplerKind>,
     /// Network evaluations (respaced steps; the paper: ddpm with 1000) [default: the
-    /// model's calibrated sampler's, else 10].
+    /// model's own sampler's, else 10].
     #[arg(long, value_parser = clap::value_parser!(u32).range(2..=1000))]
     pub steps: Option<u32>,
-    /// DDIM's η (0 = deterministic given the start noise) [default: the model's
-    /// calibrated sampler's, else 0].
+    /// DDIM's η (0 = deterministic given the start noise) [default: the model's own
+    /// sampler's, else 0].
     #[arg(long, value_parser = parse_eta)]
     pub eta: Option<f64>,
 }
@@ -667,23 +670,13 @@ fn parse_eta(text: &str) -> Result<f64, String> {
 }
 
 impl SamplerArgs {
-    /// The sampler settings these flags ask for; `None` when none was given (the
-    /// model's own, see [`dispr_nn::pipeline::LoadedModel::load_drawing`]).
-    pub fn settings(&self) -> Option<dispr_nn::pipeline::SamplerSettings> {
-        if self.sampler.is_none() && self.steps.is_none() && self.eta.is_none() {
-            return None;
+    /// What these flags ask for; the model's own sampler gives the rest.
+    pub fn request(&self) -> dispr_nn::pipeline::SamplerRequest {
+        dispr_nn::pipeline::SamplerRequest {
+            kind: self.sampler,
+            steps: self.steps.map(|s| s as usize),
+            eta: self.eta,
         }
-        let default = dispr_nn::pipeline::SamplerSettings::default();
-        Some(dispr_nn::pipeline::SamplerSettings {
-            kind: self.sampler.unwrap_or(default.kind),
-            steps: self.steps.map_or(default.steps, |s| s as usize),
-            eta: self.eta.unwrap_or(default.eta),
-        })
-    }
-
-    /// [`SamplerArgs::settings`], DDIM 10 steps η 0 when none was given.
-    pub fn settings_or_default(&self) -> dispr_nn::pipeline::SamplerSettings {
-        self.settings().unwrap_or_default()
     }
 }
 
@@ -983,8 +976,9 @@ pub struct BenchModelArgs {
     pub paper_protocol: bool,
     /// Also time one cell's full prediction by a trained model (run folder, checkpoint
     /// file, or `builtin`) as `dispr predict` makes it: the prior shape its file carries
-    /// (e.g. its SHAPR model's prediction of the cell), SAMPLES samples with --sampler
-    /// and --predict-steps (default 10) and its size correction. The cell is a disc.
+    /// (e.g. its SHAPR model's prediction of the cell), SAMPLES samples with its own
+    /// sampler (at --predict-steps when given) and its size correction. The cell is a
+    /// disc. The --models × --presets rows are timed too.
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// Device: cpu, or cuda/wgpu in builds with those features.

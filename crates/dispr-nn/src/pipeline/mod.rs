@@ -14,7 +14,9 @@ pub mod predictor;
 pub mod run_predict;
 
 pub use plan::{TrainingSet, plan};
-pub use predictor::{Draw, LoadedModel, ModelFile, Predictor, SamplerSettings};
+pub use predictor::{
+    Draw, LoadedModel, ModelFile, Predictor, SamplerRequest, SamplerSettings, own_sampling,
+};
 pub use run_predict::{
     CellSelection, PredictSettings, PredictedCell, frame_cell, predict_cells, predict_dataset,
     predict_framed, select_cells,

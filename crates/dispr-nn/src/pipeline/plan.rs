@@ -169,6 +169,9 @@ pub fn plan(
     for d in extra {
         require_shapes(d, "extra training data")?;
     }
+    if let Some(dir) = &train.prior_shapes {
+        given_prior_names_unique(dataset, extra, dir)?;
+    }
     let indices = training_cells(dataset, train)?;
     let mut cells = load_cells(dataset, &indices)?;
     let pixel_size_um = common_pixel_size(&cells);
@@ -202,9 +205,6 @@ pub fn plan(
     *model.data_grid_mut() = grid;
     model.validate()?;
     let prior = prior_source(&cells[..indices.len()], model, train)?;
-    if matches!(prior, Some(PriorSource::Given(_))) {
-        given_prior_names_unique(dataset, extra)?;
-    }
     let mut examples = examples(&cells, &files, model, prior.as_ref())?;
     for e in &mut examples[indices.len()..] {
         e.name = format!("{EXTRA_PREFIX}{}", e.name);
@@ -221,9 +221,9 @@ pub fn plan(
     })
 }
 
-/// Given prior shapes are found by cell name, so an extra cell may not share its name
-/// with a cell of the main dataset or of another extra dataset.
-fn given_prior_names_unique(dataset: &Dataset, extra: &[Dataset]) -> Result<()> {
+/// Given prior shapes are found by cell name in `dir`, so an extra cell may not share
+/// its name with a cell of the main dataset or of another extra dataset.
+fn given_prior_names_unique(dataset: &Dataset, extra: &[Dataset], dir: &Path) -> Result<()> {
     let mut seen: std::collections::HashMap<&str, &Path> = dataset
         .cells
         .iter()
@@ -235,9 +235,10 @@ fn given_prior_names_unique(dataset: &Dataset, extra: &[Dataset]) -> Result<()> 
                 return Err(dispr_core::Error::new(
                     &d.root,
                     format!(
-                        "cell '{}' has the name of a cell of {}: the prior shape NAME.tif of each would be the same file",
+                        "cell '{}' has the name of a cell of {}: both would take their prior shape from {}; rename one",
                         c.name,
-                        first.display()
+                        first.display(),
+                        dir.join(format!("{}.tif", c.name)).display()
                     ),
                 )
                 .into());

@@ -36,7 +36,7 @@ pub struct SamplerSettings {
 }
 
 impl Default for SamplerSettings {
-    /// DDIM with 10 steps and η = 0, the shipped model's setting.
+    /// DDIM with 10 steps and η = 0: what a model without a calibration draws with.
     fn default() -> Self {
         Self {
             kind: SamplerKind::Ddim,
@@ -67,6 +67,51 @@ impl SamplerSettings {
         })
         .filter(|_| eta.is_finite() && eta >= 0.0)
     }
+}
+
+/// The sampler settings a user asked for, each of them or none; the others are the
+/// model's own ([`SamplerRequest::over`]). The default asks for nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SamplerRequest {
+    /// The sampler.
+    pub kind: Option<SamplerKind>,
+    /// Respaced sampling steps.
+    pub steps: Option<usize>,
+    /// DDIM's η.
+    pub eta: Option<f64>,
+}
+
+impl SamplerRequest {
+    /// Asks for exactly `settings`.
+    pub fn exactly(settings: SamplerSettings) -> Self {
+        Self {
+            kind: Some(settings.kind),
+            steps: Some(settings.steps),
+            eta: Some(settings.eta),
+        }
+    }
+
+    /// The settings asked for, the rest taken from `own` (η is DDIM's alone: another
+    /// sampler has 0).
+    pub fn over(self, own: SamplerSettings) -> SamplerSettings {
+        let kind = self.kind.unwrap_or(own.kind);
+        SamplerSettings {
+            kind,
+            steps: self.steps.unwrap_or(own.steps),
+            eta: match kind {
+                SamplerKind::Ddim => self.eta.unwrap_or(own.eta),
+                _ => 0.0,
+            },
+        }
+    }
+}
+
+/// A model's own sampler: the one its calibration was learnt with (its scale and
+/// intervals hold for that draw), else [`SamplerSettings::default`].
+pub fn own_sampling(calibration: Option<&Calibration>) -> SamplerSettings {
+    calibration
+        .and_then(|c| SamplerSettings::from_name(&c.sampler))
+        .unwrap_or_default()
 }
 
 /// What one cell's prediction asks for.
@@ -203,28 +248,24 @@ fn card(
 
 impl LoadedModel {
     /// Loads a checkpoint file or run folder (`None`: the model built into dispr) onto
-    /// `device`, with its calibration.
+    /// `device`, with its calibration, drawing with exactly `sampling` (see
+    /// [`LoadedModel::load_drawing`] for the model's own sampler).
     pub fn load(
         model: Option<&Path>,
         sampling: SamplerSettings,
         device_kind: DeviceKind,
     ) -> Result<Self> {
-        Self::load_as(model, sampling, device_kind, true)
+        Self::load_as(model, SamplerRequest::exactly(sampling), device_kind, true)
     }
 
-    /// [`LoadedModel::load`] with the sampler `sampling` names, or, when `None`, the one
-    /// the model's calibration was learnt with (its scale and intervals hold for that
-    /// draw), else [`SamplerSettings::default`].
+    /// [`LoadedModel::load`] drawing with what `request` asks for and, for the rest,
+    /// the model's own sampler ([`own_sampling`]): what `dispr predict` does.
     pub fn load_drawing(
         model: Option<&Path>,
-        sampling: Option<SamplerSettings>,
+        request: SamplerRequest,
         device_kind: DeviceKind,
     ) -> Result<Self> {
-        let loaded = Self::load(model, sampling.unwrap_or_default(), device_kind)?;
-        match (sampling, loaded.calibrated_sampling()) {
-            (None, Some(own)) if own != SamplerSettings::default() => loaded.with_sampling(own),
-            _ => Ok(loaded),
-        }
+        Self::load_as(model, request, device_kind, true)
     }
 
     /// The sampler the model's calibration was learnt with, for a DISPR model with one.
@@ -235,20 +276,6 @@ impl LoadedModel {
         }
     }
 
-    /// The same model drawing with `sampling` (a DISPR model's sampler is built anew;
-    /// SHAPR has none).
-    pub fn with_sampling(mut self, sampling: SamplerSettings) -> Result<Self> {
-        if let Predictor::Dispr(model, sampler) = &mut self.predictor {
-            *sampler = sampler::build(
-                sampling.kind,
-                &model.config.diffusion,
-                sampling.steps,
-                sampling.eta,
-            )?;
-        }
-        Ok(self)
-    }
-
     /// [`LoadedModel::load`] without reading any calibration (no size correction): what `dispr
     /// model calibrate` measures, whatever calibration file lies beside the model.
     pub fn load_uncalibrated(
@@ -256,12 +283,12 @@ impl LoadedModel {
         sampling: SamplerSettings,
         device_kind: DeviceKind,
     ) -> Result<Self> {
-        Self::load_as(model, sampling, device_kind, false)
+        Self::load_as(model, SamplerRequest::exactly(sampling), device_kind, false)
     }
 
     fn load_as(
         model: Option<&Path>,
-        sampling: SamplerSettings,
+        request: SamplerRequest,
         device_kind: DeviceKind,
         calibrated: bool,
     ) -> Result<Self> {
@@ -273,7 +300,18 @@ impl LoadedModel {
             calibration,
             intervals,
         } = ModelFile::read(model, calibrated)?;
-        let predictor = Predictor::from_checkpoint(&ckpt, &source, sampling, &device)?;
+        let own = own_sampling(calibration.as_ref());
+        let predictor = Predictor::from_checkpoint(&ckpt, &source, request.over(own), &device)
+            .map_err(
+                |e| match (request == SamplerRequest::default(), &calibration) {
+                    (true, Some(c)) => dispr_core::Error::new(
+                        &source,
+                        format!("its calibration's sampler {}: {e}", c.sampler),
+                    )
+                    .into(),
+                    _ => e,
+                },
+            )?;
         let prior = ckpt
             .prior_bank()
             .map_err(|e| dispr_core::Error::new(&source, e.to_string()))?

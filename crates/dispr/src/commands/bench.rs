@@ -157,11 +157,8 @@ pub fn throughput(args: &BenchThroughputArgs) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     for &device in &args.devices {
         crate::output::note(&format!("timing {n} cells on {device} …"));
-        let model = LoadedModel::load_drawing(
-            args.model.as_deref(),
-            args.draw.sampling.settings(),
-            device,
-        )?;
+        let model =
+            LoadedModel::load_drawing(args.model.as_deref(), args.draw.sampling.request(), device)?;
         let scratch = tempfile::tempdir().context("cannot create a temporary folder")?;
         let out = |name: &str| PredictionDir::create(&scratch.path().join(name), &[&dir]);
         // The first cell pays for loading and, on a GPU, compiling the kernels.

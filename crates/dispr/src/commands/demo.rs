@@ -16,7 +16,7 @@ use dispr_core::baseline::Baseline;
 use dispr_core::experiment::study::Method;
 use dispr_core::io::prediction_dir::{PredictionDir, ensemble_file};
 use dispr_nn::pipeline::{
-    CellSelection, LoadedModel, PredictSettings, SamplerSettings, select_cells,
+    CellSelection, LoadedModel, PredictSettings, SamplerRequest, select_cells,
 };
 
 use crate::cli::DemoArgs;
@@ -157,14 +157,11 @@ fn predict(
 /// The built-in DISPR model's samples of every cell of `data`, written to `out`.
 fn predict_built_in(data: &Path, out: &Path, args: &DemoArgs) -> anyhow::Result<()> {
     // The built-in model's own sampler (the one it was calibrated with), at --steps.
-    let mut model = LoadedModel::load_drawing(None, None, args.device)?;
-    let own = model.calibrated_sampling().unwrap_or_default();
-    if own.steps != args.steps as usize {
-        model = model.with_sampling(SamplerSettings {
-            steps: args.steps as usize,
-            ..own
-        })?;
-    }
+    let request = SamplerRequest {
+        steps: args.steps.map(|s| s as usize),
+        ..SamplerRequest::default()
+    };
+    let model = LoadedModel::load_drawing(None, request, args.device)?;
     let dataset = super::open_dataset(data)?;
     // The shipped model never saw these cells (other seeds), but synthetic names repeat
     // across seeds: every cell is predicted.

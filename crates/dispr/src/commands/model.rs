@@ -10,7 +10,7 @@ use dispr_nn::config::{ModelConfig, ModelKind, Network, Preset, TrainConfig, pre
 use dispr_nn::data::Example;
 use dispr_nn::intervals::IntervalCalibration;
 use dispr_nn::model::{Model, ShaprModel};
-use dispr_nn::pipeline::{LoadedModel, ModelFile, SamplerSettings};
+use dispr_nn::pipeline::{LoadedModel, ModelFile, SamplerRequest, SamplerSettings};
 use dispr_nn::predict::{Sampling, predict_cell, predict_shapr};
 use dispr_nn::sampler::{self, SamplerKind};
 use dispr_nn::shapr::ShaprConfig;
@@ -59,7 +59,10 @@ pub fn calibrate(args: &ModelCalibrateArgs) -> anyhow::Result<()> {
     use dispr_nn::pipeline::calibrate::{self, CalibrateSettings};
     let mut model = dispr_nn::pipeline::LoadedModel::load_uncalibrated(
         Some(&args.model),
-        args.draw.sampling.settings_or_default(),
+        args.draw
+            .sampling
+            .request()
+            .over(SamplerSettings::default()),
         args.device,
     )?;
     let trained_with = model
@@ -108,7 +111,12 @@ pub fn calibrate(args: &ModelCalibrateArgs) -> anyhow::Result<()> {
         calibration.samples,
         calibration.sampler,
         file.display()
-    ))
+    ))?;
+    crate::output::note(&format!(
+        "dispr predict now draws with {} unless told otherwise (the model's own sampler)",
+        calibration.sampler
+    ));
+    Ok(())
 }
 
 /// Writes `text` to `file` (a calibration carried over to an exported model), or
@@ -441,6 +449,12 @@ fn probe_example(grid: [usize; 3]) -> Example {
 /// Runs `dispr bench model`.
 pub fn bench(args: &BenchModelArgs) -> anyhow::Result<()> {
     let device = args.device.open().map_err(anyhow::Error::msg)?;
+    // A trained model is read first, so that a wrong path fails before any timing.
+    let file_model = args
+        .model
+        .as_deref()
+        .map(|path| load_bench_model(args, path))
+        .transpose()?;
     let sampler_kind = args.sampler;
     let mut networks = Vec::new();
     for &kind in &args.models {
@@ -498,8 +512,8 @@ pub fn bench(args: &BenchModelArgs) -> anyhow::Result<()> {
         }
         results.push(row);
     }
-    if let Some(path) = &args.model {
-        results.push(bench_model_file(args, path)?);
+    if let Some(model) = &file_model {
+        results.push(bench_model_file(args, model)?);
     }
     let mut report = json!({
         "machine": super::bench::machine(),
@@ -512,16 +526,31 @@ pub fn bench(args: &BenchModelArgs) -> anyhow::Result<()> {
     print(&(serde_json::to_string_pretty(&report)? + "\n"))
 }
 
-/// One cell's full prediction by a trained model (`builtin`: the shipped one), through
-/// [`LoadedModel::predict_image`] as `dispr predict` makes it, prior model included.
-fn bench_model_file(args: &BenchModelArgs, path: &Path) -> anyhow::Result<serde_json::Value> {
+/// A trained model (`builtin`: the shipped one) drawing with its own sampler, at
+/// --predict-steps when given, as `dispr predict` would; refused when it needs prior
+/// shapes from files, which a bench has none of.
+fn load_bench_model(args: &BenchModelArgs, path: &Path) -> anyhow::Result<LoadedModel> {
     let builtin = path.as_os_str() == "builtin";
-    let sampling = SamplerSettings {
-        kind: args.sampler,
-        steps: args.predict_steps.unwrap_or(10) as usize,
-        eta: 0.0,
+    let request = SamplerRequest {
+        steps: args.predict_steps.map(|s| s as usize),
+        ..SamplerRequest::default()
     };
-    let model = LoadedModel::load((!builtin).then_some(path), sampling, args.device)?;
+    let model = LoadedModel::load_drawing((!builtin).then_some(path), request, args.device)?;
+    if model.header.model.takes_given_prior() && model.prior_model.is_none() {
+        anyhow::bail!(
+            "{}: the model is conditioned on a prior shape given with every cell and carries no model to make it; time the file `dispr model export --prior-model SHAPR` writes",
+            model.source.display()
+        );
+    }
+    Ok(model)
+}
+
+/// One cell's full prediction by a trained model, through
+/// [`LoadedModel::predict_image`] as `dispr predict` makes it, prior model included.
+fn bench_model_file(
+    args: &BenchModelArgs,
+    model: &LoadedModel,
+) -> anyhow::Result<serde_json::Value> {
     crate::output::note(&format!(
         "timing one cell's prediction by {} …",
         model.source.display()
@@ -549,7 +578,7 @@ fn bench_model_file(args: &BenchModelArgs, path: &Path) -> anyhow::Result<serde_
         }
     });
     if let Some(e) = failed {
-        anyhow::bail!("{}: {e}", model.source.display());
+        return Err(anyhow::Error::new(e).context(format!("timing {}", model.source.display())));
     }
     let card = model.card();
     let prior = match (card.prior_model, card.prior_k) {

@@ -27,8 +27,8 @@ use crate::report::predictions;
 
 /// Runs `dispr predict`.
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
-    let sampling = args.draw.sampling.settings();
-    let mut model = LoadedModel::load_drawing(args.model.as_deref(), sampling, args.device)?;
+    let request = args.draw.sampling.request();
+    let mut model = LoadedModel::load_drawing(args.model.as_deref(), request, args.device)?;
     if let Some(dir) = &args.prior_shapes {
         model = model.with_prior_shapes(dir)?;
     }

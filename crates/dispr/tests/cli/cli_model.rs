@@ -249,8 +249,8 @@ fn train_resume_predict_evaluate_and_refusals() {
         "{}",
         text(&info.stdout)
     );
-    // Without sampler flags the model draws as it was calibrated; with any, the others
-    // take the defaults (DDIM 10 η 0).
+    // The model draws with its own sampler, the one it was calibrated with; a flag
+    // replaces that one setting of it.
     assert!(
         text(&info.stdout).contains("default sampler ddim-2-eta1"),
         "{}",
@@ -275,7 +275,9 @@ fn train_resume_predict_evaluate_and_refusals() {
         )
         .unwrap()
     };
-    assert_eq!(predict_with(&["--steps", "3"])["sampler"], "ddim-3-eta0");
+    assert_eq!(predict_with(&["--steps", "3"])["sampler"], "ddim-3-eta1");
+    assert_eq!(predict_with(&["--eta", "0"])["sampler"], "ddim-2-eta0");
+    assert_eq!(predict_with(&["--sampler", "ddpm"])["sampler"], "ddpm-2");
     let report = predict_with(&[]);
     assert_eq!(report["sampler"], "ddim-2-eta1");
     assert!((report["scale"].as_f64().unwrap() - scale).abs() < 1e-6);
@@ -805,7 +807,22 @@ fn a_model_on_given_prior_shapes_trains_and_predicts_with_them() {
     };
     assert!(!shapes(&by_itself).is_empty());
     assert_eq!(shapes(&by_itself), shapes(&from_files));
-    // The bench times the file's prediction with its SHAPR pass counted.
+    // The bench times the file's prediction with its SHAPR pass counted; the run
+    // itself, which needs shapes from files, is refused before any timing.
+    assert_fails(
+        &dispr(&[
+            "bench",
+            "model",
+            "--models",
+            "shapr",
+            "--presets",
+            "tiny",
+            "--model",
+            s(&run),
+        ]),
+        1,
+        &["carries no model to make it"],
+    );
     let bench: serde_json::Value = serde_json::from_slice(
         &ok(&[
             "bench",
