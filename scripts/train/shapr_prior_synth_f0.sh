@@ -5,7 +5,8 @@
 # on the real training folds only, so it never saw them, nor fold 0); the real training
 # cells keep their cross-fitted shapes from the fold-0 run. Fold 0 only (a screen):
 # train (fast, batch 4, 3000 steps), learn the scale on 40 real training cells, predict
-# fold 0 with the outer SHAPR's shapes, evaluate beside the real-only SHAPR-prior model.
+# fold 0 with the outer SHAPR's shapes (DDIM 10 at η 0, and at η 1 with a scale learnt
+# at that η), evaluate beside the real-only SHAPR-prior model.
 # Resumable: rerun to continue; a finished step is skipped.
 # Usage: scripts/train/shapr_prior_synth_f0.sh   (from the repository root)
 # Environment: RUN (default ~/dispr-runs/shapr-prior-synth-f0), SRC (the fold-0 run of
@@ -44,12 +45,24 @@ if [ ! -f "$RUN/fold0/predict.json" ]; then
     --prior-shapes "$OUTER/predictions/shapr-topo/fold0" -q
   mv "$RUN/fold0.partial" "$RUN/fold0"
 fi
+# Sampled at η = 1 too, with a scale learnt at that η (as shapr_prior_cv.sh does).
+if [ ! -f "$RUN/model-eta1/checkpoint.dispr.calibration.json" ]; then
+  mkdir -p "$RUN/model-eta1" && cp "$RUN/model/checkpoint.dispr" "$RUN/model/config.json" "$RUN/model-eta1/"
+  "$DISPR" model calibrate --model "$RUN/model-eta1" --data "$DATA" --by scale --cells 40 --eta 1 -q
+fi
+if [ ! -f "$RUN/fold0-eta1/predict.json" ]; then
+  rm -rf "$RUN/fold0-eta1.partial"
+  "$DISPR" predict --model "$RUN/model-eta1" --data "$DATA" --out "$RUN/fold0-eta1.partial" --samples 5 \
+    --eta 1 --prior-shapes "$OUTER/predictions/shapr-topo/fold0" -q
+  mv "$RUN/fold0-eta1.partial" "$RUN/fold0-eta1"
+fi
 B=$HOME/dispr-runs/fast-real-only-f0/baselines
 "$DISPR" evaluate --data "$DATA" --fold 0 --out "$RUN/report" \
-  --pred "shapr-prior+synth+scale=$RUN/fold0" \
-  --pred "shapr-prior+scale=$SRC/fold0" \
+  --pred "shapr-prior+synth+scale=$RUN/fold0" --pred "shapr-prior+synth+scale-eta1=$RUN/fold0-eta1" \
+  --pred "shapr-prior+scale=$SRC/fold0" --pred "shapr-prior+scale-eta1=$SRC/fold0-eta1" \
   --pred "shipped+scale=$HOME/dispr-runs/scale-cv/fold0" \
   --pred "topological-shapr=$OUTER/predictions/shapr-topo/fold0" \
   --pred "nearest-9=$B/nearest" --pred "cylinder=$B/cylinder" \
-  --baseline shapr-prior+scale --baseline shipped+scale --baseline topological-shapr \
+  --baseline shapr-prior+scale --baseline shapr-prior+scale-eta1 --baseline shipped+scale \
+  --baseline topological-shapr \
   --baseline nearest-9 --baseline cylinder
