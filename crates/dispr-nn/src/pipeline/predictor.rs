@@ -268,14 +268,6 @@ impl LoadedModel {
         Self::load_as(model, request, device_kind, true)
     }
 
-    /// The sampler the model's calibration was learnt with, for a DISPR model with one.
-    pub fn calibrated_sampling(&self) -> Option<SamplerSettings> {
-        match self.predictor {
-            Predictor::Dispr(..) => SamplerSettings::from_name(&self.calibration.as_ref()?.sampler),
-            Predictor::Shapr(_) => None,
-        }
-    }
-
     /// [`LoadedModel::load`] without reading any calibration (no size correction): what `dispr
     /// model calibrate` measures, whatever calibration file lies beside the model.
     pub fn load_uncalibrated(
