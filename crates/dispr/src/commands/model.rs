@@ -417,6 +417,14 @@ fn timed(repeat: u32, mut f: impl FnMut()) -> serde_json::Value {
     times
 }
 
+/// Whether pixel (y, x) of an h × w field lies in the probe cell: a centred disc of
+/// radius a third of the field.
+fn in_probe_disc(y: usize, x: usize, [h, w]: [usize; 2]) -> bool {
+    let r = h.min(w) as f32 / 3.0;
+    let (dy, dx) = (y as f32 - h as f32 / 2.0, x as f32 - w as f32 / 2.0);
+    dy * dy + dx * dx < r * r
+}
+
 /// A synthetic example on the model's grid: a centred disc mask and a ball target.
 fn probe_example(grid: [usize; 3]) -> Example {
     let [d, h, w] = grid;
@@ -428,7 +436,7 @@ fn probe_example(grid: [usize; 3]) -> Example {
             for x in 0..w {
                 let (dy, dx) = (y as f32 - h as f32 / 2.0, x as f32 - w as f32 / 2.0);
                 let i = (z * h + y) * w + x;
-                if dy * dy + dx * dx < r * r {
+                if in_probe_disc(y, x, [h, w]) {
                     conditioning[i] = 1.0;
                     conditioning[d * h * w + i] = 0.5;
                     let dz = z as f32 - d as f32 / 2.0;
@@ -555,19 +563,12 @@ fn bench_model_file(
         "timing one cell's prediction by {} …",
         model.source.display()
     ));
+    // The probe cell of `probe_example`, as an image and mask of the model's field.
     let [_, h, w] = model.header.model.data_grid();
-    let r = h.min(w) as f32 / 3.0;
-    let inside = |y: usize, x: usize| {
-        let (dy, dx) = (y as f32 - h as f32 / 2.0, x as f32 - w as f32 / 2.0);
-        dy * dy + dx * dx < r * r
-    };
-    let (mut image, mut mask) = (Vec::with_capacity(h * w), Vec::with_capacity(h * w));
-    for y in 0..h {
-        for x in 0..w {
-            mask.push(inside(y, x));
-            image.push(if inside(y, x) { 0.6 } else { 0.05 });
-        }
-    }
+    let mask: Vec<bool> = (0..h * w)
+        .map(|i| in_probe_disc(i / w, i % w, [h, w]))
+        .collect();
+    let image = mask.iter().map(|&m| if m { 0.6 } else { 0.05 }).collect();
     let image = Image::new([h, w], image).expect("h × w values");
     let mask = Image::new([h, w], mask).expect("h × w values");
     let samples = model.predictor.samples(args.samples as usize);
