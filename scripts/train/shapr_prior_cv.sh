@@ -89,27 +89,10 @@ fi
 export RAYON_NUM_THREADS=${RAYON_NUM_THREADS:-2}
 FOLD="$FOLD" NO_SYNTH=1 PRIOR_SHAPES="$RUN/shapes/train" RUN="$RUN/model" DISPR="$DISPR" \
   "$(dirname "$0")/fast_model.sh" "$STEPS"
-[ -f "$RUN/model/checkpoint.dispr.calibration.json" ] ||
-  "$DISPR" model calibrate --model "$RUN/model" --data "$DATA" --by scale --cells 40 -q
-if [ ! -f "$RUN/fold$FOLD/predict.json" ]; then
-  rm -rf "$RUN/fold$FOLD.partial"
-  "$DISPR" predict --model "$RUN/model" --data "$DATA" --out "$RUN/fold$FOLD.partial" --samples 5 \
-    --prior-shapes "$OUTER/predictions/shapr-topo/fold$FOLD" -q
-  mv "$RUN/fold$FOLD.partial" "$RUN/fold$FOLD"
-fi
-# The same model sampled with DDIM 10 at η = 1 (fold 0: roughness 0.196 → 0.107 per cell),
-# with its scale learnt on the same training cells at that η: a copy of the model.
-ETA1="$RUN/model-eta1"
-if [ ! -f "$ETA1/checkpoint.dispr.calibration.json" ]; then
-  mkdir -p "$ETA1" && cp "$RUN/model/checkpoint.dispr" "$RUN/model/config.json" "$ETA1/"
-  "$DISPR" model calibrate --model "$ETA1" --data "$DATA" --by scale --cells 40 --eta 1 -q
-fi
-if [ ! -f "$RUN/fold$FOLD-eta1/predict.json" ]; then
-  rm -rf "$RUN/fold$FOLD-eta1.partial"
-  "$DISPR" predict --model "$ETA1" --data "$DATA" --out "$RUN/fold$FOLD-eta1.partial" --samples 5 \
-    --eta 1 --prior-shapes "$OUTER/predictions/shapr-topo/fold$FOLD" -q
-  mv "$RUN/fold$FOLD-eta1.partial" "$RUN/fold$FOLD-eta1"
-fi
+# Its scale learnt and fold FOLD predicted at η 0 and, with a copy of the model, at η 1
+# (fold 0: roughness 0.196 → 0.107 per cell).
+source "$(dirname "$0")/scaled_predictions.sh"
+scaled_predictions "$RUN/model" "$FOLD" "$OUTER/predictions/shapr-topo/fold$FOLD" "$RUN"
 [ "$FOLD" = 0 ] || exit 0
 B=$HOME/dispr-runs/fast-real-only-f0/baselines
 "$DISPR" evaluate --data "$DATA" --fold 0 --out "$RUN/report" \

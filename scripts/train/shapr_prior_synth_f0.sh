@@ -37,25 +37,8 @@ fi
 export RAYON_NUM_THREADS=${RAYON_NUM_THREADS:-2}
 FOLD=0 SYNTH="$SYN" PRIOR_SHAPES="$RUN/shapes" RUN="$RUN/model" DISPR="$DISPR" \
   "$(dirname "$0")/fast_model.sh" 3000
-[ -f "$RUN/model/checkpoint.dispr.calibration.json" ] ||
-  "$DISPR" model calibrate --model "$RUN/model" --data "$DATA" --by scale --cells 40 -q
-if [ ! -f "$RUN/fold0/predict.json" ]; then
-  rm -rf "$RUN/fold0.partial"
-  "$DISPR" predict --model "$RUN/model" --data "$DATA" --out "$RUN/fold0.partial" --samples 5 \
-    --prior-shapes "$OUTER/predictions/shapr-topo/fold0" -q
-  mv "$RUN/fold0.partial" "$RUN/fold0"
-fi
-# Sampled at η = 1 too, with a scale learnt at that η (as shapr_prior_cv.sh does).
-if [ ! -f "$RUN/model-eta1/checkpoint.dispr.calibration.json" ]; then
-  mkdir -p "$RUN/model-eta1" && cp "$RUN/model/checkpoint.dispr" "$RUN/model/config.json" "$RUN/model-eta1/"
-  "$DISPR" model calibrate --model "$RUN/model-eta1" --data "$DATA" --by scale --cells 40 --eta 1 -q
-fi
-if [ ! -f "$RUN/fold0-eta1/predict.json" ]; then
-  rm -rf "$RUN/fold0-eta1.partial"
-  "$DISPR" predict --model "$RUN/model-eta1" --data "$DATA" --out "$RUN/fold0-eta1.partial" --samples 5 \
-    --eta 1 --prior-shapes "$OUTER/predictions/shapr-topo/fold0" -q
-  mv "$RUN/fold0-eta1.partial" "$RUN/fold0-eta1"
-fi
+source "$(dirname "$0")/scaled_predictions.sh"
+scaled_predictions "$RUN/model" 0 "$OUTER/predictions/shapr-topo/fold0" "$RUN"
 B=$HOME/dispr-runs/fast-real-only-f0/baselines
 "$DISPR" evaluate --data "$DATA" --fold 0 --out "$RUN/report" \
   --pred "shapr-prior+synth+scale=$RUN/fold0" --pred "shapr-prior+synth+scale-eta1=$RUN/fold0-eta1" \
