@@ -256,7 +256,7 @@ fn train_resume_predict_evaluate_and_refusals() {
         "{}",
         text(&info.stdout)
     );
-    let predict_with = |flags: &[&str]| {
+    let predict_args = |flags: &[&'static str]| {
         let mut args = vec![
             "predict",
             "--model",
@@ -269,7 +269,10 @@ fn train_resume_predict_evaluate_and_refusals() {
             "1",
         ];
         args.extend_from_slice(flags);
-        ok(&args);
+        args
+    };
+    let predict_with = |flags: &[&'static str]| {
+        ok(&predict_args(flags));
         serde_json::from_slice::<serde_json::Value>(
             &std::fs::read(pred.join("predict.json")).unwrap(),
         )
@@ -283,17 +286,7 @@ fn train_resume_predict_evaluate_and_refusals() {
     assert!((report["scale"].as_f64().unwrap() - scale).abs() < 1e-6);
     assert_eq!(report["size_fit"], "scale");
     assert_fails(
-        &dispr(&[
-            "predict",
-            "--model",
-            s(&run),
-            "--data",
-            s(&data),
-            "--out",
-            s(&pred),
-            "--eta",
-            "2",
-        ]),
+        &dispr(&predict_args(&["--eta", "2"])),
         2,
         &["η must be a number in [0, 1]"],
     );
