@@ -12,6 +12,9 @@ pub enum Error {
     /// Settings or inputs that cannot work together.
     #[error("{0}")]
     Invalid(String),
+    /// A setting the user gave that has no meaning here (a bad flag: `dispr` exits 2).
+    #[error("{0}")]
+    BadSetting(String),
     /// Every selected cell was in the model's training set.
     #[error("{}: every selected cell was in the model's training set", .0.display())]
     AllTrained(PathBuf),

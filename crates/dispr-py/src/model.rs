@@ -262,7 +262,7 @@ impl Model {
         let asked = request(sampler, steps, eta)?;
         Ok(
             match SamplerSettings::from_name(&self.inner.predictor.method()) {
-                Some(now) => asked.over(now) == now,
+                Some(now) => asked.over(now).map_err(error)? == now,
                 None => asked == SamplerRequest::default(),
             },
         )

@@ -655,8 +655,8 @@ pub struct SamplerArgs {
     /// model's own sampler's, else 10].
     #[arg(long, value_parser = clap::value_parser!(u32).range(2..=1000))]
     pub steps: Option<u32>,
-    /// DDIM's η (0 = deterministic given the start noise) [default: the model's own
-    /// sampler's, else 0].
+    /// DDIM's η (0 = deterministic given the start noise; refused for another sampler)
+    /// [default: the model's own sampler's, else 0].
     #[arg(long, value_parser = parse_eta)]
     pub eta: Option<f64>,
 }

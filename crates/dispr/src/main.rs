@@ -2,7 +2,7 @@
 //!
 //! This file only wires the command line to the commands: parse flags, run, and turn
 //! any failure into one line on stderr and a non-zero exit (1 for bad input or a failed
-//! run, 2 for a bad flag, as clap reports it).
+//! run, 2 for a bad flag, as clap reports it or as the library finds it).
 
 mod cli;
 mod commands;
@@ -53,8 +53,20 @@ fn main() {
             std::process::exit(0);
         }
         eprintln!("error: {}", one_line(&err));
-        std::process::exit(1);
+        std::process::exit(if is_bad_setting(&err) { 2 } else { 1 });
     }
+}
+
+/// True when the failure is a flag that has no meaning here, found only once the model
+/// was read (e.g. `--eta` for a model whose own sampler is DDPM): exit 2, as for a flag
+/// that clap refuses.
+fn is_bad_setting(err: &anyhow::Error) -> bool {
+    err.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<dispr_nn::Error>(),
+            Some(dispr_nn::Error::BadSetting(_))
+        )
+    })
 }
 
 /// The error and its causes on one line, `outer: inner`, without repeating a cause the

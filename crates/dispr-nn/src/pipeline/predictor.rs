@@ -92,17 +92,29 @@ impl SamplerRequest {
     }
 
     /// The settings asked for, the rest taken from `own` (η is DDIM's alone: another
-    /// sampler has 0).
-    pub fn over(self, own: SamplerSettings) -> SamplerSettings {
+    /// sampler has 0). An η asked of another sampler is refused
+    /// ([`Error::BadSetting`]), not dropped unseen.
+    pub fn over(self, own: SamplerSettings) -> Result<SamplerSettings> {
         let kind = self.kind.unwrap_or(own.kind);
-        SamplerSettings {
+        let eta = match (kind, self.eta) {
+            (SamplerKind::Ddim, asked) => asked.unwrap_or(own.eta),
+            (_, None) => 0.0,
+            (_, Some(eta)) => {
+                let whose = match self.kind {
+                    Some(_) => "the sampler asked for",
+                    None => "the model's own sampler",
+                };
+                return Err(Error::BadSetting(format!(
+                    "--eta {eta}: η belongs to the ddim sampler, and {whose} is {} (add --sampler ddim, or leave --eta out)",
+                    kind.name()
+                )));
+            }
+        };
+        Ok(SamplerSettings {
             kind,
             steps: self.steps.unwrap_or(own.steps),
-            eta: match kind {
-                SamplerKind::Ddim => self.eta.unwrap_or(own.eta),
-                _ => 0.0,
-            },
-        }
+            eta,
+        })
     }
 }
 
@@ -293,7 +305,7 @@ impl LoadedModel {
             intervals,
         } = ModelFile::read(model, calibrated)?;
         let own = own_sampling(calibration.as_ref());
-        let predictor = Predictor::from_checkpoint(&ckpt, &source, request.over(own), &device)
+        let predictor = Predictor::from_checkpoint(&ckpt, &source, request.over(own)?, &device)
             .map_err(
                 |e| match (request == SamplerRequest::default(), &calibration) {
                     (true, Some(c)) => dispr_core::Error::new(
@@ -659,6 +671,44 @@ mod tests {
             "euler-10",
         ] {
             assert_eq!(SamplerSettings::from_name(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_request_replaces_only_what_it_asks_and_refuses_eta_off_ddim() {
+        let own = SamplerSettings {
+            kind: SamplerKind::Ddim,
+            steps: 10,
+            eta: 1.0,
+        };
+        let ask = |kind, steps, eta| SamplerRequest { kind, steps, eta };
+        assert_eq!(SamplerRequest::default().over(own).unwrap(), own);
+        assert_eq!(
+            ask(None, Some(20), None).over(own).unwrap(),
+            SamplerSettings { steps: 20, ..own }
+        );
+        // Another sampler drops the model's own η; one asked of it is a bad setting.
+        let ddpm = ask(Some(SamplerKind::Ddpm), None, None).over(own).unwrap();
+        assert_eq!((ddpm.kind, ddpm.eta), (SamplerKind::Ddpm, 0.0));
+        for (request, whose) in [
+            (
+                ask(Some(SamplerKind::Ddpm), None, Some(1.0)),
+                "sampler asked for is ddpm",
+            ),
+            (ask(None, None, Some(0.0)), "own sampler is dpm++2m"),
+        ] {
+            let own = match request.kind {
+                Some(_) => own,
+                None => SamplerSettings {
+                    kind: SamplerKind::DpmSolver2M,
+                    eta: 0.0,
+                    ..own
+                },
+            };
+            match request.over(own) {
+                Err(Error::BadSetting(message)) => assert!(message.contains(whose), "{message}"),
+                other => panic!("{other:?}"),
+            }
         }
     }
 }

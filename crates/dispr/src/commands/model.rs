@@ -62,7 +62,7 @@ pub fn calibrate(args: &ModelCalibrateArgs) -> anyhow::Result<()> {
         args.draw
             .sampling
             .request()
-            .over(SamplerSettings::default()),
+            .over(SamplerSettings::default())?,
         args.device,
     )?;
     let trained_with = model

@@ -290,6 +290,11 @@ fn train_resume_predict_evaluate_and_refusals() {
         2,
         &["η must be a number in [0, 1]"],
     );
+    assert_fails(
+        &dispr(&predict_args(&["--sampler", "ddpm", "--eta", "1"])),
+        2,
+        &["--eta 1", "belongs to the ddim sampler", "ddpm"],
+    );
     // A calibration of another model is refused by name.
     let mut edited = calibration.clone();
     edited["model_sha256"] = serde_json::json!("0".repeat(64));
