@@ -304,9 +304,10 @@ class FieldPrediction:
 class Model:
     """A trained model and its sampler, loaded once (``path=None``: the model built into
     dispr). ``sampler`` is ``ddim``, ``ddpm`` or ``dpm++2m``, with ``steps`` respaced steps
-    and DDIM's ``eta``. With none of them given, the model samples as its calibration was
-    learnt (else DDIM 10 steps, η 0); with any, the others take those defaults, as
-    ``dispr predict``'s flags do."""
+    and DDIM's ``eta``; ``from_prior`` in (0, 1) begins the walk at that fraction of its
+    steps from the model's prior shape (SDEdit; 1: from pure noise). With none of them
+    given, the model samples as its calibration was learnt (else DDIM 10 steps, η 0); with
+    any, the others take those defaults, as ``dispr predict``'s flags do."""
 
     def __init__(
         self,
@@ -314,8 +315,11 @@ class Model:
         sampler: str | None = None,
         steps: int | None = None,
         eta: float | None = None,
+        from_prior: float | None = None,
     ):
-        self._model = _dispr.Model(None if path is None else os.fspath(path), sampler, steps, eta)
+        self._model = _dispr.Model(
+            None if path is None else os.fspath(path), sampler, steps, eta, from_prior
+        )
 
     @property
     def source(self) -> str:
@@ -438,28 +442,34 @@ def load_model(
     sampler: str | None = None,
     steps: int | None = None,
     eta: float | None = None,
+    from_prior: float | None = None,
 ) -> Model:
     """Loads a model file or run folder (``None``: the built-in model) with a sampler
     (each setting given replaces that of the model's own, see :class:`Model`); the same
     arguments give the same loaded model again (no reload)."""
-    key = (None if path is None else os.path.abspath(os.fspath(path)), sampler, steps, eta)
+    path = None if path is None else os.path.abspath(os.fspath(path))
+    key = (path, sampler, steps, eta, from_prior)
     if key not in _MODELS:
-        _MODELS[key] = Model(path, sampler, steps, eta)
+        _MODELS[key] = Model(path, sampler, steps, eta, from_prior)
     return _MODELS[key]
 
 
-def _model_for(model: Any, sampler: str | None, steps: int | None, eta: float | None) -> Model:
+def _model_for(
+    model: Any, sampler: str | None, steps: int | None, eta: float | None, from_prior: float | None
+) -> Model:
     """The model to predict with: a loaded :class:`Model` (which has its own sampler, so
     other sampler settings are refused), else one loaded with these settings."""
+    eta = None if eta is None else float(eta)
+    from_prior = None if from_prior is None else float(from_prior)
     if isinstance(model, Model):
-        if not model._model.draws_as(sampler, steps, eta):
+        if not model._model.draws_as(sampler, steps, eta, from_prior):
             raise DisprError(
-                f"sampler, steps, eta: a loaded Model samples as it was loaded ({model.method}); "
-                "pass them to dispr.load_model instead"
+                f"sampler, steps, eta, from_prior: a loaded Model samples as it was loaded "
+                f"({model.method}); pass them to dispr.load_model instead"
             )
         return model
     steps = None if steps is None else _whole(steps, "steps", 1)
-    return load_model(model, sampler, steps, None if eta is None else float(eta))
+    return load_model(model, sampler, steps, eta, from_prior)
 
 
 def card(model: str | os.PathLike | None = None) -> dict[str, Any]:
@@ -480,19 +490,21 @@ def predict(
     eta: float | None = None,
     downscale: bool = False,
     progress: Progress | None = None,
+    from_prior: float | None = None,
 ) -> Prediction:
     """Predicts the 3D shape distribution of one cell from its 2D image and mask.
 
     ``image`` and ``mask`` are 2D arrays of one size (any size, any pixel type); the mask
     is the cell's foreground (above half its maximum). ``samples`` shapes are drawn with
-    the ``sampler`` in ``steps`` steps (none given: the model's own, see :class:`Model`); ``seed`` is mixed with ``name`` as ``dispr predict``
+    the ``sampler`` in ``steps`` steps (with ``eta`` and ``from_prior``; none given: the
+    model's own, see :class:`Model`); ``seed`` is mixed with ``name`` as ``dispr predict``
     mixes it with the image file's stem, so ``name="cell01"`` reproduces
     ``dispr predict cell01.tif mask.tif --seed SEED``. ``pixel_size`` (µm) gives
     measures in µm and lets a model trained at a known pixel size resample the cell;
     ``downscale`` shrinks a cell larger than the model's field instead of refusing it.
     ``model`` is a :class:`Model`, a model file or run folder, or ``None`` (built in).
     """
-    m = _model_for(model, sampler, steps, eta)
+    m = _model_for(model, sampler, steps, eta, from_prior)
     return m.predict(image, mask, samples, seed, pixel_size, name, downscale, progress)
 
 
@@ -511,13 +523,14 @@ def predict_field(
     eta: float | None = None,
     downscale: bool = False,
     progress: Progress | None = None,
+    from_prior: float | None = None,
 ) -> FieldPrediction:
     """Predicts every labelled cell of a field of view, as ``dispr predict --image FIELD
     --labels LABELS`` does: ``labels`` is a label image (0 background, k for cell k, as
     cellpose and StarDist write it); ``cells`` limits it to some labels. Cells touching
     the border (with ``skip_border``) or larger than the model's field are skipped and
     listed with the reason. Cells are named ``{name}_{label}``."""
-    m = _model_for(model, sampler, steps, eta)
+    m = _model_for(model, sampler, steps, eta, from_prior)
     return m.predict_field(image, labels, samples, seed, pixel_size, name, cells, skip_border, downscale, progress)
 
 

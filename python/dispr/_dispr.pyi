@@ -15,7 +15,12 @@ class Model:
     """A trained DISPR (or SHAPR) model with its sampler, ready to predict."""
 
     def __init__(
-        self, path: str | None = None, sampler: str | None = None, steps: int | None = None, eta: float | None = None
+        self,
+        path: str | None = None,
+        sampler: str | None = None,
+        steps: int | None = None,
+        eta: float | None = None,
+        from_prior: float | None = None,
     ) -> None: ...
     @property
     def source(self) -> str: ...
@@ -23,7 +28,13 @@ class Model:
     def sha256(self) -> str: ...
     @property
     def method(self) -> str: ...
-    def draws_as(self, sampler: str | None = None, steps: int | None = None, eta: float | None = None) -> bool: ...
+    def draws_as(
+        self,
+        sampler: str | None = None,
+        steps: int | None = None,
+        eta: float | None = None,
+        from_prior: float | None = None,
+    ) -> bool: ...
     @property
     def evaluations(self) -> int: ...
     @property

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Issue #23: the five outer folds of scripts/train/shapr_prior_cv.sh one after another
 # (folds given as arguments, default 0-4; a finished fold is skipped), then the pooled
-# five-fold evaluation of DISPR conditioned on SHAPR's shape (DDIM 10 at η 0 and 1)
+# five-fold evaluation of DISPR conditioned on SHAPR's shape (DDIM 10 at η 0 and 1, and
+# at η 1 begun at 70 % of the way from SHAPR's shape)
 # beside the shipped model with its scale (scripts/train/scale_cv.sh), topological
 # SHAPR, nearest-9 and the cylinder, and the goal check of docs/accuracy.md.
 # Usage: scripts/train/shapr_prior_cv_all.sh [FOLD...]   (from the repository root)
@@ -12,12 +13,12 @@ DATA=$(realpath "${DATA:-../shared/data/rbc-sample}")
 OUTER=${OUTER:-$ROOT/reproduce-full/work}
 FOLDS=("$@"); [ ${#FOLDS[@]} -gt 0 ] || FOLDS=(0 1 2 3 4)
 for f in "${FOLDS[@]}"; do
-  [ -f "$ROOT/shapr-prior-f$f/fold$f-eta1/predict.json" ] && continue
+  [ -f "$ROOT/shapr-prior-f$f/fold$f-eta1-from0.7/predict.json" ] && continue
   echo "== fold $f: $(date -u +%FT%TZ)"
   FOLD=$f RUN="$ROOT/shapr-prior-f$f" TWINS="$ROOT" OUTER="$OUTER" DATA="$DATA" \
     "$(dirname "$0")/shapr_prior_cv.sh"
 done
-for f in 0 1 2 3 4; do [ -f "$ROOT/shapr-prior-f$f/fold$f-eta1/predict.json" ] || exit 0; done
+for f in 0 1 2 3 4; do [ -f "$ROOT/shapr-prior-f$f/fold$f-eta1-from0.7/predict.json" ] || exit 0; done
 
 # Pooled: the same name given once per fold pools the folds (every cell predicted by a
 # model that never saw it) and measures the calibrated intervals fold by fold.
@@ -27,14 +28,16 @@ pooled=()
 for k in 0 1 2 3 4; do
   pooled+=(--pred "shapr-prior+scale=$ROOT/shapr-prior-f$k/fold$k")
   pooled+=(--pred "shapr-prior+scale-eta1=$ROOT/shapr-prior-f$k/fold$k-eta1")
+  pooled+=(--pred "shapr-prior+scale-eta1-from0.7=$ROOT/shapr-prior-f$k/fold$k-eta1-from0.7")
   pooled+=(--pred "shipped+scale=$ROOT/scale-cv/fold$k")
   pooled+=(--pred "topological-shapr=$P/shapr-topo/fold$k")
 done
 "${DISPR:-$ROOT/shapr-prior-f0/bin/dispr}" evaluate --data "$DATA" "${pooled[@]}" \
   --pred "nearest-9=$P/nearest-9" --pred "cylinder=$P/cylinder" --out "$REPORT" \
-  --baseline shapr-prior+scale --baseline shipped+scale --baseline topological-shapr \
+  --baseline shapr-prior+scale --baseline shapr-prior+scale-eta1 --baseline shipped+scale \
+  --baseline topological-shapr \
   --baseline nearest-9 --baseline cylinder
-for m in shapr-prior+scale shapr-prior+scale-eta1; do
+for m in shapr-prior+scale shapr-prior+scale-eta1 shapr-prior+scale-eta1-from0.7; do
   python3 scripts/report/goal_check.py "$REPORT" --method "$m" \
     --nearest nearest-9 --shapr-topo topological-shapr | tee "$REPORT/goal-$m.txt" || true
 done

@@ -139,6 +139,20 @@ impl NoiseSchedule {
         let original: Vec<usize> = kept.iter().map(|&t| self.timesteps[t]).collect();
         Self::from_betas(betas, original)
     }
+
+    /// Its first `steps` steps, the least noisy (all coefficients as they were): the part
+    /// of the walk that remains when it begins part-way (SDEdit).
+    pub fn truncated(&self, steps: usize) -> NoiseSchedule {
+        assert!(
+            (2..=self.len()).contains(&steps),
+            "truncating {} steps to {steps}",
+            self.len()
+        );
+        Self::from_betas(
+            self.betas[..steps].to_vec(),
+            self.timesteps[..steps].to_vec(),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -218,5 +232,22 @@ mod tests {
             twice.timesteps[9], 999,
             "respacing a respaced schedule keeps original steps"
         );
+    }
+
+    #[test]
+    fn truncating_keeps_the_first_steps_as_they_were() {
+        let r = NoiseSchedule::linear(1000, 1e-4, 0.02).respaced(10);
+        let t = r.truncated(7);
+        assert_eq!(t.len(), 7);
+        assert_eq!(t.timesteps, r.timesteps[..7]);
+        for i in 0..7 {
+            assert!(rel(t.alphas_cumprod[i], r.alphas_cumprod[i]) < 1e-12);
+            assert!(
+                rel(
+                    t.posterior_variance[i].max(1e-300),
+                    r.posterior_variance[i].max(1e-300)
+                ) < 1e-12
+            );
+        }
     }
 }

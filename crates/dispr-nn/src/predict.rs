@@ -100,10 +100,19 @@ pub fn sample_soft(
     } = sampling;
     let [d, h, w] = model.config.grid;
     let cond = conditioning(example, model.config.grid, device).repeat_dim(0, n);
+    // The prior shape, the last conditioning channel (occupancy), as a clean sample.
+    let origin = sampler.begins_from_origin().then(|| {
+        let channels = cond.dims()[1];
+        cond.clone()
+            .narrow(1, channels - 1, 1)
+            .mul_scalar(2.0)
+            .sub_scalar(1.0)
+    });
     let denoiser = |xt: Tensor<5>, t: &[usize]| model.denoise(cond.clone(), xt, t);
     let x = sampler.sample(
         &denoiser,
         [n, 1, d, h, w],
+        origin,
         cell_seed(seed, &example.name),
         device,
         on_step,

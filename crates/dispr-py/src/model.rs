@@ -29,11 +29,18 @@ fn request(
     sampler: Option<&str>,
     steps: Option<usize>,
     eta: Option<f64>,
+    from_prior: Option<f64>,
 ) -> PyResult<SamplerRequest> {
+    if let Some(fraction) = from_prior.filter(|f| !(*f > 0.0 && *f <= 1.0)) {
+        return Err(error(format!(
+            "from_prior: {fraction} is not a fraction in (0, 1]"
+        )));
+    }
     Ok(SamplerRequest {
         kind: sampler.map(str::parse).transpose().map_err(error)?,
         steps,
         eta,
+        from_prior,
     })
 }
 
@@ -205,15 +212,16 @@ impl Model {
     /// that setting of the model's own sampler (the one its calibration was learnt with,
     /// else DDIM 10 η 0), as `dispr predict`'s flags do.
     #[new]
-    #[pyo3(signature = (path=None, sampler=None, steps=None, eta=None))]
+    #[pyo3(signature = (path=None, sampler=None, steps=None, eta=None, from_prior=None))]
     fn new(
         py: Python<'_>,
         path: Option<PathBuf>,
         sampler: Option<&str>,
         steps: Option<usize>,
         eta: Option<f64>,
+        from_prior: Option<f64>,
     ) -> PyResult<Self> {
-        let request = request(sampler, steps, eta)?;
+        let request = request(sampler, steps, eta, from_prior)?;
         let inner = py
             .detach(|| LoadedModel::load_drawing(path.as_deref(), request, DeviceKind::Cpu))
             .map_err(error)?;
@@ -250,16 +258,17 @@ impl Model {
         self.inner.predictor.method()
     }
 
-    /// True when asking for `sampler`, `steps`, `eta` (each or none) over the sampler
-    /// this model draws with gives that same sampler.
-    #[pyo3(signature = (sampler=None, steps=None, eta=None))]
+    /// True when asking for `sampler`, `steps`, `eta`, `from_prior` (each or none) over
+    /// the sampler this model draws with gives that same sampler.
+    #[pyo3(signature = (sampler=None, steps=None, eta=None, from_prior=None))]
     fn draws_as(
         &self,
         sampler: Option<&str>,
         steps: Option<usize>,
         eta: Option<f64>,
+        from_prior: Option<f64>,
     ) -> PyResult<bool> {
-        let asked = request(sampler, steps, eta)?;
+        let asked = request(sampler, steps, eta, from_prior)?;
         Ok(
             match SamplerSettings::from_name(&self.inner.predictor.method()) {
                 Some(now) => asked.over(now).map_err(error)? == now,

@@ -659,6 +659,12 @@ pub struct SamplerArgs {
     /// [default: the model's own sampler's, else 0].
     #[arg(long, value_parser = parse_eta)]
     pub eta: Option<f64>,
+    /// Begin the walk part-way, at this fraction of its steps, from the model's prior
+    /// shape (e.g. SHAPR's) noised to that step instead of from pure noise (SDEdit): in
+    /// (0, 1], 1 = from pure noise; only for a model with a prior channel [default: the
+    /// model's own sampler's, else 1].
+    #[arg(long, value_name = "FRACTION", value_parser = parse_from_prior)]
+    pub from_prior: Option<f64>,
 }
 
 /// DDIM's η: a number in [0, 1].
@@ -669,6 +675,16 @@ fn parse_eta(text: &str) -> Result<f64, String> {
     }
 }
 
+/// The fraction of the walk begun from the prior shape: a number in (0, 1].
+fn parse_from_prior(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(fraction) if fraction > 0.0 && fraction <= 1.0 => Ok(fraction),
+        _ => Err(format!(
+            "the fraction must be a number in (0, 1], got '{text}'"
+        )),
+    }
+}
+
 impl SamplerArgs {
     /// What these flags ask for; the model's own sampler gives the rest.
     pub fn request(&self) -> dispr_nn::pipeline::SamplerRequest {
@@ -676,6 +692,7 @@ impl SamplerArgs {
             kind: self.sampler,
             steps: self.steps.map(|s| s as usize),
             eta: self.eta,
+            from_prior: self.from_prior,
         }
     }
 }

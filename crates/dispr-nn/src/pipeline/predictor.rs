@@ -33,6 +33,9 @@ pub struct SamplerSettings {
     pub steps: usize,
     /// DDIM's η (0: deterministic given the starting noise).
     pub eta: f64,
+    /// Begin the walk at this fraction of its steps, from the model's prior shape noised
+    /// to that step (SDEdit; [`crate::sampler::FromPrior`]); `None`: from pure noise.
+    pub from_prior: Option<f64>,
 }
 
 impl Default for SamplerSettings {
@@ -42,15 +45,26 @@ impl Default for SamplerSettings {
             kind: SamplerKind::Ddim,
             steps: 10,
             eta: 0.0,
+            from_prior: None,
         }
     }
 }
 
 impl SamplerSettings {
     /// The settings a sampler's name stands for ([`Sampler::name`], e.g. `ddim-10-eta1`,
-    /// `ddpm-50`, `dpm++2m-10`), as calibration files record them; `None` for any other
-    /// text.
+    /// `ddpm-50`, `dpm++2m-10`, `ddim-10-eta1-from0.7`), as calibration files record
+    /// them; `None` for any other text.
     pub fn from_name(name: &str) -> Option<Self> {
+        let (name, from_prior) = match name.rsplit_once("-from") {
+            Some((walk, fraction)) => {
+                let fraction: f64 = fraction.parse().ok()?;
+                (
+                    walk,
+                    Some(fraction).filter(|f| *f > 0.0 && *f < 1.0)?.into(),
+                )
+            }
+            None => (name, None),
+        };
         let (kind, rest) = name.split_once('-')?;
         let kind: SamplerKind = kind.parse().ok()?;
         let (steps, eta) = match (kind, rest.split_once("-eta")) {
@@ -64,6 +78,7 @@ impl SamplerSettings {
             kind,
             steps: steps.parse().ok()?,
             eta,
+            from_prior,
         })
         .filter(|_| eta.is_finite() && eta >= 0.0)
     }
@@ -79,6 +94,9 @@ pub struct SamplerRequest {
     pub steps: Option<usize>,
     /// DDIM's η.
     pub eta: Option<f64>,
+    /// The fraction of the walk begun from the prior shape; 1 asks for a walk from pure
+    /// noise.
+    pub from_prior: Option<f64>,
 }
 
 impl SamplerRequest {
@@ -88,6 +106,7 @@ impl SamplerRequest {
             kind: Some(settings.kind),
             steps: Some(settings.steps),
             eta: Some(settings.eta),
+            from_prior: Some(settings.from_prior.unwrap_or(1.0)),
         }
     }
 
@@ -114,6 +133,10 @@ impl SamplerRequest {
             kind,
             steps: self.steps.unwrap_or(own.steps),
             eta,
+            from_prior: match self.from_prior {
+                Some(fraction) => Some(fraction).filter(|&f| f < 1.0),
+                None => own.from_prior,
+            },
         })
     }
 }
@@ -524,12 +547,23 @@ impl Predictor {
         Ok(match &ckpt.header.model {
             Network::Dispr(_) => {
                 let model = Model::from_checkpoint(ckpt, file, device)?;
-                let sampler = sampler::build(
-                    sampling.kind,
-                    &model.config.diffusion,
-                    sampling.steps,
-                    sampling.eta,
-                )?;
+                let (kind, diffusion) = (sampling.kind, &model.config.diffusion);
+                let sampler = match sampling.from_prior {
+                    None => sampler::build(kind, diffusion, sampling.steps, sampling.eta)?,
+                    Some(_) if model.config.prior.is_none() => {
+                        return Err(Error::BadSetting(format!(
+                            "--from-prior: {} has no prior shape to begin from (it was trained without a prior channel)",
+                            file.display()
+                        )));
+                    }
+                    Some(fraction) => sampler::build_from_prior(
+                        kind,
+                        diffusion,
+                        sampling.steps,
+                        sampling.eta,
+                        fraction,
+                    )?,
+                };
                 Self::Dispr(Box::new(model), sampler)
             }
             Network::Shapr(_) => {
@@ -654,9 +688,23 @@ mod tests {
             for steps in [2, 10, 50] {
                 for eta in [0.0, 0.5, 1.0] {
                     let eta = if kind == SamplerKind::Ddim { eta } else { 0.0 };
-                    let settings = SamplerSettings { kind, steps, eta };
-                    let name = sampler::build(kind, &diffusion, steps, eta).unwrap().name();
-                    assert_eq!(SamplerSettings::from_name(&name), Some(settings), "{name}");
+                    // (Two steps cannot be begun part-way: at least two remain.)
+                    let fractions = [None, Some(0.5), Some(0.75)];
+                    for from_prior in fractions.into_iter().filter(|f| f.is_none() || steps > 2) {
+                        let settings = SamplerSettings {
+                            kind,
+                            steps,
+                            eta,
+                            from_prior,
+                        };
+                        let name = match from_prior {
+                            None => sampler::build(kind, &diffusion, steps, eta),
+                            Some(f) => sampler::build_from_prior(kind, &diffusion, steps, eta, f),
+                        }
+                        .unwrap()
+                        .name();
+                        assert_eq!(SamplerSettings::from_name(&name), Some(settings), "{name}");
+                    }
                 }
             }
         }
@@ -669,6 +717,9 @@ mod tests {
             "ddpm-10-eta1",
             "ddim-10-eta-1",
             "euler-10",
+            "ddim-10-eta1-from1",
+            "ddim-10-eta1-from0",
+            "ddim-10-eta1-fromx",
         ] {
             assert_eq!(SamplerSettings::from_name(bad), None, "{bad}");
         }
@@ -680,13 +731,28 @@ mod tests {
             kind: SamplerKind::Ddim,
             steps: 10,
             eta: 1.0,
+            from_prior: Some(0.7),
         };
-        let ask = |kind, steps, eta| SamplerRequest { kind, steps, eta };
+        let ask = |kind, steps, eta| SamplerRequest {
+            kind,
+            steps,
+            eta,
+            from_prior: None,
+        };
         assert_eq!(SamplerRequest::default().over(own).unwrap(), own);
+        assert_eq!(SamplerRequest::exactly(own).over(own).unwrap(), own);
         assert_eq!(
             ask(None, Some(20), None).over(own).unwrap(),
             SamplerSettings { steps: 20, ..own }
         );
+        // A fraction of 1 asks for a walk from pure noise.
+        let from_noise = SamplerRequest {
+            from_prior: Some(1.0),
+            ..SamplerRequest::default()
+        };
+        assert_eq!(from_noise.over(own).unwrap().from_prior, None);
+        let plain = SamplerSettings::default();
+        assert_eq!(SamplerRequest::exactly(plain).over(own).unwrap(), plain);
         // Another sampler drops the model's own η; one asked of it is a bad setting.
         let ddpm = ask(Some(SamplerKind::Ddpm), None, None).over(own).unwrap();
         assert_eq!((ddpm.kind, ddpm.eta), (SamplerKind::Ddpm, 0.0));

@@ -8,6 +8,8 @@
 //! - [`DpmSolver2M`]: DPM-Solver++(2M) (Lu et al. 2022), a second-order multistep solver
 //!   of the probability-flow ODE in data (x₀) prediction: more accurate than DDIM at the
 //!   same few network evaluations.
+//! - [`FromPrior`]: any of them begun part-way, from the model's prior shape noised to
+//!   that step instead of from pure noise (SDEdit, Meng et al. 2022).
 //!
 //! All randomness comes from a seeded ChaCha8 stream: the same seed gives the same shapes.
 //! One file per sampler; this module holds the interface, [`build`] and the loop they
@@ -26,10 +28,12 @@ use crate::noise::gaussian_tensor;
 mod ddim;
 mod ddpm;
 mod dpm_solver;
+mod from_prior;
 
 pub use ddim::Ddim;
 pub use ddpm::Ddpm;
 pub use dpm_solver::DpmSolver2M;
+pub use from_prior::{FromPrior, build_from_prior};
 
 /// The network as the samplers see it: output for x_t at original timesteps t.
 pub type Denoiser<'a> = dyn Fn(Tensor<5>, &[usize]) -> Tensor<5> + 'a;
@@ -40,12 +44,20 @@ pub trait Sampler: Send + Sync {
     fn name(&self) -> String;
     /// Number of network evaluations per sample batch.
     fn evaluations(&self) -> usize;
-    /// Draws a batch of `shape[0]` samples of `shape`. `on_step(done, total)` reports
-    /// progress after each network evaluation.
+    /// Whether it begins from a given shape ([`FromPrior`]): then [`Sampler::sample`]
+    /// needs an `origin`.
+    fn begins_from_origin(&self) -> bool {
+        false
+    }
+    /// Draws a batch of `shape[0]` samples of `shape`. `origin`, a clean shape of `shape`
+    /// (−1 outside, +1 inside), is noised to the schedule's last step to begin the walk;
+    /// `None` begins it from pure noise. `on_step(done, total)` reports progress after
+    /// each network evaluation.
     fn sample(
         &self,
         denoiser: &Denoiser,
         shape: [usize; 5],
+        origin: Option<Tensor<5>>,
         seed: u64,
         device: &Device,
         on_step: &mut dyn FnMut(usize, usize),
@@ -100,8 +112,18 @@ pub fn build(
     steps: usize,
     eta: f64,
 ) -> crate::Result<Box<dyn Sampler>> {
-    let schedule = &diffusion.schedule();
-    let (prediction, learned_variance) = (diffusion.prediction, diffusion.learned_variance);
+    let schedule = checked_schedule(kind, diffusion, steps, eta)?;
+    Ok(on_schedule(kind, diffusion, schedule, eta))
+}
+
+/// The model's schedule respaced to `steps`, once the settings are checked.
+fn checked_schedule(
+    kind: SamplerKind,
+    diffusion: &DiffusionConfig,
+    steps: usize,
+    eta: f64,
+) -> crate::Result<NoiseSchedule> {
+    let schedule = diffusion.schedule();
     if steps < 2 || steps > schedule.len() {
         return Err(format!(
             "sampling steps must be between 2 and the model's {} diffusion steps, got {steps}",
@@ -109,41 +131,52 @@ pub fn build(
         )
         .into());
     }
-    let respaced = if steps == schedule.len() {
-        schedule.clone()
+    if kind == SamplerKind::Ddim && !(0.0..=1.0).contains(&eta) {
+        return Err(format!("DDIM's η must be in [0, 1], got {eta}").into());
+    }
+    Ok(if steps == schedule.len() {
+        schedule
     } else {
         schedule.respaced(steps)
-    };
-    Ok(match kind {
-        SamplerKind::Ddpm => Box::new(Ddpm {
-            schedule: respaced,
-            prediction,
-            learned_variance,
-        }),
-        SamplerKind::Ddim => {
-            if !(0.0..=1.0).contains(&eta) {
-                return Err(format!("DDIM's η must be in [0, 1], got {eta}").into());
-            }
-            Box::new(Ddim {
-                schedule: respaced,
-                prediction,
-                eta,
-            })
-        }
-        SamplerKind::DpmSolver2M => Box::new(DpmSolver2M {
-            schedule: respaced,
-            prediction,
-        }),
     })
 }
 
-/// The loop every sampler shares: seeded initial noise, then for each step of the
+/// The sampler `kind` stepping along `schedule` (settings already checked).
+fn on_schedule(
+    kind: SamplerKind,
+    diffusion: &DiffusionConfig,
+    schedule: NoiseSchedule,
+    eta: f64,
+) -> Box<dyn Sampler> {
+    let (prediction, learned_variance) = (diffusion.prediction, diffusion.learned_variance);
+    match kind {
+        SamplerKind::Ddpm => Box::new(Ddpm {
+            schedule,
+            prediction,
+            learned_variance,
+        }),
+        SamplerKind::Ddim => Box::new(Ddim {
+            schedule,
+            prediction,
+            eta,
+        }),
+        SamplerKind::DpmSolver2M => Box::new(DpmSolver2M {
+            schedule,
+            prediction,
+        }),
+    }
+}
+
+/// The loop every sampler shares: seeded initial noise (mixed with the `origin` shape,
+/// when given, as q(x_T | x₀) at the schedule's last step), then for each step of the
 /// respaced `schedule` from the last to the first, one network evaluation (at the
 /// original timestep) and the sampler's `update(i, respaced t, output, x_t, rng) → x_{t−1}`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn walk(
     schedule: &NoiseSchedule,
     denoiser: &Denoiser,
     shape: [usize; 5],
+    origin: Option<Tensor<5>>,
     seed: u64,
     device: &Device,
     on_step: &mut dyn FnMut(usize, usize),
@@ -153,6 +186,10 @@ pub(crate) fn walk(
     let b = shape[0];
     let total = schedule.len();
     let mut x = gaussian_tensor(&mut rng, shape, device);
+    if let Some(x0) = origin {
+        let (signal, noise) = schedule.q_sample_coefficients(total - 1);
+        x = x0.mul_scalar(signal) + x.mul_scalar(noise);
+    }
     for (done, i) in (0..total).rev().enumerate() {
         let t = vec![i; b];
         let original = vec![schedule.timesteps[i]; b];

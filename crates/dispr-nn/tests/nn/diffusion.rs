@@ -175,7 +175,7 @@ fn samplers_recover_x0_from_an_oracle_and_are_seeded() {
         let sampler = sampler::build(kind, &config, steps, 0.0).unwrap();
         assert_eq!(sampler.evaluations(), steps);
         let mut calls = 0;
-        let out = sampler.sample(&oracle, shape, 7, &device(), &mut |done, total| {
+        let out = sampler.sample(&oracle, shape, None, 7, &device(), &mut |done, total| {
             calls += 1;
             assert!(done <= total);
         });
@@ -189,9 +189,83 @@ fn samplers_recover_x0_from_an_oracle_and_are_seeded() {
             );
         }
     }
+    // Begun from a wrong shape at 70 % of the way, the walk still lands on x₀, in 7 of
+    // its 10 steps.
+    let origin = Tensor::<5>::from_data(
+        TensorData::new(target.iter().map(|v| -v).collect::<Vec<f32>>(), shape),
+        &device(),
+    );
+    for kind in [
+        SamplerKind::Ddim,
+        SamplerKind::Ddpm,
+        SamplerKind::DpmSolver2M,
+    ] {
+        let sampler = sampler::build_from_prior(kind, &config, 10, 0.0, 0.7).unwrap();
+        assert!(sampler.begins_from_origin());
+        assert_eq!(sampler.evaluations(), 7);
+        assert!(sampler.name().ends_with("-from0.7"), "{}", sampler.name());
+        let out = sampler.sample(
+            &oracle,
+            shape,
+            Some(origin.clone()),
+            7,
+            &device(),
+            &mut |_, _| {},
+        );
+        for (o, e) in values(out).iter().zip(&target) {
+            assert!((o - e).abs() < 1e-3, "{}: {o} vs {e}", sampler.name());
+        }
+    }
+    for (fraction, steps) in [(0.0, 10), (1.0, 10), (0.1, 10), (0.5, 2)] {
+        assert!(
+            sampler::build_from_prior(SamplerKind::Ddim, &config, steps, 0.0, fraction).is_err(),
+            "{fraction} of {steps}"
+        );
+    }
     assert!(sampler::build(SamplerKind::Ddim, &config, 1, 0.0).is_err());
     assert!(sampler::build(SamplerKind::Ddim, &config, 10, 1.5).is_err());
     assert!("euler".parse::<SamplerKind>().is_err());
+}
+
+/// A walk begun part-way starts from q(x_t | origin) at its first step: the network's
+/// first input is √ᾱ·origin + √(1 − ᾱ)·ε, with ε the seeded start noise and ᾱ that of
+/// the 7th of 10 respaced steps.
+#[test]
+fn a_walk_from_the_prior_begins_at_the_noised_prior() {
+    let config = paper();
+    let shape = [2, 1, 1, 2, 4];
+    let seed = 5;
+    let origin: Vec<f32> = (0..16)
+        .map(|i| if i % 3 == 0 { 1.0 } else { -1.0 })
+        .collect();
+    let noise: Vec<f32> = {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+        values(dispr_nn::noise::gaussian_tensor(&mut rng, shape, &device()))
+    };
+    let respaced = config.schedule().respaced(10);
+    let a = respaced.alphas_cumprod[6];
+    let first = std::cell::RefCell::new(None);
+    let denoiser = |xt: Tensor<5>, t: &[usize]| {
+        first.borrow_mut().get_or_insert((values(xt.clone()), t[0]));
+        Tensor::cat(vec![xt.zeros_like(), xt.zeros_like()], 1)
+    };
+    let sampler = sampler::build_from_prior(SamplerKind::Ddim, &config, 10, 0.0, 0.7).unwrap();
+    let origin_tensor = Tensor::<5>::from_data(TensorData::new(origin.clone(), shape), &device());
+    sampler.sample(
+        &denoiser,
+        shape,
+        Some(origin_tensor),
+        seed,
+        &device(),
+        &mut |_, _| {},
+    );
+    let (input, t) = first.into_inner().unwrap();
+    assert_eq!(t, respaced.timesteps[6]);
+    for ((x, o), e) in input.iter().zip(&origin).zip(&noise) {
+        let expected = a.sqrt() as f32 * o + (1.0 - a).sqrt() as f32 * e;
+        assert!((x - expected).abs() < 1e-5, "{x} vs {expected}");
+    }
 }
 
 /// Data x₀ ~ N(0, s²) (one value per voxel) has the exact x₀ predictor
@@ -227,7 +301,7 @@ fn deterministic_samplers_solve_the_gaussian_ode() {
                 .mul_scalar(a.sqrt() * std * std / (a * std * std + 1.0 - a));
             (xt - x0.mul_scalar(a.sqrt())).div_scalar((1.0 - a).sqrt())
         };
-        let out = values(sampler.sample(&oracle, shape, seed, &device(), &mut |_, _| {}));
+        let out = values(sampler.sample(&oracle, shape, None, seed, &device(), &mut |_, _| {}));
         out.iter()
             .zip(&start)
             .map(|(o, x)| (*o as f64 - *x as f64 * scale).abs())
@@ -273,8 +347,16 @@ fn tiny_network_shapes_and_seeded_sampling() {
 
     let sampler = sampler::build(SamplerKind::Ddpm, &config.diffusion, 5, 0.0).unwrap();
     let denoiser = |x: Tensor<5>, t: &[usize]| model.denoise(cond.clone(), x, t);
-    let draw =
-        |seed| values(sampler.sample(&denoiser, [3, 1, d, h, w], seed, &device(), &mut |_, _| {}));
+    let draw = |seed| {
+        values(sampler.sample(
+            &denoiser,
+            [3, 1, d, h, w],
+            None,
+            seed,
+            &device(),
+            &mut |_, _| {},
+        ))
+    };
     let a = draw(11);
     assert_eq!(a, draw(11), "same seed, same samples");
     assert_ne!(a, draw(12), "another seed, other samples");

@@ -121,7 +121,7 @@ fn ddim(steps: usize) -> SamplerSettings {
     SamplerSettings {
         kind: SamplerKind::Ddim,
         steps,
-        eta: 0.0,
+        ..SamplerSettings::default()
     }
 }
 
@@ -215,7 +215,7 @@ impl Plan {
                     SamplerSettings {
                         kind: SamplerKind::Ddpm,
                         steps: 50,
-                        eta: 0.0,
+                        ..SamplerSettings::default()
                     },
                 ],
                 nearest_k: 9,

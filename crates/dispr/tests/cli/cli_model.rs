@@ -295,6 +295,11 @@ fn train_resume_predict_evaluate_and_refusals() {
         2,
         &["--eta 1", "belongs to the ddim sampler", "ddpm"],
     );
+    assert_fails(
+        &dispr(&predict_args(&["--from-prior", "0.5"])),
+        2,
+        &["--from-prior", "has no prior shape to begin from"],
+    );
     // A calibration of another model is refused by name.
     let mut edited = calibration.clone();
     edited["model_sha256"] = serde_json::json!("0".repeat(64));
@@ -599,6 +604,30 @@ fn a_model_with_a_prior_trains_exports_and_predicts() {
         serde_json::from_slice(&std::fs::read(pred.join("predict.json")).unwrap()).unwrap();
     // The two held-out cells (predict skips the cells the model trained on).
     assert_eq!(report["per_cell"].as_array().unwrap().len(), 2);
+    // Begun half-way from the prior shape: half the network evaluations.
+    let predict_from = |fraction: &str| {
+        dispr(&[
+            "predict",
+            "--model",
+            s(&model),
+            "--data",
+            s(&data),
+            "--out",
+            s(&pred),
+            "--samples",
+            "2",
+            "--steps",
+            "4",
+            "--from-prior",
+            fraction,
+        ])
+    };
+    assert!(predict_from("0.5").status.success());
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(pred.join("predict.json")).unwrap()).unwrap();
+    assert_eq!(report["sampler"], "ddim-4-eta0-from0.5");
+    assert_fails(&predict_from("0"), 2, &["--from-prior", "(0, 1]"]);
+    assert_fails(&predict_from("0.25"), 2, &["leaves at least 2"]);
 
     let other = tmp.path().join("other");
     assert_fails(

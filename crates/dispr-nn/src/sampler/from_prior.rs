@@ -1,0 +1,73 @@
+//! A sampler begun part-way (SDEdit, Meng et al. 2022): instead of walking the whole
+//! schedule from pure noise, the walk begins at a fraction of its steps from the model's
+//! prior shape noised to that step, so diffusion refines the prior instead of inventing
+//! a shape, in fewer network evaluations.
+
+use burn::prelude::*;
+
+use super::{Denoiser, Sampler, SamplerKind};
+use crate::diffusion::DiffusionConfig;
+
+/// `inner`, built on the first steps of the schedule, begun from a given shape.
+pub struct FromPrior {
+    /// The sampler on the truncated schedule.
+    pub inner: Box<dyn Sampler>,
+    /// Its name: the whole walk's, then `-from` and the fraction (`ddim-10-eta1-from0.7`).
+    pub name: String,
+}
+
+/// The sampler `kind` with `steps` respaced steps and η `eta` ([`super::build`]), begun at
+/// `fraction` ∈ (0, 1) of its steps from the prior shape: it walks the last
+/// round(fraction · steps) of them, at least 2.
+pub fn build_from_prior(
+    kind: SamplerKind,
+    diffusion: &DiffusionConfig,
+    steps: usize,
+    eta: f64,
+    fraction: f64,
+) -> crate::Result<Box<dyn Sampler>> {
+    let schedule = super::checked_schedule(kind, diffusion, steps, eta)?;
+    let walked = (fraction * steps as f64).round();
+    if !(fraction > 0.0 && fraction < 1.0) || walked < 2.0 {
+        return Err(crate::Error::BadSetting(format!(
+            "--from-prior {fraction}: the walk must begin part-way, at a fraction in (0, 1) of its {steps} steps that leaves at least 2 of them"
+        )));
+    }
+    let whole = super::on_schedule(kind, diffusion, schedule.clone(), eta).name();
+    Ok(Box::new(FromPrior {
+        inner: super::on_schedule(kind, diffusion, schedule.truncated(walked as usize), eta),
+        name: format!("{whole}-from{fraction}"),
+    }))
+}
+
+impl Sampler for FromPrior {
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn evaluations(&self) -> usize {
+        self.inner.evaluations()
+    }
+
+    fn begins_from_origin(&self) -> bool {
+        true
+    }
+
+    fn sample(
+        &self,
+        denoiser: &Denoiser,
+        shape: [usize; 5],
+        origin: Option<Tensor<5>>,
+        seed: u64,
+        device: &Device,
+        on_step: &mut dyn FnMut(usize, usize),
+    ) -> Tensor<5> {
+        debug_assert!(
+            origin.is_some(),
+            "{} needs a shape to begin from",
+            self.name
+        );
+        self.inner
+            .sample(denoiser, shape, origin, seed, device, on_step)
+    }
+}
