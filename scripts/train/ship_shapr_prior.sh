@@ -6,24 +6,30 @@
 #  2. The training cells' priors, cross-fitted: each cell's shape is the five-fold outer
 #     SHAPR's prediction (the reproduce run's shapr-topo-foldK, which never saw it).
 #  3. The shipped recipe (fast, batch 4, 3000 steps) on the real cells with those
-#     shapes (--fold none --prior-shapes), its scale learnt on 40 of them with DDIM 10
-#     at η = ETA (default 1), which becomes the file's default sampler.
+#     shapes (--fold none --prior-shapes), its scale learnt on 40 of them with the draw
+#     DRAW, which becomes the file's default sampler: eta0 (DDIM 10, η 0), eta1 (η 1,
+#     the default) or eta1-from0.7 (η 1, begun at 70 % of the way from SHAPR's shape).
 #  4. Exported with the SHAPR of step 1 (dispr model export --prior-model) to OUT, its
 #     intervals fitted on the five folds of shapr_prior_cv_all.sh drawn the same way
-#     (foldK-eta1 for η = 1, foldK for η = 0).
+#     (foldK, foldK-eta1 or foldK-eta1-from0.7).
 # Resumable: rerun to continue; a finished step is skipped.
 # Usage: scripts/train/ship_shapr_prior.sh [OUT]   (from the repository root; OUT
 # defaults to RUN/dispr-fast.safetensors; copy it to models/ to ship it)
 # Environment: RUN (default ~/dispr-runs/ship-shapr-prior), ROOT (the five folds' runs,
-# default ~/dispr-runs), OUTER (the reproduce run's work folder), ETA (0 or 1), DATA, DISPR.
+# default ~/dispr-runs), OUTER (the reproduce run's work folder), DRAW, DATA, DISPR.
 set -euo pipefail
 DATA=$(realpath "${DATA:-../shared/data/rbc-sample}")
 ROOT=${ROOT:-$HOME/dispr-runs}
 RUN=${RUN:-$ROOT/ship-shapr-prior}
 OUTER=${OUTER:-$ROOT/reproduce-full/work}
 OUT=${1:-$RUN/dispr-fast.safetensors}
-ETA=${ETA:-1}
-case $ETA in 0) suffix= ;; 1) suffix=-eta1 ;; *) echo "ETA must be 0 or 1" >&2; exit 2 ;; esac
+DRAW=${DRAW:-eta1}
+case $DRAW in
+  eta0) draw=(--eta 0) suffix= ;;
+  eta1) draw=(--eta 1) suffix=-eta1 ;;
+  eta1-from0.7) draw=(--eta 1 --from-prior 0.7) suffix=-eta1-from0.7 ;;
+  *) echo "DRAW must be eta0, eta1 or eta1-from0.7" >&2; exit 2 ;;
+esac
 mkdir -p "$RUN"
 DISPR=${DISPR:-$RUN/bin/dispr}
 if [ ! -x "$DISPR" ]; then
@@ -45,7 +51,7 @@ export RAYON_NUM_THREADS=${RAYON_NUM_THREADS:-2}
 FOLD=none NO_SYNTH=1 PRIOR_SHAPES="$RUN/shapes" RUN="$RUN/model" DISPR="$DISPR" \
   "$(dirname "$0")/fast_model.sh" 3000
 [ -f "$RUN/model/checkpoint.dispr.calibration.json" ] ||
-  "$DISPR" model calibrate --model "$RUN/model" --data "$DATA" --by scale --cells 40 --eta "$ETA" -q
+  "$DISPR" model calibrate --model "$RUN/model" --data "$DATA" --by scale --cells 40 "${draw[@]}" -q
 [ -f "$OUT" ] || "$DISPR" model export --model "$RUN/model" --prior-model "$RUN/shapr" --out "$OUT"
 preds=()
 for k in 0 1 2 3 4; do preds+=(--pred "$ROOT/shapr-prior-f$k/fold$k$suffix"); done

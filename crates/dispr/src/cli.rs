@@ -321,9 +321,10 @@ pub struct EvaluateArgs {
     #[arg(long = "pred", required = true, value_name = "NAME=DIR")]
     pub preds: Vec<String>,
     /// Evaluate only the test cells of this fold (0-based; the split of `dispr data
-    /// folds` and `dispr train --fold`).
+    /// folds` and `dispr train --fold`); repeat it to pool several folds (`--fold 0
+    /// --fold 1`: their predictions given once per fold, as for all five).
     #[arg(long)]
-    pub fold: Option<u32>,
+    pub fold: Vec<u32>,
     /// Number of folds of that split.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..))]
     pub folds: u32,

@@ -52,15 +52,15 @@ fn parse_methods(specs: &[String]) -> anyhow::Result<Vec<Method>> {
 pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
     let methods = parse_methods(&args.preds)?;
     let mut dataset = super::open_dataset(&args.data)?;
-    if let Some(fold) = args.fold {
-        if fold >= args.folds {
-            bail!("--fold {fold} is out of range for --folds {}", args.folds);
-        }
+    if let Some(fold) = args.fold.iter().find(|&&f| f >= args.folds) {
+        bail!("--fold {fold} is out of range for --folds {}", args.folds);
+    }
+    if !args.fold.is_empty() {
         let folds = dataset.folds(args.folds as usize, args.split_seed)?;
         let mut index = 0;
         dataset.cells.retain(|_| {
             index += 1;
-            folds[index - 1] == fold as usize
+            args.fold.contains(&(folds[index - 1] as u32))
         });
     }
     for b in &args.baselines {

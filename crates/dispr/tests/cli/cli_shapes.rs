@@ -486,6 +486,42 @@ fn evaluate_pools_a_method_given_once_per_fold() {
     let pooled = table(&[&fold0, &fold1], "pooled");
     assert_eq!(pooled, table(&[&all], "whole"));
     assert_eq!(pooled.lines().count(), 1 + names.len());
+    // --fold given twice keeps the test cells of both folds of the split.
+    let split = dir.path().join("folds.csv");
+    ok(&[
+        "data",
+        "folds",
+        s(&data),
+        "--folds",
+        "3",
+        "--out",
+        s(&split),
+    ]);
+    let fold_of: Vec<(String, String)> = std::fs::read_to_string(&split)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let cols: Vec<&str> = l.split(',').collect();
+            (cols[0].to_string(), cols[2].to_string())
+        })
+        .collect();
+    let kept = [&fold_of[0].1, &fold_of[1].1];
+    let report = dir.path().join("two-folds");
+    let spec = format!("e={}", s(&all));
+    let mut args = vec!["evaluate", "--data", s(&data), "--out", s(&report)];
+    args.extend([
+        "--pred", &spec, "--folds", "3", "--fold", kept[0], "--fold", kept[1],
+    ]);
+    ok(&args);
+    let cells = std::fs::read_to_string(report.join("cells.csv")).unwrap();
+    for (name, fold) in &fold_of {
+        assert_eq!(
+            cells.contains(name.as_str()),
+            kept.contains(&fold),
+            "{name} of fold {fold}"
+        );
+    }
     // A cell in two pooled folders, or in none, is refused by name.
     std::fs::copy(
         all.join(format!("{}.tif", names[0])),
