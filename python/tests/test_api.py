@@ -157,7 +157,7 @@ def test_measure_mesh_synth_evaluate(cell, cli, tmp_path):
         (lambda c: dispr.predict(c["image"], c["mask"], samples=0), "samples: 0"),
         (lambda c: dispr.predict(c["image"], c["mask"], sampler="euler"), "unknown sampler 'euler'"),
         (lambda c: dispr.predict(c["image"], c["mask"], sampler="ddpm", eta=1.0), "η belongs to the ddim sampler"),
-        (lambda c: dispr.predict(c["image"], c["mask"], from_prior=0.5), "has no prior shape to begin from"),
+        (lambda c: dispr.predict(c["image"], c["mask"], from_prior=0.5), "no prior shape to begin the walk from"),
         (lambda c: dispr.predict(c["image"], c["mask"], from_prior=0), "from_prior: 0 is not a fraction in (0, 1]"),
         (lambda c: dispr.predict(c["image"], c["mask"], pixel_size=-1.0), "pixel_size"),
         (lambda c: dispr.predict(c["image"], c["mask"], model="/nonexistent/model.dispr"), "/nonexistent/model.dispr"),

@@ -10,7 +10,6 @@ use crate::checkpoint::{EXTRA_PREFIX, Header};
 use crate::config::{ModelKind, Network, PriorConfig};
 use crate::intervals::IntervalCalibration;
 use crate::pipeline::own_sampling;
-use crate::sampler;
 
 /// Training cells of one class.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -135,10 +134,9 @@ impl ModelCard {
         // What `dispr predict` draws with by default: the model's own sampler.
         let settings = own_sampling(calibration);
         let default_sampler = match &header.model {
-            Network::Dispr(m) => {
-                sampler::build(settings.kind, &m.diffusion, settings.steps, settings.eta)
-                    .map_or_else(|e| format!("none ({e})"), |s| s.name())
-            }
+            Network::Dispr(m) => settings
+                .sampler(&m.diffusion)
+                .map_or_else(|e| format!("none ({e})"), |s| s.name()),
             Network::Shapr(_) => "shapr (deterministic, one shape)".to_string(),
         };
         Self {

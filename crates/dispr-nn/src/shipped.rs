@@ -104,9 +104,7 @@ mod tests {
         };
         // The draw `dispr predict` makes by default: the model's own sampler.
         let d = crate::pipeline::own_sampling(calibration().unwrap().as_ref());
-        let name = crate::sampler::build(d.kind, &m.diffusion, d.steps, d.eta)
-            .unwrap()
-            .name();
+        let name = d.sampler(&m.diffusion).unwrap().name();
         let size = calibration()
             .unwrap()
             .expect("the built-in model has a size calibration")

@@ -31,10 +31,8 @@ fn request(
     eta: Option<f64>,
     from_prior: Option<f64>,
 ) -> PyResult<SamplerRequest> {
-    if let Some(fraction) = from_prior.filter(|f| !(*f > 0.0 && *f <= 1.0)) {
-        return Err(error(format!(
-            "from_prior: {fraction} is not a fraction in (0, 1]"
-        )));
+    if let Some(Err(e)) = from_prior.map(dispr_nn::sampler::begin_fraction) {
+        return Err(error(format!("from_prior: {e}")));
     }
     Ok(SamplerRequest {
         kind: sampler.map(str::parse).transpose().map_err(error)?,

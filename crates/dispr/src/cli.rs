@@ -678,12 +678,10 @@ fn parse_eta(text: &str) -> Result<f64, String> {
 
 /// The fraction of the walk begun from the prior shape: a number in (0, 1].
 fn parse_from_prior(text: &str) -> Result<f64, String> {
-    match text.parse::<f64>() {
-        Ok(fraction) if fraction > 0.0 && fraction <= 1.0 => Ok(fraction),
-        _ => Err(format!(
-            "the fraction must be a number in (0, 1], got '{text}'"
-        )),
-    }
+    let fraction: f64 = text
+        .parse()
+        .map_err(|_| format!("'{text}' is not a fraction in (0, 1]"))?;
+    dispr_nn::sampler::begin_fraction(fraction).map(|_| fraction)
 }
 
 impl SamplerArgs {

@@ -8,6 +8,7 @@ use burn::prelude::Device;
 use crate::calibration::{Calibration, SizeCorrection};
 use crate::checkpoint::{self, Checkpoint, Header};
 use crate::config::Network;
+use crate::diffusion::DiffusionConfig;
 use crate::intervals::IntervalCalibration;
 use dispr_core::data::class::Label;
 use dispr_core::data::dataset::Cell;
@@ -57,11 +58,8 @@ impl SamplerSettings {
     pub fn from_name(name: &str) -> Option<Self> {
         let (name, from_prior) = match name.rsplit_once("-from") {
             Some((walk, fraction)) => {
-                let fraction: f64 = fraction.parse().ok()?;
-                (
-                    walk,
-                    Some(fraction).filter(|f| *f > 0.0 && *f < 1.0)?.into(),
-                )
+                let fraction = sampler::begin_fraction(fraction.parse().ok()?).ok()??;
+                (walk, Some(fraction))
             }
             None => (name, None),
         };
@@ -81,6 +79,18 @@ impl SamplerSettings {
             from_prior,
         })
         .filter(|_| eta.is_finite() && eta >= 0.0)
+    }
+}
+
+impl SamplerSettings {
+    /// The sampler these settings stand for, for a model trained with `diffusion`.
+    pub fn sampler(&self, diffusion: &DiffusionConfig) -> Result<Box<dyn Sampler>> {
+        match self.from_prior {
+            None => sampler::build(self.kind, diffusion, self.steps, self.eta),
+            Some(fraction) => {
+                sampler::build_from_prior(self.kind, diffusion, self.steps, self.eta, fraction)
+            }
+        }
     }
 }
 
@@ -105,7 +115,8 @@ impl SamplerRequest {
         Self {
             kind: Some(settings.kind),
             steps: Some(settings.steps),
-            eta: Some(settings.eta),
+            // η is DDIM's alone: asked of another sampler it is refused.
+            eta: (settings.kind == SamplerKind::Ddim).then_some(settings.eta),
             from_prior: Some(settings.from_prior.unwrap_or(1.0)),
         }
     }
@@ -124,7 +135,7 @@ impl SamplerRequest {
                     None => "the model's own sampler",
                 };
                 return Err(Error::BadSetting(format!(
-                    "--eta {eta}: η belongs to the ddim sampler, and {whose} is {} (add --sampler ddim, or leave --eta out)",
+                    "eta {eta}: η belongs to the ddim sampler, and {whose} is {} (ask for the ddim sampler, or give no η)",
                     kind.name()
                 )));
             }
@@ -134,7 +145,8 @@ impl SamplerRequest {
             steps: self.steps.unwrap_or(own.steps),
             eta,
             from_prior: match self.from_prior {
-                Some(fraction) => Some(fraction).filter(|&f| f < 1.0),
+                Some(fraction) => sampler::begin_fraction(fraction)
+                    .map_err(|e| Error::BadSetting(format!("from-prior: {e}")))?,
                 None => own.from_prior,
             },
         })
@@ -547,23 +559,13 @@ impl Predictor {
         Ok(match &ckpt.header.model {
             Network::Dispr(_) => {
                 let model = Model::from_checkpoint(ckpt, file, device)?;
-                let (kind, diffusion) = (sampling.kind, &model.config.diffusion);
-                let sampler = match sampling.from_prior {
-                    None => sampler::build(kind, diffusion, sampling.steps, sampling.eta)?,
-                    Some(_) if model.config.prior.is_none() => {
-                        return Err(Error::BadSetting(format!(
-                            "--from-prior: {} has no prior shape to begin from (it was trained without a prior channel)",
-                            file.display()
-                        )));
-                    }
-                    Some(fraction) => sampler::build_from_prior(
-                        kind,
-                        diffusion,
-                        sampling.steps,
-                        sampling.eta,
-                        fraction,
-                    )?,
-                };
+                if sampling.from_prior.is_some() && model.config.prior.is_none() {
+                    return Err(Error::BadSetting(format!(
+                        "{}: the model has no prior shape to begin the walk from (from-prior needs a model trained with --prior-k or --prior-shapes); leave it out",
+                        file.display()
+                    )));
+                }
+                let sampler = sampling.sampler(&model.config.diffusion)?;
                 Self::Dispr(Box::new(model), sampler)
             }
             Network::Shapr(_) => {
@@ -689,7 +691,7 @@ mod tests {
                 for eta in [0.0, 0.5, 1.0] {
                     let eta = if kind == SamplerKind::Ddim { eta } else { 0.0 };
                     // (Two steps cannot be begun part-way: at least two remain.)
-                    let fractions = [None, Some(0.5), Some(0.75)];
+                    let fractions = [None, Some(0.5), Some(0.7)];
                     for from_prior in fractions.into_iter().filter(|f| f.is_none() || steps > 2) {
                         let settings = SamplerSettings {
                             kind,
@@ -697,12 +699,7 @@ mod tests {
                             eta,
                             from_prior,
                         };
-                        let name = match from_prior {
-                            None => sampler::build(kind, &diffusion, steps, eta),
-                            Some(f) => sampler::build_from_prior(kind, &diffusion, steps, eta, f),
-                        }
-                        .unwrap()
-                        .name();
+                        let name = settings.sampler(&diffusion).unwrap().name();
                         assert_eq!(SamplerSettings::from_name(&name), Some(settings), "{name}");
                     }
                 }
@@ -753,6 +750,11 @@ mod tests {
         assert_eq!(from_noise.over(own).unwrap().from_prior, None);
         let plain = SamplerSettings::default();
         assert_eq!(SamplerRequest::exactly(plain).over(own).unwrap(), plain);
+        let ddpm = SamplerSettings {
+            kind: SamplerKind::Ddpm,
+            ..plain
+        };
+        assert_eq!(SamplerRequest::exactly(ddpm).over(own).unwrap(), ddpm);
         // Another sampler drops the model's own η; one asked of it is a bad setting.
         let ddpm = ask(Some(SamplerKind::Ddpm), None, None).over(own).unwrap();
         assert_eq!((ddpm.kind, ddpm.eta), (SamplerKind::Ddpm, 0.0));

@@ -16,9 +16,22 @@ pub struct FromPrior {
     pub name: String,
 }
 
-/// The sampler `kind` with `steps` respaced steps and η `eta` ([`super::build`]), begun at
-/// `fraction` ∈ (0, 1) of its steps from the prior shape: it walks the last
-/// round(fraction · steps) of them, at least 2.
+/// A begin fraction as asked: `Ok(None)` for 1 (from pure noise), `Ok(Some(f))` for f in
+/// (0, 1), else what is wrong with it.
+pub fn begin_fraction(fraction: f64) -> Result<Option<f64>, String> {
+    if fraction > 0.0 && fraction < 1.0 {
+        Ok(Some(fraction))
+    } else if fraction == 1.0 {
+        Ok(None)
+    } else {
+        Err(format!("{fraction} is not a fraction in (0, 1]"))
+    }
+}
+
+/// The sampler `kind` with `steps` respaced steps and η `eta` ([`super::build`]), begun
+/// part-way: it walks the k = round(fraction · steps) least noisy of them (at least 2),
+/// from the prior noised to the k-th. Its name states the fraction walked, k / steps
+/// (`ddim-10-eta1-from0.7`), so two fractions that walk alike are one draw.
 pub fn build_from_prior(
     kind: SamplerKind,
     diffusion: &DiffusionConfig,
@@ -27,16 +40,16 @@ pub fn build_from_prior(
     fraction: f64,
 ) -> crate::Result<Box<dyn Sampler>> {
     let schedule = super::checked_schedule(kind, diffusion, steps, eta)?;
-    let walked = (fraction * steps as f64).round();
-    if !(fraction > 0.0 && fraction < 1.0) || walked < 2.0 {
+    let walked = (fraction * steps as f64).round() as usize;
+    if !matches!(begin_fraction(fraction), Ok(Some(_))) || walked < 2 {
         return Err(crate::Error::BadSetting(format!(
-            "--from-prior {fraction}: the walk must begin part-way, at a fraction in (0, 1) of its {steps} steps that leaves at least 2 of them"
+            "from-prior {fraction}: the walk must begin part-way, at a fraction in (0, 1) of its {steps} steps that leaves at least 2 of them"
         )));
     }
     let whole = super::on_schedule(kind, diffusion, schedule.clone(), eta).name();
     Ok(Box::new(FromPrior {
-        inner: super::on_schedule(kind, diffusion, schedule.truncated(walked as usize), eta),
-        name: format!("{whole}-from{fraction}"),
+        inner: super::on_schedule(kind, diffusion, schedule.truncated(walked), eta),
+        name: format!("{whole}-from{}", walked as f64 / steps as f64),
     }))
 }
 
@@ -62,12 +75,10 @@ impl Sampler for FromPrior {
         device: &Device,
         on_step: &mut dyn FnMut(usize, usize),
     ) -> Tensor<5> {
-        debug_assert!(
-            origin.is_some(),
-            "{} needs a shape to begin from",
-            self.name
-        );
+        // The predictor gives one whenever the sampler begins from it, and refuses
+        // this sampler for a model without a prior channel.
+        let origin = origin.expect("a sampler begun from the prior is given the prior");
         self.inner
-            .sample(denoiser, shape, origin, seed, device, on_step)
+            .sample(denoiser, shape, Some(origin), seed, device, on_step)
     }
 }

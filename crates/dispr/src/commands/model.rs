@@ -170,7 +170,7 @@ pub fn intervals(args: &ModelIntervalsArgs) -> anyhow::Result<()> {
         &size,
     ) {
         crate::output::note(&format!(
-            "note: {} predicts by default with {} and {} samples per cell ({}); these intervals apply only to predictions drawn as the held-out ones were ({why}), so pass the matching --sampler, --steps, --eta and --samples to dispr predict",
+            "note: {} predicts by default with {} and {} samples per cell ({}); these intervals apply only to predictions drawn as the held-out ones were ({why}), so pass the matching --sampler, --steps, --eta, --from-prior and --samples to dispr predict",
             file.display(),
             card.default_sampler,
             crate::cli::DEFAULT_SAMPLES,

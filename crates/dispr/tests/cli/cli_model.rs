@@ -293,12 +293,12 @@ fn train_resume_predict_evaluate_and_refusals() {
     assert_fails(
         &dispr(&predict_args(&["--sampler", "ddpm", "--eta", "1"])),
         2,
-        &["--eta 1", "belongs to the ddim sampler", "ddpm"],
+        &["eta 1", "belongs to the ddim sampler", "ddpm"],
     );
     assert_fails(
         &dispr(&predict_args(&["--from-prior", "0.5"])),
         2,
-        &["--from-prior", "has no prior shape to begin from"],
+        &["no prior shape to begin the walk from", "leave it out"],
     );
     // A calibration of another model is refused by name.
     let mut edited = calibration.clone();
@@ -626,7 +626,11 @@ fn a_model_with_a_prior_trains_exports_and_predicts() {
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(pred.join("predict.json")).unwrap()).unwrap();
     assert_eq!(report["sampler"], "ddim-4-eta0-from0.5");
-    assert_fails(&predict_from("0"), 2, &["--from-prior", "(0, 1]"]);
+    assert_fails(
+        &predict_from("0"),
+        2,
+        &["--from-prior", "0 is not a fraction in (0, 1]"],
+    );
     assert_fails(&predict_from("0.25"), 2, &["leaves at least 2"]);
 
     let other = tmp.path().join("other");

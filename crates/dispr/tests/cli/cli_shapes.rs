@@ -506,7 +506,11 @@ fn evaluate_pools_a_method_given_once_per_fold() {
             (cols[0].to_string(), cols[2].to_string())
         })
         .collect();
-    let kept = [&fold_of[0].1, &fold_of[1].1];
+    // Two different folds, and a cell in neither.
+    let first = &fold_of[0].1;
+    let second = &fold_of.iter().find(|(_, f)| f != first).unwrap().1;
+    assert!(fold_of.iter().any(|(_, f)| f != first && f != second));
+    let kept = [first, second];
     let report = dir.path().join("two-folds");
     let spec = format!("e={}", s(&all));
     let mut args = vec!["evaluate", "--data", s(&data), "--out", s(&report)];
