@@ -589,24 +589,8 @@ fn a_model_with_a_prior_trains_exports_and_predicts() {
         "{info}"
     );
     let pred = tmp.path().join("pred");
-    ok(&[
-        "predict",
-        "--model",
-        s(&model),
-        "--data",
-        s(&data),
-        "--out",
-        s(&pred),
-        "--samples",
-        "2",
-    ]);
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(pred.join("predict.json")).unwrap()).unwrap();
-    // The two held-out cells (predict skips the cells the model trained on).
-    assert_eq!(report["per_cell"].as_array().unwrap().len(), 2);
-    // Begun half-way from the prior shape: half the network evaluations.
-    let predict_from = |fraction: &str| {
-        dispr(&[
+    let predict = |flags: &[&str]| {
+        let mut args = vec![
             "predict",
             "--model",
             s(&model),
@@ -616,22 +600,29 @@ fn a_model_with_a_prior_trains_exports_and_predicts() {
             s(&pred),
             "--samples",
             "2",
-            "--steps",
-            "4",
-            "--from-prior",
-            fraction,
-        ])
+        ];
+        args.extend_from_slice(flags);
+        let out = dispr(&args);
+        let report = out.status.success().then(|| {
+            serde_json::from_slice::<serde_json::Value>(
+                &std::fs::read(pred.join("predict.json")).unwrap(),
+            )
+            .unwrap()
+        });
+        (out, report)
     };
-    assert!(predict_from("0.5").status.success());
-    let report: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(pred.join("predict.json")).unwrap()).unwrap();
-    assert_eq!(report["sampler"], "ddim-4-eta0-from0.5");
+    let (_, report) = predict(&[]);
+    // The two held-out cells (predict skips the cells the model trained on).
+    assert_eq!(report.unwrap()["per_cell"].as_array().unwrap().len(), 2);
+    // Begun half-way from the prior shape: half the network evaluations.
+    let from = |fraction| predict(&["--steps", "4", "--from-prior", fraction]);
+    assert_eq!(from("0.5").1.unwrap()["sampler"], "ddim-4-eta0-from0.5");
     assert_fails(
-        &predict_from("0"),
+        &from("0").0,
         2,
         &["--from-prior", "0 is not a fraction in (0, 1]"],
     );
-    assert_fails(&predict_from("0.25"), 2, &["leaves at least 2"]);
+    assert_fails(&from("0.25").0, 2, &["leaves at least 2"]);
 
     let other = tmp.path().join("other");
     assert_fails(
