@@ -32,11 +32,21 @@ for k in 0 1 2 3 4; do
   pooled+=(--pred "shipped+scale=$ROOT/scale-cv/fold$k")
   pooled+=(--pred "topological-shapr=$P/shapr-topo/fold$k")
 done
-"${DISPR:-$ROOT/shapr-prior-f0/bin/dispr}" evaluate --data "$DATA" "${pooled[@]}" \
+DISPR=${DISPR:-$ROOT/shapr-prior-f4/bin/dispr}
+# Every draw against the other methods (the goal's paired criteria need each draw
+# compared, so none of them is a baseline here) ...
+"$DISPR" evaluate --data "$DATA" "${pooled[@]}" \
   --pred "nearest-9=$P/nearest-9" --pred "cylinder=$P/cylinder" --out "$REPORT" \
-  --baseline shapr-prior+scale --baseline shapr-prior+scale-eta1 --baseline shipped+scale \
-  --baseline topological-shapr \
-  --baseline nearest-9 --baseline cylinder
+  --baseline shipped+scale --baseline topological-shapr --baseline nearest-9 --baseline cylinder
+# ... and the draws against each other: η 0 and the walk from SHAPR's shape against η 1.
+draws=()
+for k in 0 1 2 3 4; do
+  for d in "" -eta1 -eta1-from0.7; do
+    draws+=(--pred "shapr-prior+scale$d=$ROOT/shapr-prior-f$k/fold$k$d")
+  done
+done
+"$DISPR" evaluate --data "$DATA" "${draws[@]}" --out "$REPORT/draws" \
+  --baseline shapr-prior+scale-eta1
 for m in shapr-prior+scale shapr-prior+scale-eta1 shapr-prior+scale-eta1-from0.7; do
   python3 scripts/report/goal_check.py "$REPORT" --method "$m" \
     --nearest nearest-9 --shapr-topo topological-shapr | tee "$REPORT/goal-$m.txt" || true
