@@ -24,12 +24,9 @@ RUN=${RUN:-$ROOT/ship-shapr-prior}
 OUTER=${OUTER:-$ROOT/reproduce-full/work}
 OUT=${1:-$RUN/dispr-fast.safetensors}
 DRAW=${DRAW:-eta1}
-case $DRAW in
-  eta0) draw=(--eta 0) suffix= ;;
-  eta1) draw=(--eta 1) suffix=-eta1 ;;
-  eta1-from0.7) draw=(--eta 1 --from-prior 0.7) suffix=-eta1-from0.7 ;;
-  *) echo "DRAW must be eta0, eta1 or eta1-from0.7" >&2; exit 2 ;;
-esac
+source "$(dirname "$0")/scaled_predictions.sh"
+suffix=-$DRAW; [ "$DRAW" != eta0 ] || suffix=
+draw_flags "$suffix" || { echo "DRAW must be eta0, eta1 or eta1-from0.7" >&2; exit 2; }
 mkdir -p "$RUN"
 DISPR=${DISPR:-$RUN/bin/dispr}
 if [ ! -x "$DISPR" ]; then
@@ -51,7 +48,7 @@ export RAYON_NUM_THREADS=${RAYON_NUM_THREADS:-2}
 FOLD=none NO_SYNTH=1 PRIOR_SHAPES="$RUN/shapes" RUN="$RUN/model" DISPR="$DISPR" \
   "$(dirname "$0")/fast_model.sh" 3000
 [ -f "$RUN/model/checkpoint.dispr.calibration.json" ] ||
-  "$DISPR" model calibrate --model "$RUN/model" --data "$DATA" --by scale --cells 40 "${draw[@]}" -q
+  "$DISPR" model calibrate --model "$RUN/model" --data "$DATA" --by scale --cells 40 "${DRAW_FLAGS[@]}" -q
 [ -f "$OUT" ] || "$DISPR" model export --model "$RUN/model" --prior-model "$RUN/shapr" --out "$OUT"
 preds=()
 for k in 0 1 2 3 4; do preds+=(--pred "$ROOT/shapr-prior-f$k/fold$k$suffix"); done

@@ -833,9 +833,10 @@ pub struct TrainArgs {
     /// the same for the cells to predict.
     #[arg(long, value_name = "DIR", conflicts_with = "prior_k")]
     pub prior_shapes: Option<PathBuf>,
-    /// Hold out this fold for testing (0-based).
-    #[arg(long)]
-    pub fold: Option<u32>,
+    /// Hold out this fold for testing (0-based), or `none` to train on every cell (as
+    /// when the flag is left out) [default: none].
+    #[arg(long, value_name = "K|none", value_parser = parse_held_out)]
+    pub fold: Option<HeldOut>,
     /// Number of folds.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..))]
     pub folds: u32,
@@ -873,6 +874,34 @@ pub struct TrainArgs {
     /// Device: cpu, or cuda/wgpu in builds with those features.
     #[arg(long, value_enum, default_value_t = DeviceKind::Cpu)]
     pub device: DeviceKind,
+}
+
+/// Which cells `dispr train --fold` holds out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeldOut {
+    /// Train on every cell (`--fold none`).
+    Nothing,
+    /// Hold out fold K of the split (`--fold K`).
+    Fold(u32),
+}
+
+impl HeldOut {
+    /// The held-out fold, if any.
+    pub fn fold(self) -> Option<u32> {
+        match self {
+            HeldOut::Nothing => None,
+            HeldOut::Fold(k) => Some(k),
+        }
+    }
+}
+
+fn parse_held_out(text: &str) -> Result<HeldOut, String> {
+    if text.eq_ignore_ascii_case("none") {
+        return Ok(HeldOut::Nothing);
+    }
+    text.parse()
+        .map(HeldOut::Fold)
+        .map_err(|_| format!("expected a fold number (0, 1, ...) or none, got '{text}'"))
 }
 
 /// Flags of `dispr predict`.

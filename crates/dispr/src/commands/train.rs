@@ -11,7 +11,7 @@ use dispr_nn::pipeline::plan::{check_extra_dirs, plan, require_shapes};
 use dispr_nn::shapr::AdversarialConfig;
 use dispr_nn::training::Run;
 
-use crate::cli::TrainArgs;
+use crate::cli::{HeldOut, TrainArgs};
 use crate::output::print;
 use crate::progress;
 
@@ -55,7 +55,11 @@ fn settings(args: &TrainArgs) -> anyhow::Result<(Network, TrainConfig)> {
             (args.batch.is_some(), "--batch"),
             (args.lr.is_some(), "--lr"),
             (args.seed.is_some(), "--seed"),
-            (args.fold.is_some(), "--fold"),
+            (
+                args.fold
+                    .is_some_and(|f| f.fold().map(|k| k as usize) != train.fold),
+                "--fold",
+            ),
             (args.no_augment, "--no-augment"),
             (!args.extra_data.is_empty(), "--extra-data"),
         ];
@@ -84,12 +88,13 @@ fn settings(args: &TrainArgs) -> anyhow::Result<(Network, TrainConfig)> {
         if let Some(seed) = args.seed {
             train.seed = seed;
         }
-        if let Some(fold) = args.fold
+        let fold = args.fold.and_then(HeldOut::fold);
+        if let Some(fold) = fold
             && fold >= args.folds
         {
             bail!("--fold {fold} is out of range for --folds {}", args.folds);
         }
-        train.fold = args.fold.map(|f| f as usize);
+        train.fold = fold.map(|f| f as usize);
         train.folds = args.folds as usize;
         train.split_seed = args.split_seed;
         train.augment = !args.no_augment;

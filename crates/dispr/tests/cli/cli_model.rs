@@ -118,6 +118,35 @@ fn train_resume_predict_evaluate_and_refusals() {
         1,
         &["--lr cannot change when resuming"],
     );
+    // The held-out fold cannot change either (`--fold none` holds nothing out), and a
+    // fold that is neither a number nor `none` is a bad flag.
+    assert_fails(
+        &dispr(&[
+            "train",
+            "--data",
+            s(&data),
+            "--out",
+            s(&run),
+            "--resume",
+            "--fold",
+            "none",
+        ]),
+        1,
+        &["--fold cannot change when resuming"],
+    );
+    assert_fails(
+        &dispr(&[
+            "train",
+            "--data",
+            s(&data),
+            "--out",
+            s(&pred),
+            "--fold",
+            "all",
+        ]),
+        2,
+        &["expected a fold number (0, 1, ...) or none, got 'all'"],
+    );
     let losses = std::fs::read_to_string(run.join("losses.csv")).unwrap();
     assert_eq!(losses.lines().count(), 4, "{losses}");
 
@@ -905,7 +934,7 @@ fn a_model_on_given_prior_shapes_trains_and_predicts_with_them() {
         1,
         &["trained on the calibration cells"],
     );
-    // A SHAPR model that trained on the held-out cells is refused.
+    // A SHAPR model that trained on the held-out cells (`--fold none`: on all) is refused.
     let seen = tmp.path().join("shapr-all");
     ok(&[
         "train",
@@ -917,6 +946,8 @@ fn a_model_on_given_prior_shapes_trains_and_predicts_with_them() {
         "tiny",
         "--out",
         s(&seen),
+        "--fold",
+        "none",
         "--steps",
         "1",
     ]);
