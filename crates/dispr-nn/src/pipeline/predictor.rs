@@ -83,6 +83,13 @@ impl SamplerSettings {
 }
 
 impl SamplerSettings {
+    /// Network evaluations of one draw: the steps walked.
+    pub fn evaluations(&self) -> usize {
+        self.from_prior.map_or(self.steps, |fraction| {
+            sampler::walked_steps(self.steps, fraction)
+        })
+    }
+
     /// The sampler these settings stand for, for a model trained with `diffusion`.
     pub fn sampler(&self, diffusion: &DiffusionConfig) -> Result<Box<dyn Sampler>> {
         match self.from_prior {

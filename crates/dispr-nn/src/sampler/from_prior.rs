@@ -28,6 +28,12 @@ pub fn begin_fraction(fraction: f64) -> Result<Option<f64>, String> {
     }
 }
 
+/// The steps a walk of `steps` begun at `fraction` of them takes: round(fraction · steps),
+/// its network evaluations.
+pub fn walked_steps(steps: usize, fraction: f64) -> usize {
+    (fraction * steps as f64).round() as usize
+}
+
 /// The sampler `kind` with `steps` respaced steps and η `eta` ([`super::build`]), begun
 /// part-way: it walks the k = round(fraction · steps) least noisy of them (at least 2),
 /// from the prior noised to the k-th. Its name states the fraction walked, k / steps
@@ -40,7 +46,7 @@ pub fn build_from_prior(
     fraction: f64,
 ) -> crate::Result<Box<dyn Sampler>> {
     let schedule = super::checked_schedule(kind, diffusion, steps, eta)?;
-    let walked = (fraction * steps as f64).round() as usize;
+    let walked = walked_steps(steps, fraction);
     if !matches!(begin_fraction(fraction), Ok(Some(_))) || walked < 2 {
         return Err(crate::Error::BadSetting(format!(
             "from-prior {fraction}: the walk must begin part-way, at a fraction in (0, 1) of its {steps} steps that leaves at least 2 of them"

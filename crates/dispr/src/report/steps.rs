@@ -6,6 +6,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use dispr_core::experiment::evaluation::{ENSEMBLE_SUFFIX, Summary, TABLE_METRICS, column_title};
+use dispr_nn::pipeline::SamplerSettings;
 use dispr_nn::sampler::SamplerKind;
 use plotters::coord::Shift;
 use plotters::coord::combinators::WithKeyPoints;
@@ -14,17 +15,24 @@ use plotters::prelude::*;
 
 use super::plot::{Figure, PALETTE, save_figure};
 
-/// The sampler and number of network evaluations of a method named `SAMPLER-STEPS`
-/// (e.g. `ddim-10`, as scripts/train/fast_fold_eval.sh names its settings), else None.
-pub fn sampler_setting(method: &str) -> Option<(&str, usize)> {
-    let (sampler, steps) = method.rsplit_once('-')?;
+/// The line and number of network evaluations of a method named after its sampler
+/// setting: `SAMPLER-STEPS` (e.g. `ddim-10`, as scripts/train/fast_fold_eval.sh names
+/// its settings; line `ddim`) or a sampler's full name, as `dispr predict` records it
+/// (`ddim-10-eta1`, line `ddim-eta1`; `ddim-10-eta1-from0.7`, line `ddim-eta1-from0.7`,
+/// 7 evaluations); else None.
+pub fn sampler_setting(method: &str) -> Option<(String, usize)> {
+    let (sampler, rest) = method.split_once('-')?;
+    if let Some(settings) = SamplerSettings::from_name(method) {
+        let tail = rest.strip_prefix(&settings.steps.to_string())?;
+        return Some((format!("{sampler}{tail}"), settings.evaluations()));
+    }
     sampler.parse::<SamplerKind>().ok()?;
-    Some((sampler, steps.parse().ok()?))
+    Some((sampler.to_string(), rest.parse().ok()?))
 }
 
 /// [`sampler_setting`] of a method or of the method whose ensemble it is (`ddim-10
 /// ensemble`), with whether it is the ensemble.
-fn study_setting(method: &str) -> Option<(&str, usize, bool)> {
+fn study_setting(method: &str) -> Option<(String, usize, bool)> {
     match method.strip_suffix(ENSEMBLE_SUFFIX) {
         Some(base) => sampler_setting(base).map(|(s, n)| (s, n, true)),
         None => sampler_setting(method).map(|(s, n)| (s, n, false)),
@@ -75,7 +83,8 @@ impl Figure for StepsFigure<'_> {
 /// One row of Table 1 that belongs to a sampler setting.
 struct Setting<'a> {
     row: &'a Summary,
-    sampler: &'a str,
+    /// The sampler line it belongs to (its name without the steps).
+    sampler: String,
     steps: usize,
     ensemble: bool,
 }
@@ -83,11 +92,11 @@ struct Setting<'a> {
 /// The sampler settings of a Table 1, and what the plot needs to know about them.
 struct SamplerStudy<'a> {
     settings: Vec<Setting<'a>>,
-    /// Sampler names, sorted.
-    samplers: Vec<&'a str>,
+    /// Sampler lines, sorted.
+    samplers: Vec<String>,
     /// Methods that are not sampler settings (the baselines), in order.
     others: Vec<&'a str>,
-    /// The step counts, sorted: the x axis's key points.
+    /// The network evaluations, sorted: the x axis's key points.
     ticks: Vec<f64>,
 }
 
@@ -115,7 +124,7 @@ impl<'a> SamplerStudy<'a> {
         if methods.len() < 2 {
             return None;
         }
-        let mut samplers: Vec<&str> = settings.iter().map(|s| s.sampler).collect();
+        let mut samplers: Vec<String> = settings.iter().map(|s| s.sampler.clone()).collect();
         samplers.sort_unstable();
         samplers.dedup();
         let mut others: Vec<&str> = Vec::new();
@@ -140,7 +149,8 @@ impl<'a> SamplerStudy<'a> {
         (self.ticks[0] / 1.3)..(self.ticks[self.ticks.len() - 1] * 1.3)
     }
 
-    /// The (steps, median) points of one sampler's settings or of their ensembles.
+    /// The (evaluations, median) points of one sampler line's settings or of their
+    /// ensembles.
     fn points(&self, metric: &str, sampler: &str, ensemble: bool) -> Vec<(f64, f64)> {
         let mut points: Vec<(f64, f64)> = self
             .settings
@@ -326,10 +336,30 @@ mod tests {
 
     #[test]
     fn sampler_settings_are_read_from_method_names() {
-        assert_eq!(sampler_setting("ddim-10"), Some(("ddim", 10)));
-        assert_eq!(sampler_setting("dpm++2m-5"), Some(("dpm++2m", 5)));
-        assert_eq!(sampler_setting("ddpm-1000"), Some(("ddpm", 1000)));
-        for not_a_setting in ["cylinder", "ddim", "ddim-x", "euler-10", "ddim-"] {
+        let setting = |line: &str, evaluations| Some((line.to_string(), evaluations));
+        assert_eq!(sampler_setting("ddim-10"), setting("ddim", 10));
+        assert_eq!(sampler_setting("dpm++2m-5"), setting("dpm++2m", 5));
+        assert_eq!(sampler_setting("ddpm-1000"), setting("ddpm", 1000));
+        // Full sampler names: η is part of the line, a walk begun from the prior takes
+        // its share of the steps.
+        assert_eq!(sampler_setting("ddim-10-eta1"), setting("ddim-eta1", 10));
+        assert_eq!(sampler_setting("ddim-20-eta0"), setting("ddim-eta0", 20));
+        assert_eq!(
+            sampler_setting("ddim-10-eta1-from0.7"),
+            setting("ddim-eta1-from0.7", 7)
+        );
+        assert_eq!(
+            sampler_setting("ddpm-20-from0.5"),
+            setting("ddpm-from0.5", 10)
+        );
+        for not_a_setting in [
+            "cylinder",
+            "ddim",
+            "ddim-x",
+            "euler-10",
+            "ddim-",
+            "ddim-10-eta1-from2",
+        ] {
             assert_eq!(sampler_setting(not_a_setting), None, "{not_a_setting}");
         }
     }
@@ -348,6 +378,8 @@ mod tests {
         assert!(!dir.path().join(STEPS_PLOT).exists());
         for metric in TABLE_METRICS {
             rows.push(row("ddpm-50", metric, 0.25));
+            rows.push(row("ddim-10-eta1-from0.7", metric, 0.15));
+            rows.push(row("ddim-20-eta1-from0.7", metric, 0.14));
         }
         assert!(steps_plot(&rows, dir.path()).unwrap());
         let file = std::fs::File::open(dir.path().join(STEPS_PLOT)).unwrap();
