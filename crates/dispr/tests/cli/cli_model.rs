@@ -89,48 +89,27 @@ fn train_resume_predict_evaluate_and_refusals() {
         &["already holds a run", "--resume"],
     );
     // Resume continues to more steps; settings other than the length cannot change.
-    let resumed = ok(&[
-        "train",
-        "--data",
-        s(&data),
-        "--out",
-        s(&run),
-        "--resume",
-        "--steps",
-        "3",
-    ]);
+    let resume_with = |extra: &[&str]| {
+        let mut args = vec!["train", "--data", s(&data), "--out", s(&run), "--resume"];
+        args.extend_from_slice(extra);
+        dispr(&args)
+    };
+    let resumed = resume_with(&["--steps", "3"]);
+    assert!(resumed.status.success(), "{}", text(&resumed.stderr));
     assert!(
         text(&resumed.stdout).contains("(1 this session)"),
         "{}",
         text(&resumed.stdout)
     );
     assert_fails(
-        &dispr(&[
-            "train",
-            "--data",
-            s(&data),
-            "--out",
-            s(&run),
-            "--resume",
-            "--lr",
-            "1",
-        ]),
+        &resume_with(&["--lr", "1"]),
         1,
         &["--lr cannot change when resuming"],
     );
     // The held-out fold cannot change either (`--fold none` holds nothing out), and a
     // fold that is neither a number nor `none` is a bad flag.
     assert_fails(
-        &dispr(&[
-            "train",
-            "--data",
-            s(&data),
-            "--out",
-            s(&run),
-            "--resume",
-            "--fold",
-            "none",
-        ]),
+        &resume_with(&["--fold", "none"]),
         1,
         &["--fold cannot change when resuming"],
     );
