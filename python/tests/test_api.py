@@ -19,7 +19,8 @@ def test_version_and_card(cli):
     info = json.loads(cli("model", "info", "--model", "builtin", "--json"))[0]["card"]
     assert card["sha256"] == info["sha256"] and card["steps"] == info["steps"]
     assert card["input"] == [64, 64]
-    assert card["default_sampler"] == "ddim-10-eta0" and "| ddim-10 + learnt scale (default) |" in card["study"]
+    assert card["default_sampler"] == "ddim-10-eta1-from0.7"
+    assert "| ddim-10-eta1-from0.7 + learnt scale (default) |" in card["study"]
     # Its samples are enlarged by the scale learnt on its training cells.
     assert card["calibration"]["size_fit"] == "scale"
     assert dispr.load_model().scale == pytest.approx(card["calibration"]["scale"])
@@ -157,7 +158,7 @@ def test_measure_mesh_synth_evaluate(cell, cli, tmp_path):
         (lambda c: dispr.predict(c["image"], c["mask"], samples=0), "samples: 0"),
         (lambda c: dispr.predict(c["image"], c["mask"], sampler="euler"), "unknown sampler 'euler'"),
         (lambda c: dispr.predict(c["image"], c["mask"], sampler="ddpm", eta=1.0), "η belongs to the ddim sampler"),
-        (lambda c: dispr.predict(c["image"], c["mask"], from_prior=0.5), "no prior shape to begin the walk from"),
+        (lambda c: dispr.predict(c["image"], c["mask"], from_prior=0.1), "leaves at least 2 of them"),
         (lambda c: dispr.predict(c["image"], c["mask"], from_prior=0), "from_prior: 0 is not a fraction in (0, 1]"),
         (lambda c: dispr.predict(c["image"], c["mask"], pixel_size=-1.0), "pixel_size"),
         (lambda c: dispr.predict(c["image"], c["mask"], model="/nonexistent/model.dispr"), "/nonexistent/model.dispr"),

@@ -17,6 +17,6 @@ def test_quickstart_runs(sample):
     )
     assert p.returncode == 0, p.stderr
     out = p.stdout
-    assert "predicted (5, 64, 64, 64) (ddim-10-eta0)" in out
+    assert "predicted (5, 64, 64, 64) (ddim-10-eta1-from0.7)" in out
     assert out.count("the same samples: True") == 2
     assert "field_1: crop origin" in out and "field_2: crop origin" in out

@@ -31,7 +31,7 @@ fn model_info_prints_the_paper_parameter_count() {
     // default sampler's row as models/dispr-fast.study.md holds it).
     let study_row = dispr_nn::shipped::STUDY
         .lines()
-        .find(|l| l.starts_with("| ddim-10 + learnt scale (default) | 0."))
+        .find(|l| l.starts_with("| ddim-10-eta1-from0.7 + learnt scale (default) | 0."))
         .expect("the study has a row for the default sampler");
     for needle in [
         "classes (real + extra cells): cluster 44 + 19, keratocyte 20 + 8, knizocyte 14 + 6, multilobate 8 + 3, acanthocyte 0 + 24, sde 0 + 30",
