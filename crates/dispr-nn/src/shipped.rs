@@ -1,5 +1,7 @@
-//! The trained model that ships with dispr: the `fast` preset, trained by
-//! `scripts/train/fast_model.sh` (docs/fast.md), kept in git as `models/dispr-fast.safetensors`
+//! The trained model that ships with dispr: the `fast` preset conditioned on the shape
+//! of the topological SHAPR model it carries, trained on all 108 real cells by
+//! `scripts/train/ship_shapr_prior.sh` (docs/accuracy.md), kept in git as
+//! `models/dispr-fast.safetensors`
 //! (safetensors: named f32 tensors, the model card in its metadata)
 //! beside its SHA-256 and built into the binary, so that `dispr predict` and `dispr demo`
 //! work without `--model`, without files and without a network.
@@ -45,9 +47,9 @@ pub fn checkpoint() -> crate::Result<Checkpoint> {
 }
 
 /// The shipped model's size calibration (`models/dispr-fast.safetensors.calibration.json`,
-/// written by `dispr model calibrate --model models/dispr-fast.safetensors --by scale
-/// --cells 40`): the scale by which each sample is enlarged about its centroid, learnt
-/// on 40 of its training cells (docs/accuracy.md).
+/// written by `dispr model calibrate --by scale --cells 40` with its default draw in
+/// `scripts/train/ship_shapr_prior.sh`): the scale by which each sample is enlarged
+/// about its centroid, learnt on 40 of its training cells (docs/accuracy.md).
 pub const CALIBRATION_FILE: Option<&str> = Some(include_str!(
     "../../../models/dispr-fast.safetensors.calibration.json"
 ));
@@ -63,9 +65,9 @@ pub fn calibration() -> crate::Result<Option<crate::calibration::Calibration>> {
 }
 
 /// The shipped model's interval calibration
-/// (`models/dispr-fast.safetensors.intervals.json`, written by
-/// `scripts/train/shipped_intervals.sh`): fitted on held-out predictions of its recipe's
-/// fold models (docs/accuracy.md).
+/// (`models/dispr-fast.safetensors.intervals.json`, written by `dispr model intervals`
+/// in `scripts/train/ship_shapr_prior.sh`): fitted on held-out predictions of its
+/// recipe's five fold models (docs/accuracy.md).
 pub const INTERVALS_FILE: Option<&str> = Some(include_str!(
     "../../../models/dispr-fast.safetensors.intervals.json"
 ));

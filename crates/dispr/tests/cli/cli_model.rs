@@ -24,7 +24,7 @@ fn model_info_prints_the_paper_parameter_count() {
         .unwrap();
     assert!(card.contains(&format!("SHA-256 {sha}")), "{card}");
     assert!(
-        card.contains("on 86 cells of the main data and 90 extra (synthetic) cells"),
+        card.contains("trained 3000 steps in 4536 s on 108 cells of the main data\n"),
         "{card}"
     );
     // Its classes, network, default sampler and the five-fold study of its recipe (the
@@ -34,9 +34,10 @@ fn model_info_prints_the_paper_parameter_count() {
         .find(|l| l.starts_with("| ddim-10-eta1-from0.7 + learnt scale (default) | 0."))
         .expect("the study has a row for the default sampler");
     for needle in [
-        "classes (real + extra cells): cluster 44 + 19, keratocyte 20 + 8, knizocyte 14 + 6, multilobate 8 + 3, acanthocyte 0 + 24, sde 0 + 30",
-        "network: fast preset, 114226 parameters; default sampler ddim-10-eta0",
-        "size: scale 1.058 (learnt), calibrated on 40 training cells",
+        "classes (real + extra cells): cluster 55, keratocyte 25, knizocyte 18, multilobate 10",
+        "network: fast preset, 114334 parameters, conditioned on a prior shape of every cell made by the SHAPR model it carries",
+        "default sampler ddim-10-eta1-from0.7 (its calibration's)",
+        "size: scale 1.026 (learnt), calibrated on 40 training cells",
         study_row,
     ] {
         assert!(card.contains(needle), "{needle}\n{card}");
