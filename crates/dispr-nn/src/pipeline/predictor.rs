@@ -147,14 +147,20 @@ impl SamplerRequest {
                 )));
             }
         };
+        let steps = self.steps.unwrap_or(own.steps);
         Ok(SamplerSettings {
             kind,
-            steps: self.steps.unwrap_or(own.steps),
+            steps,
             eta,
             from_prior: match self.from_prior {
                 Some(fraction) => sampler::begin_fraction(fraction)
                     .map_err(|e| Error::BadSetting(format!("from-prior: {e}")))?,
-                None => own.from_prior,
+                // The model's own begin fraction gives way to the whole walk when the
+                // steps asked for leave it fewer than 2 (`--steps 2` of a walk begun at
+                // 0.7): an asked fraction that does is refused instead.
+                None => own
+                    .from_prior
+                    .filter(|&fraction| sampler::walked_steps(steps, fraction) >= 2),
             },
         })
     }
@@ -755,6 +761,20 @@ mod tests {
             ..SamplerRequest::default()
         };
         assert_eq!(from_noise.over(own).unwrap().from_prior, None);
+        // Too few steps for the model's own begin fraction: the whole walk, not a refusal
+        // (3 steps still walk 2 of them from the prior).
+        assert_eq!(
+            ask(None, Some(2), None).over(own).unwrap(),
+            SamplerSettings {
+                steps: 2,
+                from_prior: None,
+                ..own
+            }
+        );
+        assert_eq!(
+            ask(None, Some(3), None).over(own).unwrap(),
+            SamplerSettings { steps: 3, ..own }
+        );
         let plain = SamplerSettings::default();
         assert_eq!(SamplerRequest::exactly(plain).over(own).unwrap(), plain);
         let ddpm = SamplerSettings {
