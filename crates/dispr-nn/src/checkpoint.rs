@@ -810,9 +810,8 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(values(&before), values(&after));
-        // Exporting is reproducible: the shipped model is this export, and exporting an
-        // export writes the same bytes.
-        assert!(bytes == crate::shipped::BYTES);
+        // Exporting is reproducible: exporting an export writes the same bytes (the
+        // built-in model before session 19 was this very export).
         assert_eq!(to_safetensors_model(&exported).unwrap(), bytes);
         let mut damaged = bytes.clone();
         *damaged.last_mut().unwrap() ^= 1;

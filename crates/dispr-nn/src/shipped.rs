@@ -148,6 +148,13 @@ mod tests {
             let want = &expected[&name];
             let shape: Vec<usize> = serde_json::from_value(want["shape"].clone()).unwrap();
             assert_eq!(view.shape(), shape.as_slice(), "{name}");
+            if name == crate::checkpoint::PRIOR_MODEL_TENSOR {
+                // The SHAPR model the file carries, as the bytes of its own checkpoint.
+                assert_eq!(view.dtype(), safetensors::Dtype::U8, "{name}");
+                let sum: f64 = view.data().iter().map(|&b| b as f64).sum();
+                assert_eq!(sum, want["sum"].as_f64().unwrap(), "{name}");
+                continue;
+            }
             assert_eq!(view.dtype(), safetensors::Dtype::F32, "{name}");
             let sum: f64 = view
                 .data()
