@@ -2,7 +2,8 @@
 //! of the topological SHAPR model it carries, trained on all 108 real cells by
 //! `scripts/train/ship_shapr_prior.sh` (docs/accuracy.md), kept in git as
 //! `models/dispr-fast.safetensors`
-//! (safetensors: named f32 tensors, the model card in its metadata)
+//! (safetensors: the network's named f32 tensors, the bytes of its SHAPR model's
+//! checkpoint as one u8 tensor, the model card in its metadata)
 //! beside its SHA-256 and built into the binary, so that `dispr predict` and `dispr demo`
 //! work without `--model`, without files and without a network.
 
