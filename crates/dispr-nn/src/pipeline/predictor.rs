@@ -156,11 +156,11 @@ impl SamplerRequest {
                 Some(fraction) => sampler::begin_fraction(fraction)
                     .map_err(|e| Error::BadSetting(format!("from-prior: {e}")))?,
                 // The model's own begin fraction gives way to the whole walk when the
-                // steps asked for leave it fewer than 2 (`--steps 2` of a walk begun at
-                // 0.7): an asked fraction that does is refused instead.
-                None => own
-                    .from_prior
-                    .filter(|&fraction| sampler::walked_steps(steps, fraction) >= 2),
+                // steps asked for leave it too few (`--steps 2` of a walk begun at 0.7):
+                // an asked fraction that does is refused instead.
+                None => own.from_prior.filter(|&fraction| {
+                    sampler::walked_steps(steps, fraction) >= sampler::MIN_WALKED_STEPS
+                }),
             },
         })
     }

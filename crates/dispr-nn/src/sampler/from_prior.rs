@@ -28,6 +28,9 @@ pub fn begin_fraction(fraction: f64) -> Result<Option<f64>, String> {
     }
 }
 
+/// The fewest steps a walk begun from the prior may take.
+pub const MIN_WALKED_STEPS: usize = 2;
+
 /// The steps a walk of `steps` begun at `fraction` of them takes: round(fraction · steps),
 /// its network evaluations.
 pub fn walked_steps(steps: usize, fraction: f64) -> usize {
@@ -47,9 +50,9 @@ pub fn build_from_prior(
 ) -> crate::Result<Box<dyn Sampler>> {
     let schedule = super::checked_schedule(kind, diffusion, steps, eta)?;
     let walked = walked_steps(steps, fraction);
-    if !matches!(begin_fraction(fraction), Ok(Some(_))) || walked < 2 {
+    if !matches!(begin_fraction(fraction), Ok(Some(_))) || walked < MIN_WALKED_STEPS {
         return Err(crate::Error::BadSetting(format!(
-            "from-prior {fraction}: the walk must begin part-way, at a fraction in (0, 1) of its {steps} steps that leaves at least 2 of them"
+            "from-prior {fraction}: the walk must begin part-way, at a fraction in (0, 1) of its {steps} steps that leaves at least {MIN_WALKED_STEPS} of them"
         )));
     }
     let whole = super::on_schedule(kind, diffusion, schedule.clone(), eta).name();

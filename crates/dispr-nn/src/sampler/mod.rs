@@ -33,7 +33,7 @@ mod from_prior;
 pub use ddim::Ddim;
 pub use ddpm::Ddpm;
 pub use dpm_solver::DpmSolver2M;
-pub use from_prior::{FromPrior, begin_fraction, build_from_prior, walked_steps};
+pub use from_prior::{FromPrior, MIN_WALKED_STEPS, begin_fraction, build_from_prior, walked_steps};
 
 /// The network as the samplers see it: output for x_t at original timesteps t.
 pub type Denoiser<'a> = dyn Fn(Tensor<5>, &[usize]) -> Tensor<5> + 'a;
