@@ -54,47 +54,61 @@ inner() { # J: SHAPR on the training folds but J, predicting J
   subset "$RUN/data/fold-$j" "$j"
   # Outer fold J's run trains the same model (all folds but J and FOLD) as its inner
   # model for FOLD; once that one has finished (it has predicted), it serves here too.
+  # A finished model holds the marker `trained` (a restored one is exported weights only).
   local twin="$TWINS/shapr-prior-f$j/inner/shapr-topo-$FOLD"
-  if [ ! -f "$run/checkpoint.dispr" ] && [ -f "$TWINS/shapr-prior-f$j/shapes/fold$FOLD/predict.json" ]; then
+  if [ ! -f "$run/checkpoint.dispr" ] && [ -f "$twin/trained" ]; then
     run=$twin
     echo "fold $j: the model of outer fold $j's run, $twin (same training cells)"
+  elif [ -f "$run/trained" ]; then
+    :
   elif [ -f "$run/checkpoint.dispr" ]; then
     "$DISPR" train --data "$RUN/data/train-$j" --out "$run" --resume --steps 1500 --threads 1 -q
+    touch "$run/trained"
   else
     "$DISPR" train --model shapr --data "$RUN/data/train-$j" --out "$run" --preset small \
       --steps 1500 --checkpoint-every 50 --topo-weight 0.1 --topo-dims 0,1,2 --threads 1 -q
+    touch "$run/trained"
   fi
   [ -f "$RUN/shapes/fold$j/predict.json" ] ||
     "$DISPR" predict --model "$run" --data "$RUN/data/fold-$j" --out "$RUN/shapes/fold$j" --threads 1 -q
 }
-if [ ! -f "$RUN/shapes/done" ]; then
-  # Two at a time, each on one thread, taking the next fold as one finishes.
-  running=0 failed=0
-  for j in "${INNER[@]}"; do
-    if [ $running = 2 ]; then wait -n || failed=1; running=$((running - 1)); fi
-    inner "$j" > "$RUN/inner-$j.log" 2>&1 &
-    running=$((running + 1))
-  done
-  while [ $running -gt 0 ]; do wait -n || failed=1; running=$((running - 1)); done
-  [ $failed = 0 ] || { echo "an inner SHAPR run failed: $RUN/inner-*.log" >&2; exit 1; }
-  touch "$RUN/shapes/done"
-fi
+# A trained DISPR model (marker `trained`; restored by shapr_prior_cv_all.sh from
+# scripts/train/shapr_prior_save.sh's copy) needs no training shapes.
+if [ ! -f "$RUN/model/trained" ]; then
+  if [ ! -f "$RUN/shapes/done" ]; then
+    # Two at a time, each on one thread, taking the next fold as one finishes.
+    running=0 failed=0
+    for j in "${INNER[@]}"; do
+      if [ $running = 2 ]; then wait -n || failed=1; running=$((running - 1)); fi
+      inner "$j" > "$RUN/inner-$j.log" 2>&1 &
+      running=$((running + 1))
+    done
+    while [ $running -gt 0 ]; do wait -n || failed=1; running=$((running - 1)); done
+    [ $failed = 0 ] || { echo "an inner SHAPR run failed: $RUN/inner-*.log" >&2; exit 1; }
+    touch "$RUN/shapes/done"
+  fi
 
-# The training cells' shapes in one folder of links.
-if [ ! -d "$RUN/shapes/train" ]; then
-  mkdir -p "$RUN/shapes/train.tmp"
-  for j in "${INNER[@]}"; do ln -sf "$RUN/shapes/fold$j"/*.tif "$RUN/shapes/train.tmp/"; done
-  mv "$RUN/shapes/train.tmp" "$RUN/shapes/train"
+  # The training cells' shapes in one folder of links.
+  if [ ! -d "$RUN/shapes/train" ]; then
+    mkdir -p "$RUN/shapes/train.tmp"
+    for j in "${INNER[@]}"; do ln -sf "$RUN/shapes/fold$j"/*.tif "$RUN/shapes/train.tmp/"; done
+    mv "$RUN/shapes/train.tmp" "$RUN/shapes/train"
+  fi
+  export RAYON_NUM_THREADS=${RAYON_NUM_THREADS:-2}
+  FOLD="$FOLD" NO_SYNTH=1 PRIOR_SHAPES="$RUN/shapes/train" RUN="$RUN/model" DISPR="$DISPR" \
+    "$(dirname "$0")/fast_model.sh" "$STEPS"
+  touch "$RUN/model/trained"
 fi
-export RAYON_NUM_THREADS=${RAYON_NUM_THREADS:-2}
-FOLD="$FOLD" NO_SYNTH=1 PRIOR_SHAPES="$RUN/shapes/train" RUN="$RUN/model" DISPR="$DISPR" \
-  "$(dirname "$0")/fast_model.sh" "$STEPS"
 # Its scale learnt and fold FOLD predicted at η 0 and, with a copy of the model, at η 1
 # (fold 0: roughness 0.196 → 0.107 per cell).
 source "$(dirname "$0")/scaled_predictions.sh"
 scaled_predictions "$RUN/model" "$FOLD" "$OUTER/predictions/shapr-topo/fold$FOLD" "$RUN"
 [ "$FOLD" = 0 ] || exit 0
+# The fold-0 screen's comparison, where its other runs are on this machine.
 B=$HOME/dispr-runs/fast-real-only-f0/baselines
+for d in "$B" "$HOME/dispr-runs/real-only-scale-f0/fold0" "$HOME/dispr-runs/scale-cv/fold0"; do
+  [ -d "$d" ] || { echo "fold 0: no $d here; its screen report is skipped"; exit 0; }
+done
 "$DISPR" evaluate --data "$DATA" --fold 0 --out "$RUN/report" \
   --pred "shapr-prior+scale=$RUN/fold0" --pred "shapr-prior+scale-eta1=$RUN/fold0-eta1" \
   --pred "real-only+scale=$HOME/dispr-runs/real-only-scale-f0/fold0" \

@@ -6,12 +6,27 @@
 # beside the shipped model with its scale (scripts/train/scale_cv.sh), topological
 # SHAPR, nearest-9 and the cylinder, and the goal check of docs/accuracy.md.
 # Usage: scripts/train/shapr_prior_cv_all.sh [FOLD...]   (from the repository root)
-# Environment: ROOT (default ~/dispr-runs; runs go to ROOT/shapr-prior-fK), OUTER, DATA.
+# Environment: ROOT (default ~/dispr-runs; runs go to ROOT/shapr-prior-fK), OUTER, DATA,
+# SAVED (the committed state, default models/shapr-prior-cv), DISPR.
 set -euo pipefail
 ROOT=${ROOT:-$HOME/dispr-runs}
 DATA=$(realpath "${DATA:-../shared/data/rbc-sample}")
 OUTER=${OUTER:-$ROOT/reproduce-full/work}
 FOLDS=("$@"); [ ${#FOLDS[@]} -gt 0 ] || FOLDS=(0 1 2 3 4)
+SAVED=${SAVED:-models/shapr-prior-cv}
+
+# A fresh machine: the baselines' predictions again from the committed reproduce run's
+# fold models, and each fold whose run folder is missing from its committed state
+# (scripts/train/shapr_prior_save.sh; every fold, as a fold's inner models serve another).
+if [ -z "${DISPR:-}" ]; then cargo build --release -q -p dispr; fi
+OUTER="$OUTER" DATA="$DATA" DISPR="${DISPR:-target/release/dispr}" \
+  "$(dirname "$0")/outer_predictions.sh"
+for f in 0 1 2 3 4; do
+  if [ ! -d "$ROOT/shapr-prior-f$f" ] && [ -d "$SAVED/f$f" ]; then
+    echo "fold $f: restoring the committed state from $SAVED/f$f"
+    mkdir -p "$ROOT" && cp -r "$SAVED/f$f" "$ROOT/shapr-prior-f$f"
+  fi
+done
 for f in "${FOLDS[@]}"; do
   [ -f "$ROOT/shapr-prior-f$f/fold$f-eta1-from0.7/predict.json" ] && continue
   echo "== fold $f: $(date -u +%FT%TZ)"
