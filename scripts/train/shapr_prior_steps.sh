@@ -16,15 +16,20 @@
 # Usage: scripts/train/shapr_prior_steps.sh SETTING...   (from the repository root)
 #   e.g. scripts/train/shapr_prior_steps.sh ddpm-50 ddim-5-eta1 ddim-20-eta1 ddim-20-eta1-from0.7
 # Environment: ROOT (default ~/dispr-runs), OUT (the report, default
-# ROOT/shapr-prior-steps), OUTER (the reproduce run's work folder), DATA, DISPR.
+# ROOT/shapr-prior-steps), OUTER (the reproduce run's work folder), DATA, DISPR, FOLDS
+# (the folds to run and pool, default "0 1 2 3 4": a screen on the folds finished so
+# far, e.g. FOLDS=0, evaluates only their cells).
 set -euo pipefail
 [ $# -gt 0 ] || { echo "usage: $0 SETTING... (e.g. ddpm-50 ddim-20-eta1)" >&2; exit 2; }
 ROOT=${ROOT:-$HOME/dispr-runs}
 OUT=${OUT:-$ROOT/shapr-prior-steps}
 OUTER=${OUTER:-$ROOT/reproduce-full/work}
 DATA=$(realpath "${DATA:-../shared/data/rbc-sample}")
-DISPR=${DISPR:-$ROOT/shapr-prior-f4/bin/dispr}
 P=$OUTER/predictions
+read -r -a FOLDS <<< "${FOLDS:-0 1 2 3 4}"
+only=()
+[ ${#FOLDS[@]} = 5 ] || for k in "${FOLDS[@]}"; do only+=(--fold "$k"); done
+DISPR=${DISPR:-$ROOT/shapr-prior-f${FOLDS[-1]}/bin/dispr}
 
 # The flags of a setting's name: SAMPLER-STEPS[-etaE][-fromF].
 flags_of() {
@@ -37,7 +42,7 @@ flags_of() {
 for setting in "$@"; do flags_of "$setting"; done
 
 pooled=()
-for k in 0 1 2 3 4; do
+for k in "${FOLDS[@]}"; do
   run=$ROOT/shapr-prior-f$k
   for setting in "$@"; do
     flags_of "$setting"
@@ -55,6 +60,6 @@ for k in 0 1 2 3 4; do
   pooled+=(--pred "ddim-10-eta1=$run/fold$k-eta1" --pred "ddim-10-eta1-from0.7=$run/fold$k-eta1-from0.7")
   pooled+=(--pred "topological-shapr=$P/shapr-topo/fold$k")
 done
-"$DISPR" evaluate --data "$DATA" "${pooled[@]}" \
+"$DISPR" evaluate --data "$DATA" "${only[@]}" "${pooled[@]}" \
   --pred "nearest-9=$P/nearest-9" --pred "cylinder=$P/cylinder" --out "$OUT" \
   --baseline topological-shapr --baseline nearest-9 --baseline cylinder
