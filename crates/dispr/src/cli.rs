@@ -97,7 +97,7 @@ pub enum Command {
         after_help = "Example: dispr evaluate --data rbc-sample --pred dispr=pred/dispr --pred cylinder=pred/cylinder --out report"
     )]
     Evaluate(EvaluateArgs),
-    /// Describe the model presets: settings and parameter counts.
+    /// Models: the presets, a model's card, export, size calibration and intervals.
     #[command(subcommand)]
     Model(ModelCommand),
     /// Train a DISPR diffusion model, or the SHAPR baseline (or resume a run).
@@ -233,11 +233,11 @@ pub struct MeasureArgs {
 pub struct ScaleArgs {
     /// µm per pixel in x and y [default: the file's ImageJ/OME/resolution metadata;
     /// without it, results are in voxels].
-    #[arg(long, value_name = "UM", value_parser = parse_length)]
+    #[arg(long, value_name = "UM", value_parser = parse_length, allow_negative_numbers = true)]
     pub pixel_size: Option<f64>,
     /// µm between z slices [default: the file's ImageJ spacing or OME PhysicalSizeZ,
     /// else the pixel size].
-    #[arg(long, value_name = "UM", value_parser = parse_length)]
+    #[arg(long, value_name = "UM", value_parser = parse_length, allow_negative_numbers = true)]
     pub z_step: Option<f64>,
 }
 
@@ -931,7 +931,7 @@ pub struct PredictArgs {
     /// µm per pixel of the input images [default: their ImageJ/OME/resolution
     /// metadata]. Outputs then carry the scale (ImageJ metadata, cubic voxels of this
     /// size) and cells.csv is in µm; without it, in voxels.
-    #[arg(long, value_name = "UM", value_parser = parse_length)]
+    #[arg(long, value_name = "UM", value_parser = parse_length, allow_negative_numbers = true)]
     pub pixel_size: Option<f64>,
     /// Shrink a cell larger than the model's field by the smallest whole factor k that
     /// makes it fit (mean of k × k pixels), and enlarge its outputs back k times in x, y
@@ -947,8 +947,8 @@ pub struct PredictArgs {
     /// Predict every cell, even those the model trained on.
     #[arg(long)]
     pub all_cells: bool,
-    /// Predict only these cells (comma-separated names).
-    #[arg(long, value_delimiter = ',')]
+    /// Predict only these cells of --data (comma-separated names).
+    #[arg(long, value_delimiter = ',', conflicts_with_all = ["cell", "image"])]
     pub cells: Vec<String>,
     /// Predict only shard K of N of the cells (with --data): the cells sorted by name,
     /// dealt out in turn, into OUT/shard-K-of-N/; `dispr merge OUT` joins the N shards.

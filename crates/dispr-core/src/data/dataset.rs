@@ -302,7 +302,7 @@ fn scan_part(
             problems.push(Error::new(
                 any,
                 format!(
-                    "no partner file named '{name}' in {}; cell skipped",
+                    "no partner file named '{name}' in {}",
                     missing
                         .iter()
                         .map(|m| format!("{m}/"))

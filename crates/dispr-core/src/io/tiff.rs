@@ -10,6 +10,7 @@
 //! its size in µm. Every page also has its own directory, so page-by-page readers (the
 //! `tiff` crate, libtiff) read the same stack.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek};
 use std::path::Path;
@@ -190,10 +191,21 @@ pub const MAX_MASK_LEVELS: usize = 32;
 /// 0.45, outlines of small cells; a fluorescence image: nearly all).
 pub const MAX_MASK_INTERMEDIATE: f64 = 0.6;
 
+/// The fewest pixels of one level other than 0 and the maximum, each with its four
+/// neighbours at that same level, that make that level a region of its own: a mask
+/// holding it is a crop of a label image (several cells), not one cell's mask. The real
+/// sample's masks have at most 2 such pixels per level (their outlines' resampling
+/// levels are a pixel or two wide); a cell's label has hundreds.
+pub const MIN_LABEL_INTERIOR: usize = 16;
+
+/// The most labels a message lists.
+const LISTED_LABELS: usize = 4;
+
 /// Why a 2D mask cannot be a cell's mask, if it cannot: NaN or infinite values, a
 /// grayscale image (more than [`MAX_MASK_LEVELS`] distinct values, most of its non-zero
-/// pixels between 0 and the maximum), nothing above half its maximum, or every pixel
-/// foreground.
+/// pixels between 0 and the maximum), several labels ([`MIN_LABEL_INTERIOR`]: cutting
+/// at half the maximum would keep only the higher labels), nothing above half its
+/// maximum, or every pixel foreground.
 pub fn mask_problem(mask: &Stack) -> Option<String> {
     if mask.has_non_finite() {
         return Some("mask contains NaN or infinite values".into());
@@ -220,6 +232,21 @@ pub fn mask_problem(mask: &Stack) -> Option<String> {
             ));
         }
     }
+    if let Some(labels) = several_labels(&values) {
+        let mut listed: Vec<String> = labels
+            .iter()
+            .take(LISTED_LABELS)
+            .map(|(value, pixels)| format!("{value}: {pixels} px"))
+            .collect();
+        if labels.len() > LISTED_LABELS {
+            listed.push("…".into());
+        }
+        return Some(format!(
+            "mask holds {} labels ({}), not one cell (0 outside it, one value inside); keep only the cell's label, or give the whole label image with --image FIELD --labels LABELS",
+            labels.len(),
+            listed.join(", ")
+        ));
+    }
     let foreground = mask.binarize().count();
     if foreground == 0 {
         return Some("mask is empty (no pixel above half its maximum)".into());
@@ -228,6 +255,47 @@ pub fn mask_problem(mask: &Stack) -> Option<String> {
         return Some("mask covers the whole image (every pixel is foreground)".into());
     }
     None
+}
+
+/// The labels of a mask that holds several, largest first, as (value, pixels): its
+/// maximum and every other non-zero level with [`MIN_LABEL_INTERIOR`] interior pixels.
+/// `None` for one cell's mask (a single level, or soft outlines).
+fn several_labels(values: &Volume<f32>) -> Option<Vec<(f32, usize)>> {
+    let [depth, height, width] = values.shape();
+    let data = values.data();
+    let max = data.iter().copied().fold(0.0f32, f32::max);
+    let at = |z: usize, y: usize, x: usize| data[(z * height + y) * width + x];
+    let mut interior: BTreeMap<u32, usize> = BTreeMap::new();
+    for z in 0..depth {
+        for y in 1..height.saturating_sub(1) {
+            for x in 1..width.saturating_sub(1) {
+                let v = at(z, y, x);
+                if v != 0.0
+                    && v != max
+                    && at(z, y - 1, x) == v
+                    && at(z, y + 1, x) == v
+                    && at(z, y, x - 1) == v
+                    && at(z, y, x + 1) == v
+                {
+                    *interior.entry(v.to_bits()).or_default() += 1;
+                }
+            }
+        }
+    }
+    interior.retain(|_, n| *n >= MIN_LABEL_INTERIOR);
+    if interior.is_empty() {
+        return None;
+    }
+    interior.insert(max.to_bits(), 0);
+    let mut labels: Vec<(f32, usize)> = interior
+        .keys()
+        .map(|&bits| {
+            let value = f32::from_bits(bits);
+            (value, data.iter().filter(|&&v| v == value).count())
+        })
+        .collect();
+    labels.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.total_cmp(&b.0)));
+    Some(labels)
 }
 
 /// Reads a single-page 2D image, e.g. a fluorescence slice or a mask.
@@ -268,6 +336,12 @@ fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, DecodeEr
         }
         let color = decoder.colortype()?;
         let ColorType::Gray(bits @ (8 | 16 | 32)) = color else {
+            if color == ColorType::Gray(1) {
+                return Err(DecodeError::Problem(format!(
+                    "1-bit (bilevel) pixels on page {page}; dispr reads 8-, 16- or 32-bit \
+                     grayscale: save the mask as uint8 (0 and 255, or 0 and 1)"
+                )));
+            }
             return Err(DecodeError::Problem(format!(
                 "unsupported pixel type {color:?} on page {page}; dispr reads grayscale \
                  uint8, uint16, uint32 or float32 TIFFs"
@@ -670,6 +744,72 @@ impl From<Volume<f32>> for Stack {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A 2D mask (one page) from rows of values.
+    fn mask_of_rows(rows: &[Vec<u16>]) -> Stack {
+        let (h, w) = (rows.len(), rows[0].len());
+        Stack::U16(Volume::new([1, h, w], rows.concat()).unwrap())
+    }
+
+    /// A 20 × 30 mask: `a` on a 10 × 12 block, `b` on a 6 × 8 block apart from it, and a
+    /// one-pixel outline of `edge` around the first block.
+    fn two_blocks(a: u16, b: u16, edge: u16) -> Stack {
+        let rows: Vec<Vec<u16>> = (0..20)
+            .map(|y| {
+                (0..30)
+                    .map(|x| match (y, x) {
+                        (5..=14, 3..=14) => a,
+                        (4..=15, 2..=15) => edge,
+                        (8..=13, 20..=27) => b,
+                        _ => 0,
+                    })
+                    .collect()
+            })
+            .collect();
+        mask_of_rows(&rows)
+    }
+
+    #[test]
+    fn a_crop_of_a_label_image_is_not_a_mask() {
+        // The cell as label 3 and a neighbour as label 9: cutting at half the maximum
+        // would keep the neighbour alone.
+        let problem = mask_problem(&two_blocks(3, 9, 0)).expect("several labels");
+        assert!(
+            problem.starts_with("mask holds 2 labels (3: 120 px, 9: 48 px)"),
+            "{problem}"
+        );
+        assert!(problem.contains("--labels"), "{problem}");
+        // Either way round.
+        let problem = mask_problem(&two_blocks(9, 3, 0)).expect("several labels");
+        assert!(
+            problem.starts_with("mask holds 2 labels (9: 120 px, 3: 48 px)"),
+            "{problem}"
+        );
+    }
+
+    #[test]
+    fn soft_outlines_and_small_specks_are_one_cell() {
+        // One cell at 255 with an outline level of 128 (resampling): a mask.
+        let rows: Vec<Vec<u16>> = (0..20)
+            .map(|y| {
+                (0..30)
+                    .map(|x| match (y, x) {
+                        (5..=14, 3..=14) => 255,
+                        (4..=15, 2..=15) => 128,
+                        _ => 0,
+                    })
+                    .collect()
+            })
+            .collect();
+        assert_eq!(mask_problem(&mask_of_rows(&rows)), None);
+        // A 3 × 3 speck of another label has one interior pixel, fewer than
+        // MIN_LABEL_INTERIOR: the cell (the maximum) is kept, as before.
+        let mut rows = rows;
+        for row in &mut rows[16..19] {
+            row[25..28].fill(40);
+        }
+        assert_eq!(mask_problem(&mask_of_rows(&rows)), None);
+    }
 
     fn tmp() -> tempfile::TempDir {
         tempfile::tempdir().unwrap()

@@ -91,7 +91,7 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
     let report = predict_with_progress(&model, &dataset, &selected.indices, settings, &out)?;
     if report.resumed > 0 {
         note(&format!(
-            "kept {} cells an interrupted run of this prediction had finished in {}",
+            "kept {} cells an earlier run of this prediction had finished in {}",
             report.resumed,
             out_dir.display()
         ));
@@ -323,10 +323,23 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
         ));
     }
     if cells.cells.is_empty() {
+        let Some(first) = cells.skipped.first() else {
+            bail!("{}: no labelled cell (every pixel is 0)", labels.display());
+        };
+        // Self-contained: with -q the notes above are not printed.
+        let hint = match cells.skipped.len() {
+            1 => {
+                " (a label image holds 1, 2, 3, … for its cells; one that holds a single value is a binary mask: give one cell as IMAGE MASK)"
+            }
+            _ => "",
+        };
         bail!(
-            "{}: none of the {} labelled cells can be predicted (see above)",
+            "{}: none of the {} labelled cells can be predicted; cell {} (label {}): {}{hint}",
             labels.display(),
-            cells.skipped.len()
+            cells.skipped.len(),
+            first.name,
+            first.label,
+            first.reason
         );
     }
     let framed: Vec<_> = cells

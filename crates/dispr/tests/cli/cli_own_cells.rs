@@ -172,6 +172,48 @@ fn images_that_are_not_intensities_are_refused_naming_the_file() {
     }
 }
 
+#[test]
+fn a_crop_of_a_label_image_is_refused_not_cut_to_its_highest_label() {
+    // A crop cut from a cellpose label image: the cell as label 3, a neighbour's corner
+    // as label 9. Cutting at half the maximum would predict the neighbour alone.
+    let tmp = tempfile::tempdir().unwrap();
+    let synth = tmp.path().join("synth");
+    let (name, _, mask) = synthetic_cell(&synth);
+    let labels = Image::from_fn(mask.shape(), |[y, x]| match (y, x) {
+        (0..8, 0..8) => 9u8,
+        _ if mask.at([y, x]) > 0.0 => 3,
+        _ => 0,
+    });
+    let label_file = tmp.path().join("crop_labels.tif");
+    write_image(&label_file, &labels).unwrap();
+    let image = synth.join("image").join(format!("{name}.tif"));
+    let pred = tmp.path().join("pred");
+    let out = crate::common::dispr(&["predict", s(&image), s(&label_file), "--out", s(&pred)]);
+    assert_fails(
+        &out,
+        1,
+        &[
+            "crop_labels.tif",
+            "mask holds 2 labels (3: ",
+            "9: 64 px",
+            "--labels",
+        ],
+    );
+    assert!(!pred.exists());
+    // --cells selects cells of --data; elsewhere it is refused, not ignored.
+    let mask_file = synth.join("mask").join(format!("{name}.tif"));
+    let out = crate::common::dispr(&[
+        "predict",
+        s(&image),
+        s(&mask_file),
+        "--out",
+        s(&pred),
+        "--cells",
+        "nonsense",
+    ]);
+    assert_fails(&out, 2, &["--cells", "cannot be used"]);
+}
+
 /// The first cell of a one-cell synthetic dataset: (name, image, mask).
 fn synthetic_cell(dir: &Path) -> (String, Image<f32>, Image<f32>) {
     ok(&["synth", "--out", s(dir), "--n", "1", "--seed", "11"]);
