@@ -35,13 +35,20 @@ pub const LEVELS: std::ops::RangeInclusive<i32> = -90..=90;
 /// Bins of the histogram of soft values that the search counts from (0.01 wide).
 const BIN: f32 = 0.01;
 
+/// [`Calibration::method`] of one learnt on the model's training cells.
+pub const ON_TRAINING_CELLS: &str = "median volume ratio on training cells";
+
+/// [`Calibration::method`] of one learnt on cells the model did not all train on (`dispr
+/// model calibrate --all-cells`: the user's own cells with 3D truth).
+pub const ON_GIVEN_CELLS: &str = "median volume ratio on given cells";
+
 /// A model's size correction and how it was found.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Calibration {
     /// The correction: its level and scale, and which of them was learnt.
     #[serde(flatten)]
     pub size: SizeCorrection,
-    /// What was matched: `median volume ratio on training cells`.
+    /// What was matched, on which cells: [`ON_TRAINING_CELLS`] or [`ON_GIVEN_CELLS`].
     pub method: String,
     /// The SHA-256 of the model file it belongs to.
     pub model_sha256: String,
@@ -49,12 +56,22 @@ pub struct Calibration {
     pub sampler: String,
     /// Samples per cell.
     pub samples: usize,
-    /// The training cells it was measured on.
+    /// The cells it was measured on.
     pub cells: Vec<String>,
     /// Median over those cells of mean sample volume / true volume, uncorrected.
     pub median_volume_ratio_at_0: f64,
     /// The same with the correction.
     pub median_volume_ratio: f64,
+}
+
+impl Calibration {
+    /// What its cells were, in words: `training cells`, or `cells` (not all trained on).
+    pub fn cells_kind(&self) -> &'static str {
+        match self.method.as_str() {
+            ON_TRAINING_CELLS => "training cells",
+            _ => "cells",
+        }
+    }
 }
 
 /// The size correction a model predicts with: its calibration's, else none.
@@ -290,7 +307,7 @@ mod tests {
     fn a_calibration_of_another_model_is_refused() {
         let c = Calibration {
             size: SizeCorrection::level(-0.2),
-            method: "median volume ratio on training cells".into(),
+            method: ON_TRAINING_CELLS.into(),
             model_sha256: "ab".repeat(32),
             sampler: "ddim-10-eta0".into(),
             samples: 5,

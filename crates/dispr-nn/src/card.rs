@@ -217,9 +217,10 @@ impl ModelCard {
         ));
         match &self.calibration {
             Some(k) => text.push_str(&format!(
-                "      size: {}, calibrated on {} training cells × {} samples ({}): median volume ratio {:.3} as sampled → {:.3}\n",
+                "      size: {}, calibrated on {} {} × {} samples ({}): median volume ratio {:.3} as sampled → {:.3}\n",
                 k.size.describe(),
                 k.cells.len(),
+                k.cells_kind(),
                 k.samples,
                 k.sampler,
                 k.median_volume_ratio_at_0,

@@ -607,8 +607,9 @@ pub enum ModelCommand {
     /// threshold level, at which their median volume matches the truth's
     /// (docs/accuracy.md). Writes the calibration beside the model file
     /// (RUN/checkpoint.dispr.calibration.json); `dispr predict` uses it from then on,
-    /// draws with the sampler it was learnt with (DDIM 10 η 0 unless flags say otherwise)
-    /// and records it in predict.json.
+    /// draws with the sampler it was learnt with (the model's own: its present
+    /// calibration's, else DDIM 10 η 0, unless flags say otherwise) and records it in
+    /// predict.json.
     #[command(
         after_help = "Example: dispr model calibrate --model runs/small-f0 --data rbc-sample"
     )]
@@ -722,9 +723,15 @@ pub struct ModelCalibrateArgs {
     /// The dataset it was trained on (with obj/): calibrated on its training cells.
     #[arg(long)]
     pub data: PathBuf,
-    /// At most this many training cells, spread evenly over them by name.
+    /// At most this many cells, spread evenly over them by name.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(5..=10_000))]
     pub cells: u32,
+    /// Learn on every cell of --data with a 3D shape, not only those the model trained
+    /// on: your own cells with 3D truth, which the model never saw (the size correction
+    /// then belongs to cells like them). Calibrate a copy of a shared model file: the
+    /// calibration is written beside the file.
+    #[arg(long)]
+    pub all_cells: bool,
     /// What to learn: `scale` enlarges each sample about its centroid and keeps its
     /// surface (it holds the cells' soft samples in memory, about 1 MB per sample at
     /// 64³); `level` lowers the threshold, which lets noisy fringes through.

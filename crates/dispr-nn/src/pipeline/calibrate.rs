@@ -20,9 +20,14 @@ pub struct CalibrateSettings {
     pub by: SizeFit,
 }
 
-/// The cells of `dataset` that `model` trained on and that have a 3D shape, by name;
-/// at most `max` of them, evenly spread.
-pub fn calibration_cells(model: &LoadedModel, dataset: &Dataset, max: usize) -> Vec<usize> {
+/// The cells of `dataset` that have a 3D shape and that `model` trained on (every one
+/// with `any`: the user's own cells), by name; at most `max` of them, evenly spread.
+pub fn calibration_cells(
+    model: &LoadedModel,
+    dataset: &Dataset,
+    max: usize,
+    any: bool,
+) -> Vec<usize> {
     let trained: std::collections::HashSet<&str> = model
         .header
         .train_cells
@@ -32,7 +37,7 @@ pub fn calibration_cells(model: &LoadedModel, dataset: &Dataset, max: usize) -> 
     let mut all: Vec<usize> = (0..dataset.cells.len())
         .filter(|&i| {
             let c = &dataset.cells[i];
-            c.obj.is_some() && trained.contains(c.name.as_str())
+            c.obj.is_some() && (any || trained.contains(c.name.as_str()))
         })
         .collect();
     all.sort_by(|&a, &b| dataset.cells[a].name.cmp(&dataset.cells[b].name));
@@ -59,7 +64,7 @@ pub fn calibrate(
     };
     let too_few = |n: usize| {
         Error::Invalid(format!(
-            "{n} of the model's training cells are in {} with non-empty 3D shapes; calibration needs at least 5",
+            "{n} cells of {} can calibrate the model (with a 3D shape, and trained on unless --all-cells); calibration needs at least 5",
             dataset.root.display()
         ))
     };
@@ -112,9 +117,14 @@ pub fn calibrate(
             (SizeCorrection::scale(scale), at_0, after)
         }
     };
+    let trained = |name: &String| model.header.train_cells.contains(name);
     Ok(Calibration {
         size,
-        method: "median volume ratio on training cells".into(),
+        method: match names.iter().all(trained) {
+            true => crate::calibration::ON_TRAINING_CELLS,
+            false => crate::calibration::ON_GIVEN_CELLS,
+        }
+        .into(),
         model_sha256: model.sha256.clone(),
         sampler: sampler.name(),
         samples: settings.samples,

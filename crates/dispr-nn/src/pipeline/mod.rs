@@ -15,7 +15,8 @@ pub mod run_predict;
 
 pub use plan::{TrainingSet, plan};
 pub use predictor::{
-    Draw, LoadedModel, ModelFile, Predictor, SamplerRequest, SamplerSettings, own_sampling,
+    Draw, LoadedModel, ModelFile, Predictor, SamplerRequest, SamplerSettings, own_sampler_of,
+    own_sampling,
 };
 pub use run_predict::{
     CellSelection, PredictSettings, PredictedCell, frame_cell, predict_cells, predict_dataset,

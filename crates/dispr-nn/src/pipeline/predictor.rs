@@ -174,6 +174,29 @@ pub fn own_sampling(calibration: Option<&Calibration>) -> SamplerSettings {
         .unwrap_or_default()
 }
 
+/// The own sampler ([`own_sampling`]) of the model in `model` (a checkpoint file or run
+/// folder; `None`: the built-in model). A calibration beside it that cannot be read, or
+/// that belongs to another model, counts as none: `dispr model calibrate` replaces it. A
+/// copy of the built-in model's file without its calibration has the built-in's.
+pub fn own_sampler_of(model: Option<&Path>) -> Result<SamplerSettings> {
+    let calibration = match model {
+        None => crate::shipped::calibration()?,
+        Some(path) => {
+            let file = checkpoint::resolve(path);
+            let bytes = std::fs::read(&file)
+                .map_err(|e| dispr_core::Error::io(&file, "cannot read checkpoint", e))?;
+            let sha256 = crate::shipped::sha256_hex(&bytes);
+            match Calibration::load_for(&file, &sha256).ok().flatten() {
+                None if sha256 == crate::shipped::sha256_hex(crate::shipped::BYTES) => {
+                    crate::shipped::calibration()?
+                }
+                beside => beside,
+            }
+        }
+    };
+    Ok(own_sampling(calibration.as_ref()))
+}
+
 /// What one cell's prediction asks for.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Draw {
@@ -687,6 +710,25 @@ impl Predictor {
 mod tests {
     use super::*;
     use crate::config::{ModelKind, Network, Preset};
+
+    #[test]
+    fn a_copy_of_the_built_in_model_draws_as_the_built_in_one() {
+        let built_in = own_sampler_of(None).unwrap();
+        assert_eq!(
+            Some(built_in),
+            SamplerSettings::from_name(&crate::shipped::calibration().unwrap().unwrap().sampler)
+        );
+        assert!(built_in.from_prior.is_some(), "{built_in:?}");
+        let dir = tempfile::tempdir().unwrap();
+        let copy = dir.path().join("mine.safetensors");
+        std::fs::write(&copy, crate::shipped::BYTES).unwrap();
+        assert_eq!(own_sampler_of(Some(&copy)).unwrap(), built_in);
+        // A calibration beside the copy is its own; one of another model counts as none.
+        let file = crate::calibration::file_for(&copy);
+        std::fs::write(&file, "{}").unwrap();
+        assert_eq!(own_sampler_of(Some(&copy)).unwrap(), built_in);
+        assert!(own_sampler_of(Some(&dir.path().join("missing.dispr"))).is_err());
+    }
 
     #[test]
     fn a_sampler_name_reads_back_as_its_settings() {

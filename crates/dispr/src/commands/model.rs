@@ -10,7 +10,7 @@ use dispr_nn::config::{ModelConfig, ModelKind, Network, Preset, TrainConfig, pre
 use dispr_nn::data::Example;
 use dispr_nn::intervals::IntervalCalibration;
 use dispr_nn::model::{Model, ShaprModel};
-use dispr_nn::pipeline::{LoadedModel, ModelFile, SamplerRequest, SamplerSettings};
+use dispr_nn::pipeline::{LoadedModel, ModelFile, SamplerRequest};
 use dispr_nn::predict::{Sampling, predict_cell, predict_shapr};
 use dispr_nn::sampler::{self, SamplerKind};
 use dispr_nn::shapr::ShaprConfig;
@@ -57,12 +57,12 @@ fn describe(config: &Network) -> String {
 /// Runs `dispr model calibrate`.
 pub fn calibrate(args: &ModelCalibrateArgs) -> anyhow::Result<()> {
     use dispr_nn::pipeline::calibrate::{self, CalibrateSettings};
+    // The model's own draw, unless the flags say otherwise: recalibrating a model keeps
+    // the sampler it is predicted with.
+    let own = dispr_nn::pipeline::own_sampler_of(Some(&args.model))?;
     let mut model = dispr_nn::pipeline::LoadedModel::load_uncalibrated(
         Some(&args.model),
-        args.draw
-            .sampling
-            .request()
-            .over(SamplerSettings::default())?,
+        args.draw.sampling.request().over(own)?,
         args.device,
     )?;
     let trained_with = model
@@ -70,18 +70,22 @@ pub fn calibrate(args: &ModelCalibrateArgs) -> anyhow::Result<()> {
         .train
         .as_ref()
         .and_then(|t| t.prior_shapes.clone());
+    let dataset = super::open_dataset(&args.data)?;
+    let indices =
+        calibrate::calibration_cells(&model, &dataset, args.cells as usize, args.all_cells);
+    let on_trained = indices
+        .iter()
+        .any(|&i| model.header.train_cells.contains(&dataset.cells[i].name));
     match args.prior_shapes.as_ref().or(trained_with.as_ref()) {
         Some(dir) => model = model.with_prior_shapes(dir)?,
         // Its SHAPR trained on these very cells: its shapes of them are better than
         // any it makes of a new cell, and the scale learnt on them would be wrong.
-        None if model.prior_model.is_some() => anyhow::bail!(
+        None if model.prior_model.is_some() && on_trained => anyhow::bail!(
             "{}: the SHAPR model it carries trained on the calibration cells; pass their cross-fitted shapes with --prior-shapes",
             args.model.display()
         ),
         None => {}
     }
-    let dataset = super::open_dataset(&args.data)?;
-    let indices = calibrate::calibration_cells(&model, &dataset, args.cells as usize);
     let bar = crate::progress::bar(
         indices.len() * model.predictor.evaluations(),
         "network evaluations",
@@ -103,11 +107,12 @@ pub fn calibrate(args: &ModelCalibrateArgs) -> anyhow::Result<()> {
         &(serde_json::to_string_pretty(&calibration)? + "\n"),
     )?;
     print(&format!(
-        "{}: median volume ratio {:.3} as sampled → {:.3}, on {} training cells × {} samples ({}); wrote {}\n",
+        "{}: median volume ratio {:.3} as sampled → {:.3}, on {} {} × {} samples ({}); wrote {}\n",
         calibration.size.describe(),
         calibration.median_volume_ratio_at_0,
         calibration.median_volume_ratio,
         calibration.cells.len(),
+        calibration.cells_kind(),
         calibration.samples,
         calibration.sampler,
         file.display()

@@ -374,6 +374,40 @@ fn train_resume_predict_evaluate_and_refusals() {
         "--steps",
         "2",
     ]);
+    // On cells it never saw as well (--all-cells: a user's own cells with 3D truth):
+    // all 10, not only its 8 training cells, drawn with the model's own sampler when no
+    // flag names one (the mended calibration's ddim-2-eta0, 2 steps).
+    let out = ok(&[
+        "model",
+        "calibrate",
+        "--model",
+        s(&run),
+        "--data",
+        s(&data),
+        "--all-cells",
+        "--cells",
+        "1000",
+        "--samples",
+        "1",
+    ]);
+    assert!(
+        text(&out.stdout).contains("on 10 cells × 1 samples (ddim-2-eta0)"),
+        "{}",
+        text(&out.stdout)
+    );
+    let info = ok(&["model", "info", "--model", s(&run)]);
+    assert!(
+        text(&info.stdout).contains("calibrated on 10 cells × 1 samples"),
+        "{}",
+        text(&info.stdout)
+    );
+    // Without it, only the training cells.
+    let out = ok(&calibrate);
+    assert!(
+        text(&out.stdout).contains("on 5 training cells × 1 samples (ddim-2-eta0)"),
+        "{}",
+        text(&out.stdout)
+    );
     // Training further changes the checkpoint: its calibration is removed.
     ok(&[
         "train",
