@@ -602,8 +602,8 @@ pub enum ModelCommand {
         after_help = "Example: dispr model export --model runs/small-f0 --out small.safetensors"
     )]
     Export(ModelExportArgs),
-    /// Learn the size correction of a DISPR model's samples on its own training cells:
-    /// the scale (default) by which each sample is enlarged about its centroid, or the
+    /// Learn the size correction of a DISPR model's samples on its own training cells
+    /// (or, with --all-cells, on your cells with 3D shapes): the scale (default) by which each sample is enlarged about its centroid, or the
     /// threshold level, at which their median volume matches the truth's
     /// (docs/accuracy.md). Writes the calibration beside the model file
     /// (RUN/checkpoint.dispr.calibration.json); `dispr predict` uses it from then on,
@@ -720,7 +720,8 @@ pub struct ModelCalibrateArgs {
     /// The trained DISPR model: run folder or checkpoint file.
     #[arg(long)]
     pub model: PathBuf,
-    /// The dataset it was trained on (with obj/): calibrated on its training cells.
+    /// The dataset it was trained on (with obj/): calibrated on its training cells (on
+    /// any of its cells with --all-cells).
     #[arg(long)]
     pub data: PathBuf,
     /// At most this many cells, spread evenly over them by name.
