@@ -39,12 +39,19 @@ for f in 0 1 2 3 4; do [ -f "$ROOT/shapr-prior-f$f/fold$f-eta1-from0.7/predict.j
 # model that never saw it) and measures the calibrated intervals fold by fold.
 REPORT=${REPORT:-$ROOT/shapr-prior-report}
 P=$OUTER/predictions
+# The previous built-in recipe with its scale (scripts/train/scale_cv.sh), where its
+# five folds' predictions are on this machine.
+previous=(--baseline shipped+scale)
+for k in 0 1 2 3 4; do
+  [ -f "$ROOT/scale-cv/fold$k/predict.json" ] || previous=()
+done
+[ ${#previous[@]} -gt 0 ] || echo "no $ROOT/scale-cv/fold0..4 (scripts/train/scale_cv.sh): the report leaves out the previous recipe"
 pooled=()
 for k in 0 1 2 3 4; do
   pooled+=(--pred "shapr-prior+scale=$ROOT/shapr-prior-f$k/fold$k")
   pooled+=(--pred "shapr-prior+scale-eta1=$ROOT/shapr-prior-f$k/fold$k-eta1")
   pooled+=(--pred "shapr-prior+scale-eta1-from0.7=$ROOT/shapr-prior-f$k/fold$k-eta1-from0.7")
-  pooled+=(--pred "shipped+scale=$ROOT/scale-cv/fold$k")
+  [ ${#previous[@]} = 0 ] || pooled+=(--pred "shipped+scale=$ROOT/scale-cv/fold$k")
   pooled+=(--pred "topological-shapr=$P/shapr-topo/fold$k")
 done
 DISPR=${DISPR:-$ROOT/shapr-prior-f4/bin/dispr}
@@ -52,7 +59,7 @@ DISPR=${DISPR:-$ROOT/shapr-prior-f4/bin/dispr}
 # compared, so none of them is a baseline here) ...
 "$DISPR" evaluate --data "$DATA" "${pooled[@]}" \
   --pred "nearest-9=$P/nearest-9" --pred "cylinder=$P/cylinder" --out "$REPORT" \
-  --baseline shipped+scale --baseline topological-shapr --baseline nearest-9 --baseline cylinder
+  "${previous[@]}" --baseline topological-shapr --baseline nearest-9 --baseline cylinder
 # ... and the draws against each other: η 0 and the walk from SHAPR's shape against η 1.
 draws=()
 for k in 0 1 2 3 4; do
