@@ -644,8 +644,8 @@ pub struct ModelIntervalsArgs {
 /// How a DISPR model samples (`dispr predict`, `dispr model calibrate`): each flag given
 /// replaces that setting of the model's own sampler, the one its size calibration was
 /// learnt with (its scale and intervals hold for that draw), else DDIM 10 steps η 0.
-/// `dispr model calibrate` starts from DDIM 10 steps η 0, and the sampler it calibrates
-/// with becomes the model's own.
+/// `dispr model calibrate` starts from the same, and the sampler it calibrates with
+/// becomes the model's own.
 #[derive(Debug, Args, Clone, Copy)]
 pub struct SamplerArgs {
     /// Sampler: ddpm (ancestral, the paper), ddim, or dpm++2m (DPM-Solver++(2M))

@@ -77,12 +77,17 @@ impl GivenPriors {
         &self.dir
     }
 
+    /// The file of the cell `name`'s shape.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.tif"))
+    }
+
     /// The given shape of the cell `name`, whose crop is `crop` (y, x) pixels, as
     /// occupancy in [0, 1] on `grid` (z, y, x). A shape that does not cover the crop
     /// pixel for pixel in x-y (e.g. one of a whole field, for a cell cut out of it) is
     /// refused, never stretched onto it.
     pub fn prior(&self, name: &str, crop: [usize; 2], grid: [usize; 3]) -> Result<Volume<f32>> {
-        let file = self.dir.join(format!("{name}.tif"));
+        let file = self.file(name);
         if !file.is_file() {
             return Err(Error::new(
                 &file,

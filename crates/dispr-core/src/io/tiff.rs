@@ -191,11 +191,12 @@ pub const MAX_MASK_LEVELS: usize = 32;
 /// 0.45, outlines of small cells; a fluorescence image: nearly all).
 pub const MAX_MASK_INTERMEDIATE: f64 = 0.6;
 
-/// The fewest pixels of one level other than 0 and the maximum, each with its four
-/// neighbours at that same level, that make that level a region of its own: a mask
-/// holding it is a crop of a label image (several cells), not one cell's mask. The real
-/// sample's masks have at most 2 such pixels per level (their outlines' resampling
-/// levels are a pixel or two wide); a cell's label has hundreds.
+/// The fewest pixels of one level other than the background and the maximum, each with
+/// its four neighbours at that same level (a neighbour beyond the image's edge counts as
+/// the same, so that a neighbour's sliver along the edge counts), that make that level a
+/// region of its own: a mask holding it is a crop of a label image (several cells), not
+/// one cell's mask. The real sample's masks have at most 2 such pixels per level (their
+/// outlines' resampling levels are a pixel or two wide); a cell's label has hundreds.
 pub const MIN_LABEL_INTERIOR: usize = 16;
 
 /// The most labels a message lists.
@@ -258,24 +259,38 @@ pub fn mask_problem(mask: &Stack) -> Option<String> {
 }
 
 /// The labels of a mask that holds several, largest first, as (value, pixels): its
-/// maximum and every other non-zero level with [`MIN_LABEL_INTERIOR`] interior pixels.
-/// `None` for one cell's mask (a single level, or soft outlines).
+/// maximum and every other level above the background with [`MIN_LABEL_INTERIOR`]
+/// interior pixels. The background is 0, or the smallest value of a mask without a 0
+/// (e.g. 1 outside, 2 inside). `None` for one cell's mask (a single level, or soft
+/// outlines).
 fn several_labels(values: &Volume<f32>) -> Option<Vec<(f32, usize)>> {
     let [depth, height, width] = values.shape();
     let data = values.data();
     let max = data.iter().copied().fold(0.0f32, f32::max);
+    let background = match data.contains(&0.0) {
+        true => 0.0,
+        false => data.iter().copied().fold(f32::INFINITY, f32::min),
+    };
     let at = |z: usize, y: usize, x: usize| data[(z * height + y) * width + x];
     let mut interior: BTreeMap<u32, usize> = BTreeMap::new();
     for z in 0..depth {
-        for y in 1..height.saturating_sub(1) {
-            for x in 1..width.saturating_sub(1) {
+        for y in 0..height {
+            for x in 0..width {
                 let v = at(z, y, x);
-                if v != 0.0
+                // A neighbour beyond the edge is taken as equal.
+                let same = |dy: isize, dx: isize| match (
+                    y.checked_add_signed(dy),
+                    x.checked_add_signed(dx),
+                ) {
+                    (Some(ny), Some(nx)) if ny < height && nx < width => at(z, ny, nx) == v,
+                    _ => true,
+                };
+                if v != background
                     && v != max
-                    && at(z, y - 1, x) == v
-                    && at(z, y + 1, x) == v
-                    && at(z, y, x - 1) == v
-                    && at(z, y, x + 1) == v
+                    && same(-1, 0)
+                    && same(1, 0)
+                    && same(0, -1)
+                    && same(0, 1)
                 {
                     *interior.entry(v.to_bits()).or_default() += 1;
                 }
@@ -783,6 +798,41 @@ mod tests {
         let problem = mask_problem(&two_blocks(9, 3, 0)).expect("several labels");
         assert!(
             problem.starts_with("mask holds 2 labels (9: 120 px, 3: 48 px)"),
+            "{problem}"
+        );
+    }
+
+    #[test]
+    fn a_mask_of_1_outside_and_2_inside_is_one_cell() {
+        // ilastik's way: no 0, the smallest value is the background.
+        let rows: Vec<Vec<u16>> = (0..20)
+            .map(|y| {
+                (0..30)
+                    .map(|x| 1 + u16::from((5..15).contains(&y) && (3..15).contains(&x)))
+                    .collect()
+            })
+            .collect();
+        assert_eq!(mask_problem(&mask_of_rows(&rows)), None);
+    }
+
+    #[test]
+    fn a_neighbour_sliver_along_the_crop_edge_is_a_label() {
+        // The cell as 9, a neighbour's two-pixel sliver along the right edge as 8 (above
+        // half of 9, so it would join the cell).
+        let rows: Vec<Vec<u16>> = (0..20)
+            .map(|y| {
+                (0..30)
+                    .map(|x| match (y, x) {
+                        (_, 28..) => 8,
+                        (5..=14, 3..=14) => 9,
+                        _ => 0,
+                    })
+                    .collect()
+            })
+            .collect();
+        let problem = mask_problem(&mask_of_rows(&rows)).expect("several labels");
+        assert!(
+            problem.starts_with("mask holds 2 labels (9: 120 px, 8: 40 px)"),
             "{problem}"
         );
     }

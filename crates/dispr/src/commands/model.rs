@@ -77,7 +77,20 @@ pub fn calibrate(args: &ModelCalibrateArgs) -> anyhow::Result<()> {
         .iter()
         .any(|&i| model.header.train_cells.contains(&dataset.cells[i].name));
     match args.prior_shapes.as_ref().or(trained_with.as_ref()) {
-        Some(dir) => model = model.with_prior_shapes(dir)?,
+        Some(dir) => {
+            // Every calibration cell needs its shape (the training one covers only the
+            // training cells), asked for before minutes of sampling, not after.
+            let given = dispr_core::data::prior::GivenPriors::new(dir)?;
+            let names = indices.iter().map(|&i| dataset.cells[i].name.as_str());
+            if let Some(name) = names.clone().find(|n| !given.file(n).is_file()) {
+                anyhow::bail!(
+                    "{}: no prior shape of the calibration cell '{name}'; pass --prior-shapes with the shapes of every cell of {}",
+                    given.dir().display(),
+                    args.data.display()
+                );
+            }
+            model = model.with_prior_shapes(dir)?
+        }
         // Its SHAPR trained on these very cells: its shapes of them are better than
         // any it makes of a new cell, and the scale learnt on them would be wrong.
         None if model.prior_model.is_some() && on_trained => anyhow::bail!(

@@ -327,9 +327,10 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
             bail!("{}: no labelled cell (every pixel is 0)", labels.display());
         };
         // Self-contained: with -q the notes above are not printed.
-        let hint = match cells.skipped.len() {
-            1 => {
-                " (a label image holds 1, 2, 3, … for its cells; one that holds a single value is a binary mask: give one cell as IMAGE MASK)"
+        // A binary mask given as the label image: one "cell" of label 255 or 65535.
+        let hint = match (cells.skipped.len(), first.label) {
+            (1, 255 | 65535) => {
+                " (a label image holds 1, 2, 3, … for its cells; this one holds a single value, as a binary mask does: give one cell as IMAGE MASK)"
             }
             _ => "",
         };

@@ -790,6 +790,22 @@ fn a_model_on_given_prior_shapes_trains_and_predicts_with_them() {
         "--samples",
         "1",
     ]);
+    // A calibration cell without its given shape is refused before any sampling.
+    assert_fails(
+        &dispr(&[
+            "model",
+            "calibrate",
+            "--model",
+            s(&run),
+            "--data",
+            s(&data),
+            "--all-cells",
+            "--prior-shapes",
+            s(&empty),
+        ]),
+        1,
+        &["empty", "no prior shape of the calibration cell"],
+    );
     // Exported with a SHAPR model trained on the same cells, it makes its priors itself,
     // exactly the shapes a folder of that SHAPR's predictions gives.
     let shapr = tmp.path().join("shapr");
