@@ -17,10 +17,11 @@ DISPR=${DISPR:-target/release/dispr}
 SAVED=${SAVED:-models/reproduce-full/work/models}
 P=$OUTER/predictions
 
-# write DEST COMMAND...: runs COMMAND with --out DEST.partial unless DEST is finished.
+# write DEST COMMAND...: runs COMMAND with --out DEST.partial unless DEST is there (it is
+# renamed only once finished).
 write() {
   local dest=$1; shift
-  [ -f "$dest/predict.json" ] || [ -f "$dest/baseline.json" ] && return 0
+  [ ! -d "$dest" ] || return 0
   rm -rf "$dest.partial"
   mkdir -p "$(dirname "$dest")"
   "$@" --out "$dest.partial"

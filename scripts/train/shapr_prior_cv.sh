@@ -54,9 +54,11 @@ inner() { # J: SHAPR on the training folds but J, predicting J
   subset "$RUN/data/fold-$j" "$j"
   # Outer fold J's run trains the same model (all folds but J and FOLD) as its inner
   # model for FOLD; once that one has finished (it has predicted), it serves here too.
-  # A finished model holds the marker `trained` (a restored one is exported weights only).
+  # A finished model holds the marker `trained` (a restored one is exported weights
+  # only); one finished before the marker existed has predicted its fold.
   local twin="$TWINS/shapr-prior-f$j/inner/shapr-topo-$FOLD"
-  if [ ! -f "$run/checkpoint.dispr" ] && [ -f "$twin/trained" ]; then
+  if [ ! -f "$run/checkpoint.dispr" ] && { [ -f "$twin/trained" ] ||
+    [ -f "$TWINS/shapr-prior-f$j/shapes/fold$FOLD/predict.json" ]; }; then
     run=$twin
     echo "fold $j: the model of outer fold $j's run, $twin (same training cells)"
   elif [ -f "$run/trained" ]; then

@@ -21,10 +21,13 @@ SAVED=${SAVED:-models/shapr-prior-cv}
 if [ -z "${DISPR:-}" ]; then cargo build --release -q -p dispr; fi
 OUTER="$OUTER" DATA="$DATA" DISPR="${DISPR:-target/release/dispr}" \
   "$(dirname "$0")/outer_predictions.sh"
+# (A fold here that lacks a trained model the committed state has takes it as well.)
 for f in 0 1 2 3 4; do
-  if [ ! -d "$ROOT/shapr-prior-f$f" ] && [ -d "$SAVED/f$f" ]; then
-    echo "fold $f: restoring the committed state from $SAVED/f$f"
-    mkdir -p "$ROOT" && cp -r "$SAVED/f$f" "$ROOT/shapr-prior-f$f"
+  saved=$SAVED/f$f run=$ROOT/shapr-prior-f$f
+  [ -d "$saved" ] || continue
+  if [ ! -d "$run" ] || { [ -f "$saved/model/trained" ] && [ ! -f "$run/model/trained" ]; }; then
+    echo "fold $f: restoring the committed state from $saved"
+    mkdir -p "$run" && cp -r "$saved/." "$run/"
   fi
 done
 for f in "${FOLDS[@]}"; do
