@@ -760,28 +760,20 @@ impl From<Volume<f32>> for Stack {
 mod tests {
     use super::*;
 
-    /// A 2D mask (one page) from rows of values.
-    fn mask_of_rows(rows: &[Vec<u16>]) -> Stack {
-        let (h, w) = (rows.len(), rows[0].len());
-        Stack::U16(Volume::new([1, h, w], rows.concat()).unwrap())
+    /// A 20 × 30 mask (one page) of `value(y, x)`.
+    fn mask_20x30(value: impl Fn(usize, usize) -> u16) -> Stack {
+        Stack::U16(Volume::from_fn([1, 20, 30], |[_, y, x]| value(y, x)))
     }
 
     /// A 20 × 30 mask: `a` on a 10 × 12 block, `b` on a 6 × 8 block apart from it, and a
     /// one-pixel outline of `edge` around the first block.
     fn two_blocks(a: u16, b: u16, edge: u16) -> Stack {
-        let rows: Vec<Vec<u16>> = (0..20)
-            .map(|y| {
-                (0..30)
-                    .map(|x| match (y, x) {
-                        (5..=14, 3..=14) => a,
-                        (4..=15, 2..=15) => edge,
-                        (8..=13, 20..=27) => b,
-                        _ => 0,
-                    })
-                    .collect()
-            })
-            .collect();
-        mask_of_rows(&rows)
+        mask_20x30(|y, x| match (y, x) {
+            (5..=14, 3..=14) => a,
+            (4..=15, 2..=15) => edge,
+            (8..=13, 20..=27) => b,
+            _ => 0,
+        })
     }
 
     #[test]
@@ -805,32 +797,20 @@ mod tests {
     #[test]
     fn a_mask_of_1_outside_and_2_inside_is_one_cell() {
         // ilastik's way: no 0, the smallest value is the background.
-        let rows: Vec<Vec<u16>> = (0..20)
-            .map(|y| {
-                (0..30)
-                    .map(|x| 1 + u16::from((5..15).contains(&y) && (3..15).contains(&x)))
-                    .collect()
-            })
-            .collect();
-        assert_eq!(mask_problem(&mask_of_rows(&rows)), None);
+        let mask = mask_20x30(|y, x| 1 + u16::from((5..15).contains(&y) && (3..15).contains(&x)));
+        assert_eq!(mask_problem(&mask), None);
     }
 
     #[test]
     fn a_neighbour_sliver_along_the_crop_edge_is_a_label() {
         // The cell as 9, a neighbour's two-pixel sliver along the right edge as 8 (above
         // half of 9, so it would join the cell).
-        let rows: Vec<Vec<u16>> = (0..20)
-            .map(|y| {
-                (0..30)
-                    .map(|x| match (y, x) {
-                        (_, 28..) => 8,
-                        (5..=14, 3..=14) => 9,
-                        _ => 0,
-                    })
-                    .collect()
-            })
-            .collect();
-        let problem = mask_problem(&mask_of_rows(&rows)).expect("several labels");
+        let mask = mask_20x30(|y, x| match (y, x) {
+            (_, 28..) => 8,
+            (5..=14, 3..=14) => 9,
+            _ => 0,
+        });
+        let problem = mask_problem(&mask).expect("several labels");
         assert!(
             problem.starts_with("mask holds 2 labels (9: 120 px, 8: 40 px)"),
             "{problem}"
@@ -840,25 +820,16 @@ mod tests {
     #[test]
     fn soft_outlines_and_small_specks_are_one_cell() {
         // One cell at 255 with an outline level of 128 (resampling): a mask.
-        let rows: Vec<Vec<u16>> = (0..20)
-            .map(|y| {
-                (0..30)
-                    .map(|x| match (y, x) {
-                        (5..=14, 3..=14) => 255,
-                        (4..=15, 2..=15) => 128,
-                        _ => 0,
-                    })
-                    .collect()
-            })
-            .collect();
-        assert_eq!(mask_problem(&mask_of_rows(&rows)), None);
+        assert_eq!(mask_problem(&two_blocks(255, 0, 128)), None);
         // A 3 × 3 speck of another label has one interior pixel, fewer than
         // MIN_LABEL_INTERIOR: the cell (the maximum) is kept, as before.
-        let mut rows = rows;
-        for row in &mut rows[16..19] {
-            row[25..28].fill(40);
-        }
-        assert_eq!(mask_problem(&mask_of_rows(&rows)), None);
+        let speck = mask_20x30(|y, x| match (y, x) {
+            (5..=14, 3..=14) => 255,
+            (4..=15, 2..=15) => 128,
+            (16..19, 25..28) => 40,
+            _ => 0,
+        });
+        assert_eq!(mask_problem(&speck), None);
     }
 
     fn tmp() -> tempfile::TempDir {
