@@ -50,7 +50,8 @@ pub fn available() -> Vec<&'static str> {
     names
 }
 
-/// The device called `name`; the error says which names this build supports.
+/// The device called `name`; the error (a bad setting: `dispr` exits 2) says which
+/// names this build supports.
 pub fn parse(name: &str) -> crate::Result<Device> {
     match name {
         "cpu" => Ok(Device::flex()),
@@ -59,16 +60,14 @@ pub fn parse(name: &str) -> crate::Result<Device> {
         #[cfg(feature = "wgpu")]
         "wgpu" => Ok(Device::wgpu(burn::prelude::DeviceKind::DefaultDevice)),
         // A GPU this build lacks (with both features, the arms above take both names).
-        other if other == "cuda" || other == "wgpu" => Err(format!(
+        other if other == "cuda" || other == "wgpu" => Err(crate::Error::BadSetting(format!(
             "device '{other}' needs dispr built with `--features {other}` (this build has: {})",
             available().join(", ")
-        )
-        .into()),
-        other => Err(format!(
+        ))),
+        other => Err(crate::Error::BadSetting(format!(
             "unknown device '{other}' (expected one of: {})",
             available().join(", ")
-        )
-        .into()),
+        ))),
     }
 }
 
@@ -100,4 +99,23 @@ pub fn seeded_init<M: Module>(seed: u64, device: &Device, init: impl Fn(&Device)
 /// (`RAYON_NUM_THREADS` sets it; by default one per core).
 pub fn cpu_threads() -> usize {
     rayon::current_num_threads()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_or_absent_device_is_a_bad_setting_naming_what_this_build_has() {
+        assert!(parse("cpu").is_ok());
+        let absent = ["tpu", "cuda", "wgpu"]
+            .into_iter()
+            .filter(|name| !available().contains(name));
+        for name in absent {
+            let err = parse(name).err().expect("a device this build lacks");
+            assert!(matches!(err, crate::Error::BadSetting(_)), "{name}: {err}");
+            assert!(err.to_string().contains(name), "{err}");
+            assert!(err.to_string().contains("cpu"), "{err}");
+        }
+    }
 }
