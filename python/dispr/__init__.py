@@ -127,10 +127,11 @@ def _callback(progress: Any) -> Any:
 
 def _image(array: Any) -> np.ndarray:
     """An image as dispr reads it, warning when its encoding is unusual (a float image
-    beyond 0–1 is read by the bit depth its values fit: 0–255, 0–4095 or 0–65535)."""
+    beyond 0–1 is read by the bit depth its values fit: 0–255, 0–4095 or 0–65535) or a
+    few stray pixels lie above its bit depth (read as saturated)."""
     a = _pixels(array, "image")
-    note = _dispr.intensity_note(a) if a.dtype == np.float32 else None
-    if note:
+    note = _dispr.intensity_note(a)
+    if note and (a.dtype == np.float32 or "saturated" in note):
         warnings.warn(f"image: {note}", stacklevel=3)
     return a
 

@@ -220,6 +220,19 @@ def test_unusual_encodings_are_read_by_the_rule_and_noted(cell):
         dispr.predict(image, cell["mask"], samples=1)
 
 
+def test_a_hot_pixel_is_saturated_not_the_images_range(cell):
+    # A 12-bit image in uint16 with one hot pixel at 5000: still 12-bit, that pixel as 1,
+    # the same prediction as with the pixel at 4095 (before, the whole image read / 65535).
+    image = (cell["image"].astype(np.float64) * (4095 / 255)).astype(np.uint16)
+    image[0, 0] = 4095
+    hot = image.copy()
+    hot[0, 0] = 5000
+    with pytest.warns(UserWarning, match=r"1 pixel above 4095 \(up to 5000\).*saturated"):
+        p = dispr.predict(hot, cell["mask"], samples=1, seed=3)
+    q = dispr.predict(image, cell["mask"], samples=1, seed=3)
+    assert np.array_equal(p.samples, q.samples)
+
+
 def test_the_gil_is_released_while_predicting(cell):
     ticks = []
     done = threading.Event()

@@ -112,7 +112,7 @@ mod tests {
             .into_iter()
             .filter(|name| !available().contains(name));
         for name in absent {
-            let err = parse(name).err().expect("a device this build lacks");
+            let err = parse(name).expect_err("a device this build lacks");
             assert!(matches!(err, crate::Error::BadSetting(_)), "{name}: {err}");
             assert!(err.to_string().contains(name), "{err}");
             assert!(err.to_string().contains("cpu"), "{err}");

@@ -244,16 +244,14 @@ pub fn cell_columns(units: &str) -> PyResult<Vec<String>> {
 }
 
 /// What `dispr data info` notes about an image read by an unusual encoding (a float
-/// image beyond 0–1, a uint16 image using only 8 or 12 bits), or `None`.
+/// image beyond 0–1, a uint16 image using only 8 or 12 bits) or with a few stray
+/// pixels above its bit depth, read as saturated; or `None`.
 #[pyfunction]
 pub fn intensity_note(image: &Bound<'_, PyAny>) -> PyResult<Option<String>> {
-    use dispr_core::data::intensity::{encoding_note, encoding_of};
     let stack = crate::convert::stack_2d(image, "image")?;
-    let Ok(encoding) = encoding_of(&stack) else {
-        return Ok(None);
-    };
-    let max = stack.min_max().map_or(0.0, |(_, m)| m);
-    Ok(encoding_note(stack.dtype(), encoding, max))
+    Ok(dispr_core::data::intensity::reading_of(&stack)
+        .ok()
+        .and_then(|r| r.note()))
 }
 
 /// A 2D image's intensities in [0, 1] by dispr's rule (value / the full scale of the

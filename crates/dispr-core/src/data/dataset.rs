@@ -428,14 +428,10 @@ pub(crate) fn read_cell(cell: &CellFiles) -> CellStacks {
     let mut notes = Vec::new();
     let mut encoding = None;
     if let Some(img) = &image {
-        match intensity::encoding_of(img) {
-            Ok(e) => {
-                encoding = Some(e);
-                let max = img.min_max().map_or(0.0, |(_, max)| max);
-                notes.extend(
-                    intensity::encoding_note(img.dtype(), e, max)
-                        .map(|n| Error::new(&cell.image, n)),
-                );
+        match intensity::reading_of(img) {
+            Ok(reading) => {
+                encoding = Some(reading.encoding);
+                notes.extend(reading.note().map(|n| Error::new(&cell.image, n)));
             }
             Err(problem) => problems.push(Error::new(&cell.image, problem)),
         }

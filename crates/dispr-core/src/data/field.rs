@@ -86,6 +86,12 @@ fn read_intensities(path: &Path) -> Result<Image<f32>> {
     intensity::unit_image(&read_image(path)?).map_err(|p| Error::new(path, p))
 }
 
+/// How the fluorescence image at `path` is read ([`intensity::reading_of`]): `predict`
+/// says when a few stray pixels lie above its bit depth.
+pub fn image_reading(path: &Path) -> Result<intensity::Reading> {
+    intensity::reading_of(&read_image(path)?).map_err(|p| Error::new(path, p))
+}
+
 /// Cuts every labelled cell of the field `image` out of it, named `{name}_{label}`, as
 /// crops of the input region the model's field covers when fitted as `fit` asks
 /// ([`Framing`]: the field's size, or larger or smaller at another pixel size or when

@@ -17,6 +17,11 @@
 
 use crate::grid::{Image, Volume};
 
+/// The least share of the model's field a cell's mask must cover (at the model's pixel
+/// size): the smallest of the 108 real cells covers 10 % of its 64 × 64 crop, so a mask
+/// under 1 % of it is a speck of the segmentation, not a cell the model can read.
+pub const MIN_CELL_SHARE: f64 = 0.01;
+
 /// Pixel values that a k × k block of the input can be reduced to one field pixel.
 pub trait Pool: Copy + Default {
     /// One value for the block `values` (not empty).
@@ -81,8 +86,8 @@ pub struct Framing {
 impl Framing {
     /// The framing of a cell with `mask` (an input of `stated` µm per pixel, when its
     /// metadata says) in a field of `field` pixels, as `fit` asks; the problem (one
-    /// line) when the mask is empty or its cell is larger than the field and `fit`
-    /// does not allow shrinking it.
+    /// line) when the mask is empty, covers less than [`MIN_CELL_SHARE`] of the field,
+    /// or its cell is larger than the field and `fit` does not allow shrinking it.
     pub fn of(
         mask: &Image<bool>,
         field: [usize; 2],
@@ -91,6 +96,17 @@ impl Framing {
     ) -> Result<Self, String> {
         let input = mask.shape();
         let resample = fit.scale_for(stated);
+        let area = mask.count();
+        let field_area = (field[0] * field[1]) as f64;
+        if area > 0 && (area as f64 / (resample * resample)) < MIN_CELL_SHARE * field_area {
+            return Err(format!(
+                "the cell's mask has only {area} pixel{} (under {:.0} % of the model's {}×{} field at its pixel size; the smallest real training cell covers 10 %): too small to be a cell",
+                if area == 1 { "" } else { "s" },
+                100.0 * MIN_CELL_SHARE,
+                field[0],
+                field[1]
+            ));
+        }
         if input == field && resample == 1.0 {
             return Ok(Self {
                 input,
@@ -253,6 +269,31 @@ mod tests {
         pixel_size_um: None,
         downscale: true,
     };
+
+    #[test]
+    fn a_speck_is_not_a_cell() {
+        // 3 pixels of a 64 × 64 field: refused, in a field-sized crop and in a larger one.
+        let speck = |shape| Image::from_fn(shape, |[y, x]| y == 30 && (30..33).contains(&x));
+        for shape in [[64, 64], [100, 120]] {
+            let err = Framing::of(&speck(shape), [64, 64], Fit::default(), None).unwrap_err();
+            assert!(
+                err.contains("only 3 pixels") && err.contains("too small"),
+                "{err}"
+            );
+        }
+        // 41 pixels (1 % of the field) is a small cell, framed.
+        let small = Image::from_fn([64, 64], |[y, x]| y < 41 && x == 5);
+        assert!(Framing::of(&small, [64, 64], Fit::default(), None).is_ok());
+        // At twice the model's pixel size the same 41 pixels cover four times the field.
+        let coarse = Fit {
+            model_pixel_um: Some(0.1),
+            pixel_size_um: None,
+            downscale: false,
+        };
+        let tiny = Image::from_fn([64, 64], |[y, x]| y < 11 && x == 5);
+        assert!(Framing::of(&tiny, [64, 64], Fit::default(), None).is_err());
+        assert!(Framing::of(&tiny, [64, 64], coarse, Some(0.2)).is_ok());
+    }
 
     #[test]
     fn a_field_sized_image_is_used_as_it_is() {

@@ -204,6 +204,13 @@ impl PredictReport {
     /// One line about the run, e.g. `predicted 12 cells × 5 samples with ddim-10-eta0 in
     /// 139.3 s (11.6 s per cell); wrote OUT`.
     pub fn summary(&self, out: &Path) -> String {
+        if self.cells > 0 && self.resumed >= self.cells {
+            return format!(
+                "nothing left to predict: an earlier run of this prediction had finished its {}; wrote {}",
+                crate::text::count(self.cells, "cell"),
+                out.display()
+            );
+        }
         format!(
             "predicted {} × {} with {} in {:.1} s ({:.1} s per cell); wrote {}",
             crate::text::count(self.cells - self.resumed.min(self.cells), "cell"),

@@ -255,7 +255,29 @@ pub fn mask_problem(mask: &Stack) -> Option<String> {
     if foreground == values.len() {
         return Some("mask covers the whole image (every pixel is foreground)".into());
     }
+    if covers_every_corner(&mask.binarize()) {
+        return Some(format!(
+            "mask covers all four corners of the image ({:.0} % of it): is it inverted? A mask is 0 outside the cell and non-zero inside",
+            100.0 * foreground as f64 / values.len() as f64
+        ));
+    }
     None
+}
+
+/// True when the shape holds all four corner pixels of its first plane: no cell's
+/// mask does (none of the 108 real crops touches a corner), an inverted mask does.
+fn covers_every_corner(shape: &Volume<bool>) -> bool {
+    let [_, height, width] = shape.shape();
+    height > 1
+        && width > 1
+        && [
+            (0, 0),
+            (0, width - 1),
+            (height - 1, 0),
+            (height - 1, width - 1),
+        ]
+        .iter()
+        .all(|&(y, x)| shape.at([0, y, x]))
 }
 
 /// The labels of a mask that holds several, largest first, as (value, pixels): its
@@ -350,7 +372,7 @@ fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, DecodeEr
             )));
         }
         let color = decoder.colortype()?;
-        let ColorType::Gray(bits @ (8 | 16 | 32)) = color else {
+        let ColorType::Gray(bits @ (8 | 16 | 32 | 64)) = color else {
             if color == ColorType::Gray(1) {
                 return Err(DecodeError::Problem(format!(
                     "1-bit (bilevel) pixels on page {page}; dispr reads 8-, 16- or 32-bit \
@@ -359,7 +381,7 @@ fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, DecodeEr
             }
             return Err(DecodeError::Problem(format!(
                 "unsupported pixel type {color:?} on page {page}; dispr reads grayscale \
-                 uint8, uint16, uint32 or float32 TIFFs"
+                 uint8, uint16, uint32, float32 or float64 TIFFs"
             )));
         };
         let page_bytes = u64::from(width) * u64::from(height) * u64::from(bits / 8);
@@ -434,6 +456,12 @@ fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, DecodeEr
         Some(DecodingResult::U16(_)) => Stack::U16(concat_pages!(U16)),
         Some(DecodingResult::U32(_)) => Stack::U32(concat_pages!(U32)),
         Some(DecodingResult::F32(_)) => Stack::F32(concat_pages!(F32)),
+        // numpy's default float (tifffile writes it as is): read as float32, whose
+        // precision any intensity, mask or label of a microscope holds.
+        Some(DecodingResult::F64(_)) => {
+            let v: Volume<f64> = concat_pages!(F64);
+            Stack::F32(v.map(|x| x as f32))
+        }
         Some(DecodingResult::I32(_)) => {
             let v: Volume<i32> = concat_pages!(I32);
             if let Some(&min) = v.data().iter().min().filter(|m| **m < 0) {
@@ -450,7 +478,7 @@ fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, DecodeEr
         }
         Some(other) => {
             return Err(DecodeError::Problem(format!(
-                "unsupported sample format {}; dispr reads uint8, uint16, uint32 (int16 and int32 without negative values) or float32",
+                "unsupported sample format {}; dispr reads uint8, uint16, uint32 (int16 and int32 without negative values), float32 or float64",
                 sample_format_name(other)
             )));
         }
@@ -760,6 +788,23 @@ impl From<Volume<f32>> for Stack {
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_float64_image_reads_as_float32() {
+        // numpy's default float, as tifffile writes it.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f64.tif");
+        let values: Vec<f64> = (0..12).map(|i| f64::from(i) / 11.0).collect();
+        let mut file = std::fs::File::create(&path).unwrap();
+        TiffEncoder::new(&mut file)
+            .unwrap()
+            .write_image::<colortype::Gray64Float>(4, 3, &values)
+            .unwrap();
+        let stack = read_image(&path).unwrap();
+        assert_eq!((stack.dtype(), stack.shape()), (Dtype::F32, [1, 3, 4]));
+        assert_eq!(stack.to_f32().data()[11], 1.0);
+        assert_eq!(stack.to_f32().data()[1], (1.0 / 11.0) as f32);
+    }
+
     /// A 20 × 30 mask (one page) of `value(y, x)`.
     fn mask_20x30(value: impl Fn(usize, usize) -> u16) -> Stack {
         Stack::U16(Volume::from_fn([1, 20, 30], |[_, y, x]| value(y, x)))
@@ -792,6 +837,22 @@ mod tests {
             problem.starts_with("mask holds 2 labels (9: 120 px, 3: 48 px)"),
             "{problem}"
         );
+    }
+
+    #[test]
+    fn an_inverted_mask_is_refused_and_a_cell_touching_one_edge_is_not() {
+        let cell = |y: usize, x: usize| (5..15).contains(&y) && (3..15).contains(&x);
+        let inverted = mask_20x30(|y, x| if cell(y, x) { 0 } else { 255 });
+        let problem = mask_problem(&inverted).expect("inverted");
+        assert!(
+            problem.starts_with("mask covers all four corners of the image (80 % of it)"),
+            "{problem}"
+        );
+        // A cell cut by the crop's top edge, and one spanning the crop from side to side.
+        let at_top = mask_20x30(|y, x| 255 * u16::from(y < 8 && (3..15).contains(&x)));
+        assert_eq!(mask_problem(&at_top), None);
+        let band = mask_20x30(|y, _| 255 * u16::from((5..15).contains(&y)));
+        assert_eq!(mask_problem(&band), None);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use dispr_core::data::dataset::{Cell, Dataset, load_cell};
 use dispr_core::data::field::{
     CELL_TABLE, CellRow, FieldCells, cell_table_csv, cell_table_json, cellpose_labels, cut_cell,
-    cut_cells,
+    cut_cells, image_reading,
 };
 use dispr_core::data::framing::Fit;
 use dispr_core::io::outdir::check_not_input;
@@ -89,13 +89,6 @@ pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
         shard: selected.shard.clone(),
     };
     let report = predict_with_progress(&model, &dataset, &selected.indices, settings, &out)?;
-    if report.resumed > 0 {
-        note(&format!(
-            "kept {} cells an earlier run of this prediction had finished in {}",
-            report.resumed,
-            out_dir.display()
-        ));
-    }
     let rows = write_cell_table(&out, &report)?;
     let loaded: Vec<Cell> = selected
         .indices
@@ -211,6 +204,15 @@ fn finish(
     table_line: &str,
 ) -> anyhow::Result<()> {
     predictions::write_page(out, report, rows, shown)?;
+    // A shard's folder is inside --out: name the folder this run wrote.
+    let dir = out.path();
+    if report.resumed > 0 {
+        note(&format!(
+            "kept {} an earlier run of this prediction had finished in {}",
+            dispr_core::text::count(report.resumed, "cell"),
+            dir.display()
+        ));
+    }
     for t in &report.per_cell {
         detail(&format!("{}: {:.2} s", t.cell, t.seconds));
         if t.downscale > 1 {
@@ -225,8 +227,6 @@ fn finish(
             ));
         }
     }
-    // A shard's folder is inside --out: name the folder this run wrote.
-    let dir = out.path();
     if args.json {
         return print_json(&json!({
             "out": dir,
@@ -315,7 +315,11 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
     if args.model.is_some() {
         inputs.push(model.source.as_path());
     }
+    check_names_free(&args.out, &cells, &inputs)?;
     let out = PredictionDir::create(&args.out, &inputs)?;
+    if let Some(n) = image_reading(&field)?.saturation_note() {
+        note(&format!("{}: {n}", field.display()));
+    }
     for s in &cells.skipped {
         note(&format!(
             "skipping cell {} (label {}): {}",
@@ -383,6 +387,29 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
             model.interval_note(report.samples)
         ),
     )
+}
+
+/// Refuses an output folder where a cell's `NAME.tif` is one of the inputs (`--out .`
+/// beside `NAME.tif MASK.tif`): its samples `NAME_0.tif` … would be written beside it,
+/// and the input would read as the cell's prediction.
+fn check_names_free(out: &Path, cells: &FieldCells, inputs: &[&Path]) -> anyhow::Result<()> {
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    for c in &cells.cells {
+        let file = out.join(format!("{}.tif", c.cell.name));
+        if let Some(input) = inputs.iter().find(|i| same(&file, i)) {
+            bail!(
+                "{}: this output folder holds the input {}, which would read as the prediction of cell '{}' (its samples are {}_0.tif …); choose another output folder",
+                out.display(),
+                input.display(),
+                c.cell.name,
+                c.cell.name
+            );
+        }
+    }
+    Ok(())
 }
 
 /// A file's name without its extension.

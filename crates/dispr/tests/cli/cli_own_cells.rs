@@ -214,6 +214,106 @@ fn a_crop_of_a_label_image_is_refused_not_cut_to_its_highest_label() {
     assert_fails(&out, 2, &["--cells", "cannot be used"]);
 }
 
+#[test]
+fn a_hot_pixel_a_speck_an_inverted_mask_a_rerun_and_an_output_beside_the_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let synth = tmp.path().join("synth");
+    let (name, raw, mask) = synthetic_cell(&synth);
+    let mask_file = synth.join("mask").join(format!("{name}.tif"));
+    let mine = tmp.path().join("mine");
+    std::fs::create_dir_all(&mine).unwrap();
+    // The cell as 0–1 floats with a saturated pixel (1) in a corner, and again with
+    // that pixel hot (1.2).
+    let with_corner = |corner: f32| {
+        Image::from_fn(raw.shape(), |[y, x]| match (y, x) {
+            (0, 0) => corner,
+            _ => raw.at([y, x]) / 255.0,
+        })
+    };
+    let image = mine.join("cell.tif");
+    write_image(&image, &with_corner(1.0)).unwrap();
+    // (Same name: a cell's noise is drawn from the seed and its name.)
+    std::fs::create_dir_all(tmp.path().join("hot-image")).unwrap();
+    let hot = tmp.path().join("hot-image").join("cell.tif");
+    write_image(&hot, &with_corner(1.2)).unwrap();
+    let predict = |image: &Path, mask: &Path, out: &Path| {
+        crate::common::dispr(&[
+            "predict",
+            s(image),
+            s(mask),
+            "--out",
+            s(out),
+            "--samples",
+            "1",
+            "--steps",
+            "10",
+            "--seed",
+            "7",
+        ])
+    };
+    let (clean, hot_out) = (tmp.path().join("clean"), tmp.path().join("hot"));
+    let first = predict(&image, &mask_file, &clean);
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let saturated = predict(&hot, &mask_file, &hot_out);
+    let said = text(&saturated.stderr);
+    assert!(saturated.status.success(), "{said}");
+    assert!(
+        said.contains("cell.tif: 1 pixel above 1 (up to 1.2), too few to be the image's range: read as 0–1 data"),
+        "{said}"
+    );
+    // Read as 0–1 data with the hot pixel saturated, not as 0–255 data: the same
+    // shape as from the image whose pixel is 1.
+    let shape = |dir: &Path, cell: &str| {
+        read_volume(&dir.join(format!("{cell}_0.tif")))
+            .unwrap()
+            .binarize()
+    };
+    assert!(shape(&clean, "cell") == shape(&hot_out, "cell"));
+    // A rerun of a finished prediction says so, and predicts nothing.
+    let again = predict(&image, &mask_file, &clean);
+    assert!(
+        text(&again.stderr).contains("kept 1 cell an earlier run of this prediction had finished"),
+        "{}",
+        text(&again.stderr)
+    );
+    assert!(
+        text(&again.stdout).starts_with("nothing left to predict"),
+        "{}",
+        text(&again.stdout)
+    );
+    // The input's own folder as --out: refused before any work.
+    let beside = predict(&image, &mask_file, &mine);
+    assert_fails(
+        &beside,
+        1,
+        &["holds the input", "cell.tif", "another output folder"],
+    );
+    assert!(!mine.join("cell_0.tif").exists());
+    // A speck of the segmentation, and an inverted mask.
+    let speck = mine.join("speck.tif");
+    let dot = |[y, x]: [usize; 2]| y == 30 && (30..33).contains(&x);
+    write_image(
+        &speck,
+        &Image::from_fn(mask.shape(), |p| 255 * u8::from(dot(p))),
+    )
+    .unwrap();
+    let out = tmp.path().join("refused");
+    let refused = predict(&image, &speck, &out);
+    assert_fails(
+        &refused,
+        1,
+        &["speck.tif", "only 3 pixels", "too small to be a cell"],
+    );
+    let inverted = mine.join("inverted.tif");
+    write_image(&inverted, &mask.map(|v| 255 * u8::from(v == 0.0))).unwrap();
+    let refused = predict(&image, &inverted, &out);
+    assert_fails(
+        &refused,
+        1,
+        &["inverted.tif", "all four corners", "inverted?"],
+    );
+}
+
 /// The first cell of a one-cell synthetic dataset: (name, image, mask).
 fn synthetic_cell(dir: &Path) -> (String, Image<f32>, Image<f32>) {
     ok(&["synth", "--out", s(dir), "--n", "1", "--seed", "11"]);

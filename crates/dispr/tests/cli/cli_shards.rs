@@ -252,7 +252,7 @@ fn a_killed_run_keeps_its_finished_cells_and_a_rerun_predicts_only_the_rest() {
             "resumed {resumed} of {done}"
         );
         assert!(
-            text(&rerun.stderr).contains(&format!("kept {resumed} cells")),
+            text(&rerun.stderr).contains(&format!("kept {resumed} cell")),
             "{}",
             text(&rerun.stderr)
         );
