@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use crate::data::class::Label;
 use crate::data::dataset::Cell;
-use crate::data::framing::{Fit, Framing};
+use crate::data::framing::{Fit, Framing, MIN_CELL_SHARE};
 use crate::data::intensity;
 use crate::error::{Error, Result};
 use crate::experiment::uncertainty::CellUncertainty;
@@ -183,6 +183,23 @@ pub fn cut_field(
             ));
             continue;
         }
+        // Parts large enough to be cells on their own (smaller specks go with the cell).
+        let least =
+            (MIN_CELL_SHARE * (field[0] * field[1]) as f64 * fit.scale_for(pixel_size).powi(2))
+                .ceil() as usize;
+        let parts: Vec<usize> = parts(&mask)
+            .into_iter()
+            .filter(|&n| n >= least.max(1))
+            .collect();
+        if parts.len() > 1 {
+            let sizes: Vec<String> = parts.iter().map(|n| format!("{n} px")).collect();
+            out.skipped.push(skip(format!(
+                "label {label} has {} separate parts ({}): one label per cell",
+                parts.len(),
+                sizes.join(", ")
+            )));
+            continue;
+        }
         match Framing::of(&mask, field, fit, pixel_size) {
             Err(problem) => out.skipped.push(skip(problem)),
             Ok(framing) => out.cells.push(FieldCell {
@@ -201,6 +218,38 @@ pub fn cut_field(
         }
     }
     Ok(out)
+}
+
+/// The sizes of the 8-connected parts of `mask`, largest first.
+fn parts(mask: &Image<bool>) -> Vec<usize> {
+    let [h, w] = mask.shape();
+    let mut seen = vec![false; h * w];
+    let mut sizes = Vec::new();
+    let mut stack = Vec::new();
+    for start in 0..h * w {
+        if seen[start] || !mask.data()[start] {
+            continue;
+        }
+        seen[start] = true;
+        stack.push(start);
+        let mut size = 0;
+        while let Some(i) = stack.pop() {
+            size += 1;
+            let (y, x) = (i / w, i % w);
+            for ny in y.saturating_sub(1)..(y + 2).min(h) {
+                for nx in x.saturating_sub(1)..(x + 2).min(w) {
+                    let j = ny * w + nx;
+                    if !seen[j] && mask.data()[j] {
+                        seen[j] = true;
+                        stack.push(j);
+                    }
+                }
+            }
+        }
+        sizes.push(size);
+    }
+    sizes.sort_unstable_by(|a, b| b.cmp(a));
+    sizes
 }
 
 /// One cell given as an image and its binary mask, of any size, cut out like a field's
@@ -511,6 +560,32 @@ mod tests {
             err.contains("f_cp_masks.tif: labels are 30×39 but the image is 30×40"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_label_in_two_parts_is_skipped_and_a_speck_beside_a_cell_is_not() {
+        // Label 1 in two 4 × 4 parts; label 2 a 5 × 5 cell with one stray pixel.
+        let labels = Image::from_fn([60, 60], |[y, x]| match (y, x) {
+            (10..14, 10..14) | (10..14, 30..34) => 1u32,
+            (40..45, 40..45) | (50, 50) => 2,
+            _ => 0,
+        });
+        let image = Image::filled([60, 60], 0.5f32);
+        let field_image = FieldImage {
+            image: &image,
+            pixel_size: None,
+            name: "f",
+        };
+        // A 32 × 32 field: parts of 11 pixels or more count as cells.
+        let cells = cut_field(field_image, &labels, [32, 32], true, Fit::default()).unwrap();
+        assert_eq!(cells.cells.len(), 1);
+        assert_eq!((cells.cells[0].label, cells.cells[0].area), (2, 26));
+        assert_eq!(cells.skipped.len(), 1);
+        assert_eq!(
+            cells.skipped[0].reason,
+            "label 1 has 2 separate parts (16 px, 16 px): one label per cell"
+        );
+        assert_eq!(parts(&labels.map(|k| k == 2)), [25, 1]);
     }
 
     #[test]
