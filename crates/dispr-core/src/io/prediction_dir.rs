@@ -202,7 +202,8 @@ pub struct ShardRun {
 
 impl PredictReport {
     /// One line about the run, e.g. `predicted 12 cells × 5 samples with ddim-10-eta0 in
-    /// 139.3 s (11.6 s per cell); wrote OUT`.
+    /// 139.3 s (11.6 s per cell); wrote OUT`, or `nothing left to predict: …` when an
+    /// earlier run had finished every cell.
     pub fn summary(&self, out: &Path) -> String {
         if self.cells > 0 && self.resumed >= self.cells {
             return format!(
