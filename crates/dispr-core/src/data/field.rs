@@ -1,8 +1,8 @@
 //! A field of view with many cells and a label image, as cellpose and StarDist write it
 //! (0 background, k for cell k): every labelled cell cut out as a crop of the model's
 //! field, centred as [`crate::data::framing`] centres a cell, ready to predict. Cells cut
-//! by the field's border, and cells larger than the model's field, are skipped with the
-//! reason.
+//! by the field's border, cells larger than the model's field, specks too small to be
+//! cells and labels in separate parts are skipped with the reason.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
