@@ -120,26 +120,24 @@ impl Reading {
     /// stray saturated pixels (reading it is not wrong, but the user should know how),
     /// or `None`.
     pub fn note(&self) -> Option<String> {
-        let Reading {
-            dtype, encoding: e, ..
-        } = *self;
+        if self.saturated > 0 {
+            return self.saturation_note();
+        }
         // Shown as the file stored it (a float32 1.2, not 1.2000000476837158).
-        let max = self.max as f32;
-        let unusual = match (dtype, e) {
+        let (max, e) = (self.max as f32, self.encoding);
+        match (self.dtype, e) {
             (Dtype::U8, _) | (Dtype::F32, Encoding::Unit) | (Dtype::U16, Encoding::Bits16) => None,
-            (Dtype::F32, _) if self.saturated == 0 => Some(format!(
+            (Dtype::F32, _) => Some(format!(
                 "float32 image with values up to {max}, beyond 0–1: read as {} data (value / {})",
                 e.name(),
                 e.full_scale()
             )),
-            _ if self.saturated == 0 => Some(format!(
+            (dtype, _) => Some(format!(
                 "{dtype} image using only {} (values up to {max}): read as value / {}",
                 e.name(),
                 e.full_scale()
             )),
-            _ => None,
-        };
-        unusual.or_else(|| self.saturation_note())
+        }
     }
 
     /// What `predict` says of an image with stray pixels above its bit depth, or
