@@ -157,6 +157,10 @@ class Prediction:
     """Input pixel (y, x) of the crop's first pixel (may be negative near an edge)."""
     area: int
     """Pixels in its 2D mask."""
+    edge_px: int
+    """Pixels of its 2D mask on the input image's outermost rows and columns (0: the
+    cell lies wholly inside; more: it may go on beyond the image, and its shape is
+    predicted from the part inside; :meth:`Model.predict` warns)."""
     samples: np.ndarray = field(repr=False, compare=False)
     """The sampled shapes, bool (S, z, y, x)."""
     probability: np.ndarray = field(repr=False, compare=False)
@@ -193,6 +197,7 @@ class Prediction:
             label=int(d["label"]),
             origin=tuple(d["origin"]),
             area=int(d["area"]),
+            edge_px=int(d["edge_px"]),
             samples=d["samples"],
             probability=d["probability"],
             std=d["std"],
@@ -387,6 +392,8 @@ class Model:
             bool(downscale),
             _callback(progress),
         )
+        if d["edge_note"]:
+            warnings.warn(d["edge_note"], stacklevel=2)
         return Prediction._from(d, self)
 
     def predict_field(

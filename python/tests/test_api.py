@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -231,6 +232,25 @@ def test_a_hot_pixel_is_saturated_not_the_images_range(cell):
         p = dispr.predict(hot, cell["mask"], samples=1, seed=3)
     q = dispr.predict(image, cell["mask"], samples=1, seed=3)
     assert np.array_equal(p.samples, q.samples)
+
+
+def test_a_cell_cut_by_the_images_edge_is_warned_about(cell):
+    # The cell's crop without its left 5 columns of the cell: its mask now touches the
+    # left edge (the real crop touches an edge too, with 7 pixels).
+    cols = np.flatnonzero((cell["mask"] > 0).any(axis=0))
+    image, mask = (a[:, int(cols[0]) + 5 :] for a in (cell["image"], cell["mask"]))
+    with pytest.warns(UserWarning, match=r"cell 'cell': its mask touches the image's edge \(\d+ of its \d+ pixels\)"):
+        p = dispr.predict(image, mask, samples=1)
+    inside = mask > mask.max() / 2
+    ring = np.ones_like(inside)
+    ring[1:-1, 1:-1] = False
+    assert p.edge_px == int((inside & ring).sum()) > 7
+    # The cell with a margin round it: wholly inside, no warning.
+    image, mask = (np.pad(a, 8) for a in (cell["image"], cell["mask"]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        inside = dispr.predict(image, mask, samples=1)
+    assert inside.edge_px == 0
 
 
 def test_the_gil_is_released_while_predicting(cell):

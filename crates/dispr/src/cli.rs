@@ -1,6 +1,6 @@
 //! The command-line surface: every command, flag and its help text.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use dispr_core::data::shard::Shard;
@@ -434,11 +434,33 @@ pub enum DataCommand {
     Folds(FoldsArgs),
 }
 
+/// The dataset folder of a `dispr data` command: given as it is (`dispr data info DIR`)
+/// or, as every other command takes it, with `--data DIR`.
+#[derive(Debug, Args)]
+pub struct DatasetDir {
+    /// Dataset folder (image/, mask/ and obj/ inside).
+    #[arg(value_name = "DIR", required_unless_present = "data")]
+    dir: Option<PathBuf>,
+    /// The dataset folder, as other commands take it.
+    #[arg(long, value_name = "DIR", conflicts_with = "dir")]
+    data: Option<PathBuf>,
+}
+
+impl DatasetDir {
+    /// The folder, however it was given.
+    pub fn path(&self) -> &Path {
+        self.dir
+            .as_deref()
+            .or(self.data.as_deref())
+            .expect("clap requires DIR or --data")
+    }
+}
+
 /// Flags of `dispr data info`.
 #[derive(Debug, Args)]
 pub struct InfoArgs {
-    /// Dataset folder.
-    pub dir: PathBuf,
+    #[command(flatten)]
+    pub dir: DatasetDir,
     /// Print the report as JSON (for scripts) instead of text.
     #[arg(long)]
     pub json: bool,
@@ -447,8 +469,8 @@ pub struct InfoArgs {
 /// Flags of `dispr data preview`.
 #[derive(Debug, Args)]
 pub struct PreviewArgs {
-    /// Dataset folder.
-    pub dir: PathBuf,
+    #[command(flatten)]
+    pub dir: DatasetDir,
     /// Output PNG.
     #[arg(long)]
     pub out: PathBuf,
@@ -577,8 +599,8 @@ pub struct SynthArgs {
 /// Flags of `dispr data folds`.
 #[derive(Debug, Args)]
 pub struct FoldsArgs {
-    /// Dataset folder.
-    pub dir: PathBuf,
+    #[command(flatten)]
+    pub dir: DatasetDir,
     /// Number of folds.
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..))]
     pub folds: u32,

@@ -25,8 +25,34 @@ pub struct FieldCell {
     pub origin: [isize; 2],
     /// Pixels in its mask.
     pub area: usize,
+    /// Pixels of its mask on the input image's outermost rows and columns (0: the cell
+    /// lies wholly inside; more: part of it may lie outside the image).
+    pub edge_px: usize,
     /// The crop: image (intensities in [0, 1]) and mask on the model's field.
     pub cell: Cell,
+}
+
+impl FieldCell {
+    /// What to tell the user about the cell before predicting it: that its mask touches
+    /// the input's edge, so the cell may go on beyond the image and its shape be
+    /// predicted from the part inside; `None` when it lies wholly inside.
+    pub fn edge_note(&self) -> Option<String> {
+        (self.edge_px > 0).then(|| {
+            format!(
+                "cell '{}': its mask touches the image's edge ({} of its {} pixels): if the cell goes on beyond the image, its shape is predicted from the part inside",
+                self.cell.name, self.edge_px, self.area
+            )
+        })
+    }
+}
+
+/// Mask pixels on the outermost rows and columns of `mask`.
+fn edge_pixels(mask: &Image<bool>) -> usize {
+    let [h, w] = mask.shape();
+    (0..h)
+        .flat_map(|y| (0..w).map(move |x| [y, x]))
+        .filter(|&[y, x]| (y == 0 || x == 0 || y + 1 == h || x + 1 == w) && mask.at([y, x]))
+        .count()
 }
 
 /// Why a labelled cell was not cut out.
@@ -150,15 +176,15 @@ pub fn cut_field(
         ));
     }
     let [h, w] = image.shape();
-    // Each label's pixels, and whether it touches the border.
-    let mut pixels: BTreeMap<u32, (usize, bool)> = BTreeMap::new();
+    // Each label's pixels, and how many of them lie on the border.
+    let mut pixels: BTreeMap<u32, (usize, usize)> = BTreeMap::new();
     for y in 0..h {
         for x in 0..w {
             let k = labels.at([y, x]);
             if k > 0 {
                 let entry = pixels.entry(k).or_default();
                 entry.0 += 1;
-                entry.1 |= y == 0 || x == 0 || y + 1 == h || x + 1 == w;
+                entry.1 += usize::from(y == 0 || x == 0 || y + 1 == h || x + 1 == w);
             }
         }
     }
@@ -169,7 +195,7 @@ pub fn cut_field(
         cells: Vec::new(),
         skipped: Vec::new(),
     };
-    for (&label, &(area, on_border)) in &pixels {
+    for (&label, &(area, edge_px)) in &pixels {
         let cell_name = format!("{name}_{label}");
         let mask = labels.map(|k| k == label);
         let skip = |reason: String| SkippedCell {
@@ -177,7 +203,7 @@ pub fn cut_field(
             name: cell_name.clone(),
             reason,
         };
-        if skip_border && on_border {
+        if skip_border && edge_px > 0 {
             out.skipped.push(skip(
                 "touches the field's border (part of it is outside)".into(),
             ));
@@ -206,6 +232,7 @@ pub fn cut_field(
                 label,
                 origin: framing.origin,
                 area,
+                edge_px,
                 cell: Cell {
                     name: cell_name,
                     label: Label::Unlabeled,
@@ -308,6 +335,7 @@ pub fn cut_one(
         label: 1,
         origin: framing.origin,
         area: mask.count(),
+        edge_px: edge_pixels(mask),
         cell: Cell {
             name: name.to_string(),
             label: Label::Unlabeled,
@@ -533,13 +561,15 @@ mod tests {
         let c5 = &shrunk.cells[1];
         assert_eq!((c5.label, c5.cell.mask.shape()), (5, [16, 16]));
         assert_eq!(c5.cell.mask.count(), 120);
-        // Without the border rule, cell 2 is cut out too.
-        assert_eq!(
-            cut_cells(&img, &lab, "f", [8, 8], false, Fit::default())
-                .unwrap()
-                .cells
-                .len(),
-            2
+        // Without the border rule, cell 2 is cut out too, with its 3 pixels on the edge.
+        let all = cut_cells(&img, &lab, "f", [8, 8], false, Fit::default()).unwrap();
+        let edges: Vec<_> = all.cells.iter().map(|c| (c.label, c.edge_px)).collect();
+        assert_eq!(edges, [(1, 0), (2, 3)]);
+        assert_eq!(all.cells[0].edge_note(), None);
+        let said = all.cells[1].edge_note().unwrap();
+        assert!(
+            said.starts_with("cell 'f_2': its mask touches the image's edge (3 of its 9 pixels)"),
+            "{said}"
         );
         let rows = cells.rows(|_| None);
         assert_eq!(
@@ -550,7 +580,14 @@ mod tests {
         let mask = dir.path().join("m.tif");
         write_image(&mask, &labels.map(|k| if k == 1 { 255u8 } else { 0 })).unwrap();
         let one = cut_cell(&img, &mask, "f", [8, 8], Fit::default()).unwrap();
-        assert_eq!((one.area, one.origin), (20, [8, 19]));
+        assert_eq!((one.area, one.origin, one.edge_px), (20, [8, 19], 0));
+        // The same cell in a crop that cuts it: 4 + 5 − 1 of its pixels on the crop's edge.
+        let crop = |im: &Image<u8>| Image::from_fn([14, 25], |[y, x]| im.at([y, x]));
+        let (ci, cm) = (dir.path().join("ci.tif"), dir.path().join("cm.tif"));
+        write_image(&ci, &crop(&image)).unwrap();
+        write_image(&cm, &crop(&labels.map(|k| if k == 1 { 255u8 } else { 0 }))).unwrap();
+        let cut = cut_cell(&ci, &cm, "c", [8, 8], Fit::default()).unwrap();
+        assert_eq!((cut.area, cut.edge_px), (20, 8));
         // Labels of another size are refused, naming the label file.
         write_image(&lab, &Image::filled([30, 39], 1u16)).unwrap();
         let err = cut_cells(&img, &lab, "f", [8, 8], true, Fit::default())

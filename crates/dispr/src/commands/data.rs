@@ -17,7 +17,7 @@ use crate::progress;
 
 /// Reads every file of the dataset and prints the report; fails when problems exist.
 pub fn info(args: &InfoArgs) -> anyhow::Result<()> {
-    let dataset = Dataset::scan(&args.dir)?;
+    let dataset = Dataset::scan(args.dir.path())?;
     let bar = progress::bar(dataset.cells.len(), "cells");
     bar.set_message("reading");
     let cells: Vec<_> = dataset
@@ -35,8 +35,8 @@ pub fn info(args: &InfoArgs) -> anyhow::Result<()> {
     }
     match report.problems.len() {
         0 => Ok(()),
-        1 => bail!("{}: 1 problem found", args.dir.display()),
-        n => bail!("{}: {n} problems found", args.dir.display()),
+        1 => bail!("{}: 1 problem found", args.dir.path().display()),
+        n => bail!("{}: {n} problems found", args.dir.path().display()),
     }
 }
 
@@ -131,10 +131,10 @@ fn render_info(r: &DatasetReport) -> String {
 
 /// Writes the fold of every cell as CSV.
 pub fn folds(args: &FoldsArgs) -> anyhow::Result<()> {
-    let dataset = super::open_dataset(&args.dir)?;
+    let dataset = super::open_dataset(args.dir.path())?;
     let folds = dataset
         .folds(args.folds as usize, args.seed)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.dir.display()))?;
+        .map_err(|e| anyhow::anyhow!("{}: {e}", args.dir.path().display()))?;
     let mut csv = String::from("name,class,fold\n");
     for (cell, fold) in dataset.cells.iter().zip(folds) {
         let _ = writeln!(csv, "{},{},{fold}", cell.name, cell.label.name());
@@ -148,8 +148,11 @@ pub fn folds(args: &FoldsArgs) -> anyhow::Result<()> {
 
 /// `dispr data preview`: a gallery of the first cells of each class.
 pub fn preview(args: &PreviewArgs) -> anyhow::Result<()> {
-    let rows = crate::preview::dataset_cells(&args.dir, args.per_class as usize)?;
-    let title = format!("{} — image, mask and shape projections", args.dir.display());
+    let rows = crate::preview::dataset_cells(args.dir.path(), args.per_class as usize)?;
+    let title = format!(
+        "{} — image, mask and shape projections",
+        args.dir.path().display()
+    );
     crate::preview::draw_gallery(&args.out, &title, &rows)?;
     print(&format!(
         "wrote {} ({} cells)\n",

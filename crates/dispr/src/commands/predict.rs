@@ -6,8 +6,8 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use dispr_core::data::dataset::{Cell, Dataset, load_cell};
 use dispr_core::data::field::{
-    CELL_TABLE, CellRow, FieldCells, cell_table_csv, cell_table_json, cellpose_labels, cut_cell,
-    cut_cells, image_reading,
+    CELL_TABLE, CellRow, FieldCell, FieldCells, cell_table_csv, cell_table_json, cellpose_labels,
+    cut_cell, cut_cells, image_reading,
 };
 use dispr_core::data::framing::Fit;
 use dispr_core::io::outdir::check_not_input;
@@ -319,6 +319,9 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
     let out = PredictionDir::create(&args.out, &inputs)?;
     if let Some(n) = image_reading(&field)?.saturation_note() {
         note(&format!("{}: {n}", field.display()));
+    }
+    for n in cells.cells.iter().filter_map(FieldCell::edge_note) {
+        note(&n);
     }
     for s in &cells.skipped {
         note(&format!(

@@ -258,6 +258,13 @@ fn empty_and_missing_folders() {
     std::fs::create_dir_all(dir.path().join("mask")).unwrap();
     let out = dispr(&["data", "info", s(dir.path())]);
     assert_fails(&out, 1, &["no cells found"]);
+    // The folder as every other command takes it, --data DIR, reads the same; neither
+    // or both is a bad flag.
+    let out = dispr(&["data", "info", "--data", s(dir.path())]);
+    assert_fails(&out, 1, &["no cells found"]);
+    assert_fails(&dispr(&["data", "info"]), 2, &["required arguments"]);
+    let both = dispr(&["data", "folds", s(dir.path()), "--data", s(dir.path())]);
+    assert_fails(&both, 2, &["cannot be used with"]);
     let missing = dir.path().join("does-not-exist");
     let out = dispr(&["data", "info", "--json", s(&missing)]);
     assert_fails(&out, 1, &["does-not-exist: not found"]);

@@ -254,6 +254,7 @@ fn a_hot_pixel_a_speck_an_inverted_mask_a_rerun_and_an_output_beside_the_input()
     let (clean, hot_out) = (tmp.path().join("clean"), tmp.path().join("hot"));
     let first = predict(&image, &mask_file, &clean);
     assert!(first.status.success(), "{}", text(&first.stderr));
+    assert!(!text(&first.stderr).contains("touches the image's edge"));
     let saturated = predict(&hot, &mask_file, &hot_out);
     let said = text(&saturated.stderr);
     assert!(saturated.status.success(), "{said}");
@@ -311,6 +312,46 @@ fn a_hot_pixel_a_speck_an_inverted_mask_a_rerun_and_an_output_beside_the_input()
         &refused,
         1,
         &["inverted.tif", "all four corners", "inverted?"],
+    );
+}
+
+#[test]
+fn a_cell_cut_by_the_crops_edge_is_noted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, raw, mask) = synthetic_cell(&tmp.path().join("synth"));
+    // The crop without the cell's left 4 columns: its mask starts at the crop's edge.
+    let first = (0..mask.shape()[1])
+        .find(|&x| (0..mask.shape()[0]).any(|y| mask.at([y, x]) > 0.0))
+        .unwrap();
+    let cut = |im: &Image<f32>| {
+        let [h, w] = im.shape();
+        Image::from_fn([h, w - first - 4], |[y, x]| im.at([y, x + first + 4]) as u8)
+    };
+    let on_edge = (0..mask.shape()[0])
+        .filter(|&y| mask.at([y, first + 4]) > 0.0)
+        .count();
+    let (image, mask_file) = (tmp.path().join("cut.tif"), tmp.path().join("cut_mask.tif"));
+    write_image(&image, &cut(&raw)).unwrap();
+    write_image(&mask_file, &cut(&mask)).unwrap();
+    let out = tmp.path().join("out");
+    let run = crate::common::dispr(&[
+        "predict",
+        s(&image),
+        s(&mask_file),
+        "--out",
+        s(&out),
+        "--samples",
+        "1",
+        "--steps",
+        "2",
+    ]);
+    let said = text(&run.stderr);
+    assert!(run.status.success(), "{said}");
+    assert!(
+        said.contains(&format!(
+            "cell 'cut': its mask touches the image's edge ({on_edge} of its"
+        )) && said.contains("predicted from the part inside"),
+        "{said}"
     );
 }
 
