@@ -164,6 +164,7 @@ def test_measure_mesh_synth_evaluate(cell, cli, tmp_path):
         (lambda c: dispr.predict(c["image"], c["mask"], pixel_size=-1.0), "pixel_size"),
         (lambda c: dispr.predict(c["image"], c["mask"], model="/nonexistent/model.dispr"), "/nonexistent/model.dispr"),
         (lambda c: dispr.predict_field(c["image"], np.full((64, 64), 0.5)), "not a label image"),
+        (lambda c: dispr.predict_field(c["image"], (c["mask"] > 0).astype(np.uint8), cells=[2]), "labels: no cell labelled 2"),
         (lambda c: dispr.measure(np.zeros((4, 4))), "3D array"),
         (lambda c: dispr.measure(c["obj"], spacing=(1.0, 2.0)), "spacing: (1.0, 2.0) is not one number or three"),
         (lambda c: dispr.predict(c["image"], c["mask"], seed=-1), "seed: -1 is not in 0"),

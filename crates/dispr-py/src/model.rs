@@ -398,14 +398,8 @@ impl Model {
             )
             .map_err(|p| error(format!("labels: {p}")))?;
             if let Some(only) = &only {
-                if let Some(missing) = only
-                    .iter()
-                    .find(|k| !label_values.data().contains(k) || **k == 0)
-                {
-                    return Err(error(format!("labels: no cell labelled {missing}")));
-                }
-                cut.cells.retain(|c| only.contains(&c.label));
-                cut.skipped.retain(|c| only.contains(&c.label));
+                cut.keep_labels(only)
+                    .map_err(|missing| error(format!("labels: no cell labelled {missing}")))?;
             }
             let total = cut.cells.len() * self.inner.predictor.evaluations();
             let progress = Progress::new(progress, total);

@@ -977,8 +977,9 @@ pub struct PredictArgs {
     /// Predict every cell, even those the model trained on.
     #[arg(long)]
     pub all_cells: bool,
-    /// Predict only these cells of --data (comma-separated names).
-    #[arg(long, value_delimiter = ',', conflicts_with_all = ["cell", "image"])]
+    /// Predict only these cells (comma-separated): names of --data's cells, or labels of
+    /// the --image field's cells (`5` or its name, `FIELD_5`).
+    #[arg(long, value_delimiter = ',', conflicts_with = "cell")]
     pub cells: Vec<String>,
     /// Predict only shard K of N of the cells (with --data): the cells sorted by name,
     /// dealt out in turn, into OUT/shard-K-of-N/; `dispr merge OUT` joins the N shards.

@@ -75,6 +75,17 @@ pub struct FieldCells {
     pub skipped: Vec<SkippedCell>,
 }
 
+/// The label a user names a cell of the field `name` by: its label (`5`) or its cell's
+/// name (`{name}_5`); `None` when `given` is neither.
+pub fn label_named(name: &str, given: &str) -> Option<u32> {
+    let given = given.trim();
+    let number = given
+        .strip_prefix(name)
+        .and_then(|rest| rest.strip_prefix('_'))
+        .unwrap_or(given);
+    number.parse().ok()
+}
+
 /// The label image cellpose writes beside `image` (`NAME_cp_masks.tif` or `.tiff`), if
 /// there is one.
 pub fn cellpose_labels(image: &Path) -> Option<PathBuf> {
@@ -473,6 +484,20 @@ pub fn cell_table_json(rows: &[CellRow]) -> serde_json::Value {
 }
 
 impl FieldCells {
+    /// Keeps only the cells labelled `labels`, cut out or skipped; the first of them
+    /// the field has no cell of (label 0 included), changing nothing then.
+    pub fn keep_labels(&mut self, labels: &[u32]) -> std::result::Result<(), u32> {
+        let has = |k: u32| {
+            self.cells.iter().any(|c| c.label == k) || self.skipped.iter().any(|s| s.label == k)
+        };
+        if let Some(&missing) = labels.iter().find(|&&k| !has(k)) {
+            return Err(missing);
+        }
+        self.cells.retain(|c| labels.contains(&c.label));
+        self.skipped.retain(|s| labels.contains(&s.label));
+        Ok(())
+    }
+
     /// The table of every cell, by label; `uncertainty` gives a predicted cell's summary.
     pub fn rows(&self, uncertainty: impl Fn(&str) -> Option<CellUncertainty>) -> Vec<CellRow> {
         let mut rows: Vec<CellRow> = self
@@ -597,6 +622,36 @@ mod tests {
             err.contains("f_cp_masks.tif: labels are 30×39 but the image is 30×40"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn cells_are_chosen_by_label_or_name() {
+        assert_eq!(label_named("f", "5"), Some(5));
+        assert_eq!(label_named("f", " f_12"), Some(12));
+        assert_eq!(label_named("f_2", "f_2_7"), Some(7));
+        assert_eq!(label_named("f", "g_5"), None);
+        assert_eq!(label_named("f", "f_"), None);
+        let labels = Image::from_fn([40, 40], |[y, x]| match (y, x) {
+            (10..16, 10..16) => 1u32,
+            (20..26, 20..26) => 2,
+            (0..5, 30..35) => 3,
+            _ => 0,
+        });
+        let image = labels.map(|k| 0.2 + 0.1 * k as f32);
+        let field_image = FieldImage {
+            image: &image,
+            pixel_size: None,
+            name: "f",
+        };
+        let mut cut = cut_field(field_image, &labels, [16, 16], true, Fit::default()).unwrap();
+        let before = (cut.cells.len(), cut.skipped.len());
+        assert_eq!(before, (2, 1));
+        assert_eq!(cut.keep_labels(&[2, 9]), Err(9));
+        assert_eq!(cut.keep_labels(&[0]), Err(0));
+        assert_eq!((cut.cells.len(), cut.skipped.len()), before);
+        cut.keep_labels(&[3, 2]).unwrap();
+        assert_eq!(cut.cells.iter().map(|c| c.label).collect::<Vec<_>>(), [2]);
+        assert_eq!(cut.skipped.iter().map(|c| c.label).collect::<Vec<_>>(), [3]);
     }
 
     #[test]

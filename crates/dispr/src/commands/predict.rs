@@ -7,7 +7,7 @@ use anyhow::{Context, bail};
 use dispr_core::data::dataset::{Cell, Dataset, load_cell};
 use dispr_core::data::field::{
     CELL_TABLE, CellRow, FieldCell, FieldCells, cell_table_csv, cell_table_json, cellpose_labels,
-    cut_cell, cut_cells, image_reading,
+    cut_cell, cut_cells, image_reading, label_named,
 };
 use dispr_core::data::framing::Fit;
 use dispr_core::io::outdir::check_not_input;
@@ -298,7 +298,10 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
                 })?,
             };
             let name = stem(image);
-            let cells = cut_cells(image, &labels, &name, [h, w], true, fit)?;
+            let mut cells = cut_cells(image, &labels, &name, [h, w], true, fit)?;
+            if !args.cells.is_empty() {
+                keep_cells(&mut cells, &args.cells, &name, &labels)?;
+            }
             (image.clone(), labels, cells)
         }
         (None, [image, mask]) => {
@@ -390,6 +393,35 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
             model.interval_note(report.samples)
         ),
     )
+}
+
+/// Keeps only the field's cells `--cells` names (labels, or names `{name}_{label}`);
+/// a bad setting (exit 2) naming the first that is neither or that no cell has.
+fn keep_cells(
+    cells: &mut FieldCells,
+    given: &[String],
+    name: &str,
+    labels: &Path,
+) -> anyhow::Result<()> {
+    let bad = |problem: String| dispr_nn::Error::BadSetting(format!("--cells: {problem}"));
+    let wanted = given
+        .iter()
+        .map(|g| {
+            label_named(name, g).ok_or_else(|| {
+                bad(format!(
+                    "'{g}' is neither a label of {} nor a name like {name}_5",
+                    labels.display()
+                ))
+            })
+        })
+        .collect::<Result<Vec<u32>, _>>()?;
+    cells.keep_labels(&wanted).map_err(|missing| {
+        bad(format!(
+            "{} has no cell labelled {missing}",
+            labels.display()
+        ))
+    })?;
+    Ok(())
 }
 
 /// Refuses an output folder where a cell's `NAME.tif` is one of the inputs (`--out .`

@@ -624,6 +624,39 @@ fn a_field_with_a_cellpose_label_image_is_predicted_cell_by_cell() {
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     }
     assert!(!pred.join("gallery").join("field_3.png").exists());
+    // Some of the field's cells, by label or name; a label the field lacks is a bad flag.
+    let some = tmp.path().join("some");
+    let field_cells = |cells: &str, out: &Path| {
+        crate::common::dispr(&[
+            "predict",
+            "--image",
+            s(&field),
+            "--out",
+            s(out),
+            "--samples",
+            "1",
+            "--steps",
+            "2",
+            "--cells",
+            cells,
+        ])
+    };
+    let out = field_cells("2,field_3", &some);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("cells: 1 predicted, 1 skipped"));
+    assert!(some.join("field_2_0.tif").is_file() && !some.join("field_1_0.tif").exists());
+    let nowhere = tmp.path().join("nowhere");
+    assert_fails(
+        &field_cells("2,7", &nowhere),
+        2,
+        &["--cells", "field_cp_masks.tif has no cell labelled 7"],
+    );
+    assert_fails(
+        &field_cells("cell_2", &nowhere),
+        2,
+        &["--cells: 'cell_2' is neither a label", "field_5"],
+    );
+    assert!(!nowhere.exists());
     // The same cell as IMAGE MASK, with a JSON summary, one thread and no chatter; and
     // the refusals.
     let one = tmp.path().join("one");
