@@ -482,6 +482,19 @@ pub fn find_prediction_files(dir: &Path, name: &str) -> Result<Option<Vec<PathBu
     Ok(None)
 }
 
+/// The cells an earlier run predicted into the folder `dir` (its journal) whose shapes
+/// are still there but which this run's cells (`this_run`) do not include, by name: its
+/// `cells.csv` and `predict.json` do not list them.
+pub fn earlier_cells(dir: &Path, this_run: &[&str]) -> Result<Vec<String>> {
+    let mut names: Vec<String> = crate::io::journal::Journal::read(dir)?
+        .into_keys()
+        .filter(|name| !this_run.contains(&name.as_str()))
+        .filter(|name| matches!(files_in(dir, name), Ok(Some(_))))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
 /// The prediction files of cell `name` right in `dir`; `None` when it has none.
 fn files_in(dir: &Path, name: &str) -> Result<Option<Vec<PathBuf>>> {
     let existing = |stem: &str| {

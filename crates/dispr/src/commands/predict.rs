@@ -11,7 +11,9 @@ use dispr_core::data::field::{
 };
 use dispr_core::data::framing::Fit;
 use dispr_core::io::outdir::check_not_input;
-use dispr_core::io::prediction_dir::{PredictReport, PredictionDir, cell_uncertainty};
+use dispr_core::io::prediction_dir::{
+    PredictReport, PredictionDir, cell_uncertainty, earlier_cells,
+};
 use dispr_core::io::shards::merge_shards;
 use dispr_nn::pipeline::{
     CellSelection, LoadedModel, PredictSettings, frame_cell, predict_cells, predict_dataset,
@@ -211,6 +213,22 @@ fn finish(
             "kept {} an earlier run of this prediction had finished in {}",
             dispr_core::text::count(report.resumed, "cell"),
             dir.display()
+        ));
+    }
+    let this_run: Vec<&str> = report.per_cell.iter().map(|t| t.cell.as_str()).collect();
+    let earlier = earlier_cells(dir, &this_run)?;
+    if !earlier.is_empty() {
+        let shown = earlier
+            .iter()
+            .take(3)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ");
+        let more = if earlier.len() > 3 { ", …" } else { "" };
+        note(&format!(
+            "{} also holds {} an earlier run predicted ({shown}{more}), not listed in this run's cells.csv, predict.json or page; give each run its own --out to keep them apart",
+            dir.display(),
+            dispr_core::text::count(earlier.len(), "cell"),
         ));
     }
     for t in &report.per_cell {

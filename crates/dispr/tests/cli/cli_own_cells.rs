@@ -282,6 +282,21 @@ fn a_hot_pixel_a_speck_an_inverted_mask_a_rerun_and_an_output_beside_the_input()
         "{}",
         text(&again.stdout)
     );
+    // Another cell into the same folder: the first cell's files stay, and the run says
+    // that its table does not list them.
+    let second = tmp.path().join("hot-image").join("cell2.tif");
+    std::fs::copy(&image, &second).unwrap();
+    let other = predict(&second, &mask_file, &clean);
+    assert!(other.status.success(), "{}", text(&other.stderr));
+    assert!(
+        text(&other.stderr).contains(
+            "also holds 1 cell an earlier run predicted (cell), not listed in this run's cells.csv"
+        ),
+        "{}",
+        text(&other.stderr)
+    );
+    assert!(clean.join("cell_0.tif").is_file() && clean.join("cell2_0.tif").is_file());
+    assert!(!text(&again.stderr).contains("also holds"));
     // The input's own folder as --out: refused before any work.
     let beside = predict(&image, &mask_file, &mine);
     assert_fails(
