@@ -22,6 +22,7 @@ import csv
 import json
 import numbers
 import os
+import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence
@@ -119,6 +120,15 @@ def _whole(value: Any, what: str, low: int = 0, high: int | None = None) -> int:
     return v
 
 
+def _warn(message: str) -> None:
+    """A UserWarning pointing at the user's line: the first caller outside this package."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 2
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == here:
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, stacklevel=level)
+
+
 def _callback(progress: Any) -> Any:
     if progress is not None and not callable(progress):
         raise DisprError(f"progress: {progress!r} is not callable (progress(done, total))")
@@ -132,7 +142,7 @@ def _image(array: Any) -> np.ndarray:
     a = _pixels(array, "image")
     note = _dispr.intensity_note(a)
     if note and (a.dtype == np.float32 or "saturated" in note):
-        warnings.warn(f"image: {note}", stacklevel=3)
+        _warn(f"image: {note}")
     return a
 
 
@@ -157,10 +167,6 @@ class Prediction:
     """Input pixel (y, x) of the crop's first pixel (may be negative near an edge)."""
     area: int
     """Pixels in its 2D mask."""
-    edge_px: int
-    """Pixels of its 2D mask on the input image's outermost rows and columns (0: the
-    cell lies wholly inside; more: it may go on beyond the image, and its shape is
-    predicted from the part inside; :meth:`Model.predict` warns)."""
     samples: np.ndarray = field(repr=False, compare=False)
     """The sampled shapes, bool (S, z, y, x)."""
     probability: np.ndarray = field(repr=False, compare=False)
@@ -188,6 +194,11 @@ class Prediction:
     """The sampler and its settings, e.g. ``ddim-10-eta0``."""
     model_sha256: str = ""
     """The SHA-256 of the model that predicted it."""
+    edge_px: int | None = None
+    """Pixels of its 2D mask on the input image's outermost rows and columns (0: the
+    cell lies wholly inside; more: it may go on beyond the image, and its shape is
+    predicted from the part inside, which :meth:`Model.predict` warns about; None when
+    read back from a folder, whose cells.csv does not hold it)."""
 
     @classmethod
     def _from(cls, d: Mapping[str, Any], model: "Model") -> "Prediction":
@@ -393,7 +404,7 @@ class Model:
             _callback(progress),
         )
         if d["edge_note"]:
-            warnings.warn(d["edge_note"], stacklevel=2)
+            _warn(d["edge_note"])
         return Prediction._from(d, self)
 
     def predict_field(

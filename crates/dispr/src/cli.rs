@@ -949,7 +949,8 @@ pub struct PredictArgs {
     #[arg(long, required_unless_present_any = ["image", "cell"], conflicts_with = "image")]
     pub data: Option<PathBuf>,
     /// A field of view with many cells (with --labels, or its cellpose NAME_cp_masks.tif
-    /// beside it): every labelled cell not cut by the border is predicted.
+    /// beside it): every labelled cell not cut by the border is predicted (or those
+    /// --cells names).
     #[arg(long, conflicts_with = "shard")]
     pub image: Option<PathBuf>,
     /// The label image of --image: 0 background, k for cell k (cellpose, StarDist).

@@ -80,7 +80,7 @@ pub struct FieldCells {
 pub fn label_named(name: &str, given: &str) -> Option<u32> {
     let given = given.trim();
     let number = given
-        .strip_prefix(name)
+        .strip_prefix(name.trim())
         .and_then(|rest| rest.strip_prefix('_'))
         .unwrap_or(given);
     number.parse().ok()

@@ -485,10 +485,12 @@ pub fn find_prediction_files(dir: &Path, name: &str) -> Result<Option<Vec<PathBu
 /// The cells an earlier run predicted into the folder `dir` (its journal) whose shapes
 /// are still there but which this run's cells (`this_run`) do not include, by name: its
 /// `cells.csv` and `predict.json` do not list them.
-pub fn earlier_cells(dir: &Path, this_run: &[&str]) -> Result<Vec<String>> {
+pub fn earlier_cells(dir: &Path, this_run: &[CellTiming]) -> Result<Vec<String>> {
+    let this_run: std::collections::HashSet<&str> =
+        this_run.iter().map(|t| t.cell.as_str()).collect();
     let mut names: Vec<String> = crate::io::journal::Journal::read(dir)?
         .into_keys()
-        .filter(|name| !this_run.contains(&name.as_str()))
+        .filter(|name| !this_run.contains(name.as_str()))
         .filter(|name| matches!(files_in(dir, name), Ok(Some(_))))
         .collect();
     names.sort();

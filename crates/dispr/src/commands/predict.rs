@@ -215,8 +215,8 @@ fn finish(
             dir.display()
         ));
     }
-    let this_run: Vec<&str> = report.per_cell.iter().map(|t| t.cell.as_str()).collect();
-    let earlier = earlier_cells(dir, &this_run)?;
+    // Advisory: a folder whose journal cannot be read has no earlier cells to name.
+    let earlier = earlier_cells(dir, &report.per_cell).unwrap_or_default();
     if !earlier.is_empty() {
         let shown = earlier
             .iter()
@@ -226,9 +226,11 @@ fn finish(
             .join(", ");
         let more = if earlier.len() > 3 { ", …" } else { "" };
         note(&format!(
-            "{} also holds {} an earlier run predicted ({shown}{more}), not listed in this run's cells.csv, predict.json or page; give each run its own --out to keep them apart",
+            "{}: {} from an earlier run ({shown}{more}) {} still there but not in this run's cells.csv, predict.json or {}; give each run its own --out",
             dir.display(),
             dispr_core::text::count(earlier.len(), "cell"),
+            if earlier.len() == 1 { "is" } else { "are" },
+            predictions::PAGE
         ));
     }
     for t in &report.per_cell {
@@ -252,6 +254,7 @@ fn finish(
             "page": dir.join(predictions::PAGE),
             "report": report,
             "cells": cell_table_json(rows),
+            "earlier_cells": earlier,
         }));
     }
     print(&format!(
@@ -337,12 +340,11 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
         inputs.push(model.source.as_path());
     }
     check_names_free(&args.out, &cells, &inputs)?;
-    let out = PredictionDir::create(&args.out, &inputs)?;
     if let Some(n) = image_reading(&field)?.saturation_note() {
         note(&format!("{}: {n}", field.display()));
     }
     for n in cells.cells.iter().filter_map(FieldCell::edge_note) {
-        note(&n);
+        note(&format!("{}: {n}", labels.display()));
     }
     for s in &cells.skipped {
         note(&format!(
@@ -356,14 +358,19 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
         };
         // Self-contained: with -q the notes above are not printed.
         // A binary mask given as the label image: one "cell" of label 255 or 65535.
-        let hint = match (cells.skipped.len(), first.label) {
-            (1, 255 | 65535) => {
+        let chosen = if args.cells.is_empty() {
+            "labelled cells"
+        } else {
+            "cells chosen with --cells"
+        };
+        let hint = match (cells.skipped.len(), first.label, args.cells.is_empty()) {
+            (1, 255 | 65535, true) => {
                 " (a label image holds 1, 2, 3, … for its cells; this one holds a single value, as a binary mask does: give one cell as IMAGE MASK)"
             }
             _ => "",
         };
         bail!(
-            "{}: none of the {} labelled cells can be predicted; cell {} (label {}): {}{hint}",
+            "{}: none of the {} {chosen} can be predicted; cell {} (label {}): {}{hint}",
             labels.display(),
             cells.skipped.len(),
             first.name,
@@ -371,6 +378,8 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
             first.reason
         );
     }
+    // Made only now: a run refused above leaves no folder behind.
+    let out = PredictionDir::create(&args.out, &inputs)?;
     let framed: Vec<_> = cells
         .cells
         .iter()
@@ -424,13 +433,14 @@ fn keep_cells(
     let bad = |problem: String| dispr_nn::Error::BadSetting(format!("--cells: {problem}"));
     let wanted = given
         .iter()
-        .map(|g| {
-            label_named(name, g).ok_or_else(|| {
-                bad(format!(
-                    "'{g}' is neither a label of {} nor a name like {name}_5",
-                    labels.display()
-                ))
-            })
+        .map(|g| match label_named(name, g) {
+            Some(0) => Err(bad("0 is the background, not a cell's label".into())),
+            Some(k) => Ok(k),
+            None if g.trim().is_empty() => Err(bad("an empty entry (e.g. '2,,5' or '2,')".into())),
+            None => Err(bad(format!(
+                "'{g}' is neither a label of {} nor a name like {name}_5",
+                labels.display()
+            ))),
         })
         .collect::<Result<Vec<u32>, _>>()?;
     cells.keep_labels(&wanted).map_err(|missing| {

@@ -200,7 +200,8 @@ fn a_crop_of_a_label_image_is_refused_not_cut_to_its_highest_label() {
         ],
     );
     assert!(!pred.exists());
-    // --cells selects cells of --data; elsewhere it is refused, not ignored.
+    // --cells selects cells of --data or of an --image field; with IMAGE MASK it is
+    // refused, not ignored.
     let mask_file = synth.join("mask").join(format!("{name}.tif"));
     let out = crate::common::dispr(&[
         "predict",
@@ -282,6 +283,7 @@ fn a_hot_pixel_a_speck_an_inverted_mask_a_rerun_and_an_output_beside_the_input()
         "{}",
         text(&again.stdout)
     );
+    assert!(!text(&again.stderr).contains("earlier run ("));
     // Another cell into the same folder: the first cell's files stay, and the run says
     // that its table does not list them.
     let second = tmp.path().join("hot-image").join("cell2.tif");
@@ -290,13 +292,12 @@ fn a_hot_pixel_a_speck_an_inverted_mask_a_rerun_and_an_output_beside_the_input()
     assert!(other.status.success(), "{}", text(&other.stderr));
     assert!(
         text(&other.stderr).contains(
-            "also holds 1 cell an earlier run predicted (cell), not listed in this run's cells.csv"
+            "clean: 1 cell from an earlier run (cell) is still there but not in this run's cells.csv, predict.json or index.html"
         ),
         "{}",
         text(&other.stderr)
     );
     assert!(clean.join("cell_0.tif").is_file() && clean.join("cell2_0.tif").is_file());
-    assert!(!text(&again.stderr).contains("also holds"));
     // The input's own folder as --out: refused before any work.
     let beside = predict(&image, &mask_file, &mine);
     assert_fails(
@@ -364,7 +365,7 @@ fn a_cell_cut_by_the_crops_edge_is_noted() {
     assert!(run.status.success(), "{said}");
     assert!(
         said.contains(&format!(
-            "cell 'cut': its mask touches the image's edge ({on_edge} of its"
+            "cut_mask.tif: cell 'cut': its mask touches the image's edge ({on_edge} of its"
         )) && said.contains("predicted from the part inside"),
         "{said}"
     );
@@ -670,6 +671,25 @@ fn a_field_with_a_cellpose_label_image_is_predicted_cell_by_cell() {
         &field_cells("cell_2", &nowhere),
         2,
         &["--cells: 'cell_2' is neither a label", "field_5"],
+    );
+    assert_fails(
+        &field_cells("2,", &nowhere),
+        2,
+        &["--cells: an empty entry"],
+    );
+    assert_fails(
+        &field_cells("0", &nowhere),
+        2,
+        &["--cells: 0 is the background"],
+    );
+    // Only a cell the field skips: the run says why, of the cells chosen.
+    assert_fails(
+        &field_cells("3", &nowhere),
+        1,
+        &[
+            "none of the 1 cells chosen with --cells can be predicted",
+            "field_3 (label 3): touches",
+        ],
     );
     assert!(!nowhere.exists());
     // The same cell as IMAGE MASK, with a JSON summary, one thread and no chatter; and
