@@ -7,15 +7,19 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::common::{assert_fails, dispr, s, text};
+use dispr_core::io::atomic::PARTIAL_PREFIX;
 
 /// The finished units' records in `out` (file name, modification time).
 fn records(out: &Path) -> Vec<(String, SystemTime)> {
     let Ok(dir) = std::fs::read_dir(out.join("work/done")) else {
         return Vec::new();
     };
+    // Records, not the temporary file of one being written when the run was killed
+    // (the rerun neither keeps nor counts it).
     let mut r: Vec<(String, SystemTime)> = dir
+        .map(|e| e.unwrap())
+        .filter(|e| !e.file_name().to_string_lossy().starts_with(PARTIAL_PREFIX))
         .map(|e| {
-            let e = e.unwrap();
             (
                 e.file_name().to_string_lossy().into_owned(),
                 e.metadata().unwrap().modified().unwrap(),
