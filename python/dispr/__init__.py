@@ -199,6 +199,10 @@ class Prediction:
     cell lies wholly inside; more: it may go on beyond the image, and its shape is
     predicted from the part inside, which :meth:`Model.predict` warns about; None when
     read back from a folder, whose cells.csv does not hold it)."""
+    parts: list[int] | None = None
+    """The pixels of each separate part of its mask large enough to be a cell, largest
+    first: one for a single cell, more for a cluster (predicted as one cell, which
+    :meth:`Model.predict` warns about); None when read back from a folder."""
 
     @classmethod
     def _from(cls, d: Mapping[str, Any], model: "Model") -> "Prediction":
@@ -209,6 +213,7 @@ class Prediction:
             origin=tuple(d["origin"]),
             area=int(d["area"]),
             edge_px=int(d["edge_px"]),
+            parts=[int(n) for n in d["parts"]],
             samples=d["samples"],
             probability=d["probability"],
             std=d["std"],
@@ -403,8 +408,8 @@ class Model:
             bool(downscale),
             _callback(progress),
         )
-        if d["edge_note"]:
-            _warn(d["edge_note"])
+        for note in d["notes"]:
+            _warn(note)
         return Prediction._from(d, self)
 
     def predict_field(

@@ -170,7 +170,8 @@ fn cell_dict<'py>(
     d.set_item("origin", (cut.origin[0], cut.origin[1]))?;
     d.set_item("area", cut.area)?;
     d.set_item("edge_px", cut.edge_px)?;
-    d.set_item("edge_note", cut.edge_note())?;
+    d.set_item("parts", cut.parts.clone())?;
+    d.set_item("notes", cut.notes())?;
     d.set_item("samples", stacked(py, &shapes.samples))?;
     d.set_item("probability", to_numpy(py, &shapes.probability))?;
     d.set_item("std", shapes.std.as_ref().map(|s| to_numpy(py, s)))?;

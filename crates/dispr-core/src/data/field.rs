@@ -1,8 +1,9 @@
 //! A field of view with many cells and a label image, as cellpose and StarDist write it
 //! (0 background, k for cell k): every labelled cell cut out as a crop of the model's
 //! field, centred as [`crate::data::framing`] centres a cell, ready to predict. Cells cut
-//! by the field's border, cells larger than the model's field, specks too small to be
-//! cells and labels in separate parts are skipped with the reason.
+//! by the field's border, cells larger than the model's field and specks too small to be
+//! cells are skipped with the reason; a label in separate parts is predicted as one
+//! cell, with a note.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,22 +29,51 @@ pub struct FieldCell {
     /// Pixels of its mask on the input image's outermost rows and columns (0: the cell
     /// lies wholly inside; more: part of it may lie outside the image).
     pub edge_px: usize,
+    /// The pixels of each separate part of its mask large enough to be a cell on its own
+    /// ([`MIN_CELL_SHARE`] of the field), largest first: one for a single cell, more for
+    /// a cluster of cells (as the training data's `cluster` masks) or two cells under
+    /// one label.
+    pub parts: Vec<usize>,
     /// The crop: image (intensities in [0, 1]) and mask on the model's field.
     pub cell: Cell,
 }
 
 impl FieldCell {
-    /// What to tell the user about the cell before predicting it: that its mask touches
-    /// the input's edge, so the cell may go on beyond the image and its shape be
-    /// predicted from the part inside; `None` when it lies wholly inside.
-    pub fn edge_note(&self) -> Option<String> {
-        (self.edge_px > 0).then(|| {
-            format!(
-                "cell '{}': its mask touches the image's edge ({} of its {} pixels): if the cell goes on beyond the image, its shape is predicted from the part inside",
-                self.cell.name, self.edge_px, self.area
-            )
-        })
+    /// What to tell the user about the cell before predicting it, one line each: that
+    /// its mask touches the input's edge (the cell may go on beyond the image, and its
+    /// shape is predicted from the part inside), and that it has separate parts (it is
+    /// predicted as one cell); none for a single cell wholly inside.
+    pub fn notes(&self) -> Vec<String> {
+        let name = &self.cell.name;
+        let mut notes = Vec::new();
+        if self.edge_px > 0 {
+            notes.push(format!(
+                "cell '{name}': its mask touches the image's edge ({} of its {} pixels): if the cell goes on beyond the image, its shape is predicted from the part inside",
+                self.edge_px, self.area
+            ));
+        }
+        if self.parts.len() > 1 {
+            let sizes: Vec<String> = self.parts.iter().map(|n| format!("{n} px")).collect();
+            notes.push(format!(
+                "cell '{name}': its mask has {} separate parts ({}): predicted as one cell, as the training data's cell clusters are; if they are separate cells, give each its own label",
+                self.parts.len(),
+                sizes.join(", ")
+            ));
+        }
+        notes
     }
+}
+
+/// The parts of `mask` large enough to be cells on their own ([`MIN_CELL_SHARE`] of a
+/// model's `field`, at the model's pixel size as `fit` and the input's pixel size
+/// `stated` give it; smaller specks go with the cell), largest first.
+fn cell_parts(mask: &Image<bool>, field: [usize; 2], fit: Fit, stated: Option<f64>) -> Vec<usize> {
+    let least = (MIN_CELL_SHARE * (field[0] * field[1]) as f64 * fit.scale_for(stated).powi(2))
+        .ceil() as usize;
+    parts(mask)
+        .into_iter()
+        .filter(|&n| n >= least.max(1))
+        .collect()
 }
 
 /// Mask pixels on the outermost rows and columns of `mask`.
@@ -96,9 +126,13 @@ pub fn cellpose_labels(image: &Path) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Reads a label image: integer values ≥ 0 (uint8, uint16, uint32, int16 or int32 as
-/// cellpose and StarDist write them; float only when every value is a whole number).
+/// Reads a label image: integer values ≥ 0 (a TIFF of uint8, uint16, uint32, int16,
+/// int32 or int64 as cellpose, StarDist and scikit-image write them, float only when
+/// every value is a whole number; or a grayscale PNG, as the cellpose GUI saves masks).
 pub fn read_labels(path: &Path) -> Result<Image<u32>> {
+    if crate::io::png::is_png(path) {
+        return crate::io::png::read_gray(path);
+    }
     let stack = read_image(path)?;
     if let crate::io::tiff::Stack::U32(v) = &stack {
         return Ok(v.slice_z(0));
@@ -220,23 +254,6 @@ pub fn cut_field(
             ));
             continue;
         }
-        // Parts large enough to be cells on their own (smaller specks go with the cell).
-        let least =
-            (MIN_CELL_SHARE * (field[0] * field[1]) as f64 * fit.scale_for(pixel_size).powi(2))
-                .ceil() as usize;
-        let parts: Vec<usize> = parts(&mask)
-            .into_iter()
-            .filter(|&n| n >= least.max(1))
-            .collect();
-        if parts.len() > 1 {
-            let sizes: Vec<String> = parts.iter().map(|n| format!("{n} px")).collect();
-            out.skipped.push(skip(format!(
-                "label {label} has {} separate parts ({}): one label per cell",
-                parts.len(),
-                sizes.join(", ")
-            )));
-            continue;
-        }
         match Framing::of(&mask, field, fit, pixel_size) {
             Err(problem) => out.skipped.push(skip(problem)),
             Ok(framing) => out.cells.push(FieldCell {
@@ -244,6 +261,7 @@ pub fn cut_field(
                 origin: framing.origin,
                 area,
                 edge_px,
+                parts: cell_parts(&mask, field, fit, pixel_size),
                 cell: Cell {
                     name: cell_name,
                     label: Label::Unlabeled,
@@ -347,6 +365,7 @@ pub fn cut_one(
         origin: framing.origin,
         area: mask.count(),
         edge_px: edge_pixels(mask),
+        parts: cell_parts(mask, field, fit, pixel_size),
         cell: Cell {
             name: name.to_string(),
             label: Label::Unlabeled,
@@ -590,8 +609,8 @@ mod tests {
         let all = cut_cells(&img, &lab, "f", [8, 8], false, Fit::default()).unwrap();
         let edges: Vec<_> = all.cells.iter().map(|c| (c.label, c.edge_px)).collect();
         assert_eq!(edges, [(1, 0), (2, 3)]);
-        assert_eq!(all.cells[0].edge_note(), None);
-        let said = all.cells[1].edge_note().unwrap();
+        assert!(all.cells[0].notes().is_empty());
+        let said = &all.cells[1].notes()[0];
         assert!(
             said.starts_with("cell 'f_2': its mask touches the image's edge (3 of its 9 pixels)"),
             "{said}"
@@ -655,7 +674,7 @@ mod tests {
     }
 
     #[test]
-    fn a_label_in_two_parts_is_skipped_and_a_speck_beside_a_cell_is_not() {
+    fn a_label_in_two_parts_is_noted_and_a_speck_beside_a_cell_is_not() {
         // Label 1 in two 4 × 4 parts; label 2 a 5 × 5 cell with one stray pixel.
         let labels = Image::from_fn([60, 60], |[y, x]| match (y, x) {
             (10..14, 10..14) | (10..14, 30..34) => 1u32,
@@ -670,13 +689,22 @@ mod tests {
         };
         // A 32 × 32 field: parts of 11 pixels or more count as cells.
         let cells = cut_field(field_image, &labels, [32, 32], true, Fit::default()).unwrap();
-        assert_eq!(cells.cells.len(), 1);
-        assert_eq!((cells.cells[0].label, cells.cells[0].area), (2, 26));
-        assert_eq!(cells.skipped.len(), 1);
+        assert!(cells.skipped.is_empty());
+        let [one, two] = &cells.cells[..] else {
+            panic!("two cells: {:?}", cells.cells.len())
+        };
         assert_eq!(
-            cells.skipped[0].reason,
-            "label 1 has 2 separate parts (16 px, 16 px): one label per cell"
+            (one.label, one.area, &one.parts[..]),
+            (1, 32, &[16, 16][..])
         );
+        assert_eq!(
+            one.notes(),
+            [
+                "cell 'f_1': its mask has 2 separate parts (16 px, 16 px): predicted as one cell, as the training data's cell clusters are; if they are separate cells, give each its own label"
+            ]
+        );
+        assert_eq!((two.label, two.area, &two.parts[..]), (2, 26, &[25][..]));
+        assert!(two.notes().is_empty());
         assert_eq!(parts(&labels.map(|k| k == 2)), [25, 1]);
     }
 
@@ -712,6 +740,32 @@ mod tests {
         let err = read_labels(&negative).unwrap_err().to_string();
         assert!(
             err.contains("negative.tif") && err.contains("int32 values down to -1"),
+            "{err}"
+        );
+        // int64 (scikit-image's `label`, numpy's default integer) and uint64, up to
+        // uint32's range.
+        let wide = |name: &str, write: &dyn Fn(&mut tiff::encoder::TiffEncoder<std::fs::File>)| {
+            let path = dir.path().join(name);
+            write(
+                &mut tiff::encoder::TiffEncoder::new(std::fs::File::create(&path).unwrap())
+                    .unwrap(),
+            );
+            read_labels(&path)
+        };
+        let as_i64: Vec<i64> = labels.data().iter().map(|&v| i64::from(v)).collect();
+        let read = wide("i64.tif", &|t| {
+            t.write_image::<tiff::encoder::colortype::GrayI64>(7, 6, &as_i64)
+                .unwrap();
+        });
+        assert_eq!(read.unwrap(), labels);
+        let err = wide("big.tif", &|t| {
+            t.write_image::<tiff::encoder::colortype::Gray64>(7, 6, &[1u64 << 33; 42])
+                .unwrap();
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("big.tif") && err.contains("uint64 values up to 8589934592"),
             "{err}"
         );
     }

@@ -476,14 +476,41 @@ fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, DecodeEr
             }
             Stack::U16(v.map(|x| x as u16))
         }
+        Some(DecodingResult::I8(_)) => {
+            let v: Volume<i8> = concat_pages!(I8);
+            if let Some(&min) = v.data().iter().min().filter(|m| **m < 0) {
+                return Err(unsigned("int8", min.into()));
+            }
+            Stack::U8(v.map(|x| x as u8))
+        }
+        // numpy's default integer (scikit-image's `label` returns int64): labels and
+        // masks, read as uint32 when every value fits.
+        Some(DecodingResult::I64(_)) => {
+            let v: Volume<i64> = concat_pages!(I64);
+            if let Some(&min) = v.data().iter().min().filter(|m| **m < 0) {
+                return Err(unsigned("int64", min));
+            }
+            Stack::U32(wide_to_u32(v.map(|x| x as u64), "int64")?)
+        }
+        Some(DecodingResult::U64(_)) => Stack::U32(wide_to_u32(concat_pages!(U64), "uint64")?),
         Some(other) => {
             return Err(DecodeError::Problem(format!(
-                "unsupported sample format {}; dispr reads uint8, uint16, uint32 (int16 and int32 without negative values), float32 or float64",
+                "unsupported sample format {}; dispr reads uint8, uint16, uint32, uint64 (values up to 4294967295), signed integers without negative values, float32 or float64",
                 sample_format_name(other)
             )));
         }
         None => return Err(DecodeError::Problem("contains no image".into())),
     })
+}
+
+/// A 64-bit integer volume as uint32, or why not: a value beyond uint32's range.
+fn wide_to_u32(v: Volume<u64>, format: &str) -> Result<Volume<u32>, DecodeError> {
+    match v.data().iter().max().filter(|m| **m > u64::from(u32::MAX)) {
+        Some(max) => Err(DecodeError::Problem(format!(
+            "{format} values up to {max}; dispr reads 64-bit integers (labels) only up to 4294967295"
+        ))),
+        None => Ok(v.map(|x| x as u32)),
+    }
 }
 
 /// An uncompressed page must store at least as many bytes as it decodes to; fewer means

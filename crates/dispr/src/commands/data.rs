@@ -132,9 +132,8 @@ fn render_info(r: &DatasetReport) -> String {
 /// Writes the fold of every cell as CSV.
 pub fn folds(args: &FoldsArgs) -> anyhow::Result<()> {
     let dataset = super::open_dataset(args.dir.path())?;
-    let folds = dataset
-        .folds(args.folds as usize, args.seed)
-        .map_err(|e| anyhow::anyhow!("{}: {e}", args.dir.path().display()))?;
+    // (Its error names the dataset folder.)
+    let folds = dataset.folds(args.folds as usize, args.seed)?;
     let mut csv = String::from("name,class,fold\n");
     for (cell, fold) in dataset.cells.iter().zip(folds) {
         let _ = writeln!(csv, "{},{},{fold}", cell.name, cell.label.name());

@@ -29,6 +29,14 @@ use crate::report::predictions;
 
 /// Runs `dispr predict`.
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
+    // (clap's `requires` lets it pass beside --data or IMAGE MASK, which conflict with
+    // --image.)
+    if args.labels.is_some() && args.image.is_none() {
+        return Err(dispr_nn::Error::BadSetting(
+            "--labels is the label image of a field given with --image FIELD; with --data or IMAGE MASK each cell has its own mask".into(),
+        )
+        .into());
+    }
     let request = args.draw.sampling.request();
     let mut model = LoadedModel::load_drawing(args.model.as_deref(), request, args.device)?;
     if let Some(dir) = &args.prior_shapes {
@@ -226,7 +234,7 @@ fn finish(
             .join(", ");
         let more = if earlier.len() > 3 { ", …" } else { "" };
         note(&format!(
-            "{}: {} from an earlier run ({shown}{more}) {} still there but not in this run's cells.csv, predict.json or {}; give each run its own --out",
+            "{}: {} from an earlier run ({shown}{more}) {} still there but not in this run's cells.csv, predict.json or {}; to predict cells together, put their crops in DIR/image and DIR/mask and run --data DIR (or give each run its own --out)",
             dir.display(),
             dispr_core::text::count(earlier.len(), "cell"),
             if earlier.len() == 1 { "is" } else { "are" },
@@ -343,8 +351,18 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
     if let Some(n) = image_reading(&field)?.saturation_note() {
         note(&format!("{}: {n}", field.display()));
     }
-    for n in cells.cells.iter().filter_map(FieldCell::edge_note) {
+    for n in cells.cells.iter().flat_map(FieldCell::notes) {
         note(&format!("{}: {n}", labels.display()));
+    }
+    // The single-cell route has no --all-cells gate (the names are the user's own), but a
+    // name the model trained on makes any evaluation of it in-sample: say so.
+    for c in &cells.cells {
+        if model.header.train_cells.contains(&c.cell.name) {
+            note(&format!(
+                "cell '{}' has the name of a cell the model trained on: its prediction is not a held-out one, so it measures nothing about new cells",
+                c.cell.name
+            ));
+        }
     }
     for s in &cells.skipped {
         note(&format!(

@@ -371,6 +371,39 @@ fn a_cell_cut_by_the_crops_edge_is_noted() {
     );
 }
 
+#[test]
+fn a_cluster_mask_in_two_parts_and_a_training_cell_are_noted() {
+    let Some(data) = dispr_testkit::real_sample_or_skip(
+        "a_cluster_mask_in_two_parts_and_a_training_cell_are_noted",
+    ) else {
+        return;
+    };
+    // A real cluster whose mask has two parts (641 and 526 pixels), which the built-in
+    // model trained on.
+    let name = "A_cell_clusters000613";
+    let tmp = tempfile::tempdir().unwrap();
+    let run = crate::common::dispr(&[
+        "predict",
+        s(&data.join("image").join(format!("{name}.tif"))),
+        s(&data.join("mask").join(format!("{name}.tif"))),
+        "--out",
+        s(tmp.path()),
+        "--samples",
+        "1",
+        "--steps",
+        "2",
+    ]);
+    let said = text(&run.stderr);
+    assert!(run.status.success(), "{said}");
+    for needle in [
+        &format!("cell '{name}': its mask has 2 separate parts ("),
+        "predicted as one cell, as the training data's cell clusters are",
+        &format!("cell '{name}' has the name of a cell the model trained on"),
+    ] {
+        assert!(said.contains(needle), "{needle}: {said}");
+    }
+}
+
 /// The first cell of a one-cell synthetic dataset: (name, image, mask).
 fn synthetic_cell(dir: &Path) -> (String, Image<f32>, Image<f32>) {
     ok(&["synth", "--out", s(dir), "--n", "1", "--seed", "11"]);
@@ -692,6 +725,54 @@ fn a_field_with_a_cellpose_label_image_is_predicted_cell_by_cell() {
         ],
     );
     assert!(!nowhere.exists());
+    // The cellpose GUI's labels, a 16-bit PNG beside the image, read the same; --labels
+    // without --image is a bad flag, not ignored.
+    let gui = tmp.path().join("gui");
+    std::fs::create_dir_all(&gui).unwrap();
+    std::fs::copy(&field, gui.join("field.tif")).unwrap();
+    let mut encoder = png::Encoder::new(
+        std::fs::File::create(gui.join("field_cp_masks.png")).unwrap(),
+        fw as u32,
+        fh as u32,
+    );
+    encoder.set_color(png::ColorType::Grayscale);
+    encoder.set_depth(png::BitDepth::Sixteen);
+    let be: Vec<u8> = labels.data().iter().flat_map(|v| v.to_be_bytes()).collect();
+    encoder
+        .write_header()
+        .unwrap()
+        .write_image_data(&be)
+        .unwrap();
+    let from_png = tmp.path().join("from_png");
+    let run = crate::common::dispr(&[
+        "predict",
+        "--image",
+        s(&gui.join("field.tif")),
+        "--out",
+        s(&from_png),
+        "--samples",
+        "1",
+        "--steps",
+        "2",
+        "--cells",
+        "2",
+    ]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    assert!(from_png.join("field_2_0.tif").is_file());
+    let stray = crate::common::dispr(&[
+        "predict",
+        "--data",
+        s(&synth),
+        "--labels",
+        "nope.tif",
+        "--out",
+        s(&nowhere),
+    ]);
+    assert_fails(
+        &stray,
+        2,
+        &["--labels is the label image of a field given with --image"],
+    );
     // The same cell as IMAGE MASK, with a JSON summary, one thread and no chatter; and
     // the refusals.
     let one = tmp.path().join("one");
