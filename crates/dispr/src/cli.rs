@@ -953,8 +953,9 @@ pub struct PredictArgs {
     /// --cells names).
     #[arg(long, conflicts_with = "shard")]
     pub image: Option<PathBuf>,
-    /// The label image of --image: 0 background, k for cell k (cellpose, StarDist).
-    #[arg(long, requires = "image")]
+    /// The label image of --image: 0 background, k for cell k (cellpose, StarDist). With
+    /// --data or IMAGE MASK each cell has its own mask, so --labels goes with --image only.
+    #[arg(long, requires = "image", conflicts_with_all = ["data", "cell"])]
     pub labels: Option<PathBuf>,
     /// Output folder.
     #[arg(long)]

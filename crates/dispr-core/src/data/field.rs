@@ -768,5 +768,17 @@ mod tests {
             err.contains("big.tif") && err.contains("uint64 values up to 8589934592"),
             "{err}"
         );
+        let err = wide("i64-negative.tif", &|t| {
+            t.write_image::<tiff::encoder::colortype::GrayI64>(7, 6, &[-5i64; 42])
+                .unwrap();
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("int64 values down to -5"), "{err}");
+        let read = wide("i8.tif", &|t| {
+            t.write_image::<tiff::encoder::colortype::GrayI8>(7, 6, &[2i8; 42])
+                .unwrap();
+        });
+        assert_eq!(read.unwrap(), Image::filled([6, 7], 2u32));
     }
 }

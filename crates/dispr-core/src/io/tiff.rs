@@ -444,13 +444,6 @@ fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, DecodeEr
             Volume::new(shape, data).map_err(|e| format!("corrupt page data: {e}"))?
         }};
     }
-    // Signed integers (StarDist and scikit-image write int32 labels) are read as the
-    // unsigned type of their width when no value is negative.
-    let unsigned = |signed: &str, min: i64| {
-        DecodeError::Problem(format!(
-            "{signed} values down to {min}; dispr reads {signed} only without negative values"
-        ))
-    };
     Ok(match pages.first() {
         Some(DecodingResult::U8(_)) => Stack::U8(concat_pages!(U8)),
         Some(DecodingResult::U16(_)) => Stack::U16(concat_pages!(U16)),
@@ -462,36 +455,17 @@ fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, DecodeEr
             let v: Volume<f64> = concat_pages!(F64);
             Stack::F32(v.map(|x| x as f32))
         }
-        Some(DecodingResult::I32(_)) => {
-            let v: Volume<i32> = concat_pages!(I32);
-            if let Some(&min) = v.data().iter().min().filter(|m| **m < 0) {
-                return Err(unsigned("int32", min.into()));
-            }
-            Stack::U32(v.map(|x| x as u32))
-        }
-        Some(DecodingResult::I16(_)) => {
-            let v: Volume<i16> = concat_pages!(I16);
-            if let Some(&min) = v.data().iter().min().filter(|m| **m < 0) {
-                return Err(unsigned("int16", min.into()));
-            }
-            Stack::U16(v.map(|x| x as u16))
-        }
-        Some(DecodingResult::I8(_)) => {
-            let v: Volume<i8> = concat_pages!(I8);
-            if let Some(&min) = v.data().iter().min().filter(|m| **m < 0) {
-                return Err(unsigned("int8", min.into()));
-            }
-            Stack::U8(v.map(|x| x as u8))
-        }
+        // Signed integers (StarDist and scikit-image write int32 labels) are read as the
+        // unsigned type of their width when no value is negative.
+        Some(DecodingResult::I32(_)) => Stack::U32(without_negatives(concat_pages!(I32), "int32")?),
+        Some(DecodingResult::I16(_)) => Stack::U16(without_negatives(concat_pages!(I16), "int16")?),
+        Some(DecodingResult::I8(_)) => Stack::U8(without_negatives(concat_pages!(I8), "int8")?),
         // numpy's default integer (scikit-image's `label` returns int64): labels and
         // masks, read as uint32 when every value fits.
-        Some(DecodingResult::I64(_)) => {
-            let v: Volume<i64> = concat_pages!(I64);
-            if let Some(&min) = v.data().iter().min().filter(|m| **m < 0) {
-                return Err(unsigned("int64", min));
-            }
-            Stack::U32(wide_to_u32(v.map(|x| x as u64), "int64")?)
-        }
+        Some(DecodingResult::I64(_)) => Stack::U32(wide_to_u32(
+            without_negatives(concat_pages!(I64), "int64")?,
+            "int64",
+        )?),
         Some(DecodingResult::U64(_)) => Stack::U32(wide_to_u32(concat_pages!(U64), "uint64")?),
         Some(other) => {
             return Err(DecodeError::Problem(format!(
@@ -501,6 +475,23 @@ fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, DecodeEr
         }
         None => return Err(DecodeError::Problem("contains no image".into())),
     })
+}
+
+/// A signed integer volume as the unsigned type of its width, or why not: a negative
+/// value.
+fn without_negatives<S, U>(v: Volume<S>, format: &str) -> Result<Volume<U>, DecodeError>
+where
+    S: Copy + Ord + Into<i64>,
+    U: TryFrom<S> + Default + Copy,
+{
+    if let Some(&min) = v.data().iter().min().filter(|m| (**m).into() < 0) {
+        return Err(DecodeError::Problem(format!(
+            "{format} values down to {}; dispr reads {format} only without negative values",
+            min.into()
+        )));
+    }
+    // Every value is non-negative here, so each fits the unsigned type of its width.
+    Ok(v.map(|x| U::try_from(x).unwrap_or_default()))
 }
 
 /// A 64-bit integer volume as uint32, or why not: a value beyond uint32's range.

@@ -29,14 +29,6 @@ use crate::report::predictions;
 
 /// Runs `dispr predict`.
 pub fn run(args: &PredictArgs) -> anyhow::Result<()> {
-    // (clap's `requires` lets it pass beside --data or IMAGE MASK, which conflict with
-    // --image.)
-    if args.labels.is_some() && args.image.is_none() {
-        return Err(dispr_nn::Error::BadSetting(
-            "--labels is the label image of a field given with --image FIELD; with --data or IMAGE MASK each cell has its own mask".into(),
-        )
-        .into());
-    }
     let request = args.draw.sampling.request();
     let mut model = LoadedModel::load_drawing(args.model.as_deref(), request, args.device)?;
     if let Some(dir) = &args.prior_shapes {

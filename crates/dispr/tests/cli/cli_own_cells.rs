@@ -771,7 +771,7 @@ fn a_field_with_a_cellpose_label_image_is_predicted_cell_by_cell() {
     assert_fails(
         &stray,
         2,
-        &["--labels is the label image of a field given with --image"],
+        &["'--data <DATA>' cannot be used with '--labels <LABELS>'"],
     );
     // The same cell as IMAGE MASK, with a JSON summary, one thread and no chatter; and
     // the refusals.
