@@ -59,9 +59,11 @@ pub fn select_cells(
         .iter()
         .find(|n| !dataset.cells.iter().any(|c| &c.name == *n))
     {
-        return Err(
-            dispr_core::Error::new(&dataset.root, format!("no cell named '{missing}'")).into(),
-        );
+        // The names are the user's setting (`--cells`): a bad value, not a bad file.
+        return Err(Error::BadSetting(format!(
+            "{}: no cell named '{missing}'",
+            dataset.root.display()
+        )));
     }
     let mut skipped_trained = 0;
     let indices: Vec<usize> = (0..dataset.cells.len())

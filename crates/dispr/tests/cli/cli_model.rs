@@ -374,6 +374,22 @@ fn train_resume_predict_evaluate_and_refusals() {
         "--steps",
         "2",
     ]);
+    // A name no cell has is a bad value of --cells (exit 2).
+    assert_fails(
+        &dispr(&[
+            "predict",
+            "--model",
+            s(&exported),
+            "--data",
+            s(&data),
+            "--out",
+            s(&pred),
+            "--cells",
+            "ghost",
+        ]),
+        2,
+        &["no cell named 'ghost'"],
+    );
     // On cells it never saw as well (--all-cells: a user's own cells with 3D truth):
     // all 10, not only its 8 training cells, drawn with the model's own sampler when no
     // flag names one (the mended calibration's ddim-2-eta0, 2 steps).
