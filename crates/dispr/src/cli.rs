@@ -331,6 +331,10 @@ pub struct EvaluateArgs {
     /// Seed of that split.
     #[arg(long, default_value_t = 0)]
     pub split_seed: u64,
+    /// Evaluate only these cells (comma-separated names), e.g. those a `dispr predict
+    /// --cells` run predicted; with --fold, those of them in the fold.
+    #[arg(long, value_delimiter = ',')]
+    pub cells: Vec<String>,
     /// Methods that are baselines: every other method is compared with each of them
     /// per cell (paired.md) [default: the methods named cylinder, ellipsoid or nearest…].
     #[arg(long = "baseline", value_name = "NAME")]

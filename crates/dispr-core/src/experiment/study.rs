@@ -100,7 +100,21 @@ impl Method {
         if let [dir] = self.dirs.as_slice() {
             return prediction_files(dir, cell).map(|files| (0, files));
         }
-        // A folder without the cell is fine; a folder with wrong files for it is not.
+        self.find(cell)?.ok_or_else(|| {
+            Error::new(
+                self.dir(),
+                format!(
+                    "no prediction for cell '{cell}' (expected {cell}.tif or {cell}_0.tif, …) in any of the {} folders of method '{}'",
+                    self.dirs.len(),
+                    self.name
+                ),
+            )
+        })
+    }
+
+    /// [`Method::locate`], with `None` when none of its folders holds the cell; an error
+    /// only for files that are there but wrong, or a cell in two folders.
+    pub fn find(&self, cell: &str) -> Result<Option<(usize, Vec<PathBuf>)>> {
         let mut found: Vec<(&PathBuf, Vec<PathBuf>, usize)> = Vec::new();
         for (i, d) in self.dirs.iter().enumerate() {
             if let Some(files) = find_prediction_files(d, cell)? {
@@ -108,15 +122,8 @@ impl Method {
             }
         }
         match found.as_slice() {
-            [(_, files, i)] => Ok((*i, files.clone())),
-            [] => Err(Error::new(
-                self.dir(),
-                format!(
-                    "no prediction for cell '{cell}' (expected {cell}.tif or {cell}_0.tif, …) in any of the {} folders of method '{}'",
-                    self.dirs.len(),
-                    self.name
-                ),
-            )),
+            [] => Ok(None),
+            [(_, files, i)] => Ok(Some((*i, files.clone()))),
             [(a, _, _), (b, _, _), ..] => Err(Error::new(
                 b,
                 format!(
@@ -192,6 +199,33 @@ fn interval_coverage(
     out
 }
 
+/// An error when `method` lacks the predictions of the cells `missing` (of `cells`):
+/// one cell names the files expected; several, how many and which.
+fn check_complete(method: &Method, missing: &[&str], cells: usize) -> Result<()> {
+    match missing {
+        [] => return Ok(()),
+        [one] => {
+            method.locate(one)?;
+        }
+        _ => {}
+    }
+    let shown = missing
+        .iter()
+        .take(3)
+        .copied()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let more = if missing.len() > 3 { ", …" } else { "" };
+    Err(Error::new(
+        method.dir(),
+        format!(
+            "method '{}' has no prediction for {} of the {cells} cells ({shown}{more}); evaluate only the cells it predicted (`dispr evaluate --cells`, or `--fold` for a fold's)",
+            method.name,
+            missing.len()
+        ),
+    ))
+}
+
 /// How many times [`evaluate`] calls `on_progress`: once per cell's truth, once per
 /// method and cell.
 pub fn work(cells: usize, methods: usize) -> usize {
@@ -218,12 +252,20 @@ pub fn evaluate(
     let baselines = check_methods(methods, baselines)?;
     let mut jobs = Vec::new();
     let mut groups: HashMap<(String, String), usize> = HashMap::new();
+    let mut missing: Vec<Vec<&str>> = vec![Vec::new(); methods.len()];
     for (ci, cell) in dataset.cells.iter().enumerate() {
         for (mi, method) in methods.iter().enumerate() {
-            let (group, files) = method.locate(&cell.name)?;
-            groups.insert((method.name.clone(), cell.name.clone()), group);
-            jobs.push((ci, mi, files));
+            match method.find(&cell.name)? {
+                Some((group, files)) => {
+                    groups.insert((method.name.clone(), cell.name.clone()), group);
+                    jobs.push((ci, mi, files));
+                }
+                None => missing[mi].push(cell.name.as_str()),
+            }
         }
+    }
+    for (method, missing) in methods.iter().zip(&missing) {
+        check_complete(method, missing, dataset.cells.len())?;
     }
     let truths = dataset
         .cells

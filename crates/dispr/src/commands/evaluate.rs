@@ -2,7 +2,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::bail;
 use dispr_core::data::dataset::Dataset;
 use dispr_core::experiment::study::{self, Method, Study};
 
@@ -48,12 +47,30 @@ fn parse_methods(specs: &[String]) -> anyhow::Result<Vec<Method>> {
         .collect()
 }
 
+/// A flag's value that cannot work here (exit 2).
+fn bad(problem: String) -> anyhow::Error {
+    dispr_nn::Error::BadSetting(problem).into()
+}
+
 /// `dispr evaluate`.
 pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
     let methods = parse_methods(&args.preds)?;
     let mut dataset = super::open_dataset(&args.data)?;
     if let Some(fold) = args.fold.iter().find(|&&f| f >= args.folds) {
-        bail!("--fold {fold} is out of range for --folds {}", args.folds);
+        return Err(bad(format!(
+            "--fold {fold} is out of range for --folds {}",
+            args.folds
+        )));
+    }
+    if let Some(name) = args
+        .cells
+        .iter()
+        .find(|n| !dataset.cells.iter().any(|c| &c.name == *n))
+    {
+        return Err(bad(format!(
+            "--cells: {} has no cell named '{name}'",
+            args.data.display()
+        )));
     }
     if !args.fold.is_empty() {
         let folds = dataset.folds(args.folds as usize, args.split_seed)?;
@@ -63,9 +80,19 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
             args.fold.contains(&(folds[index - 1] as u32))
         });
     }
+    if !args.cells.is_empty() {
+        dataset.cells.retain(|c| args.cells.contains(&c.name));
+        if dataset.cells.is_empty() {
+            return Err(bad(
+                "--cells: none of these cells is in the --fold given".into()
+            ));
+        }
+    }
     for b in &args.baselines {
         if !methods.iter().any(|m| &m.name == b) {
-            bail!("--baseline {b}: no method of that name (--pred NAME=DIR)");
+            return Err(bad(format!(
+                "--baseline {b}: no method of that name (--pred NAME=DIR)"
+            )));
         }
     }
     let baselines = (!args.baselines.is_empty()).then_some(args.baselines.as_slice());

@@ -391,6 +391,49 @@ fn evaluate_and_baseline_refuse_bad_input() {
         s(&report),
     ]);
     assert_fails(&out, 1, &["no prediction for cell 'B_keratocytes2'"]);
+    // --cells evaluates the cells predicted; a name no cell has, or a fold out of range,
+    // is a bad value.
+    let evaluate = |extra: &[&str]| {
+        let mut args = vec![
+            "evaluate",
+            "--data",
+            s(&data),
+            "--pred",
+            s(&preds),
+            "--out",
+            s(&report),
+        ];
+        args.extend(extra);
+        dispr(&args)
+    };
+    let out = evaluate(&["--cells", "A_cell_clusters1", "--json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["cells"], 1, "{summary}");
+    assert_fails(
+        &evaluate(&["--cells", "A_cell_clusters1,ghost"]),
+        2,
+        &["--cells", "no cell named 'ghost'"],
+    );
+    assert_fails(
+        &evaluate(&["--fold", "7"]),
+        2,
+        &["--fold 7 is out of range"],
+    );
+    assert_fails(
+        &evaluate(&["--baseline", "cylinder"]),
+        2,
+        &["--baseline cylinder: no method of that name"],
+    );
+    // Several cells without a prediction: how many, and which.
+    std::fs::remove_file(preds.join("A_cell_clusters1.tif")).unwrap();
+    assert_fails(
+        &evaluate(&[]),
+        1,
+        &[
+            "method 'preds' has no prediction for 2 of the 2 cells (A_cell_clusters1, B_keratocytes2)",
+        ],
+    );
     let out = dispr(&[
         "evaluate",
         "--data",
