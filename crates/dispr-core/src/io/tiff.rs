@@ -350,6 +350,12 @@ pub fn read_image(path: &Path) -> Result<Stack> {
 fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, DecodeError> {
     let mut decoder = Decoder::new(reader)?;
     let (width, height) = decoder.dimensions()?;
+    // Only for the message when a 2D image has several pages: are they channels?
+    let channels = if max_pages == 1 {
+        metadata::stated_channels(&mut decoder).filter(|&c| c > 1)
+    } else {
+        None
+    };
     let mut count = 0usize;
     let mut decoded_bytes: u64 = 0;
     loop {
@@ -379,6 +385,13 @@ fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, DecodeEr
                      grayscale: save the mask as uint8 (0 and 255, or 0 and 1)"
                 )));
             }
+            if matches!(color, ColorType::RGB(_) | ColorType::RGBA(_)) {
+                return Err(DecodeError::Problem(format!(
+                    "{color:?} colour pixels on page {page}; dispr reads one grayscale \
+                     channel: save the channel to read alone (Fiji: Image › Color › Split \
+                     Channels; Python: tifffile.imwrite('one.tif', rgb[..., c]))"
+                )));
+            }
             return Err(DecodeError::Problem(format!(
                 "unsupported pixel type {color:?} on page {page}; dispr reads grayscale \
                  uint8, uint16, uint32, float32 or float64 TIFFs"
@@ -401,8 +414,9 @@ fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, DecodeEr
             count.to_string()
         };
         return Err(DecodeError::Problem(if max_pages == 1 {
+            let channels = channels.map_or(String::new(), |c| format!(", {c} channels"));
             format!(
-                "expected a single 2D image, found a 3D stack of {pages} pages ({})",
+                "expected a single 2D image, found a 3D stack of {pages} pages ({}{channels}); save the one channel or slice to read as a 2D TIFF (Fiji: Image › Color › Split Channels, or Image › Duplicate… of one slice; Python: tifffile.imwrite('one.tif', stack[k]))",
                 format_shape(&shape)
             )
         } else {
@@ -966,6 +980,44 @@ mod tests {
         let err = read_image(&p3).unwrap_err().to_string();
         assert!(
             err.contains("expected a single 2D image, found a 3D stack of 3 pages"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn channels_and_colour_are_refused_with_how_to_split_them() {
+        use tiff::encoder::{TiffEncoder, colortype};
+        use tiff::tags::Tag;
+        let dir = tmp();
+        // Fiji's hyperstack of 2 channels: two pages, `channels=2` in its description.
+        let two = dir.path().join("two-channels.tif");
+        let mut encoder = TiffEncoder::new(std::fs::File::create(&two).unwrap()).unwrap();
+        for _ in 0..2 {
+            let mut page = encoder.new_image::<colortype::Gray16>(5, 4).unwrap();
+            page.encoder()
+                .write_tag(
+                    Tag::ImageDescription,
+                    "ImageJ=1.54f\nimages=2\nchannels=2\nhyperstack=true\n",
+                )
+                .unwrap();
+            page.write_data(&[7u16; 20]).unwrap();
+        }
+        let err = read_image(&two).unwrap_err().to_string();
+        assert!(
+            err.contains("3D stack of 2 pages (2×4×5, 2 channels); save the one channel")
+                && err.contains("Split Channels"),
+            "{err}"
+        );
+        let rgb = dir.path().join("rgb.tif");
+        TiffEncoder::new(std::fs::File::create(&rgb).unwrap())
+            .unwrap()
+            .write_image::<colortype::RGB8>(5, 4, &[9u8; 60])
+            .unwrap();
+        let err = read_image(&rgb).unwrap_err().to_string();
+        assert!(
+            err.contains(
+                "rgb.tif: RGB(8) colour pixels on page 0; dispr reads one grayscale channel"
+            ),
             "{err}"
         );
     }

@@ -158,6 +158,27 @@ fn ome_pixel_size(text: &str) -> Result<Option<PixelSize>, String> {
     })
 }
 
+/// How many channels a TIFF's pages hold by its ImageJ (`channels=`) or OME (`SizeC`)
+/// description; `None` when it states none.
+pub(super) fn stated_channels<R: Read + Seek>(decoder: &mut Decoder<R>) -> Option<usize> {
+    match decoder.find_tag(Tag::ImageDescription) {
+        Ok(Some(Value::Ascii(text))) => channels_in(&text),
+        _ => None,
+    }
+}
+
+/// The channel count an ImageJ or OME description states.
+fn channels_in(text: &str) -> Option<usize> {
+    if text.starts_with("ImageJ=") {
+        return text
+            .lines()
+            .find_map(|line| line.strip_prefix("channels=")?.trim().parse().ok());
+    }
+    let at = text.find(" SizeC=\"")? + " SizeC=\"".len();
+    let rest = &text[at..];
+    rest[..rest.find('"')?].parse().ok()
+}
+
 /// A stated scale with every length in range.
 fn checked(size: PixelSize) -> Result<Option<PixelSize>, String> {
     let source = size.source;
@@ -201,6 +222,16 @@ pub(super) fn to_rational(value: f64) -> (u32, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn channel_counts_are_read_from_imagej_and_ome() {
+        let imagej = "ImageJ=1.54f\nimages=6\nchannels=3\nslices=2\nhyperstack=true\n";
+        assert_eq!(channels_in(imagej), Some(3));
+        assert_eq!(channels_in("ImageJ=1.11a\nimages=4\nslices=4\n"), None);
+        let ome = r#"<OME><Image><Pixels DimensionOrder="XYCZT" SizeC="2" SizeX="8"></Pixels></Image></OME>"#;
+        assert_eq!(channels_in(ome), Some(2));
+        assert_eq!(channels_in("a plain description"), None);
+    }
 
     #[test]
     fn ome_sizes_and_units_are_read() {
