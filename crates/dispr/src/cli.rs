@@ -475,12 +475,24 @@ pub struct InfoArgs {
 pub struct PreviewArgs {
     #[command(flatten)]
     pub dir: DatasetDir,
-    /// Output PNG.
-    #[arg(long)]
+    /// Output PNG (NAME.png).
+    #[arg(long, value_parser = parse_png_path)]
     pub out: PathBuf,
-    /// Cells shown per class (the first ones by name).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=20))]
-    pub per_class: u32,
+    /// Cells shown per class (the first ones by name) [default: 2, or 12 for a dataset
+    /// without classes].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub per_class: Option<u32>,
+}
+
+/// A path for a PNG file: its name must end in `.png`, as the file will be one.
+fn parse_png_path(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    match path.extension().and_then(|e| e.to_str()) {
+        Some(e) if e.eq_ignore_ascii_case("png") => Ok(path),
+        _ => Err(format!(
+            "'{text}': the gallery is a PNG image: name it NAME.png"
+        )),
+    }
 }
 
 /// Flags of `dispr features`.

@@ -200,11 +200,29 @@ pub fn draw_gallery(path: &Path, title: &str, cells: &[PreviewCell]) -> anyhow::
     )
 }
 
-/// The first `per_class` cells of each class of a dataset, as gallery rows.
-pub fn dataset_cells(dir: &Path, per_class: usize) -> anyhow::Result<Vec<PreviewCell>> {
+/// Cells shown per class by default; a dataset without classes (one group of
+/// unlabeled cells) shows [`UNLABELED_SHOWN`].
+pub const PER_CLASS_SHOWN: u32 = 2;
+
+/// Cells shown of a dataset without classes by default.
+pub const UNLABELED_SHOWN: u32 = 12;
+
+/// The first `per_class` cells of each class of a dataset (default: [`PER_CLASS_SHOWN`],
+/// or [`UNLABELED_SHOWN`] when it has no classes), as gallery rows.
+pub fn dataset_cells(dir: &Path, per_class: Option<u32>) -> anyhow::Result<Vec<PreviewCell>> {
     let dataset = crate::commands::open_dataset(dir)?;
+    let classes = dataset.class_counts();
+    let unlabeled = dataset
+        .cells
+        .iter()
+        .all(|c| matches!(c.label, dispr_core::data::class::Label::Unlabeled));
+    let per_class = per_class.unwrap_or(if unlabeled {
+        UNLABELED_SHOWN
+    } else {
+        PER_CLASS_SHOWN
+    }) as usize;
     let mut rows = Vec::new();
-    for (class, _) in dataset.class_counts() {
+    for (class, _) in classes {
         for files in dataset
             .cells
             .iter()

@@ -147,7 +147,7 @@ pub fn folds(args: &FoldsArgs) -> anyhow::Result<()> {
 
 /// `dispr data preview`: a gallery of the first cells of each class.
 pub fn preview(args: &PreviewArgs) -> anyhow::Result<()> {
-    let rows = crate::preview::dataset_cells(args.dir.path(), args.per_class as usize)?;
+    let rows = crate::preview::dataset_cells(args.dir.path(), args.per_class)?;
     let title = format!(
         "{} — image, mask and shape projections",
         args.dir.path().display()

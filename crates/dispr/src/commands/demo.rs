@@ -102,7 +102,7 @@ fn synthesize(data: &Path, gallery: &Path, args: &DemoArgs) -> anyhow::Result<()
     ))?;
     let csv = super::synth::synthesize_plan(data, &plan, args.seed, true)?;
     write_text_atomic(&data.join("synth.csv"), &csv)?;
-    let rows = crate::preview::dataset_cells(data, 1)?;
+    let rows = crate::preview::dataset_cells(data, Some(1))?;
     crate::preview::draw_gallery(
         gallery,
         "synthetic cells: image, mask and true shape",
@@ -202,7 +202,7 @@ fn draw_predictions(
     headers.extend(&sample_headers[..shown]);
     headers.extend(["ensemble", "cylinder"]);
     let mut rows = Vec::new();
-    for cell in crate::preview::dataset_cells(data, 1)? {
+    for cell in crate::preview::dataset_cells(data, Some(1))? {
         let name = &cell.label;
         let mut tiles = vec![Tile::fluorescence(&cell.image), Tile::mask(&cell.mask)];
         if let Some(obj) = &cell.obj {

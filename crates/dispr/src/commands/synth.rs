@@ -136,7 +136,7 @@ pub fn run(args: &SynthArgs) -> anyhow::Result<()> {
     summary.push('\n');
     if args.preview {
         let path = args.out.join("preview.png");
-        let rows = crate::preview::dataset_cells(&args.out, 2)?;
+        let rows = crate::preview::dataset_cells(&args.out, Some(2))?;
         crate::preview::draw_gallery(&path, &format!("dispr synth --seed {}", args.seed), &rows)?;
         let _ = writeln!(summary, "preview: {}", path.display());
     }

@@ -130,6 +130,24 @@ fn synth_classes_preview_and_refusals() {
         "1",
     ]);
     assert!(text(&p.stdout).contains("(2 cells)"), "{}", text(&p.stdout));
+    // The gallery is a PNG: another name is a bad value.
+    let jpg = dispr(&["data", "preview", s(&out), "--out", "gallery.jpg"]);
+    assert_fails(&jpg, 2, &["the gallery is a PNG image: name it NAME.png"]);
+    // A user's cells without classes: up to 12 shown, not 2 of one group.
+    let mine = dir.path().join("mine");
+    for sub in ["image", "mask"] {
+        std::fs::create_dir_all(mine.join(sub)).unwrap();
+        let mut found: Vec<_> = std::fs::read_dir(out.join(sub))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        found.sort();
+        for (i, file) in found.iter().enumerate() {
+            std::fs::copy(file, mine.join(sub).join(format!("cell{i}.tif"))).unwrap();
+        }
+    }
+    let p = ok(&["data", "preview", s(&mine), "--out", s(&gallery)]);
+    assert!(text(&p.stdout).contains("(4 cells)"), "{}", text(&p.stdout));
 }
 
 #[test]
