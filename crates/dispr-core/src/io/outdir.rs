@@ -79,7 +79,7 @@ fn same_file(_: &File, path: &Path) -> bool {
 impl OutputDir {
     /// Creates (if needed) and locks `dir`, then removes the temporary files an
     /// interrupted dispr run left in it (`.dispr-partial-*`, in the folder and in its
-    /// subfolders that no other run holds). A folder another process holds is an error
+    /// subfolders, two levels deep, that no other run holds). A folder another process holds is an error
     /// naming that run.
     pub fn acquire(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "cannot create folder", e))?;
@@ -223,33 +223,36 @@ pub fn same_path(a: &Path, b: &Path) -> bool {
     matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b)
 }
 
-/// Removes dispr's temporary files (`.dispr-partial-*`) under `dir`, one level of
-/// subfolders deep (where dispr writes).
+/// How deep under an output folder dispr writes (`OUT/work/done` of `dispr reproduce`):
+/// the depth [`remove_partials`] looks for leftovers to.
+const WRITTEN_DEPTH: usize = 2;
+
+/// Removes dispr's temporary files (`.dispr-partial-*`) under `dir` and its subfolders
+/// down to [`WRITTEN_DEPTH`], except in a subfolder another running dispr holds.
 fn remove_partials(dir: &Path) -> Result<()> {
-    let mut folders = vec![dir.to_path_buf()];
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        folders.extend(
-            entries
-                .flatten()
-                .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
-                .map(|e| e.path()),
-        );
-    }
-    for (i, folder) in folders.into_iter().enumerate() {
-        // A subfolder another run holds (e.g. predictions inside a run folder) is its own.
-        let lock = folder.join(LOCK_FILE);
-        if i > 0 && lock.exists() && try_lock(&lock)?.is_none() {
-            continue;
-        }
+    let mut folders = vec![(dir.to_path_buf(), 0)];
+    while let Some((folder, depth)) = folders.pop() {
         let Ok(entries) = std::fs::read_dir(&folder) else {
             continue;
         };
         for entry in entries.flatten() {
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                // A subfolder another run holds (e.g. predictions inside a run folder) is
+                // its own.
+                let lock = entry.path().join(LOCK_FILE);
+                if depth < WRITTEN_DEPTH && !(lock.exists() && try_lock(&lock)?.is_none()) {
+                    folders.push((entry.path(), depth + 1));
+                }
+                continue;
+            }
             let is_partial = entry
                 .file_name()
                 .to_str()
                 .is_some_and(|n| n.starts_with(PARTIAL_PREFIX));
-            if is_partial && entry.file_type().is_ok_and(|t| t.is_file()) {
+            if is_partial && kind.is_file() {
                 std::fs::remove_file(entry.path()).map_err(|e| {
                     Error::io(entry.path(), "cannot remove a leftover temporary file", e)
                 })?;
@@ -342,9 +345,12 @@ mod tests {
         std::fs::create_dir_all(out.join("mesh")).unwrap();
         std::fs::write(out.join("mesh/.dispr-partial-abc"), "half").unwrap();
         std::fs::write(out.join(".dispr-partial-x"), "half").unwrap();
+        std::fs::create_dir_all(out.join("work/done")).unwrap();
+        std::fs::write(out.join("work/done/.dispr-partial-y"), "half").unwrap();
         let o = OutputDir::acquire(out).unwrap();
         assert!(!out.join("mesh/.dispr-partial-abc").exists());
         assert!(!out.join(".dispr-partial-x").exists());
+        assert!(!out.join("work/done/.dispr-partial-y").exists());
         let p = o.file("cell_1.tif").unwrap();
         std::fs::write(&p, "ours").unwrap();
         drop(o);
