@@ -70,10 +70,13 @@ for run in "${runs[@]}"; do
   fi
   echo "fold $k: $(find "$dest" -name checkpoint.dispr | wc -l) models"
 done
+trained=$(find "$SAVED.tmp" -path '*/model/trained' | wc -l)
+state="in progress ($trained of 5 folds trained)"
+[ "$trained" != 5 ] || state="all five folds trained"
 cat > "$SAVED.tmp/README.md" <<TEXT
-# The SHAPR-prior five-fold study, in progress
+# The SHAPR-prior five-fold study: $state
 
-What a fresh machine needs to continue scripts/train/shapr_prior_cv_all.sh (issue #23,
+What a fresh machine needs to continue or redo scripts/train/shapr_prior_cv_all.sh (issue #23,
 docs/accuracy.md): per outer fold fK, its inner SHAPR models and its DISPR model,
 finished (exported weights, marked \`trained\`, with each draw's scale) or half-trained
 (whole, to resume), saved by scripts/train/shapr_prior_save.sh on $(date -u +%Y-%m-%d).
