@@ -67,6 +67,13 @@ def _plane(array: Any, what: str) -> np.ndarray:
     a = np.asarray(array)
     while a.ndim > 2 and a.shape[0] == 1:
         a = a[0]
+    if a.ndim == 3 and min(a.shape[0], a.shape[-1]) <= 4:
+        # Channels first (tifffile's CYX) or last (RGB): the user picks the one to read.
+        raise DisprError(
+            f"{what}: a 2D array (y, x) is needed, not one of shape {a.shape}; "
+            f"for an image of several channels pass one, e.g. {what}[1] (channels first) "
+            f"or {what}[..., 1] (channels last)"
+        )
     if a.ndim != 2:
         raise DisprError(f"{what}: a 2D array (y, x) is needed, not one of shape {a.shape}")
     return a

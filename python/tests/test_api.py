@@ -166,6 +166,8 @@ def test_measure_mesh_synth_evaluate(cell, cli, tmp_path):
         (lambda c: dispr.predict_field(c["image"], np.full((64, 64), 0.5)), "not a label image"),
         (lambda c: dispr.predict_field(c["image"], (c["mask"] > 0).astype(np.uint8), cells=[2]), "labels: no cell labelled 2"),
         (lambda c: dispr.measure(np.zeros((4, 4))), "3D array"),
+        (lambda c: dispr.predict(np.stack([c["image"]] * 2), c["mask"]), "pass one, e.g. image[1] (channels first)"),
+        (lambda c: dispr.predict(np.zeros((64, 64, 3), np.uint8), c["mask"]), "or image[..., 1] (channels last)"),
         (lambda c: dispr.measure(c["obj"], spacing=(1.0, 2.0)), "spacing: (1.0, 2.0) is not one number or three"),
         (lambda c: dispr.predict(c["image"], c["mask"], seed=-1), "seed: -1 is not in 0"),
         (lambda c: dispr.predict(c["image"], c["mask"], samples=2.5), "samples: 2.5 is not a whole number"),
