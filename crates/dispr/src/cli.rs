@@ -969,6 +969,11 @@ pub struct PredictArgs {
     /// --cells names).
     #[arg(long, conflicts_with = "shard")]
     pub image: Option<PathBuf>,
+    /// The channel to read of a multi-channel image (IMAGE or --image: Fiji's hyperstack
+    /// of channels, tifffile's CYX), 0-based: Fiji's C=1 is 0 [default: the image must
+    /// be a single 2D image].
+    #[arg(long, value_name = "K", conflicts_with = "data")]
+    pub channel: Option<usize>,
     /// The label image of --image: 0 background, k for cell k (cellpose, StarDist). With
     /// --data or IMAGE MASK each cell has its own mask, so --labels goes with --image only.
     #[arg(long, requires = "image", conflicts_with_all = ["data", "cell"])]

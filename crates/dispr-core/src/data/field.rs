@@ -152,15 +152,43 @@ pub fn read_labels(path: &Path) -> Result<Image<u32>> {
     Ok(values.map(|v| v as u32))
 }
 
-/// A fluorescence image's intensities in [0, 1] ([`intensity`]'s rule).
-fn read_intensities(path: &Path) -> Result<Image<f32>> {
-    intensity::unit_image(&read_image(path)?).map_err(|p| Error::new(path, p))
+/// A fluorescence image file, and the channel to read when it has several (a page of a
+/// multi-channel TIFF, [`crate::io::tiff::read_channel`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ImageSource<'a> {
+    /// The TIFF file.
+    pub path: &'a Path,
+    /// The channel (0-based) of a multi-channel file; `None` for a single 2D image.
+    pub channel: Option<usize>,
 }
 
-/// How the fluorescence image at `path` is read ([`intensity::reading_of`]): `predict`
-/// says when a few stray pixels lie above its bit depth.
-pub fn image_reading(path: &Path) -> Result<intensity::Reading> {
-    intensity::reading_of(&read_image(path)?).map_err(|p| Error::new(path, p))
+impl<'a> ImageSource<'a> {
+    /// A single 2D image.
+    pub fn file(path: &'a Path) -> Self {
+        Self {
+            path,
+            channel: None,
+        }
+    }
+
+    /// The image (its one page, or the channel asked for).
+    fn read(&self) -> Result<crate::io::tiff::Stack> {
+        match self.channel {
+            None => read_image(self.path),
+            Some(c) => crate::io::tiff::read_channel(self.path, c),
+        }
+    }
+}
+
+/// A fluorescence image's intensities in [0, 1] ([`intensity`]'s rule).
+fn read_intensities(image: ImageSource<'_>) -> Result<Image<f32>> {
+    intensity::unit_image(&image.read()?).map_err(|p| Error::new(image.path, p))
+}
+
+/// How the fluorescence image is read ([`intensity::reading_of`]): `predict` says when a
+/// few stray pixels lie above its bit depth.
+pub fn image_reading(image: ImageSource<'_>) -> Result<intensity::Reading> {
+    intensity::reading_of(&image.read()?).map_err(|p| Error::new(image.path, p))
 }
 
 /// Cuts every labelled cell of the field `image` out of it, named `{name}_{label}`, as
@@ -169,15 +197,15 @@ pub fn image_reading(path: &Path) -> Result<intensity::Reading> {
 /// shrunk; a cell too large for the field is skipped). With `skip_border`, cells that
 /// touch the image's edge are skipped (part of them lies outside the field of view).
 pub fn cut_cells(
-    image_path: &Path,
+    image_file: ImageSource<'_>,
     labels_path: &Path,
     name: &str,
     field: [usize; 2],
     skip_border: bool,
     fit: Fit,
 ) -> Result<FieldCells> {
-    let image = read_intensities(image_path)?;
-    let pixel_size = crate::io::tiff::read_square_pixel_size(image_path)?;
+    let image = read_intensities(image_file)?;
+    let pixel_size = crate::io::tiff::read_square_pixel_size(image_file.path)?;
     let labels = read_labels(labels_path)?;
     let field_image = FieldImage {
         image: &image,
@@ -312,16 +340,16 @@ fn parts(mask: &Image<bool>) -> Vec<usize> {
 /// cell (named `name`, label 1). A cell larger than the model's field is an error naming
 /// the mask, unless `fit` allows shrinking it.
 pub fn cut_cell(
-    image_path: &Path,
+    image_file: ImageSource<'_>,
     mask_path: &Path,
     name: &str,
     field: [usize; 2],
     fit: Fit,
 ) -> Result<FieldCell> {
-    let image = read_intensities(image_path)?;
+    let image = read_intensities(image_file)?;
     let mask_stack = read_image(mask_path)?;
     let mask = mask_of(&mask_stack).map_err(|p| Error::new(mask_path, p))?;
-    let pixel_size = crate::io::tiff::read_square_pixel_size(image_path)?;
+    let pixel_size = crate::io::tiff::read_square_pixel_size(image_file.path)?;
     let field_image = FieldImage {
         image: &image,
         pixel_size,
@@ -568,7 +596,15 @@ mod tests {
         write_image(&img, &image).unwrap();
         write_image(&lab, &labels).unwrap();
         assert_eq!(cellpose_labels(&img), Some(lab.clone()));
-        let cells = cut_cells(&img, &lab, "f", [8, 8], true, Fit::default()).unwrap();
+        let cells = cut_cells(
+            ImageSource::file(&img),
+            &lab,
+            "f",
+            [8, 8],
+            true,
+            Fit::default(),
+        )
+        .unwrap();
         assert_eq!(cells.cells.len(), 1);
         let c = &cells.cells[0];
         assert_eq!((c.label, c.area, c.cell.name.as_str()), (1, 20, "f_1"));
@@ -590,7 +626,7 @@ mod tests {
         );
         // With downscaling, cell 5 (12×10) is cut as a 16×16 crop, to be shrunk 2×.
         let shrunk = cut_cells(
-            &img,
+            ImageSource::file(&img),
             &lab,
             "f",
             [8, 8],
@@ -606,7 +642,15 @@ mod tests {
         assert_eq!((c5.label, c5.cell.mask.shape()), (5, [16, 16]));
         assert_eq!(c5.cell.mask.count(), 120);
         // Without the border rule, cell 2 is cut out too, with its 3 pixels on the edge.
-        let all = cut_cells(&img, &lab, "f", [8, 8], false, Fit::default()).unwrap();
+        let all = cut_cells(
+            ImageSource::file(&img),
+            &lab,
+            "f",
+            [8, 8],
+            false,
+            Fit::default(),
+        )
+        .unwrap();
         let edges: Vec<_> = all.cells.iter().map(|c| (c.label, c.edge_px)).collect();
         assert_eq!(edges, [(1, 0), (2, 3)]);
         assert!(all.cells[0].notes().is_empty());
@@ -623,20 +667,27 @@ mod tests {
         // One cell given by image and mask.
         let mask = dir.path().join("m.tif");
         write_image(&mask, &labels.map(|k| if k == 1 { 255u8 } else { 0 })).unwrap();
-        let one = cut_cell(&img, &mask, "f", [8, 8], Fit::default()).unwrap();
+        let one = cut_cell(ImageSource::file(&img), &mask, "f", [8, 8], Fit::default()).unwrap();
         assert_eq!((one.area, one.origin, one.edge_px), (20, [8, 19], 0));
         // The same cell in a crop that cuts it: 4 + 5 − 1 of its pixels on the crop's edge.
         let crop = |im: &Image<u8>| Image::from_fn([14, 25], |[y, x]| im.at([y, x]));
         let (ci, cm) = (dir.path().join("ci.tif"), dir.path().join("cm.tif"));
         write_image(&ci, &crop(&image)).unwrap();
         write_image(&cm, &crop(&labels.map(|k| if k == 1 { 255u8 } else { 0 }))).unwrap();
-        let cut = cut_cell(&ci, &cm, "c", [8, 8], Fit::default()).unwrap();
+        let cut = cut_cell(ImageSource::file(&ci), &cm, "c", [8, 8], Fit::default()).unwrap();
         assert_eq!((cut.area, cut.edge_px), (20, 8));
         // Labels of another size are refused, naming the label file.
         write_image(&lab, &Image::filled([30, 39], 1u16)).unwrap();
-        let err = cut_cells(&img, &lab, "f", [8, 8], true, Fit::default())
-            .unwrap_err()
-            .to_string();
+        let err = cut_cells(
+            ImageSource::file(&img),
+            &lab,
+            "f",
+            [8, 8],
+            true,
+            Fit::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             err.contains("f_cp_masks.tif: labels are 30×39 but the image is 30×40"),
             "{err}"

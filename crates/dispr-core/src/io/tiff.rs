@@ -91,6 +91,21 @@ impl Stack {
         on_stack!(self, v => v.binarize())
     }
 
+    /// Page `z` alone (`z` < the page count), as a one-page stack of the same pixel type.
+    pub fn page(&self, z: usize) -> Stack {
+        fn one<T: Copy>(v: &Volume<T>, z: usize) -> Volume<T> {
+            let page = v.slice_z(z);
+            let [h, w] = page.shape();
+            Volume::new([1, h, w], page.data().to_vec()).expect("h × w values of one page")
+        }
+        match self {
+            Stack::U8(v) => Stack::U8(one(v, z)),
+            Stack::U16(v) => Stack::U16(one(v, z)),
+            Stack::U32(v) => Stack::U32(one(v, z)),
+            Stack::F32(v) => Stack::F32(one(v, z)),
+        }
+    }
+
     /// Every value through `f`, as float32 (see [`crate::data::intensity`] for how
     /// intensities are scaled).
     pub fn map_to_f32(&self, f: impl Fn(f64) -> f32) -> Volume<f32> {
@@ -341,6 +356,56 @@ pub fn read_image(path: &Path) -> Result<Stack> {
     // Only the first page is decoded: a 2D file with more pages is refused before
     // anything else is read.
     decode(BufReader::new(file), 1).map_err(|e| e.at(path))
+}
+
+/// How many pages a TIFF has (up to one more than [`MAX_PAGES`]), from its page
+/// directories alone, and the channel count its ImageJ or OME metadata states.
+pub fn count_pages(path: &Path) -> Result<(usize, Option<usize>)> {
+    let file = open_tiff(path)?;
+    let count = || -> Result<(usize, Option<usize>), DecodeError> {
+        let mut decoder = Decoder::new(BufReader::new(file))?;
+        let channels = metadata::stated_channels(&mut decoder);
+        let mut pages = 1;
+        while decoder.more_images() && pages <= MAX_PAGES {
+            decoder.next_image()?;
+            pages += 1;
+        }
+        Ok((pages, channels))
+    };
+    count().map_err(|e| e.at(path))
+}
+
+/// Reads channel `channel` (0-based) of a multi-channel 2D image: page `channel` of a
+/// TIFF whose pages are its channels (Fiji's hyperstack of channels, tifffile's CYX). A
+/// hyperstack whose ImageJ metadata states other axes too (slices, frames) is refused:
+/// its pages are not its channels alone.
+pub fn read_channel(path: &Path, channel: usize) -> Result<Stack> {
+    let file = open_tiff(path)?;
+    let mut reader = BufReader::new(file);
+    let stated = metadata::stated_channels(
+        &mut Decoder::new(&mut reader).map_err(|e| DecodeError::from(e).at(path))?,
+    );
+    reader
+        .rewind()
+        .map_err(|e| Error::io(path, "cannot read", e))?;
+    let stack = decode(reader, MAX_PAGES).map_err(|e| e.at(path))?;
+    let pages = stack.shape()[0];
+    if let Some(c) = stated.filter(|&c| c != pages) {
+        return Err(Error::new(
+            path,
+            format!(
+                "a hyperstack of {c} channels in {pages} pages (slices or frames as well): one channel is read only from a file of channels alone; save one slice of it (Fiji: Image › Duplicate…)"
+            ),
+        ));
+    }
+    if channel >= pages {
+        let has = match pages {
+            1 => "a single channel (0)".to_string(),
+            n => format!("{n} channels (0 to {})", n - 1),
+        };
+        return Err(Error::new(path, format!("has {has}, no channel {channel}")));
+    }
+    Ok(stack.page(channel))
 }
 
 /// Decodes up to `max_pages` pages; the error is a one-line description without the
@@ -1006,6 +1071,34 @@ mod tests {
         assert!(
             err.contains("3D stack of 2 pages (2×4×5, 2 channels); save the one channel")
                 && err.contains("Split Channels"),
+            "{err}"
+        );
+        // Read as channels: page K alone; a page the file lacks is refused.
+        assert_eq!(count_pages(&two).unwrap(), (2, Some(2)));
+        let one = read_channel(&two, 1).unwrap();
+        assert_eq!(one.shape(), [1, 4, 5]);
+        assert_eq!(one.to_f32().data(), &[7.0; 20]);
+        let err = read_channel(&two, 2).unwrap_err().to_string();
+        assert!(
+            err.contains("has 2 channels (0 to 1), no channel 2"),
+            "{err}"
+        );
+        // A hyperstack of channels and slices: its pages are not its channels.
+        let hyper = dir.path().join("hyper.tif");
+        let mut encoder = TiffEncoder::new(std::fs::File::create(&hyper).unwrap()).unwrap();
+        for _ in 0..4 {
+            let mut page = encoder.new_image::<colortype::Gray8>(5, 4).unwrap();
+            page.encoder()
+                .write_tag(
+                    Tag::ImageDescription,
+                    "ImageJ=1.54f\nimages=4\nchannels=2\nslices=2\nhyperstack=true\n",
+                )
+                .unwrap();
+            page.write_data(&[1u8; 20]).unwrap();
+        }
+        let err = read_channel(&hyper, 0).unwrap_err().to_string();
+        assert!(
+            err.contains("a hyperstack of 2 channels in 4 pages"),
             "{err}"
         );
         let rgb = dir.path().join("rgb.tif");

@@ -6,8 +6,8 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use dispr_core::data::dataset::{Cell, Dataset, load_cell};
 use dispr_core::data::field::{
-    CELL_TABLE, CellRow, FieldCell, FieldCells, cell_table_csv, cell_table_json, cellpose_labels,
-    cut_cell, cut_cells, image_reading, label_named,
+    CELL_TABLE, CellRow, FieldCell, FieldCells, ImageSource, cell_table_csv, cell_table_json,
+    cellpose_labels, cut_cell, cut_cells, image_reading, label_named,
 };
 use dispr_core::data::framing::Fit;
 use dispr_core::io::outdir::check_not_input;
@@ -307,6 +307,9 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
         pixel_size_um: args.pixel_size,
         downscale: args.downscale,
     };
+    if let (None, Some(image)) = (args.channel, args.image.as_ref().or(args.cell.first())) {
+        check_one_channel(image)?;
+    }
     let (field, labels, cells) = match (&args.image, args.cell.as_slice()) {
         (Some(image), _) => {
             let labels = match &args.labels {
@@ -319,14 +322,22 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
                 })?,
             };
             let name = stem(image);
-            let mut cells = cut_cells(image, &labels, &name, [h, w], true, fit)?;
+            let source = ImageSource {
+                path: image,
+                channel: args.channel,
+            };
+            let mut cells = cut_cells(source, &labels, &name, [h, w], true, fit)?;
             if !args.cells.is_empty() {
                 keep_cells(&mut cells, &args.cells, &name, &labels)?;
             }
             (image.clone(), labels, cells)
         }
         (None, [image, mask]) => {
-            let cell = cut_cell(image, mask, &stem(image), [h, w], fit)?;
+            let source = ImageSource {
+                path: image,
+                channel: args.channel,
+            };
+            let cell = cut_cell(source, mask, &stem(image), [h, w], fit)?;
             let cells = FieldCells {
                 cells: vec![cell],
                 skipped: Vec::new(),
@@ -340,7 +351,11 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
         inputs.push(model.source.as_path());
     }
     check_names_free(&args.out, &cells, &inputs)?;
-    if let Some(n) = image_reading(&field)?.saturation_note() {
+    let source = ImageSource {
+        path: &field,
+        channel: args.channel,
+    };
+    if let Some(n) = image_reading(source)?.saturation_note() {
         note(&format!("{}: {n}", field.display()));
     }
     for n in cells.cells.iter().flat_map(FieldCell::notes) {
@@ -430,6 +445,23 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
             model.interval_note(report.samples)
         ),
     )
+}
+
+/// Refuses a multi-page image given without `--channel`, saying how to choose one.
+fn check_one_channel(image: &Path) -> anyhow::Result<()> {
+    let (pages, channels) = dispr_core::io::tiff::count_pages(image)?;
+    if pages > 1 {
+        let what = match channels {
+            Some(c) if c == pages => format!("{c} channels"),
+            _ => format!("{pages} pages"),
+        };
+        bail!(
+            "{}: holds {what}, not one 2D image: choose the channel to read with --channel K (0 to {}; Fiji's C=1 is 0), or save that channel alone",
+            image.display(),
+            pages - 1
+        );
+    }
+    Ok(())
 }
 
 /// Keeps only the field's cells `--cells` names (labels, or names `{name}_{label}`);

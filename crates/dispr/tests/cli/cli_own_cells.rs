@@ -404,6 +404,70 @@ fn a_cluster_mask_in_two_parts_and_a_training_cell_are_noted() {
     }
 }
 
+#[test]
+fn one_channel_of_a_multi_channel_image_is_read_with_channel() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, raw, mask) = synthetic_cell(&tmp.path().join("synth"));
+    let [h, w] = raw.shape();
+    let as_u8 = |im: &Image<f32>, f: f32| Image::from_fn([h, w], |p| (im.at(p) * f) as u8);
+    std::fs::create_dir_all(tmp.path().join("one")).unwrap();
+    std::fs::create_dir_all(tmp.path().join("two")).unwrap();
+    let (one, two) = (
+        tmp.path().join("one/cell.tif"),
+        tmp.path().join("two/cell.tif"),
+    );
+    let mask_file = tmp.path().join("mask.tif");
+    write_image(&one, &as_u8(&raw, 1.0)).unwrap();
+    write_image(&mask_file, &as_u8(&mask, 1.0)).unwrap();
+    // Two channels, the cell's image second (tifffile's CYX).
+    let pages = [as_u8(&raw, 0.5), as_u8(&raw, 1.0)];
+    dispr_core::io::tiff::write_volume(&two, &Volume::from_slices(&pages).unwrap()).unwrap();
+    let predict = |image: &Path, out: &str, extra: &[&str]| {
+        let out = tmp.path().join(out);
+        let mut args = vec![
+            "predict",
+            s(image),
+            s(&mask_file),
+            "--out",
+            s(&out),
+            "--samples",
+            "1",
+            "--steps",
+            "2",
+        ];
+        args.extend(extra);
+        crate::common::dispr(&args)
+    };
+    assert_fails(
+        &predict(&two, "refused", &[]),
+        1,
+        &[
+            "cell.tif: holds 2 pages, not one 2D image: choose the channel to read with --channel K (0 to 1",
+        ],
+    );
+    assert_fails(
+        &predict(&two, "refused", &["--channel", "2"]),
+        1,
+        &["cell.tif: has 2 channels (0 to 1), no channel 2"],
+    );
+    let run = predict(&one, "from-one", &[]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let run = predict(&two, "from-two", &["--channel", "1"]);
+    assert!(run.status.success(), "{}", text(&run.stderr));
+    let sample = |out: &str| std::fs::read(tmp.path().join(out).join("cell_0.tif")).unwrap();
+    assert_eq!(sample("from-one"), sample("from-two"));
+    let with_data = crate::common::dispr(&[
+        "predict",
+        "--data",
+        s(tmp.path()),
+        "--channel",
+        "1",
+        "--out",
+        s(&tmp.path().join("x")),
+    ]);
+    assert_fails(&with_data, 2, &["cannot be used with '--channel <K>'"]);
+}
+
 /// The first cell of a one-cell synthetic dataset: (name, image, mask).
 fn synthetic_cell(dir: &Path) -> (String, Image<f32>, Image<f32>) {
     ok(&["synth", "--out", s(dir), "--n", "1", "--seed", "11"]);
