@@ -8,6 +8,14 @@ pub fn count(n: usize, noun: &str) -> String {
     }
 }
 
+/// The first three of `names`, comma-separated, with ", …" when there are more (for a
+/// message that names a few of many).
+pub fn first_few<S: AsRef<str>>(names: &[S]) -> String {
+    let shown: Vec<&str> = names.iter().take(3).map(AsRef::as_ref).collect();
+    let more = if names.len() > 3 { ", …" } else { "" };
+    format!("{}{more}", shown.join(", "))
+}
+
 /// A moment as UTC ISO 8601, `2026-12-02T06:11:17Z`.
 pub fn utc_iso8601(time: std::time::SystemTime) -> String {
     let secs = time
@@ -49,5 +57,12 @@ mod tests {
         assert_eq!(super::count(1, "cell"), "1 cell");
         assert_eq!(super::count(0, "sample"), "0 samples");
         assert_eq!(super::count(12, "cell"), "12 cells");
+    }
+
+    #[test]
+    fn a_few_of_many_names() {
+        assert_eq!(super::first_few(&["a", "b"]), "a, b");
+        assert_eq!(super::first_few(&["a", "b", "c"]), "a, b, c");
+        assert_eq!(super::first_few(&["a", "b", "c", "d"]), "a, b, c, …");
     }
 }

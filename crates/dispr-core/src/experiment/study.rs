@@ -209,19 +209,13 @@ fn check_complete(method: &Method, missing: &[&str], cells: usize) -> Result<()>
         }
         _ => {}
     }
-    let shown = missing
-        .iter()
-        .take(3)
-        .copied()
-        .collect::<Vec<_>>()
-        .join(", ");
-    let more = if missing.len() > 3 { ", …" } else { "" };
     Err(Error::new(
         method.dir(),
         format!(
-            "method '{}' has no prediction for {} of the {cells} cells ({shown}{more}); evaluate only the cells it predicted (`dispr evaluate --cells`, or `--fold` for a fold's)",
+            "method '{}' has no prediction for {} of the {cells} cells ({}); evaluate only the cells it predicted (`dispr evaluate --cells`, or `--fold` for a fold's)",
             method.name,
-            missing.len()
+            missing.len(),
+            crate::text::first_few(missing)
         ),
     ))
 }

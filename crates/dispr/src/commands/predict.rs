@@ -218,17 +218,11 @@ fn finish(
     // Advisory: a folder whose journal cannot be read has no earlier cells to name.
     let earlier = earlier_cells(dir, &report.per_cell).unwrap_or_default();
     if !earlier.is_empty() {
-        let shown = earlier
-            .iter()
-            .take(3)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ");
-        let more = if earlier.len() > 3 { ", …" } else { "" };
         note(&format!(
-            "{}: {} from an earlier run ({shown}{more}) {} still there but not in this run's cells.csv, predict.json or {}; to predict cells together, put their crops in DIR/image and DIR/mask and run --data DIR (or give each run its own --out)",
+            "{}: {} from an earlier run ({}) {} still there but not in this run's cells.csv, predict.json or {}; to predict cells together, put their crops in DIR/image and DIR/mask and run --data DIR (or give each run its own --out)",
             dir.display(),
             dispr_core::text::count(earlier.len(), "cell"),
+            dispr_core::text::first_few(&earlier),
             if earlier.len() == 1 { "is" } else { "are" },
             predictions::PAGE
         ));
