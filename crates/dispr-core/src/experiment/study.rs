@@ -212,7 +212,7 @@ fn check_complete(method: &Method, missing: &[&str], cells: usize) -> Result<()>
     Err(Error::new(
         method.dir(),
         format!(
-            "method '{}' has no prediction for {} of the {cells} cells ({}); evaluate only the cells it predicted (`dispr evaluate --cells`, or `--fold` for a fold's)",
+            "method '{}' has no prediction for {} of the {cells} cells ({}); evaluate only the cells it predicted",
             method.name,
             missing.len(),
             crate::text::first_few(missing)

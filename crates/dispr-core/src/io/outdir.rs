@@ -79,8 +79,8 @@ fn same_file(_: &File, path: &Path) -> bool {
 impl OutputDir {
     /// Creates (if needed) and locks `dir`, then removes the temporary files an
     /// interrupted dispr run left in it (`.dispr-partial-*`, in the folder and in its
-    /// subfolders, two levels deep, that no other run holds). A folder another process holds is an error
-    /// naming that run.
+    /// subfolders, two levels deep, that no other run holds). A folder another process
+    /// holds is an error naming that run.
     pub fn acquire(dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "cannot create folder", e))?;
         let lock_path = dir.join(LOCK_FILE);

@@ -26,6 +26,8 @@ use crate::scale::{PixelSize, VoxelSize};
 
 mod metadata;
 
+pub use metadata::StatedAxes;
+
 /// A TIFF's content: a (z, y, x) stack in the file's own pixel type. A 2D file is a
 /// stack of depth 1.
 #[derive(Clone, Debug, PartialEq)]
@@ -359,44 +361,58 @@ pub fn read_image(path: &Path) -> Result<Stack> {
 }
 
 /// How many pages a TIFF has (up to one more than [`MAX_PAGES`]), from its page
-/// directories alone, and the channel count its ImageJ or OME metadata states.
-pub fn count_pages(path: &Path) -> Result<(usize, Option<usize>)> {
+/// directories alone, and the axes its ImageJ or OME metadata states for them.
+pub fn count_pages(path: &Path) -> Result<(usize, StatedAxes)> {
     let file = open_tiff(path)?;
-    let count = || -> Result<(usize, Option<usize>), DecodeError> {
+    let count = || -> Result<(usize, StatedAxes), DecodeError> {
         let mut decoder = Decoder::new(BufReader::new(file))?;
-        let channels = metadata::stated_channels(&mut decoder);
+        let axes = metadata::stated_axes(&mut decoder);
         let mut pages = 1;
         while decoder.more_images() && pages <= MAX_PAGES {
             decoder.next_image()?;
             pages += 1;
         }
-        Ok((pages, channels))
+        Ok((pages, axes))
     };
     count().map_err(|e| e.at(path))
 }
 
+/// `n` pages, or "more than [`MAX_PAGES`] pages" past what dispr counts.
+pub fn pages_text(n: usize) -> String {
+    if n > MAX_PAGES {
+        format!("more than {MAX_PAGES} pages")
+    } else {
+        crate::text::count(n, "page")
+    }
+}
+
+/// Why the pages of a file of `pages` pages with `axes` stated are not its channels
+/// alone (z-slices or time points as well, or another channel count); `None` when
+/// they are, or may be (nothing stated).
+pub fn not_channels(pages: usize, axes: StatedAxes) -> Option<String> {
+    if axes.has_slices_or_frames() {
+        return Some(format!(
+            "holds {} of z-slices or time points, not channels alone: save the one 2D slice to read (Fiji: Image › Duplicate…; Python: tifffile.imwrite('one.tif', stack[k]))",
+            pages_text(pages)
+        ));
+    }
+    match axes.channels {
+        Some(c) if c != pages || pages > MAX_PAGES => Some(format!(
+            "its metadata states {c} channels in {}: its pages are not its channels alone; save the one 2D image to read",
+            pages_text(pages)
+        )),
+        _ => None,
+    }
+}
+
 /// Reads channel `channel` (0-based) of a multi-channel 2D image: page `channel` of a
 /// TIFF whose pages are its channels (Fiji's hyperstack of channels, tifffile's CYX). A
-/// hyperstack whose ImageJ metadata states other axes too (slices, frames) is refused:
-/// its pages are not its channels alone.
+/// file whose metadata states z-slices or time points, or another channel count, is
+/// refused ([`not_channels`]), as is a channel it lacks.
 pub fn read_channel(path: &Path, channel: usize) -> Result<Stack> {
-    let file = open_tiff(path)?;
-    let mut reader = BufReader::new(file);
-    let stated = metadata::stated_channels(
-        &mut Decoder::new(&mut reader).map_err(|e| DecodeError::from(e).at(path))?,
-    );
-    reader
-        .rewind()
-        .map_err(|e| Error::io(path, "cannot read", e))?;
-    let stack = decode(reader, MAX_PAGES).map_err(|e| e.at(path))?;
-    let pages = stack.shape()[0];
-    if let Some(c) = stated.filter(|&c| c != pages) {
-        return Err(Error::new(
-            path,
-            format!(
-                "a hyperstack of {c} channels in {pages} pages (slices or frames as well): one channel is read only from a file of channels alone; save one slice of it (Fiji: Image › Duplicate…)"
-            ),
-        ));
+    let (pages, axes) = count_pages(path)?;
+    if let Some(problem) = not_channels(pages, axes) {
+        return Err(Error::new(path, problem));
     }
     if channel >= pages {
         let has = match pages {
@@ -405,7 +421,7 @@ pub fn read_channel(path: &Path, channel: usize) -> Result<Stack> {
         };
         return Err(Error::new(path, format!("has {has}, no channel {channel}")));
     }
-    Ok(stack.page(channel))
+    Ok(read_stack(path)?.page(channel))
 }
 
 /// Decodes up to `max_pages` pages; the error is a one-line description without the
@@ -415,12 +431,6 @@ pub fn read_channel(path: &Path, channel: usize) -> Result<Stack> {
 fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, DecodeError> {
     let mut decoder = Decoder::new(reader)?;
     let (width, height) = decoder.dimensions()?;
-    // Only for the message when a 2D image has several pages: are they channels?
-    let channels = if max_pages == 1 {
-        metadata::stated_channels(&mut decoder).filter(|&c| c > 1)
-    } else {
-        None
-    };
     let mut count = 0usize;
     let mut decoded_bytes: u64 = 0;
     loop {
@@ -479,7 +489,12 @@ fn decode<R: Read + Seek>(reader: R, max_pages: usize) -> Result<Stack, DecodeEr
             count.to_string()
         };
         return Err(DecodeError::Problem(if max_pages == 1 {
-            let channels = channels.map_or(String::new(), |c| format!(", {c} channels"));
+            // Only for the message: are the pages channels?
+            decoder.seek_to_image(0)?;
+            let channels = metadata::stated_axes(&mut decoder)
+                .channels
+                .filter(|&c| c > 1)
+                .map_or(String::new(), |c| format!(", {c} channels"));
             format!(
                 "expected a single 2D image, found a 3D stack of {pages} pages ({}{channels}); save the one channel or slice to read as a 2D TIFF (Fiji: Image › Color › Split Channels, or Image › Duplicate… of one slice; Python: tifffile.imwrite('one.tif', stack[k]))",
                 format_shape(&shape)
@@ -1074,7 +1089,8 @@ mod tests {
             "{err}"
         );
         // Read as channels: page K alone; a page the file lacks is refused.
-        assert_eq!(count_pages(&two).unwrap(), (2, Some(2)));
+        assert_eq!(count_pages(&two).unwrap().0, 2);
+        assert_eq!(count_pages(&two).unwrap().1.channels, Some(2));
         let one = read_channel(&two, 1).unwrap();
         assert_eq!(one.shape(), [1, 4, 5]);
         assert_eq!(one.to_f32().data(), &[7.0; 20]);
@@ -1098,9 +1114,14 @@ mod tests {
         }
         let err = read_channel(&hyper, 0).unwrap_err().to_string();
         assert!(
-            err.contains("a hyperstack of 2 channels in 4 pages"),
+            err.contains("holds 4 pages of z-slices or time points, not channels alone"),
             "{err}"
         );
+        // dispr's own 3D stacks state their z-slices: no page of them is a channel.
+        let shape = dir.path().join("shape.tif");
+        write_volume(&shape, &Volume::filled([3, 4, 5], 1u8)).unwrap();
+        let err = read_channel(&shape, 1).unwrap_err().to_string();
+        assert!(err.contains("holds 3 pages of z-slices"), "{err}");
         let rgb = dir.path().join("rgb.tif");
         TiffEncoder::new(std::fs::File::create(&rgb).unwrap())
             .unwrap()

@@ -61,7 +61,7 @@ pub fn select_cells(
     {
         // The names are the user's setting (`--cells`): a bad value, not a bad file.
         return Err(Error::BadSetting(format!(
-            "{}: no cell named '{missing}'",
+            "--cells: {} has no cell named '{missing}'",
             dataset.root.display()
         )));
     }

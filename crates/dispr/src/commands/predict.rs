@@ -301,8 +301,8 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
         pixel_size_um: args.pixel_size,
         downscale: args.downscale,
     };
-    if let (None, Some(image)) = (args.channel, args.image.as_ref().or(args.cell.first())) {
-        check_one_channel(image)?;
+    if let Some(image) = args.image.as_ref().or(args.cell.first()) {
+        check_channel(image, args.channel)?;
     }
     let (field, labels, cells) = match (&args.image, args.cell.as_slice()) {
         (Some(image), _) => {
@@ -441,21 +441,44 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
     )
 }
 
-/// Refuses a multi-page image given without `--channel`, saying how to choose one.
-fn check_one_channel(image: &Path) -> anyhow::Result<()> {
-    let (pages, channels) = dispr_core::io::tiff::count_pages(image)?;
-    if pages > 1 {
-        let what = match channels {
-            Some(c) if c == pages => format!("{c} channels"),
-            _ => format!("{pages} pages"),
-        };
-        bail!(
-            "{}: holds {what}, not one 2D image: choose the channel to read with --channel K (0 to {}; Fiji's C=1 is 0), or save that channel alone",
-            image.display(),
-            pages - 1
-        );
+/// Checks `--channel` against the image's pages: a multi-page image without it is
+/// refused, saying how to choose one; a channel the image lacks is a bad value (exit 2).
+fn check_channel(image: &Path, channel: Option<usize>) -> anyhow::Result<()> {
+    use dispr_core::io::tiff::{count_pages, not_channels, pages_text};
+    let (pages, axes) = count_pages(image)?;
+    match channel {
+        None if pages > 1 => {
+            let image = image.display();
+            if let Some(problem) = not_channels(pages, axes) {
+                bail!("{image}: {problem}");
+            }
+            if pages > dispr_core::io::tiff::MAX_PAGES {
+                bail!("{image}: holds {}, not one 2D image", pages_text(pages));
+            }
+            let choose = format!(
+                "choose the one to read with --channel K (0 to {}; Fiji's C=1 is 0)",
+                pages - 1
+            );
+            match axes.channels {
+                Some(c) => bail!("{image}: holds {c} channels, not one 2D image: {choose}"),
+                None => bail!(
+                    "{image}: holds {pages} pages, not one 2D image: if they are channels, {choose}; if z-slices, save the one to read as a 2D TIFF"
+                ),
+            }
+        }
+        Some(k) if k >= pages && not_channels(pages, axes).is_none() => {
+            Err(dispr_nn::Error::BadSetting(format!(
+                "--channel {k}: {} has {}",
+                image.display(),
+                match pages {
+                    1 => "a single channel (0)".to_string(),
+                    n => format!("{n} channels (0 to {})", n - 1),
+                }
+            ))
+            .into())
+        }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 /// Keeps only the field's cells `--cells` names (labels, or names `{name}_{label}`);

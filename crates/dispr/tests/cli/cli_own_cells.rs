@@ -419,9 +419,19 @@ fn one_channel_of_a_multi_channel_image_is_read_with_channel() {
     let mask_file = tmp.path().join("mask.tif");
     write_image(&one, &as_u8(&raw, 1.0)).unwrap();
     write_image(&mask_file, &as_u8(&mask, 1.0)).unwrap();
-    // Two channels, the cell's image second (tifffile's CYX).
-    let pages = [as_u8(&raw, 0.5), as_u8(&raw, 1.0)];
-    dispr_core::io::tiff::write_volume(&two, &Volume::from_slices(&pages).unwrap()).unwrap();
+    // Two channels, the cell's image second: two pages without metadata (tifffile's
+    // CYX).
+    let mut encoder =
+        tiff::encoder::TiffEncoder::new(std::fs::File::create(&two).unwrap()).unwrap();
+    for page in [as_u8(&raw, 0.5), as_u8(&raw, 1.0)] {
+        encoder
+            .write_image::<tiff::encoder::colortype::Gray8>(w as u32, h as u32, page.data())
+            .unwrap();
+    }
+    // A z-stack (dispr's own 3D TIFF states its slices): no page of it is a channel.
+    let zstack = tmp.path().join("zstack.tif");
+    let slices = [as_u8(&raw, 0.5), as_u8(&raw, 1.0)];
+    dispr_core::io::tiff::write_volume(&zstack, &Volume::from_slices(&slices).unwrap()).unwrap();
     let predict = |image: &Path, out: &str, extra: &[&str]| {
         let out = tmp.path().join(out);
         let mut args = vec![
@@ -442,13 +452,18 @@ fn one_channel_of_a_multi_channel_image_is_read_with_channel() {
         &predict(&two, "refused", &[]),
         1,
         &[
-            "cell.tif: holds 2 pages, not one 2D image: choose the channel to read with --channel K (0 to 1",
+            "cell.tif: holds 2 pages, not one 2D image: if they are channels, choose the one to read with --channel K (0 to 1",
         ],
     );
     assert_fails(
         &predict(&two, "refused", &["--channel", "2"]),
+        2,
+        &["--channel 2: ", "cell.tif has 2 channels (0 to 1)"],
+    );
+    assert_fails(
+        &predict(&zstack, "refused", &["--channel", "1"]),
         1,
-        &["cell.tif: has 2 channels (0 to 1), no channel 2"],
+        &["zstack.tif: holds 2 pages of z-slices or time points, not channels alone"],
     );
     let run = predict(&one, "from-one", &[]);
     assert!(run.status.success(), "{}", text(&run.stderr));

@@ -158,25 +158,62 @@ fn ome_pixel_size(text: &str) -> Result<Option<PixelSize>, String> {
     })
 }
 
-/// How many channels a TIFF's pages hold by its ImageJ (`channels=`) or OME (`SizeC`)
-/// description; `None` when it states none.
-pub(super) fn stated_channels<R: Read + Seek>(decoder: &mut Decoder<R>) -> Option<usize> {
-    match decoder.find_tag(Tag::ImageDescription) {
-        Ok(Some(Value::Ascii(text))) => channels_in(&text),
-        _ => None,
+/// What a TIFF's ImageJ or OME description says its pages are: channels, z-slices,
+/// time points (each `None` when it says nothing of that axis).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StatedAxes {
+    /// Channels (ImageJ `channels=`, OME `SizeC`).
+    pub channels: Option<usize>,
+    /// z-slices (ImageJ `slices=`, OME `SizeZ`).
+    pub slices: Option<usize>,
+    /// Time points (ImageJ `frames=`, OME `SizeT`).
+    pub frames: Option<usize>,
+}
+
+impl StatedAxes {
+    /// True when its pages hold more than one z-slice or time point.
+    pub fn has_slices_or_frames(&self) -> bool {
+        self.slices.is_some_and(|n| n > 1) || self.frames.is_some_and(|n| n > 1)
     }
 }
 
-/// The channel count an ImageJ or OME description states.
-fn channels_in(text: &str) -> Option<usize> {
-    if text.starts_with("ImageJ=") {
-        return text
-            .lines()
-            .find_map(|line| line.strip_prefix("channels=")?.trim().parse().ok());
+/// The axes a TIFF's description (at the decoder's page) states.
+pub(super) fn stated_axes<R: Read + Seek>(decoder: &mut Decoder<R>) -> StatedAxes {
+    match decoder.find_tag(Tag::ImageDescription) {
+        Ok(Some(Value::Ascii(text))) => axes_in(&text),
+        _ => StatedAxes::default(),
     }
-    let at = text.find(" SizeC=\"")? + " SizeC=\"".len();
-    let rest = &text[at..];
-    rest[..rest.find('"')?].parse().ok()
+}
+
+/// The axes an ImageJ or OME description states.
+fn axes_in(text: &str) -> StatedAxes {
+    if text.starts_with("ImageJ=") {
+        let field = |key: &str| {
+            text.lines().find_map(|line| {
+                line.strip_prefix(key)?
+                    .strip_prefix('=')?
+                    .trim()
+                    .parse()
+                    .ok()
+            })
+        };
+        return StatedAxes {
+            channels: field("channels"),
+            slices: field("slices"),
+            frames: field("frames"),
+        };
+    }
+    let attribute = |name: &str| -> Option<usize> {
+        let key = format!(" {name}=\"");
+        let at = text.find(&key)? + key.len();
+        let rest = &text[at..];
+        rest[..rest.find('"')?].parse().ok()
+    };
+    StatedAxes {
+        channels: attribute("SizeC"),
+        slices: attribute("SizeZ"),
+        frames: attribute("SizeT"),
+    }
 }
 
 /// A stated scale with every length in range.
@@ -224,13 +261,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn channel_counts_are_read_from_imagej_and_ome() {
+    fn axes_are_read_from_imagej_and_ome() {
         let imagej = "ImageJ=1.54f\nimages=6\nchannels=3\nslices=2\nhyperstack=true\n";
-        assert_eq!(channels_in(imagej), Some(3));
-        assert_eq!(channels_in("ImageJ=1.11a\nimages=4\nslices=4\n"), None);
-        let ome = r#"<OME><Image><Pixels DimensionOrder="XYCZT" SizeC="2" SizeX="8"></Pixels></Image></OME>"#;
-        assert_eq!(channels_in(ome), Some(2));
-        assert_eq!(channels_in("a plain description"), None);
+        let axes = axes_in(imagej);
+        assert_eq!(
+            (axes.channels, axes.slices, axes.frames),
+            (Some(3), Some(2), None)
+        );
+        assert!(axes.has_slices_or_frames());
+        let stack = axes_in("ImageJ=1.11a\nimages=4\nslices=4\n");
+        assert_eq!((stack.channels, stack.slices), (None, Some(4)));
+        let ome = r#"<OME><Image><Pixels DimensionOrder="XYCZT" SizeC="2" SizeT="1" SizeX="8" SizeZ="1"></Pixels></Image></OME>"#;
+        let axes = axes_in(ome);
+        assert_eq!(
+            (axes.channels, axes.slices, axes.frames),
+            (Some(2), Some(1), Some(1))
+        );
+        assert!(!axes.has_slices_or_frames());
+        assert_eq!(axes_in("a plain description"), StatedAxes::default());
     }
 
     #[test]
