@@ -152,6 +152,15 @@ impl Dataset {
         !self.cells.is_empty() && self.cells.iter().all(|c| c.obj.is_some())
     }
 
+    /// The first of `names` that no cell of the dataset has (a user's list of cells to
+    /// take), or `None` when every name is a cell's.
+    pub fn unknown_name<'a>(&self, names: &'a [String]) -> Option<&'a str> {
+        names
+            .iter()
+            .find(|n| !self.cells.iter().any(|c| &c.name == *n))
+            .map(String::as_str)
+    }
+
     /// Stratified k-fold test-fold index of every cell (see [`split::stratified_folds`]),
     /// stratified by class; unlabeled cells form their own stratum.
     pub fn folds(&self, k: usize, seed: u64) -> Result<Vec<usize>> {

@@ -1,7 +1,7 @@
-//! Files in and out: the TIFF format ([`tiff`]), label images saved as PNG ([`png`]), atomic writes ([`atomic`]), output
-//! folders owned by one run ([`outdir`]), the layout of a prediction folder
-//! ([`prediction_dir`]), its journal of finished cells ([`journal`]) and the folder of a
-//! sharded run ([`shards`]).
+//! Files in and out: the TIFF format ([`tiff`]), label images saved as PNG ([`png`]),
+//! atomic writes ([`atomic`]), output folders owned by one run ([`outdir`]), the layout
+//! of a prediction folder ([`prediction_dir`]), its journal of finished cells
+//! ([`journal`]) and the folder of a sharded run ([`shards`]).
 
 pub mod atomic;
 pub mod journal;

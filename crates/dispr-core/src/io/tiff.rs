@@ -405,6 +405,15 @@ pub fn not_channels(pages: usize, axes: StatedAxes) -> Option<String> {
     }
 }
 
+/// The channels a file of `pages` pages (its channels) has, for messages: "a single
+/// channel (0)", "3 channels (0 to 2)".
+pub fn channel_range(pages: usize) -> String {
+    match pages {
+        1 => "a single channel (0)".to_string(),
+        n => format!("{n} channels (0 to {})", n - 1),
+    }
+}
+
 /// Reads channel `channel` (0-based) of a multi-channel 2D image: page `channel` of a
 /// TIFF whose pages are its channels (Fiji's hyperstack of channels, tifffile's CYX). A
 /// file whose metadata states z-slices or time points, or another channel count, is
@@ -415,11 +424,10 @@ pub fn read_channel(path: &Path, channel: usize) -> Result<Stack> {
         return Err(Error::new(path, problem));
     }
     if channel >= pages {
-        let has = match pages {
-            1 => "a single channel (0)".to_string(),
-            n => format!("{n} channels (0 to {})", n - 1),
-        };
-        return Err(Error::new(path, format!("has {has}, no channel {channel}")));
+        return Err(Error::new(
+            path,
+            format!("has {}, no channel {channel}", channel_range(pages)),
+        ));
     }
     Ok(read_stack(path)?.page(channel))
 }

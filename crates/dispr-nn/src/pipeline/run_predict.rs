@@ -54,11 +54,7 @@ pub fn select_cells(
 ) -> Result<Selected> {
     let trained: HashSet<&str> = trained.iter().map(String::as_str).collect();
     let wanted: HashSet<&str> = selection.names.iter().map(String::as_str).collect();
-    if let Some(missing) = selection
-        .names
-        .iter()
-        .find(|n| !dataset.cells.iter().any(|c| &c.name == *n))
-    {
+    if let Some(missing) = dataset.unknown_name(&selection.names) {
         // The names are the user's setting (`--cells`): a bad value, not a bad file.
         return Err(Error::BadSetting(format!(
             "--cells: {} has no cell named '{missing}'",

@@ -62,11 +62,7 @@ pub fn run(args: &EvaluateArgs) -> anyhow::Result<()> {
             args.folds
         )));
     }
-    if let Some(name) = args
-        .cells
-        .iter()
-        .find(|n| !dataset.cells.iter().any(|c| &c.name == *n))
-    {
+    if let Some(name) = dataset.unknown_name(&args.cells) {
         return Err(bad(format!(
             "--cells: {} has no cell named '{name}'",
             args.data.display()

@@ -444,7 +444,7 @@ fn predict_own_cells(args: &PredictArgs, model: &LoadedModel) -> anyhow::Result<
 /// Checks `--channel` against the image's pages: a multi-page image without it is
 /// refused, saying how to choose one; a channel the image lacks is a bad value (exit 2).
 fn check_channel(image: &Path, channel: Option<usize>) -> anyhow::Result<()> {
-    use dispr_core::io::tiff::{count_pages, not_channels, pages_text};
+    use dispr_core::io::tiff::{channel_range, count_pages, not_channels, pages_text};
     let (pages, axes) = count_pages(image)?;
     match channel {
         None if pages > 1 => {
@@ -470,10 +470,7 @@ fn check_channel(image: &Path, channel: Option<usize>) -> anyhow::Result<()> {
             Err(dispr_nn::Error::BadSetting(format!(
                 "--channel {k}: {} has {}",
                 image.display(),
-                match pages {
-                    1 => "a single channel (0)".to_string(),
-                    n => format!("{n} channels (0 to {})", n - 1),
-                }
+                channel_range(pages)
             ))
             .into())
         }

@@ -123,17 +123,10 @@ fn imagej_pixel_size(
 
 /// OME-XML: the `Pixels` element's physical sizes.
 fn ome_pixel_size(text: &str) -> Result<Option<PixelSize>, String> {
-    let Some(start) = text.find("<Pixels ").or_else(|| text.find(":Pixels ")) else {
+    if ome_pixels(text).is_none() {
         return Ok(None);
-    };
-    let element = &text[start..];
-    let element = &element[..element.find('>').unwrap_or(element.len())];
-    let attribute = |name: &str| {
-        let key = format!(" {name}=\"");
-        let at = element.find(&key)? + key.len();
-        let rest = &element[at..];
-        Some(&rest[..rest.find('"')?])
-    };
+    }
+    let attribute = |name: &str| ome_attribute(text, name);
     let size = |axis: &str| -> Result<Option<f64>, String> {
         let Some(value) = attribute(&format!("PhysicalSize{axis}")) else {
             return Ok(None);
@@ -203,17 +196,28 @@ fn axes_in(text: &str) -> StatedAxes {
             frames: field("frames"),
         };
     }
-    let attribute = |name: &str| -> Option<usize> {
-        let key = format!(" {name}=\"");
-        let at = text.find(&key)? + key.len();
-        let rest = &text[at..];
-        rest[..rest.find('"')?].parse().ok()
-    };
+    let attribute = |name: &str| ome_attribute(text, name)?.parse().ok();
     StatedAxes {
         channels: attribute("SizeC"),
         slices: attribute("SizeZ"),
         frames: attribute("SizeT"),
     }
+}
+
+/// The opening tag of OME-XML's `Pixels` element (its attributes), when `text` has one.
+fn ome_pixels(text: &str) -> Option<&str> {
+    let start = text.find("<Pixels ").or_else(|| text.find(":Pixels "))?;
+    let element = &text[start..];
+    Some(&element[..element.find('>').unwrap_or(element.len())])
+}
+
+/// The value of attribute `name` of OME-XML's `Pixels` element.
+fn ome_attribute<'a>(text: &'a str, name: &str) -> Option<&'a str> {
+    let element = ome_pixels(text)?;
+    let key = format!(" {name}=\"");
+    let at = element.find(&key)? + key.len();
+    let rest = &element[at..];
+    Some(&rest[..rest.find('"')?])
 }
 
 /// A stated scale with every length in range.
